@@ -1,0 +1,2 @@
+//! A controllable child process for tests.
+fn main() {}

@@ -1,0 +1,14 @@
+//! The only module that talks to the operating system directly.
+//!
+//! Everything that needs `rustix`, `libc`, `procfs` or `unsafe` lives here, behind small
+//! crate-private functions whose types are the crate's own. The rest of the library stays
+//! portable and safe. Linux is the primary target; other Unix systems get what is cheap to keep.
+#![allow(unsafe_code)]
+
+mod guardian;
+mod signals;
+mod spawn;
+
+pub(crate) use guardian::Guardian;
+pub(crate) use signals::{SIGNAL_NAMES, signal_group, signal_process};
+pub(crate) use spawn::{configure_group, enlarge_pipe};
