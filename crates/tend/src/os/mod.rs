@@ -4,11 +4,14 @@
 //! crate-private functions whose types are the crate's own. The rest of the library stays
 //! portable and safe. Linux is the primary target; other Unix systems get what is cheap to keep.
 #![allow(unsafe_code)]
+#![allow(dead_code, unused_imports)] // consumers arrive module by module
 
 mod guardian;
+mod procinfo;
 mod signals;
 mod spawn;
 
 pub(crate) use guardian::Guardian;
+pub(crate) use procinfo::{Liveness, liveness, start_time};
 pub(crate) use signals::{SIGNAL_NAMES, signal_group, signal_process};
 pub(crate) use spawn::{configure_group, enlarge_pipe};

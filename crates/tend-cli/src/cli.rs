@@ -1,0 +1,20 @@
+//! The top-level command line: global shape and the list of subcommands.
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+/// tend: supervise processes, run pipelines, keep services alive.
+#[derive(Debug, Parser)]
+#[command(name = "tend", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Every subcommand; each variant's arguments live in the command's own module.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run one program under supervision and exit with its status.
+    Run(commands::run::RunArgs),
+}

@@ -1,0 +1,12 @@
+//! One module per subcommand.
+
+pub(crate) mod run;
+
+use crate::cli::Command;
+
+/// Runs a parsed subcommand and returns the exit code.
+pub(crate) fn dispatch(command: Command) -> anyhow::Result<i32> {
+    match command {
+        Command::Run(args) => run::run(args),
+    }
+}
