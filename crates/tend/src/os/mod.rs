@@ -13,5 +13,5 @@ mod spawn;
 
 pub(crate) use guardian::Guardian;
 pub(crate) use procinfo::{Liveness, liveness, start_time};
-pub(crate) use signals::{SIGNAL_NAMES, signal_group, signal_process};
+pub(crate) use signals::{Delivery, SIGNAL_NAMES, group_exists, signal_group, signal_process};
 pub(crate) use spawn::{configure_group, enlarge_pipe};
