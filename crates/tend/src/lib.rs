@@ -5,6 +5,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod os;
+pub mod output;
 pub mod signal;
 
+pub use output::{Output, OutputChunk, Stream};
 pub use signal::Signal;
