@@ -24,6 +24,9 @@
 //! * Order between the two streams is the order in which the reader saw the chunks. Two pipes
 //!   give no ordering guarantee: a child writing to stdout and then stderr may be observed the
 //!   other way round if both writes land between two reads.
+//! * Line events are zero-copy slices of the chunk they were read in, so holding on to one
+//!   line keeps that whole chunk (up to the read size) allocated. Code that keeps many lines
+//!   for a long time should copy them out.
 //! * The ring tags every run of same-stream bytes; output that alternates streams byte by byte
 //!   therefore costs one small bookkeeping entry per run on top of the bytes themselves.
 

@@ -64,7 +64,9 @@ impl LineSplitter {
         let mut start = pos;
         for newline in memchr::memchr_iter(b'\n', &data[pos..]) {
             let end = pos + newline;
-            start = emit_long_prefix(chunk, start, end, max, &mut emit);
+            if end - start > max {
+                start = emit_long_prefix(chunk, start, end, max, &mut emit);
+            }
             emit(chunk.slice(start..end), false);
             start = end + 1;
         }
@@ -91,6 +93,10 @@ impl LineSplitter {
 
 /// Emits `chunk[start..end]` in partial pieces while more than `max` bytes of it remain, and
 /// returns where the remainder (at most `max` bytes) starts.
+///
+/// Out of line and cold: the loop in `push` runs once per line, and long lines are rare.
+#[cold]
+#[inline(never)]
 fn emit_long_prefix(
     chunk: &Bytes,
     mut start: usize,
