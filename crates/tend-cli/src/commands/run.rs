@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use tend::{Error, OutputMode, Process, Reason, Service, StartOptions, StdinMode, Status};
+use tend::{Error, OutputMode, Process, Reason, Service, StartOptions, Status, StdinMode};
 use tokio::io::AsyncReadExt;
 
 use crate::UsageError;
@@ -57,7 +57,9 @@ impl RunArgs {
             .output(if self.events { OutputMode::Piped } else { OutputMode::Inherit });
         if let Some(dir) = &self.dir {
             if !dir.is_dir() {
-                return Err(UsageError(format!("--dir `{}` is not a directory", dir.display())).into());
+                return Err(
+                    UsageError(format!("--dir `{}` is not a directory", dir.display())).into()
+                );
             }
             options = options.dir(dir.clone());
         }
@@ -76,7 +78,8 @@ impl RunArgs {
 
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<i32> {
     let options = args.start_options()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(supervise(options, args.events, args.grace))
 }
 

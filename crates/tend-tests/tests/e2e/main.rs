@@ -1,1 +1,2 @@
 //! End-to-end tests: one integration-test binary for the package.
+mod fixture;

@@ -87,7 +87,12 @@ pub(crate) fn spawn(shared: &Arc<ProcessShared>, owner: Arc<dyn Owner>) -> Resul
     let (stop, stop_rx) = watch::channel(false);
     let mut readers = Vec::with_capacity(2);
     if let Some(stdout) = child.stdout.take() {
-        readers.push(tokio::spawn(read_pipe(stdout, Stream::Stdout, shared.clone(), stop_rx.clone())));
+        readers.push(tokio::spawn(read_pipe(
+            stdout,
+            Stream::Stdout,
+            shared.clone(),
+            stop_rx.clone(),
+        )));
     }
     if let Some(stderr) = child.stderr.take() {
         readers.push(tokio::spawn(read_pipe(stderr, Stream::Stderr, shared.clone(), stop_rx)));
@@ -139,7 +144,10 @@ async fn supervise(
 
 /// Waits for the leader; when its timeout passes first, starts a graceful shutdown and keeps
 /// waiting.
-async fn wait_with_timeout(shared: &Arc<ProcessShared>, child: &mut Child) -> std::io::Result<ExitStatus> {
+async fn wait_with_timeout(
+    shared: &Arc<ProcessShared>,
+    child: &mut Child,
+) -> std::io::Result<ExitStatus> {
     let Some(timeout) = shared.options.timeout else { return child.wait().await };
     let wait = child.wait();
     tokio::pin!(wait);

@@ -195,10 +195,10 @@ impl ServiceInner {
 
 impl Owner for Link {
     fn watch_group(&self, pgid: u32) {
-        if let Some(inner) = self.0.upgrade() {
-            if let Some(guardian) = inner.guardian() {
-                guardian.watch(pgid);
-            }
+        if let Some(inner) = self.0.upgrade()
+            && let Some(guardian) = inner.guardian()
+        {
+            guardian.watch(pgid);
         }
     }
 
