@@ -30,6 +30,7 @@ pub mod event;
 mod os;
 pub mod output;
 pub mod process;
+pub mod runner;
 mod service;
 pub mod signal;
 

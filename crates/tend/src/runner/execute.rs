@@ -1,0 +1,186 @@
+//! Running one step to its final outcome: attempts, retry pauses, and stopping on request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::report::{StepReport, StepStatus};
+use super::spec::Step;
+use crate::{Process, ProcessId, ProcessInfo, Reason, Service, Status};
+
+/// What the runner reports while it works; see [`Runner::on_event`](super::Runner::on_event).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum StepEvent {
+    /// An attempt of a step started as managed process `process`.
+    Started {
+        /// The step.
+        step: String,
+        /// Attempt number, from 1.
+        attempt: u32,
+        /// Its managed process (its output events carry this id).
+        process: ProcessId,
+    },
+    /// An attempt failed; the next starts after `delay`.
+    Retrying {
+        /// The step.
+        step: String,
+        /// The attempt that failed, from 1.
+        attempt: u32,
+        /// Pause before the next attempt.
+        delay: Duration,
+        /// Why it failed.
+        error: String,
+    },
+    /// A step's outcome is final. Every step gets exactly one, in the order outcomes become
+    /// known (a skipped step's at the moment the failure that blocks it is known).
+    Finished(StepReport),
+}
+
+/// Receives [`StepEvent`]s, from any thread.
+pub(crate) type Observer = Arc<dyn Fn(&StepEvent) + Send + Sync>;
+
+/// Kills the attempt's process group if the step's task is dropped (the run's future was
+/// dropped) while the process still runs: nothing a pipeline started outlives it unnoticed.
+struct KillOnDrop(Option<Process>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(process) = self.0.take() {
+            // Already ended is not an error, and there is nobody to tell about others.
+            let _ = process.kill();
+        }
+    }
+}
+
+/// How the last attempt ended.
+enum Attempt {
+    /// It ran; here is its final info and output.
+    Ran { info: ProcessInfo, output: String, stopped: bool },
+    /// It could not be started.
+    NotStarted(String),
+}
+
+/// Runs `step` until it passes, runs out of attempts, or `stop` is cancelled. A step stopped
+/// while running or waiting to retry comes back `cancelled`; the caller words the reason.
+pub(crate) async fn run_step(
+    service: Service,
+    step: Step,
+    stop: CancellationToken,
+    observer: Option<Observer>,
+) -> StepReport {
+    let notify = |event: StepEvent| {
+        if let Some(observer) = &observer {
+            observer(&event);
+        }
+    };
+    let began = Instant::now();
+    let mut report = StepReport::not_started(&step.name, StepStatus::Failed, String::new(), None);
+    for attempt in 1..=step.retries.saturating_add(1) {
+        report.attempts = attempt;
+        let outcome = match service.start(step.start_options(attempt)) {
+            Err(error) => Attempt::NotStarted(error.to_string()),
+            Ok(process) => {
+                report.process_id = Some(process.id());
+                notify(StepEvent::Started {
+                    step: step.name.clone(),
+                    attempt,
+                    process: process.id(),
+                });
+                let mut guard = KillOnDrop(Some(process.clone()));
+                let (info, stopped) = tokio::select! {
+                    info = process.wait() => (info, false),
+                    () = stop.cancelled() => (shut_down(&process, step.grace).await, true),
+                };
+                guard.0 = None;
+                Attempt::Ran { info, output: process.output().to_string_lossy(), stopped }
+            }
+        };
+        classify(&step, outcome, &mut report);
+        report.duration_ms = Some(began.elapsed().as_secs_f64() * 1000.0);
+        let retry = report.status.is_failure() && attempt <= step.retries && !stop.is_cancelled();
+        if !retry {
+            break;
+        }
+        notify(StepEvent::Retrying {
+            step: step.name.clone(),
+            attempt,
+            delay: step.retry_delay,
+            error: report.error.clone().unwrap_or_default(),
+        });
+        tokio::select! {
+            () = tokio::time::sleep(step.retry_delay) => {}
+            () = stop.cancelled() => {
+                report.status = StepStatus::Cancelled;
+                break;
+            }
+        }
+    }
+    if report.status.is_failure() && step.allow_failure {
+        report.status = StepStatus::AllowedFailure;
+    }
+    if report.attempts > 1
+        && let Some(error) = &mut report.error
+    {
+        error.push_str(&format!(" (after {} attempts)", report.attempts));
+    }
+    report
+}
+
+/// Shuts a running attempt down (TERM to its group, grace, KILL) and returns its final info.
+async fn shut_down(process: &Process, grace: Duration) -> ProcessInfo {
+    match process.shutdown(grace).await {
+        Ok(info) => info,
+        // Delivering the signal failed (not "already gone", which is fine): make sure.
+        Err(_) => {
+            let _ = process.kill();
+            process.wait().await
+        }
+    }
+}
+
+/// Turns how an attempt ended into the report's status, exit code, signal, error and output.
+fn classify(step: &Step, outcome: Attempt, report: &mut StepReport) {
+    match outcome {
+        Attempt::NotStarted(error) => {
+            report.status = StepStatus::Failed;
+            report.exit_code = None;
+            report.signal = None;
+            report.output.clear();
+            report.error = Some(error);
+        }
+        Attempt::Ran { info, output, stopped } => {
+            if report.started_at.is_none() {
+                report.started_at = info.started_at;
+            }
+            report.exit_code = info.exit_code;
+            report.signal = info.signal;
+            report.output = output;
+            let (status, error) = match (info.status, info.reason) {
+                (Status::Exited, _) => (StepStatus::Passed, None),
+                (_, Some(Reason::Timeout)) => {
+                    let limit = step.timeout.unwrap_or_default();
+                    let limit = humantime::format_duration(limit);
+                    (StepStatus::TimedOut, Some(format!("timed out after {limit}")))
+                }
+                (_, Some(_)) if stopped => (StepStatus::Cancelled, Some("cancelled".to_owned())),
+                (_, Some(_)) => (StepStatus::Failed, Some("was killed".to_owned())),
+                _ => (StepStatus::Failed, Some(failure(&info))),
+            };
+            report.status = status;
+            report.error = error;
+        }
+    }
+}
+
+/// A failed attempt in words.
+fn failure(info: &ProcessInfo) -> String {
+    match (info.exit_code, info.signal, &info.error) {
+        (Some(code), _, _) => format!("exited with code {code}"),
+        (None, Some(signal), _) => format!("died of {signal}"),
+        (None, None, Some(error)) => error.clone(),
+        (None, None, None) => "failed".to_owned(),
+    }
+}

@@ -1,0 +1,228 @@
+//! Pipeline files: TOML, or YAML with the `yaml_serde` feature, one table per step.
+//!
+//! ```toml
+//! [steps.build]
+//! command = "cargo"
+//! args = ["build", "--release"]
+//!
+//! [steps.test]
+//! run = "cargo test --workspace 2>&1 | tail -n 30"
+//! after = ["build"]
+//! env = { RUST_BACKTRACE = "1" }
+//! timeout = "10m"
+//! retries = 1
+//! retry_delay = "5s"
+//!
+//! [steps.docs]
+//! run = "cargo doc --no-deps"
+//! after = ["build"]
+//! allow_failure = true
+//! ```
+//!
+//! Keys of a step: `command` + `args` (a program, no shell) or `run` (a bash script), `dir`,
+//! `env` (a table; numbers and booleans are taken as text), `after`, `allow_failure`,
+//! `timeout`, `grace`, `retry_delay` (humantime strings such as `500ms`, `2s`, `1m30s`) and
+//! `retries`. Steps keep their declaration order. Unknown keys, a step with both or neither
+//! of `command` and `run`, and values of the wrong kind are errors naming the step, the key
+//! and the line.
+
+use std::path::{Path, PathBuf};
+
+use super::graph::{Pipeline, PipelineError};
+use super::schema::Document;
+use super::spec::Step;
+
+/// Why a pipeline file could not be loaded. Displays as `PATH:LINE:COLUMN: message`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FileError {
+    /// The file could not be read.
+    #[error("cannot read `{}`: {source}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The text is not a valid pipeline file: bad syntax, an unknown key, a value of the
+    /// wrong kind, a step with both or neither of `command` and `run`.
+    #[error("{}{message}", location(.path.as_deref(), *.line, *.column))]
+    Parse {
+        /// The file, when parsed from one.
+        path: Option<PathBuf>,
+        /// Line of the offending key or value, from 1.
+        line: Option<usize>,
+        /// Column, from 1.
+        column: Option<usize>,
+        /// What is wrong, naming the step and key.
+        message: String,
+    },
+    /// The steps do not form a valid pipeline (see [`PipelineError`]).
+    #[error("{}{source}", location(.path.as_deref(), None, None))]
+    Invalid {
+        /// The file, when parsed from one.
+        path: Option<PathBuf>,
+        /// What is wrong.
+        #[source]
+        source: PipelineError,
+    },
+    /// A YAML file, and YAML support was not compiled in.
+    #[error("`{}` is YAML, and this build has no YAML support (cargo feature `yaml_serde`)", .path.display())]
+    YamlUnsupported {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+fn location(path: Option<&Path>, line: Option<usize>, column: Option<usize>) -> String {
+    let mut out = path.map(|p| p.display().to_string()).unwrap_or_default();
+    if let Some(line) = line {
+        out.push_str(&format!(":{line}"));
+        if let Some(column) = column {
+            out.push_str(&format!(":{column}"));
+        }
+    }
+    if !out.is_empty() {
+        out.push_str(": ");
+    }
+    out
+}
+
+impl FileError {
+    fn in_file(mut self, file: &Path) -> Self {
+        match &mut self {
+            FileError::Parse { path, .. } | FileError::Invalid { path, .. } => {
+                *path = Some(file.to_owned());
+            }
+            FileError::Read { .. } | FileError::YamlUnsupported { .. } => {}
+        }
+        self
+    }
+
+    /// The line the error points at, from 1, when it points at one.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            FileError::Parse { line, .. } => *line,
+            _ => None,
+        }
+    }
+}
+
+/// Reads, parses and validates a pipeline file: YAML when its name ends in `.yaml` or
+/// `.yml`, TOML otherwise.
+///
+/// Relative `dir`s are taken from the file's directory, and steps without a `dir` run there,
+/// so a pipeline behaves the same from wherever it is started.
+///
+/// ```no_run
+/// let pipeline = tend::runner::load("tend.toml")?;
+/// println!("{} steps", pipeline.len());
+/// # Ok::<(), tend::runner::FileError>(())
+/// ```
+pub fn load(path: impl AsRef<Path>) -> Result<Pipeline, FileError> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| FileError::Read { path: path.to_owned(), source })?;
+    let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    let steps = if yaml { parse_yaml_file(path, &text) } else { parse_toml(&text) };
+    let mut steps = steps.map_err(|e| e.in_file(path))?;
+    let base = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    for step in &mut steps {
+        step.dir = Some(match step.dir.take() {
+            Some(dir) => base.join(dir),
+            None => base.clone(),
+        });
+    }
+    Pipeline::new(steps)
+        .map_err(|source| FileError::Invalid { path: Some(path.to_owned()), source })
+}
+
+#[cfg(feature = "yaml_serde")]
+fn parse_yaml_file(_path: &Path, text: &str) -> Result<Vec<Step>, FileError> {
+    parse_yaml(text)
+}
+
+#[cfg(not(feature = "yaml_serde"))]
+fn parse_yaml_file(path: &Path, _text: &str) -> Result<Vec<Step>, FileError> {
+    Err(FileError::YamlUnsupported { path: path.to_owned() })
+}
+
+/// Parses the steps of a TOML pipeline file, in declaration order. `dir`s are kept as
+/// written; the steps are not validated as a graph yet (see [`Pipeline::new`]).
+///
+/// ```
+/// let steps = tend::runner::parse_toml(r#"
+///     [steps.hello]
+///     run = "echo hello"
+/// "#).unwrap();
+/// assert_eq!(steps[0].name, "hello");
+///
+/// let err = tend::runner::parse_toml("[steps.hello]\ncomand = \"echo\"\n").unwrap_err();
+/// assert_eq!(err.line(), Some(2));
+/// assert!(err.to_string().contains("step `hello`: unknown key `comand`"));
+/// ```
+pub fn parse_toml(text: &str) -> Result<Vec<Step>, FileError> {
+    toml::from_str::<Document>(text).map(|d| d.0).map_err(|error| {
+        let (line, column) = match error.span() {
+            Some(span) => {
+                let (line, column) = line_and_column(text, span.start);
+                (Some(line), Some(column))
+            }
+            None => (None, None),
+        };
+        FileError::Parse { path: None, line, column, message: error.message().trim().to_owned() }
+    })
+}
+
+/// Parses the steps of a YAML pipeline file (same schema as TOML: a `steps` mapping of step
+/// name to settings), in declaration order.
+///
+/// ```
+/// let steps = tend::runner::parse_yaml("steps:\n  hello:\n    run: echo hello\n").unwrap();
+/// assert_eq!(steps[0].name, "hello");
+/// ```
+#[cfg(feature = "yaml_serde")]
+pub fn parse_yaml(text: &str) -> Result<Vec<Step>, FileError> {
+    yaml_serde::from_str::<Document>(text).map(|d| d.0).map_err(|error| {
+        let location = error.location();
+        let mut message = error.to_string();
+        if let Some(at) = &location {
+            // The location is kept apart; take it off the end of the message.
+            let suffix = format!(" at line {} column {}", at.line(), at.column());
+            if let Some(stripped) = message.strip_suffix(&suffix) {
+                message = stripped.to_owned();
+            }
+        }
+        // yaml_serde puts the path of the value first (`steps.a.timeout: …`); our messages
+        // name the step and key themselves.
+        if let Some((path, rest)) = message.split_once(": ")
+            && path.starts_with("steps")
+            && !path.contains(' ')
+        {
+            message = rest.to_owned();
+        }
+        FileError::Parse {
+            path: None,
+            line: location.as_ref().map(|l| l.line()),
+            column: location.as_ref().map(|l| l.column()),
+            message,
+        }
+    })
+}
+
+/// Line and column (both from 1, the column in characters) of byte offset `at`.
+fn line_and_column(text: &str, at: usize) -> (usize, usize) {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}

@@ -1,0 +1,193 @@
+//! Pipelines: steps with dependencies, run as a graph, in order, or all at once.
+//!
+//! A [`Pipeline`] is a list of [`Step`]s — each a program or a bash script, with its working
+//! directory, environment, timeout, retries and the steps it runs `after` — checked before
+//! anything runs. A [`Runner`] runs it as managed processes of a [`Service`] and returns a
+//! [`Report`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use tend::Service;
+//! use tend::runner::{Pipeline, Runner, Step};
+//!
+//! let pipeline = Pipeline::new(vec![
+//!     Step::command("build", "cargo").arg("build"),
+//!     Step::command("lint", "cargo").arg("clippy"),
+//!     Step::script("test", "cargo test 2>&1 | tail -n 20").after(["build"]),
+//!     Step::script("docs", "cargo doc --no-deps").after(["build"]).allow_failure(true),
+//! ])?;
+//! let report = Runner::new(Service::new()).jobs(2).run(&pipeline).await;
+//! println!("{}", serde_json::to_string_pretty(&report)?);
+//! assert!(report.success);
+//! # Ok(()) }
+//! ```
+//!
+//! # Scheduling
+//!
+//! * [`Mode::Dag`] (the default) starts each step the moment every step in its `after` has
+//!   passed (or failed with `allow_failure`). There are no waves: a step never waits for an
+//!   unrelated slow step.
+//! * [`Mode::Sequential`] runs one step at a time in declaration order and stops at the first
+//!   failure that is not allowed.
+//! * [`Mode::Parallel`] starts every step at once and ignores `after`.
+//!
+//! [`Runner::jobs`] bounds how many steps run at once in every mode; ready steps queue in
+//! declaration order. A step waiting to retry keeps its slot.
+//!
+//! # Failure
+//!
+//! The transitive dependents of a failed (or timed-out) step are `skipped`, each naming the
+//! failed step in [`StepReport::blocked_by`]; the rest of the graph goes on. A failing step
+//! with `allow_failure` is reported as `allowed_failure` and blocks nothing. With
+//! [`Runner::fail_fast`], the first failure stops the run: nothing new starts, running steps
+//! are shut down gracefully and reported `cancelled`, the rest `skipped`.
+//!
+//! # Cancellation
+//!
+//! When the [`CancellationToken`] given to [`Runner::cancel_token`] fires, running steps are
+//! shut down gracefully — SIGTERM to their whole process group, their `grace`, then SIGKILL —
+//! and steps not started yet are `cancelled`. `run` returns once every step's process group is
+//! gone.
+//!
+//! # Caveats
+//!
+//! * Validation is the same in every mode: a cycle is an error even in parallel mode, where
+//!   `after` is otherwise ignored.
+//! * A step's [`output`](StepReport::output) is its last attempt's, as far as the capture ring
+//!   (1 MiB) held. Live output is on the service's event bus: each attempt is a managed process
+//!   named after its step ([`StepEvent::Started`] gives its id).
+//! * Dropping the future returned by [`Runner::run`] kills the process groups of running steps
+//!   at once (SIGKILL, no grace). Cancel through the token for a graceful stop.
+//! * When two failed steps block the same step, which one [`StepReport::blocked_by`] names
+//!   depends on which failure was seen first.
+//! * A token that has fired stays fired: a runner given one cancels every later run at once.
+
+mod execute;
+mod file;
+mod graph;
+mod report;
+mod scheduler;
+mod schema;
+mod spec;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub use execute::StepEvent;
+#[cfg(feature = "yaml_serde")]
+pub use file::parse_yaml;
+pub use file::{FileError, load, parse_toml};
+pub use graph::{Pipeline, PipelineError};
+pub use report::{Report, StepReport, StepStatus, Totals};
+pub use spec::{DEFAULT_RETRY_DELAY, Mode, SCRIPT_SHELL, Step, StepCommand, UnknownMode};
+/// Re-exported so callers need not depend on `tokio-util` to cancel a run.
+pub use tokio_util::sync::CancellationToken;
+
+use crate::Service;
+
+/// Runs [`Pipeline`]s as managed processes of a [`Service`].
+///
+/// Settings are chained; a runner is cheap to clone and can run any number of pipelines.
+///
+/// ```no_run
+/// # async fn demo(pipeline: tend::runner::Pipeline) {
+/// use tend::Service;
+/// use tend::runner::{CancellationToken, Mode, Runner, StepEvent};
+///
+/// let cancel = CancellationToken::new();
+/// let runner = Runner::new(Service::new())
+///     .mode(Mode::Dag)
+///     .jobs(4)
+///     .fail_fast(true)
+///     .cancel_token(cancel.clone())
+///     .on_event(|event| {
+///         if let StepEvent::Finished(step) = event {
+///             eprintln!("{}: {}", step.name, step.status);
+///         }
+///     });
+/// // Elsewhere, e.g. on Ctrl-C: `cancel.cancel()`.
+/// let report = runner.run(&pipeline).await;
+/// std::process::exit(if report.success { 0 } else { 1 });
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Runner {
+    service: Service,
+    mode: Mode,
+    jobs: Option<usize>,
+    fail_fast: bool,
+    cancel: CancellationToken,
+    observer: Option<execute::Observer>,
+}
+
+impl fmt::Debug for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runner")
+            .field("mode", &self.mode)
+            .field("jobs", &self.jobs)
+            .field("fail_fast", &self.fail_fast)
+            .field("cancelled", &self.cancel.is_cancelled())
+            .field("observer", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// A runner that starts steps in `service`: DAG mode, no concurrency bound, no
+    /// fail-fast, never cancelled.
+    pub fn new(service: Service) -> Self {
+        Self {
+            service,
+            mode: Mode::default(),
+            jobs: None,
+            fail_fast: false,
+            cancel: CancellationToken::new(),
+            observer: None,
+        }
+    }
+
+    /// Sets how steps are ordered.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Runs at most `jobs` steps at once; 0 means no bound (the default).
+    pub fn jobs(mut self, jobs: usize) -> Self {
+        self.jobs = (jobs > 0).then_some(jobs);
+        self
+    }
+
+    /// On the first failure (not allowed), starts nothing new and shuts running steps down.
+    pub fn fail_fast(mut self, fail_fast: bool) -> Self {
+        self.fail_fast = fail_fast;
+        self
+    }
+
+    /// Cancels runs when `token` fires (see the module's "Cancellation").
+    pub fn cancel_token(mut self, token: CancellationToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
+    /// Calls `observer` with every [`StepEvent`] as it happens. It is called from the
+    /// runner's tasks, so it must be quick and must not block.
+    pub fn on_event(mut self, observer: impl Fn(&StepEvent) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// The service steps run in.
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+
+    /// Runs every step of `pipeline` as its mode says and reports each, in declaration
+    /// order. Needs a Tokio runtime (with the time driver). Returns when no step's process is
+    /// left running.
+    pub async fn run(&self, pipeline: &Pipeline) -> Report {
+        scheduler::run(self, pipeline).await
+    }
+}
