@@ -17,4 +17,6 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run one program under supervision and exit with its status.
     Run(commands::run::RunArgs),
+    /// Run a pipeline file: steps with dependencies, output prefixed, a summary at the end.
+    Up(commands::up::UpArgs),
 }

@@ -9,6 +9,7 @@ mod durations;
 mod events;
 mod exit;
 mod interrupt;
+mod pipeline_output;
 
 use clap::Parser;
 

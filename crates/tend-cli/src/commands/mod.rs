@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod run;
+pub(crate) mod up;
 
 use crate::cli::Command;
 
@@ -8,5 +9,6 @@ use crate::cli::Command;
 pub(crate) fn dispatch(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Run(args) => run::run(args),
+        Command::Up(args) => up::run(args),
     }
 }

@@ -144,7 +144,11 @@ impl Run<'_> {
 
     /// Skips every step that transitively depends on the failed step `failed`.
     fn skip_dependents(&mut self, failed: usize) {
-        let why = format!("skipped: `{}` did not pass", self.name(failed));
+        let how = match self.results[failed].as_ref().map(|r| r.status) {
+            Some(StepStatus::TimedOut) => "timed out",
+            _ => "failed",
+        };
+        let why = format!("skipped because `{}` {how}", self.name(failed));
         let mut queue: VecDeque<usize> = self.dependents[failed].iter().copied().collect();
         while let Some(step) = queue.pop_front() {
             if self.results[step].is_some() {

@@ -9,7 +9,6 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use serde::Deserialize as _;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::spec::{Step, StepCommand};

@@ -1,0 +1,82 @@
+//! Colours, step-name prefixes, and where lines go while a progress line is shown.
+
+use std::io::{IsTerminal, Write};
+
+use indicatif::ProgressBar;
+use tend::runner::Pipeline;
+
+/// Whether to colour and show the progress line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Look {
+    /// ANSI colours and the progress line: stdout is a terminal and `NO_COLOR` is not set.
+    pub(crate) fancy: bool,
+}
+
+impl Look {
+    /// Decides from stdout and `NO_COLOR` (set and non-empty disables colour, as
+    /// <https://no-color.org> says).
+    pub(crate) fn detect() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Self { fancy: std::io::stdout().is_terminal() && !no_color }
+    }
+
+    /// `text` in the SGR colour `code` when fancy, else as it is.
+    pub(crate) fn paint(self, text: &str, code: &str) -> String {
+        if self.fancy { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    }
+}
+
+/// Step colours, chosen by declaration order: cyan, yellow, green, magenta, blue, red, in
+/// bold so they stand apart from the steps' own colours.
+const PALETTE: [&str; 6] = ["1;36", "1;33", "1;32", "1;35", "1;34", "1;31"];
+
+/// The `name | ` prefix of each step, padded to the longest name and coloured.
+#[derive(Debug, Clone)]
+pub(crate) struct Prefixes {
+    prefixes: Vec<String>,
+}
+
+impl Prefixes {
+    pub(crate) fn new(pipeline: &Pipeline, look: Look) -> Self {
+        let width = pipeline.steps().iter().map(|s| s.name.chars().count()).max().unwrap_or(0);
+        let prefixes = pipeline
+            .steps()
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let padded = format!("{:<width$}", step.name);
+                format!("{} | ", look.paint(&padded, PALETTE[i % PALETTE.len()]))
+            })
+            .collect();
+        Self { prefixes }
+    }
+
+    /// The prefix of step number `index` (declaration order).
+    pub(crate) fn get(&self, index: usize) -> &str {
+        &self.prefixes[index]
+    }
+}
+
+/// Our stdout, shared with the progress line when there is one: text written while the bar
+/// is shown goes above it instead of through it.
+#[derive(Debug, Clone)]
+pub(crate) enum Out {
+    Plain,
+    Above(ProgressBar),
+}
+
+impl Out {
+    /// Writes `text` (whole lines) to stdout at once. A closed stdout is ignored: the run goes
+    /// on and its exit status still tells.
+    pub(crate) fn write(&self, text: &str) {
+        let write = || {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
+        };
+        match self {
+            Out::Plain => write(),
+            Out::Above(bar) => bar.suspend(write),
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! The summary table printed when a run is over, and the output of failed steps for `--quiet`.
+
+use std::fmt::Write as _;
+
+use tend::runner::{Report, StepStatus};
+
+use super::style::{Look, Out, Prefixes};
+
+/// Prints one row per step (declaration order) and a line of totals.
+pub(crate) fn print_summary(report: &Report, look: Look, out: &Out) {
+    let width = report.steps.iter().map(|s| s.name.chars().count()).max().unwrap_or(0).max(4);
+    let mut text = String::from("\n");
+    let header =
+        format!("{:<width$}  {:<15}  {:>4}  {:>8}  NOTE", "STEP", "STATUS", "EXIT", "TIME");
+    let _ = writeln!(text, "{}", look.paint(&header, "1"));
+    for step in &report.steps {
+        let status = format!("{:<15}", step.status.as_str());
+        let exit = match (step.exit_code, step.signal) {
+            (Some(code), _) => code.to_string(),
+            (None, Some(signal)) => signal.short_name().to_owned(),
+            (None, None) => "-".to_owned(),
+        };
+        let time = step.duration_ms.map_or_else(|| "-".to_owned(), format_ms);
+        let note = match &step.error {
+            Some(error) => error.clone(),
+            None if step.attempts > 1 => format!("passed on attempt {}", step.attempts),
+            None => String::new(),
+        };
+        let row = format!(
+            "{:<width$}  {}  {exit:>4}  {time:>8}  {note}",
+            step.name,
+            look.paint(&status, colour(step.status))
+        );
+        let _ = writeln!(text, "{}", row.trim_end());
+    }
+    let totals = report.totals;
+    let mut parts = vec![format!("{} passed", totals.passed), format!("{} failed", totals.failed)];
+    if totals.allowed_failures > 0 {
+        parts.push(format!("{} allowed to fail", totals.allowed_failures));
+    }
+    parts.push(format!("{} skipped", totals.skipped));
+    parts.push(format!("{} cancelled", totals.cancelled));
+    let verdict =
+        if report.success { look.paint("ok", "1;32") } else { look.paint("FAILED", "1;31") };
+    let _ =
+        writeln!(text, "\n{verdict}: {} in {}", parts.join(", "), format_ms(report.duration_ms));
+    out.write(&text);
+}
+
+/// Prints the captured output of every step that failed or timed out, prefixed as live output
+/// would have been.
+pub(crate) fn print_failed_output(report: &Report, prefixes: &Prefixes, out: &Out) {
+    let mut text = String::new();
+    for (index, step) in report.steps.iter().enumerate() {
+        if !step.status.is_failure() {
+            continue;
+        }
+        for line in step.output.lines() {
+            text.push_str(prefixes.get(index));
+            text.push_str(line.strip_suffix('\r').unwrap_or(line));
+            text.push('\n');
+        }
+    }
+    out.write(&text);
+}
+
+fn colour(status: StepStatus) -> &'static str {
+    match status {
+        StepStatus::Passed => "32",
+        StepStatus::Failed | StepStatus::TimedOut => "31",
+        StepStatus::AllowedFailure => "33",
+        StepStatus::Skipped | StepStatus::Cancelled => "2",
+    }
+}
+
+/// `850ms`, `12.3s`, `2m05s`.
+fn format_ms(ms: f64) -> String {
+    if ms < 1000.0 {
+        format!("{ms:.0}ms")
+    } else if ms < 60_000.0 {
+        format!("{:.1}s", ms / 1000.0)
+    } else {
+        let seconds = (ms / 1000.0).round() as u64;
+        format!("{}m{:02}s", seconds / 60, seconds % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_ms;
+
+    #[test]
+    fn durations_read_at_a_glance() {
+        assert_eq!(format_ms(12.4), "12ms");
+        assert_eq!(format_ms(12_345.0), "12.3s");
+        assert_eq!(format_ms(125_000.0), "2m05s");
+    }
+}
