@@ -8,6 +8,8 @@
 //! * Output is kept byte-exact in a bounded ring per process ([`Output`]) and broadcast as
 //!   line [`Event`]s to any number of [`Subscription`]s.
 //! * [`Signal`] names signals; kill, signal, graceful shutdown and stdin are on [`Process`].
+//! * [`runner`] runs pipelines: steps with `after` dependencies, as a graph that starts each
+//!   step the moment its own dependencies finish, in order, or all at once.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tend::Error> {

@@ -49,10 +49,9 @@ impl Progress {
     pub(crate) fn observe(&self, event: &StepEvent) {
         let mut counts = self.state.lock().unwrap_or_else(|e| e.into_inner());
         match event {
-            StepEvent::Started { step, .. } => {
-                if !counts.running.contains(step) {
-                    counts.running.push(step.clone());
-                }
+            // A retry starts the same step again.
+            StepEvent::Started { step, .. } if !counts.running.contains(step) => {
+                counts.running.push(step.clone());
             }
             StepEvent::Finished(report) => {
                 counts.running.retain(|name| *name != report.name);

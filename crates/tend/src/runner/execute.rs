@@ -58,7 +58,7 @@ impl Drop for KillOnDrop {
 /// How the last attempt ended.
 enum Attempt {
     /// It ran; here is its final info and output.
-    Ran { info: ProcessInfo, output: String, stopped: bool },
+    Ran { info: Box<ProcessInfo>, output: String, stopped: bool },
     /// It could not be started.
     NotStarted(String),
 }
@@ -95,7 +95,8 @@ pub(crate) async fn run_step(
                     () = stop.cancelled() => (shut_down(&process, step.grace).await, true),
                 };
                 guard.0 = None;
-                Attempt::Ran { info, output: process.output().to_string_lossy(), stopped }
+                let output = process.output().to_string_lossy();
+                Attempt::Ran { info: Box::new(info), output, stopped }
             }
         };
         classify(&step, outcome, &mut report);

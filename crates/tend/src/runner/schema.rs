@@ -357,7 +357,7 @@ impl Kind for Count {
     type Output = u32;
     const WHAT: &'static str = "a whole number from 0";
     fn read<'de, D: Deserializer<'de>>(field: Field<'_>, d: D) -> Result<u32, D::Error> {
-        d.deserialize_u32(Expect::<Self>(field, PhantomData))
+        d.deserialize_any(Expect::<Self>(field, PhantomData))
     }
 }
 
