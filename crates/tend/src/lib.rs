@@ -41,3 +41,15 @@ pub use process::{
 };
 pub use service::{DEFAULT_MAX_FINISHED, RunOutput, Service, ServiceConfig};
 pub use signal::Signal;
+
+/// Raises this process's soft limit on open files to its hard limit, and returns the new
+/// limit. Each managed process with piped output holds two or three descriptors in the
+/// supervisor, so a supervisor of thousands of processes needs more than the usual 1024.
+///
+/// ```
+/// let limit = tend::raise_open_file_limit().unwrap();
+/// assert!(limit >= 256);
+/// ```
+pub fn raise_open_file_limit() -> std::io::Result<u64> {
+    os::raise_open_file_limit()
+}

@@ -7,11 +7,13 @@
 #![allow(dead_code, unused_imports)] // consumers arrive module by module
 
 mod guardian;
+mod limits;
 mod procinfo;
 mod signals;
 mod spawn;
 
 pub(crate) use guardian::Guardian;
+pub(crate) use limits::raise_open_file_limit;
 pub(crate) use procinfo::{Liveness, liveness, start_time};
 pub(crate) use signals::{Delivery, SIGNAL_NAMES, group_exists, signal_group, signal_process};
 pub(crate) use spawn::{configure_group, enlarge_pipe};
