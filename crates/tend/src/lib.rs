@@ -5,6 +5,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod os;
+pub mod proctable;
 pub mod signal;
 
 pub use signal::Signal;

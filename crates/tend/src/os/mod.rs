@@ -8,10 +8,14 @@
 
 mod guardian;
 mod procinfo;
+#[cfg(target_os = "linux")]
+mod proctable;
 mod signals;
 mod spawn;
 
 pub(crate) use guardian::Guardian;
 pub(crate) use procinfo::{Liveness, liveness, start_time};
+#[cfg(target_os = "linux")]
+pub(crate) use proctable::{ProcScan, count_pids, entry as process_entry, scan as scan_processes};
 pub(crate) use signals::{SIGNAL_NAMES, signal_group, signal_process};
 pub(crate) use spawn::{configure_group, enlarge_pipe};
