@@ -4,8 +4,10 @@
 //! behind the `tend` command-line tool and its supervisor daemon.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod exec;
 mod os;
 pub mod proctable;
+pub mod program;
 pub mod signal;
 
 pub use signal::Signal;

@@ -1,0 +1,359 @@
+//! Running one child to its end: spawn, feed stdin, read both pipes, wait, and stop it when
+//! cancelled or late — all in one future, so dropping that future stops the child too.
+
+use std::io;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::cmd::{Cmd, Input};
+use super::error::ExecError;
+use crate::Signal;
+
+/// Bytes read from a pipe at a time.
+const CHUNK: usize = 32 * 1024;
+
+/// Why a run ended early: we stopped it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// The cancellation token fired.
+    Cancelled,
+    /// The timeout (this long) passed.
+    TimedOut(Duration),
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub(crate) struct Finished {
+    pub(crate) status: ExitStatus,
+    pub(crate) stop: Option<Stop>,
+}
+
+/// Where captured output goes.
+pub(crate) enum Capture {
+    /// Nothing is captured (streams inherited or redirected).
+    Nothing,
+    /// Each stream into its own buffer.
+    Separate { stdout: Vec<u8>, stderr: Vec<u8> },
+    /// Both streams into one buffer, chunk by chunk as they arrive.
+    Combined(Vec<u8>),
+}
+
+impl Capture {
+    pub(crate) fn separate() -> Capture {
+        Capture::Separate { stdout: Vec::new(), stderr: Vec::new() }
+    }
+
+    pub(crate) fn combined() -> Capture {
+        Capture::Combined(Vec::new())
+    }
+
+    fn push(&mut self, from_stderr: bool, bytes: &[u8]) {
+        match self {
+            Capture::Nothing => {}
+            Capture::Separate { stdout, stderr } => {
+                if from_stderr { stderr } else { stdout }.extend_from_slice(bytes)
+            }
+            Capture::Combined(all) => all.extend_from_slice(bytes),
+        }
+    }
+
+    pub(crate) fn into_separate(self) -> (Vec<u8>, Vec<u8>) {
+        match self {
+            Capture::Separate { stdout, stderr } => (stdout, stderr),
+            Capture::Combined(all) => (all, Vec::new()),
+            Capture::Nothing => (Vec::new(), Vec::new()),
+        }
+    }
+
+    pub(crate) fn into_combined(self) -> Vec<u8> {
+        match self {
+            Capture::Separate { mut stdout, stderr } => {
+                stdout.extend_from_slice(&stderr);
+                stdout
+            }
+            Capture::Combined(all) => all,
+            Capture::Nothing => Vec::new(),
+        }
+    }
+}
+
+/// A request from a [`Background`](super::Background) handle to signal the group.
+pub(crate) type SignalRequest = (Signal, oneshot::Sender<io::Result<()>>);
+
+/// Extra controls a background handle has over its run.
+pub(crate) struct Control {
+    /// Kill the group now (not an error: the status reports the kill).
+    pub(crate) kill: CancellationToken,
+    /// Deliver a signal to the group, once.
+    pub(crate) signals: mpsc::UnboundedReceiver<SignalRequest>,
+}
+
+/// Kills a process group when asked, or when dropped while still armed.
+///
+/// It stays armed until the group leader has been reaped: until then the leader (alive or a
+/// zombie) holds the group ID, so the number cannot have been reused by someone else's group.
+#[derive(Debug)]
+struct GroupKill {
+    pgid: u32,
+    armed: bool,
+}
+
+impl GroupKill {
+    fn kill(&self, program: &str) {
+        if !self.armed {
+            return;
+        }
+        match crate::os::signal_group(self.pgid, Signal::KILL.number()) {
+            Ok(_) => tracing::debug!(program, pgid = self.pgid, "killed process group"),
+            Err(error) => {
+                tracing::warn!(program, pgid = self.pgid, %error, "could not kill process group")
+            }
+        }
+    }
+}
+
+impl Drop for GroupKill {
+    fn drop(&mut self) {
+        // Dropped while armed: the future running the child was dropped (or failed) before
+        // the leader was reaped. Take the whole group down; tokio's kill-on-drop and orphan
+        // reaping deal with the leader's zombie.
+        if self.armed {
+            let _ = crate::os::signal_group(self.pgid, Signal::KILL.number());
+        }
+    }
+}
+
+/// A spawned child and everything needed to see it to its end.
+pub(crate) struct Running {
+    pub(crate) program: String,
+    pub(crate) pid: u32,
+    child: Child,
+    group: GroupKill,
+    pub(crate) stdin: Option<ChildStdin>,
+    pub(crate) stdout: Option<ChildStdout>,
+    pub(crate) stderr: Option<ChildStderr>,
+    feed: Option<Vec<u8>>,
+    cancel: CancellationToken,
+    timeout: Option<(Instant, Duration)>,
+    drain: Duration,
+    started: Instant,
+}
+
+impl Running {
+    /// Spawns `cmd` in a new process group. `capture` pipes stdout and stderr unless the
+    /// command chose otherwise; without it they are inherited.
+    pub(crate) fn start(mut cmd: Cmd, capture: bool) -> Result<Running, ExecError> {
+        let cancel = cmd.cancel.take().unwrap_or_default();
+        if cancel.is_cancelled() {
+            return Err(ExecError::Cancelled { program: cmd.program, output: Vec::new() });
+        }
+        let default_out = || if capture { Stdio::piped() } else { Stdio::inherit() };
+        let mut feed = None;
+        let stdin = match std::mem::take(&mut cmd.stdin) {
+            Input::Null => Stdio::null(),
+            Input::Inherit => Stdio::inherit(),
+            Input::Stdio(stdio) => stdio,
+            Input::Bytes(bytes) => {
+                feed = Some(bytes);
+                Stdio::piped()
+            }
+        };
+        let stdout = cmd.stdout.take().unwrap_or_else(default_out);
+        let stderr = cmd.stderr.take().unwrap_or_else(default_out);
+        let args = cmd.arg_list();
+        let command = &mut cmd.command;
+        command.stdin(stdin).stdout(stdout).stderr(stderr).kill_on_drop(true);
+        crate::os::configure_group(command, false);
+
+        let mut child = command
+            .spawn()
+            .map_err(|source| ExecError::Spawn { program: cmd.program.clone(), source })?;
+        // A child that has not been waited for always has an ID.
+        let pid = child.id().unwrap_or_default();
+        let dir = command.as_std().get_current_dir().map(|d| d.display().to_string());
+        tracing::debug!(program = cmd.program, ?args, ?dir, pid, "spawned");
+        let started = Instant::now();
+        Ok(Running {
+            pid,
+            group: GroupKill { pgid: pid, armed: pid != 0 },
+            stdin: child.stdin.take(),
+            stdout: child.stdout.take(),
+            stderr: child.stderr.take(),
+            child,
+            feed,
+            cancel,
+            timeout: cmd.timeout.map(|after| (started + after, after)),
+            drain: cmd.drain,
+            started,
+            program: cmd.program,
+        })
+    }
+
+    /// Whether bytes will be written to the child's stdin by [`finish`](Running::finish).
+    pub(crate) fn feeds_stdin(&self) -> bool {
+        self.feed.is_some()
+    }
+
+    /// Drives the child to its end: feeds stdin, reads whatever pipes are still here into
+    /// `capture`, reaps the child, and kills its group on cancellation, timeout or `control`.
+    /// Always reaps the child before returning, except when waiting itself fails.
+    pub(crate) async fn finish(
+        mut self,
+        capture: &mut Capture,
+        control: Option<Control>,
+    ) -> Result<Finished, ExecError> {
+        let program = self.program.clone();
+        let feed = feed_stdin(self.stdin.take(), self.feed.take(), program.clone());
+        tokio::pin!(feed);
+        let mut fed = false;
+        let mut out_buf = vec![0; if self.stdout.is_some() { CHUNK } else { 0 }];
+        let mut err_buf = vec![0; if self.stderr.is_some() { CHUNK } else { 0 }];
+        let mut read_error = None;
+        let mut status = None;
+        let mut stop = None;
+        let mut drain_until = None;
+        let timeout_at = self.timeout.map(|(at, _)| at);
+        let (mut kill, mut signals) = match control {
+            Some(Control { kill, signals }) => (Some(kill), Some(signals)),
+            None => (None, None),
+        };
+
+        loop {
+            if status.is_some() && self.stdout.is_none() && self.stderr.is_none() {
+                break;
+            }
+            tokio::select! {
+                read = read_some(&mut self.stdout, &mut out_buf) => match read {
+                    Ok(0) => self.stdout = None,
+                    Ok(n) => capture.push(false, &out_buf[..n]),
+                    Err(error) => {
+                        read_error.get_or_insert(("reading stdout", error));
+                        self.stdout = None;
+                    }
+                },
+                read = read_some(&mut self.stderr, &mut err_buf) => match read {
+                    Ok(0) => self.stderr = None,
+                    Ok(n) => capture.push(true, &err_buf[..n]),
+                    Err(error) => {
+                        read_error.get_or_insert(("reading stderr", error));
+                        self.stderr = None;
+                    }
+                },
+                () = &mut feed, if !fed => fed = true,
+                waited = self.child.wait(), if status.is_none() => {
+                    let waited = waited.map_err(|source| ExecError::Io {
+                        program: program.clone(),
+                        operation: "waiting for exit",
+                        source,
+                    })?;
+                    // Reaped: the group ID may be reused from now on, so never signal it again.
+                    self.group.armed = false;
+                    let elapsed = self.started.elapsed();
+                    tracing::debug!(program, pid = self.pid, status = %waited, ?elapsed, "exited");
+                    status = Some(waited);
+                    drain_until = Some(Instant::now() + self.drain);
+                }
+                () = self.cancel.cancelled(), if status.is_none() && stop.is_none() => {
+                    stop = Some(Stop::Cancelled);
+                    self.stop_group("cancelled");
+                }
+                () = sleep_until(timeout_at), if status.is_none() && stop.is_none() => {
+                    stop = self.timeout.map(|(_, after)| Stop::TimedOut(after));
+                    self.stop_group("timed out");
+                }
+                () = cancelled(&kill), if status.is_none() => {
+                    self.stop_group("kill requested");
+                    // Only once: the handle's token stays cancelled.
+                    kill = None;
+                }
+                request = next_signal(&mut signals), if status.is_none() => {
+                    if let Some((signal, reply)) = request {
+                        let sent = crate::os::signal_group(self.group.pgid, signal.number());
+                        let _ = reply.send(sent.map(|_| ()));
+                    }
+                }
+                () = sleep_until(drain_until) => {
+                    tracing::debug!(
+                        program,
+                        pid = self.pid,
+                        "output pipes still open after exit (held by a background process); \
+                         not waiting for them"
+                    );
+                    break;
+                }
+            }
+        }
+        if let Some((operation, source)) = read_error {
+            return Err(ExecError::Io { program, operation, source });
+        }
+        let status = status.expect("the loop ends only after the child was reaped");
+        Ok(Finished { status, stop })
+    }
+
+    /// Kills the whole group, and the leader too in case it left the group.
+    fn stop_group(&mut self, why: &'static str) {
+        tracing::debug!(program = self.program, pid = self.pid, why, "stopping process group");
+        self.group.kill(&self.program);
+        let _ = self.child.start_kill();
+    }
+}
+
+/// Reads from an optional pipe; pends for ever when there is none (so a `select!` branch on it
+/// is simply never chosen).
+async fn read_some<R: AsyncRead + Unpin>(
+    pipe: &mut Option<R>,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    match pipe {
+        Some(pipe) => pipe.read(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes `bytes` to the child's stdin and closes it. A child that stops reading early makes
+/// the write fail with a broken pipe; that is its right, not our error.
+async fn feed_stdin(pipe: Option<ChildStdin>, bytes: Option<Vec<u8>>, program: String) {
+    let (Some(mut pipe), Some(bytes)) = (pipe, bytes) else {
+        return;
+    };
+    if let Err(error) = pipe.write_all(&bytes).await {
+        tracing::debug!(program, %error, "stdin not fully written");
+    }
+    // Dropping `pipe` here closes it: the child sees end-of-file.
+}
+
+/// Sleeps until `at`, or for ever without one.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Completes when the token is cancelled; pends for ever without one.
+async fn cancelled(token: &Option<CancellationToken>) {
+    match token {
+        Some(token) => token.cancelled().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next signal request from the handle; pends for ever once the handle is gone.
+async fn next_signal(
+    signals: &mut Option<mpsc::UnboundedReceiver<SignalRequest>>,
+) -> Option<SignalRequest> {
+    let request = match signals {
+        Some(signals) => signals.recv().await,
+        None => None,
+    };
+    match request {
+        Some(request) => Some(request),
+        None => std::future::pending().await,
+    }
+}
