@@ -58,8 +58,9 @@ pub struct ProcessEntry {
     pub ppid: u32,
     /// Process group ID.
     pub pgid: u32,
-    /// The kernel's name for the process (`comm`), at most [`COMM_LEN`] bytes. Bytes that are
-    /// not UTF-8 (a name cut inside a character) read as U+FFFD.
+    /// The kernel's name for the process (`comm`): at most [`COMM_LEN`] bytes, except that
+    /// recent kernels show kernel threads' full names. Bytes that are not UTF-8 (a name cut
+    /// inside a character) read as U+FFFD.
     pub name: String,
     /// Scheduler state at the moment of reading.
     pub state: ProcState,
@@ -84,8 +85,12 @@ impl ProcessEntry {
     /// assert!(!entry.has_name("postgres")); // short names must match exactly
     /// ```
     pub fn has_name(&self, name: &str) -> bool {
+        // Recent kernels show kernel threads' full names, so a long name can match exactly.
+        if self.name == name {
+            return true;
+        }
         if name.len() <= COMM_LEN {
-            return self.name == name;
+            return false;
         }
         // The kernel cut the name at a byte count, possibly inside a character, and the read
         // turned the stray bytes into U+FFFD; cutting and converting the same way compares
@@ -242,6 +247,9 @@ mod tests {
         assert!(comm.has_name("abcdefghijklmnopqrstuvwxyz"));
         assert!(!comm.has_name("abcdefghijklmnXpqrstuvwxyz"));
         assert!(!named("abcdefghijklmn").has_name("abcdefghijklmnopqr"));
+        // A kernel thread's full name, as Linux 6.x shows it.
+        assert!(named("pool_workqueue_release").has_name("pool_workqueue_release"));
+        assert!(!named("pool_workqueue_release").has_name("pool_workqueue_"));
     }
 
     #[test]
