@@ -8,7 +8,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::cmd::Cmd;
-use super::drive::{Capture, Control, Running, SignalRequest, Stop};
+use super::drive::{Capture, Control, Running, SignalRequest, Stop, Streams};
 use super::error::ExecError;
 use crate::Signal;
 
@@ -63,7 +63,7 @@ impl Cmd {
     ///
     /// [`Stdio::piped()`]: std::process::Stdio::piped
     pub fn spawn_background(self) -> Result<Background, ExecError> {
-        let mut running = Running::start(self, false)?;
+        let mut running = Running::start(self, Streams::Inherit)?;
         let (signals, signal_requests) = mpsc::unbounded_channel();
         let (report, outcome) = watch::channel(None);
         let kill = CancellationToken::new();

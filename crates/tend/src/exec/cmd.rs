@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::drive::{Capture, Running, Stop};
+use super::drive::{Capture, Running, Stop, Streams};
 use super::error::exit_parts;
 use super::{CombinedOutput, ExecError, ExecOutput};
 
@@ -231,7 +231,7 @@ impl Cmd {
     /// neither pipe can fill up and stall the child). A non-zero exit is not an error here:
     /// look at [`ExecOutput::status`].
     pub async fn output(self) -> Result<ExecOutput, ExecError> {
-        let running = Running::start(self, true)?;
+        let running = Running::start(self, Streams::Capture)?;
         let program = running.program.clone();
         let mut capture = Capture::separate();
         let finished = running.finish(&mut capture, None).await?;
@@ -242,10 +242,13 @@ impl Cmd {
         }
     }
 
-    /// Runs to the end, capturing stdout and stderr into one buffer in the order the chunks
-    /// arrived. A non-zero exit is not an error here: look at [`CombinedOutput::status`].
+    /// Runs to the end, capturing stdout and stderr into one buffer in exactly the order the
+    /// child wrote them: both go into one shared pipe, as with `2>&1`. (If one of the two was
+    /// redirected with [`stdout`](Cmd::stdout) or [`stderr`](Cmd::stderr), the other is
+    /// captured alone.) A non-zero exit is not an error here: look at
+    /// [`CombinedOutput::status`].
     pub async fn combined_output(self) -> Result<CombinedOutput, ExecError> {
-        let running = Running::start(self, true)?;
+        let running = Running::start(self, Streams::Merge)?;
         let program = running.program.clone();
         let mut capture = Capture::combined();
         let finished = running.finish(&mut capture, None).await?;
@@ -259,7 +262,7 @@ impl Cmd {
     /// Runs to the end with the standard streams inherited (unless set), and fails with
     /// [`ExecError::Failed`] unless the program exits with code 0.
     pub async fn run(self) -> Result<(), ExecError> {
-        let running = Running::start(self, false)?;
+        let running = Running::start(self, Streams::Inherit)?;
         let program = running.program.clone();
         let finished = running.finish(&mut Capture::Nothing, None).await?;
         if let Some(stop) = finished.stop {

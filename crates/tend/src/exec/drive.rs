@@ -6,6 +6,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::pipe;
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -17,6 +18,18 @@ use crate::Signal;
 
 /// Bytes read from a pipe at a time.
 const CHUNK: usize = 32 * 1024;
+
+/// What happens to stdout and stderr when the command did not choose for itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Streams {
+    /// Both inherited from us.
+    Inherit,
+    /// Each into a pipe of its own.
+    Capture,
+    /// Both into one shared pipe, like `2>&1`: the reader sees the bytes in exactly the order
+    /// the child wrote them, which two pipes cannot tell.
+    Merge,
+}
 
 /// Why a run ended early: we stopped it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +151,8 @@ pub(crate) struct Running {
     pub(crate) stdin: Option<ChildStdin>,
     pub(crate) stdout: Option<ChildStdout>,
     pub(crate) stderr: Option<ChildStderr>,
+    /// The read end of the shared pipe, in [`Streams::Merge`] mode.
+    merged: Option<pipe::Receiver>,
     feed: Option<Vec<u8>>,
     cancel: CancellationToken,
     timeout: Option<(Instant, Duration)>,
@@ -146,14 +161,27 @@ pub(crate) struct Running {
 }
 
 impl Running {
-    /// Spawns `cmd` in a new process group. `capture` pipes stdout and stderr unless the
-    /// command chose otherwise; without it they are inherited.
-    pub(crate) fn start(mut cmd: Cmd, capture: bool) -> Result<Running, ExecError> {
+    /// Spawns `cmd` in a new process group, with stdout and stderr as `streams` says unless
+    /// the command chose otherwise.
+    pub(crate) fn start(mut cmd: Cmd, streams: Streams) -> Result<Running, ExecError> {
         let cancel = cmd.cancel.take().unwrap_or_default();
         if cancel.is_cancelled() {
             return Err(ExecError::Cancelled { program: cmd.program, output: Vec::new() });
         }
-        let default_out = || if capture { Stdio::piped() } else { Stdio::inherit() };
+        let mut merged = None;
+        if streams == Streams::Merge && cmd.stdout.is_none() && cmd.stderr.is_none() {
+            let (reader, for_stdout, for_stderr) =
+                shared_pipe().map_err(|source| ExecError::Io {
+                    program: cmd.program.clone(),
+                    operation: "creating the output pipe",
+                    source,
+                })?;
+            cmd.stdout = Some(for_stdout.into());
+            cmd.stderr = Some(for_stderr.into());
+            merged = Some(reader);
+        }
+        let default_out =
+            || if streams == Streams::Inherit { Stdio::inherit() } else { Stdio::piped() };
         let mut feed = None;
         let stdin = match std::mem::take(&mut cmd.stdin) {
             Input::Null => Stdio::null(),
@@ -170,14 +198,18 @@ impl Running {
         let command = &mut cmd.command;
         command.stdin(stdin).stdout(stdout).stderr(stderr).kill_on_drop(true);
         crate::os::configure_group(command, false);
+        let dir = command.as_std().get_current_dir().map(|d| d.display().to_string());
 
-        let mut child = command
-            .spawn()
-            .map_err(|source| ExecError::Spawn { program: cmd.program.clone(), source })?;
+        let spawned = command.spawn();
+        // The command holds our copies of the shared pipe's write ends: close them now, or the
+        // pipe would never reach end-of-file.
+        let (program, timeout, drain) = (cmd.program, cmd.timeout, cmd.drain);
+        drop(cmd.command);
+        let mut child =
+            spawned.map_err(|source| ExecError::Spawn { program: program.clone(), source })?;
         // A child that has not been waited for always has an ID.
         let pid = child.id().unwrap_or_default();
-        let dir = command.as_std().get_current_dir().map(|d| d.display().to_string());
-        tracing::debug!(program = cmd.program, ?args, ?dir, pid, "spawned");
+        tracing::debug!(program, ?args, ?dir, pid, "spawned");
         let started = Instant::now();
         Ok(Running {
             pid,
@@ -185,13 +217,14 @@ impl Running {
             stdin: child.stdin.take(),
             stdout: child.stdout.take(),
             stderr: child.stderr.take(),
+            merged,
             child,
             feed,
             cancel,
-            timeout: cmd.timeout.map(|after| (started + after, after)),
-            drain: cmd.drain,
+            timeout: timeout.map(|after| (started + after, after)),
+            drain,
             started,
-            program: cmd.program,
+            program,
         })
     }
 
@@ -214,6 +247,7 @@ impl Running {
         let mut fed = false;
         let mut out_buf = vec![0; if self.stdout.is_some() { CHUNK } else { 0 }];
         let mut err_buf = vec![0; if self.stderr.is_some() { CHUNK } else { 0 }];
+        let mut merged_buf = vec![0; if self.merged.is_some() { CHUNK } else { 0 }];
         let mut read_error = None;
         let mut status = None;
         let mut stop = None;
@@ -225,7 +259,8 @@ impl Running {
         };
 
         loop {
-            if status.is_some() && self.stdout.is_none() && self.stderr.is_none() {
+            let open = self.stdout.is_some() || self.stderr.is_some() || self.merged.is_some();
+            if status.is_some() && !open {
                 break;
             }
             tokio::select! {
@@ -243,6 +278,14 @@ impl Running {
                     Err(error) => {
                         read_error.get_or_insert(("reading stderr", error));
                         self.stderr = None;
+                    }
+                },
+                read = read_some(&mut self.merged, &mut merged_buf) => match read {
+                    Ok(0) => self.merged = None,
+                    Ok(n) => capture.push(false, &merged_buf[..n]),
+                    Err(error) => {
+                        read_error.get_or_insert(("reading output", error));
+                        self.merged = None;
                     }
                 },
                 () = &mut feed, if !fed => fed = true,
@@ -302,6 +345,14 @@ impl Running {
         self.group.kill(&self.program);
         let _ = self.child.start_kill();
     }
+}
+
+/// One pipe with two write ends (for the child's stdout and stderr) and a read end we read
+/// asynchronously.
+fn shared_pipe() -> io::Result<(pipe::Receiver, std::io::PipeWriter, std::io::PipeWriter)> {
+    let (reader, writer) = std::io::pipe()?;
+    let second = writer.try_clone()?;
+    Ok((pipe::Receiver::from_owned_fd(reader.into())?, writer, second))
 }
 
 /// Reads from an optional pipe; pends for ever when there is none (so a `select!` branch on it

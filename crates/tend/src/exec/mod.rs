@@ -7,7 +7,7 @@
 //! | method | streams | returns |
 //! | --- | --- | --- |
 //! | [`output`](Cmd::output) | stdout and stderr captured apart | [`ExecOutput`], whatever the exit code |
-//! | [`combined_output`](Cmd::combined_output) | both captured into one buffer, in arrival order | [`CombinedOutput`], whatever the exit code |
+//! | [`combined_output`](Cmd::combined_output) | both captured into one buffer, in write order | [`CombinedOutput`], whatever the exit code |
 //! | [`run`](Cmd::run) | inherited | `()`, or [`ExecError::Failed`] on a non-zero exit |
 //! | [`spawn_background`](Cmd::spawn_background) | inherited, or pipes you take | a [`Background`] handle |
 //!
@@ -47,9 +47,12 @@
 //!
 //! # Output
 //!
-//! Both pipes are read concurrently, in chunks, while stdin bytes are written, so no pipe can
-//! fill up and deadlock the child however much it writes where. Captured bytes are kept
-//! exactly as written (no newline added, no `\r\n` changed, no UTF-8 check).
+//! [`output`](Cmd::output) reads both pipes concurrently, in chunks, while stdin bytes are
+//! written, so no pipe can fill up and deadlock the child however much it writes where.
+//! [`combined_output`](Cmd::combined_output) gives stdout and stderr one shared pipe (`2>&1`),
+//! so the interleaving is exactly the child's order of writes rather than a guess between two
+//! pipes that were both ready. Captured bytes are kept exactly as written (no newline added,
+//! no `\r\n` changed, no UTF-8 check).
 //!
 //! # Environment
 //!
@@ -103,9 +106,7 @@ pub struct ExecOutput {
 pub struct CombinedOutput {
     /// How the program ended.
     pub status: ExitStatus,
-    /// Everything it wrote on stdout and stderr, chunk by chunk in the order the chunks
-    /// arrived. Each read's bytes are appended whole, so the streams interleave at the
-    /// granularity of the child's writes (a line written in one `write` of up to 4 KiB stays in one
-    /// piece).
+    /// Everything it wrote on stdout and stderr, in exactly the order it wrote them (both
+    /// streams share one pipe, as with `2>&1`).
     pub output: Vec<u8>,
 }
