@@ -111,6 +111,10 @@ async fn a_program_that_cannot_start_is_named() {
     let err = Cmd::new("tend-no-such-program").output().await.unwrap_err();
     assert!(matches!(&err, ExecError::Spawn { program, .. } if program == "tend-no-such-program"));
     assert!(err.to_string().starts_with("failed to start `tend-no-such-program`"), "{err}");
+
+    let err = Cmd::new("sh").dir("/tend/no/such/dir").run().await.unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("`sh`") && message.contains("/tend/no/such/dir"), "{message}");
 }
 
 #[tokio::test]

@@ -7,8 +7,9 @@ use tokio::process::{ChildStderr, ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
+use super::capture::Capture;
 use super::cmd::Cmd;
-use super::drive::{Capture, Control, Running, SignalRequest, Stop, Streams};
+use super::drive::{Control, Running, SignalRequest, Stop, Streams};
 use super::error::ExecError;
 use crate::Signal;
 

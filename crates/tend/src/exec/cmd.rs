@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::drive::{Capture, Running, Stop, Streams};
+use super::capture::Capture;
+use super::drive::{Running, Stop, Streams};
 use super::error::exit_parts;
 use super::{CombinedOutput, ExecError, ExecOutput};
 
@@ -141,9 +142,10 @@ impl Cmd {
         self
     }
 
-    /// Runs the program in `dir` instead of the current directory. A relative program path
-    /// (`./tool`) is then looked up relative to `dir` on Linux, as `execve` sees it after the
-    /// change of directory; pass an absolute path to avoid depending on that.
+    /// Runs the program in `dir` instead of the current directory. Whether a relative
+    /// program path (`./tool`) then means relative to `dir` or to our own directory is
+    /// platform-specific (see [`std::process::Command::current_dir`]); give an absolute path,
+    /// e.g. from [`Program::find_in`](crate::program::Program::find_in), to be sure.
     pub fn dir(mut self, dir: impl AsRef<Path>) -> Cmd {
         self.command.current_dir(dir);
         self

@@ -5,19 +5,16 @@ use std::io;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::pipe;
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::capture::{CHUNK, Capture, feed_stdin, read_some, shared_pipe};
 use super::cmd::{Cmd, Input};
 use super::error::ExecError;
 use crate::Signal;
-
-/// Bytes read from a pipe at a time.
-const CHUNK: usize = 32 * 1024;
 
 /// What happens to stdout and stderr when the command did not choose for itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,55 +42,6 @@ pub(crate) enum Stop {
 pub(crate) struct Finished {
     pub(crate) status: ExitStatus,
     pub(crate) stop: Option<Stop>,
-}
-
-/// Where captured output goes.
-pub(crate) enum Capture {
-    /// Nothing is captured (streams inherited or redirected).
-    Nothing,
-    /// Each stream into its own buffer.
-    Separate { stdout: Vec<u8>, stderr: Vec<u8> },
-    /// Both streams into one buffer, chunk by chunk as they arrive.
-    Combined(Vec<u8>),
-}
-
-impl Capture {
-    pub(crate) fn separate() -> Capture {
-        Capture::Separate { stdout: Vec::new(), stderr: Vec::new() }
-    }
-
-    pub(crate) fn combined() -> Capture {
-        Capture::Combined(Vec::new())
-    }
-
-    fn push(&mut self, from_stderr: bool, bytes: &[u8]) {
-        match self {
-            Capture::Nothing => {}
-            Capture::Separate { stdout, stderr } => {
-                if from_stderr { stderr } else { stdout }.extend_from_slice(bytes)
-            }
-            Capture::Combined(all) => all.extend_from_slice(bytes),
-        }
-    }
-
-    pub(crate) fn into_separate(self) -> (Vec<u8>, Vec<u8>) {
-        match self {
-            Capture::Separate { stdout, stderr } => (stdout, stderr),
-            Capture::Combined(all) => (all, Vec::new()),
-            Capture::Nothing => (Vec::new(), Vec::new()),
-        }
-    }
-
-    pub(crate) fn into_combined(self) -> Vec<u8> {
-        match self {
-            Capture::Separate { mut stdout, stderr } => {
-                stdout.extend_from_slice(&stderr);
-                stdout
-            }
-            Capture::Combined(all) => all,
-            Capture::Nothing => Vec::new(),
-        }
-    }
 }
 
 /// A request from a [`Background`](super::Background) handle to signal the group.
@@ -205,8 +153,10 @@ impl Running {
         // pipe would never reach end-of-file.
         let (program, timeout, drain) = (cmd.program, cmd.timeout, cmd.drain);
         drop(cmd.command);
-        let mut child =
-            spawned.map_err(|source| ExecError::Spawn { program: program.clone(), source })?;
+        let mut child = spawned.map_err(|source| ExecError::Spawn {
+            program: program.clone(),
+            source: blame_dir(source, dir.as_deref()),
+        })?;
         // A child that has not been waited for always has an ID.
         let pid = child.id().unwrap_or_default();
         tracing::debug!(program, ?args, ?dir, pid, "spawned");
@@ -347,36 +297,15 @@ impl Running {
     }
 }
 
-/// One pipe with two write ends (for the child's stdout and stderr) and a read end we read
-/// asynchronously.
-fn shared_pipe() -> io::Result<(pipe::Receiver, std::io::PipeWriter, std::io::PipeWriter)> {
-    let (reader, writer) = std::io::pipe()?;
-    let second = writer.try_clone()?;
-    Ok((pipe::Receiver::from_owned_fd(reader.into())?, writer, second))
-}
-
-/// Reads from an optional pipe; pends for ever when there is none (so a `select!` branch on it
-/// is simply never chosen).
-async fn read_some<R: AsyncRead + Unpin>(
-    pipe: &mut Option<R>,
-    buf: &mut [u8],
-) -> io::Result<usize> {
-    match pipe {
-        Some(pipe) => pipe.read(buf).await,
-        None => std::future::pending().await,
+/// A failed `chdir` in the child reads like a missing program ("No such file or directory");
+/// say which directory it was when that is the cause.
+fn blame_dir(error: io::Error, dir: Option<&str>) -> io::Error {
+    match dir {
+        Some(dir) if !std::path::Path::new(dir).is_dir() => {
+            io::Error::new(error.kind(), format!("working directory {dir}: {error}"))
+        }
+        _ => error,
     }
-}
-
-/// Writes `bytes` to the child's stdin and closes it. A child that stops reading early makes
-/// the write fail with a broken pipe; that is its right, not our error.
-async fn feed_stdin(pipe: Option<ChildStdin>, bytes: Option<Vec<u8>>, program: String) {
-    let (Some(mut pipe), Some(bytes)) = (pipe, bytes) else {
-        return;
-    };
-    if let Err(error) = pipe.write_all(&bytes).await {
-        tracing::debug!(program, %error, "stdin not fully written");
-    }
-    // Dropping `pipe` here closes it: the child sees end-of-file.
 }
 
 /// Sleeps until `at`, or for ever without one.

@@ -77,6 +77,7 @@
 //! * **Runtime.** Every form needs a tokio runtime with the time and I/O drivers enabled.
 
 mod background;
+mod capture;
 mod cmd;
 mod drive;
 mod error;
