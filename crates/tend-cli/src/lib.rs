@@ -5,7 +5,10 @@
 
 mod cli;
 mod commands;
+mod durations;
+mod events;
 mod exit;
+mod interrupt;
 
 use clap::Parser;
 

@@ -1,15 +1,137 @@
-//! `tend run`: one program under supervision.
+//! `tend run`: one program under supervision, exiting with its status.
+//!
+//! Output goes straight to our own stdout and stderr (the child writes to them directly, so
+//! colours and partial lines behave as without tend), or, with `--events`, becomes JSON lines.
+//! Our stdin is forwarded through a pipe: the child runs in its own process group, and a
+//! background group reading the terminal would be stopped by SIGTTIN.
+
+use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
+use tend::{Error, OutputMode, Process, Reason, Service, StartOptions, Status, StdinMode};
+use tokio::io::AsyncReadExt;
+
+use crate::UsageError;
+use crate::durations::parse_duration;
+use crate::events::print_events;
+use crate::interrupt::on_interrupt;
+
+/// Exit status when the timeout ended the program (as coreutils `timeout`).
+const TIMED_OUT: i32 = 124;
+/// Exit status when the program could not be executed.
+const CANNOT_EXECUTE: i32 = 126;
+/// Exit status when the program was not found.
+const NOT_FOUND: i32 = 127;
 
 /// Arguments of `tend run`.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// The program and its arguments.
-    #[arg(required = true, last = true)]
-    pub(crate) command: Vec<String>,
+    /// Working directory of the program.
+    #[arg(short = 'C', long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Adds KEY=VALUE to the program's environment (repeatable).
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Ends the program gracefully after this long (exit status 124).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// Time between SIGTERM and SIGKILL when stopping the program.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    grace: Duration,
+    /// Print the event stream as JSON lines on stdout instead of the program's output.
+    #[arg(long)]
+    events: bool,
+    /// The program and its arguments, after `--`.
+    #[arg(required = true, last = true, value_name = "PROGRAM [ARGS]...")]
+    command: Vec<String>,
+}
+
+impl RunArgs {
+    fn start_options(&self) -> anyhow::Result<StartOptions> {
+        let (program, args) = self.command.split_first().expect("clap requires a program");
+        let mut options = StartOptions::new(program.clone())
+            .args(args.iter().cloned())
+            .grace(self.grace)
+            .stdin(StdinMode::Piped)
+            .output(if self.events { OutputMode::Piped } else { OutputMode::Inherit });
+        if let Some(dir) = &self.dir {
+            if !dir.is_dir() {
+                return Err(
+                    UsageError(format!("--dir `{}` is not a directory", dir.display())).into()
+                );
+            }
+            options = options.dir(dir.clone());
+        }
+        for pair in &self.env {
+            let Some((key, value)) = pair.split_once('=').filter(|(k, _)| !k.is_empty()) else {
+                return Err(UsageError(format!("--env `{pair}` is not KEY=VALUE")).into());
+            };
+            options = options.env(key, value);
+        }
+        if let Some(timeout) = self.timeout {
+            options = options.timeout(timeout);
+        }
+        Ok(options)
+    }
 }
 
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("`tend run {}`: not built yet", args.command.join(" "))
+    let options = args.start_options()?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(supervise(options, args.events, args.grace))
+}
+
+async fn supervise(options: StartOptions, events: bool, grace: Duration) -> anyhow::Result<i32> {
+    let service = Service::new();
+    let subscription = events.then(|| service.subscribe());
+    let program = options.command.clone();
+    let process = match service.start(options) {
+        Ok(process) => process,
+        Err(Error::Spawn { source, .. }) => {
+            eprintln!("tend: cannot run `{program}`: {source}");
+            return Ok(match source.kind() {
+                std::io::ErrorKind::NotFound => NOT_FOUND,
+                _ => CANNOT_EXECUTE,
+            });
+        }
+        Err(other) => return Err(other.into()),
+    };
+    tokio::spawn(forward_stdin(process.clone()));
+    on_interrupt(process.clone(), grace);
+    if let Some(subscription) = subscription {
+        print_events(subscription, process.id()).await?;
+    }
+    Ok(exit_status(&process).await)
+}
+
+/// Copies our stdin to the child's until end-of-file, then closes the child's.
+async fn forward_stdin(process: Process) {
+    let mut stdin = tokio::io::stdin();
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        match stdin.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if process.send_input(&buffer[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    let _ = process.close_stdin().await;
+}
+
+/// The exit status `tend run` reports for the finished program.
+async fn exit_status(process: &Process) -> i32 {
+    let info = process.wait().await;
+    if info.reason == Some(Reason::Timeout) {
+        return TIMED_OUT;
+    }
+    match (info.status, info.shell_status()) {
+        (Status::Exited, _) => 0,
+        (_, Some(status)) => status,
+        (_, None) => 1,
+    }
 }

@@ -14,7 +14,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::sync::Mutex;
 
 /// Most groups one guardian tracks at once; beyond that new groups are not protected.
@@ -49,7 +49,7 @@ impl Guardian {
         }
         drop(read_end);
         drop(table);
-        Ok(Self { pid, pipe: Mutex::new(Some(File::from(OwnedFd::from(write_end)))) })
+        Ok(Self { pid, pipe: Mutex::new(Some(File::from(write_end))) })
     }
 
     /// Adds a process group to the list killed when we die.

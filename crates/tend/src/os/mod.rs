@@ -17,5 +17,5 @@ pub(crate) use guardian::Guardian;
 pub(crate) use procinfo::{Liveness, liveness, start_time};
 #[cfg(target_os = "linux")]
 pub(crate) use proctable::{ProcScan, count_pids, entry as process_entry, scan as scan_processes};
-pub(crate) use signals::{SIGNAL_NAMES, signal_group, signal_process};
+pub(crate) use signals::{Delivery, SIGNAL_NAMES, group_exists, signal_group, signal_process};
 pub(crate) use spawn::{configure_group, enlarge_pipe};

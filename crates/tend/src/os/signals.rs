@@ -77,3 +77,9 @@ pub(crate) fn signal_process(pid_raw: u32, signal: i32) -> io::Result<Delivery> 
 pub(crate) fn signal_group(pgid: u32, signal: i32) -> io::Result<Delivery> {
     delivered(kill_process_group(pid(pgid)?, raw_signal(signal)?))
 }
+
+/// Whether process group `pgid` still has any member.
+pub(crate) fn group_exists(pgid: u32) -> bool {
+    let Ok(pgid) = pid(pgid) else { return false };
+    !matches!(rustix::process::test_kill_process_group(pgid), Err(rustix::io::Errno::SRCH))
+}

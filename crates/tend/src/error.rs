@@ -1,0 +1,89 @@
+//! The library's error type for managed processes.
+
+use std::io;
+
+use crate::output::Output;
+use crate::process::ProcessInfo;
+
+/// What can go wrong when starting or controlling a managed process.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The program could not be started; names the program and the OS reason.
+    #[error("cannot start `{command}`: {source}")]
+    Spawn {
+        /// The program as given.
+        command: String,
+        /// The operating system's reason.
+        #[source]
+        source: io::Error,
+    },
+    /// A start option is invalid; names the option.
+    #[error("invalid option `{option}`: {message}")]
+    InvalidOption {
+        /// The option's name.
+        option: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// No managed process matches the id, prefix or name.
+    #[error("no process `{0}`")]
+    NotFound(String),
+    /// An id prefix or name matches more than one process.
+    #[error("`{0}` matches more than one process; give more of the id")]
+    Ambiguous(String),
+    /// The operation needs the process to have ended.
+    #[error("process `{0}` is still running")]
+    StillRunning(String),
+    /// The operation needs a running process.
+    #[error("process `{0}` is not running")]
+    NotRunning(String),
+    /// Standard input was not piped, or has been closed.
+    #[error("stdin of process `{0}` is closed or was not piped")]
+    StdinClosed(String),
+    /// Writing to standard input failed.
+    #[error("writing to stdin of process `{id}`: {source}")]
+    Stdin {
+        /// The process.
+        id: String,
+        /// The operating system's reason.
+        #[source]
+        source: io::Error,
+    },
+    /// Delivering a signal failed (other than "already exited", which is not an error).
+    #[error("sending {signal} to process `{id}`: {source}")]
+    Signal {
+        /// The process.
+        id: String,
+        /// The signal.
+        signal: crate::Signal,
+        /// The operating system's reason.
+        #[source]
+        source: io::Error,
+    },
+    /// `start` was called outside a Tokio runtime.
+    #[error("tend needs a Tokio runtime: call this from async code or inside Runtime::enter")]
+    NoRuntime,
+    /// A one-shot [`run`](crate::Service::run) ended unsuccessfully; carries what it printed.
+    #[error("{}", failed_message(.0))]
+    Failed(Box<FailedRun>),
+}
+
+/// The outcome of an unsuccessful one-shot run: its final info and its output.
+#[derive(Debug, Clone)]
+pub struct FailedRun {
+    /// Final snapshot: status, exit code or signal, reason.
+    pub info: ProcessInfo,
+    /// Everything it printed (as far as the ring held).
+    pub output: Output,
+}
+
+fn failed_message(run: &FailedRun) -> String {
+    let what = match (run.info.exit_code, run.info.signal, run.info.reason) {
+        (_, _, Some(reason)) => format!("was ended ({reason:?})").to_lowercase(),
+        (Some(code), _, None) => format!("exited with code {code}"),
+        (None, Some(signal), None) => format!("died of {signal}"),
+        (None, None, None) => "failed".to_owned(),
+    };
+    format!("`{}` {what}", run.info.command)
+}

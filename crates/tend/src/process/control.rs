@@ -1,0 +1,72 @@
+//! Signals, kill and graceful shutdown.
+//!
+//! Policy: `kill` and shutdown reach the whole process group unless `kill_group` is off;
+//! [`signal`](crate::Process::signal) reaches only the leader, once, exactly as asked. A
+//! process that has already ended is not an error for kill or shutdown.
+
+use std::time::Duration;
+
+use super::info::Reason;
+use super::shared::ProcessShared;
+use crate::os::{self, Delivery};
+use crate::{Error, Signal};
+
+/// Whom a signal is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    Leader,
+    /// The group when the process was started with `kill_group`, else the leader.
+    GroupIfConfigured,
+}
+
+impl ProcessShared {
+    /// Delivers `signal` once. With `ending`, records that we are ending the process (the
+    /// first reason sticks) so its final status is `killed`. Returns `false` when there was
+    /// nothing left to signal.
+    pub(crate) fn deliver(
+        &self,
+        signal: Signal,
+        target: Target,
+        ending: Option<Reason>,
+    ) -> Result<bool, Error> {
+        if self.is_done() {
+            return Ok(false);
+        }
+        let mut state = self.state();
+        let Some(pid) = state.pid else { return Ok(false) };
+        let group = target == Target::GroupIfConfigured && self.options.kill_group;
+        if state.reaped && !group {
+            return Ok(false);
+        }
+        if let Some(reason) = ending.filter(|_| !state.reaped) {
+            state.reason.get_or_insert(reason);
+            state.sent = Some(signal);
+        }
+        // kill(2) does not block, so it is fine under the lock. Tokio reaps inside `wait`,
+        // just before we set `reaped`: a PID could be reused only in that instant, and the
+        // kernel hands out PIDs in increasing order up to pid_max before it reuses one.
+        let delivery = if group {
+            os::signal_group(pid, signal.number())
+        } else {
+            os::signal_process(pid, signal.number())
+        };
+        match delivery {
+            Ok(Delivery::Sent) => Ok(true),
+            Ok(Delivery::Gone) => Ok(false),
+            Err(source) => Err(Error::Signal { id: self.id.to_string(), signal, source }),
+        }
+    }
+
+    /// SIGTERM, keep draining output through `grace`, then SIGKILL; waits until the end.
+    pub(crate) async fn terminate(&self, reason: Reason, grace: Duration) -> Result<(), Error> {
+        if self.deliver(Signal::TERM, Target::GroupIfConfigured, Some(reason))? {
+            // A stopped process cannot act on SIGTERM until it continues.
+            let _ = self.deliver(Signal::CONT, Target::GroupIfConfigured, None);
+            if tokio::time::timeout(grace, self.wait_reaped()).await.is_err() {
+                self.deliver(Signal::KILL, Target::GroupIfConfigured, Some(reason))?;
+            }
+        }
+        self.wait_done().await;
+        Ok(())
+    }
+}

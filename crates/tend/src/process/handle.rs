@@ -1,0 +1,137 @@
+//! [`Process`]: the handle on one managed process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::control::Target;
+use super::info::{ProcessId, ProcessInfo, Reason, Status};
+use super::shared::ProcessShared;
+use super::stdin::StdinFailure;
+use crate::output::Output;
+use crate::{Error, Signal};
+
+/// A handle on a managed process. Cheap to clone; every clone controls the same process.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), tend::Error> {
+/// use std::time::Duration;
+/// use tend::{Service, StartOptions, StdinMode};
+///
+/// let service = Service::new();
+/// let process = service.start(StartOptions::new("cat").stdin(StdinMode::Piped))?;
+/// process.send_input(b"hello\n").await?;
+/// process.close_stdin().await?;
+/// let info = process.wait().await;
+/// assert_eq!(info.exit_code, Some(0));
+/// assert_eq!(process.output().stdout(), b"hello\n");
+///
+/// let sleeper = service.start(StartOptions::new("sleep").arg("60"))?;
+/// sleeper.shutdown(Duration::from_secs(2)).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Process {
+    shared: Arc<ProcessShared>,
+}
+
+impl Process {
+    pub(crate) fn new(shared: Arc<ProcessShared>) -> Self {
+        Self { shared }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<ProcessShared> {
+        &self.shared
+    }
+
+    /// Its id.
+    pub fn id(&self) -> ProcessId {
+        self.shared.id
+    }
+
+    /// Its PID, once started.
+    pub fn pid(&self) -> Option<u32> {
+        self.shared.state().pid
+    }
+
+    /// Its current status.
+    pub fn status(&self) -> Status {
+        self.shared.state().status
+    }
+
+    /// A snapshot of everything known about it.
+    pub fn info(&self) -> ProcessInfo {
+        self.shared.info()
+    }
+
+    /// A copy of the captured output so far.
+    pub fn output(&self) -> Output {
+        self.shared.output()
+    }
+
+    /// Waits until it has ended and its output is drained, then returns the final info.
+    /// Any number of callers may wait, before or after the end.
+    pub async fn wait(&self) -> ProcessInfo {
+        self.shared.wait_done().await;
+        self.info()
+    }
+
+    /// Sends SIGKILL to it — to its whole group unless started with `kill_group(false)` — and
+    /// returns without waiting. Killing a process that has already ended is not an error.
+    pub fn kill(&self) -> Result<(), Error> {
+        self.shared.deliver(Signal::KILL, Target::GroupIfConfigured, Some(Reason::Killed)).map(drop)
+    }
+
+    /// Delivers `signal` to the process (the group leader only), exactly once. Nothing
+    /// escalates: use [`shutdown`](Self::shutdown) for that.
+    ///
+    /// Fails with [`Error::NotRunning`] when the process has already ended.
+    pub fn signal(&self, signal: Signal) -> Result<(), Error> {
+        if self.shared.deliver(signal, Target::Leader, None)? {
+            Ok(())
+        } else {
+            Err(Error::NotRunning(self.id().to_string()))
+        }
+    }
+
+    /// Shuts it down gracefully: SIGTERM (to the group), output keeps draining through
+    /// `grace`, then SIGKILL. Returns the final info. A process that has already ended is
+    /// simply returned.
+    pub async fn shutdown(&self, grace: Duration) -> Result<ProcessInfo, Error> {
+        self.shared.terminate(Reason::Shutdown, grace).await?;
+        Ok(self.info())
+    }
+
+    /// Starts a graceful shutdown in the background and returns at once; use
+    /// [`wait`](Self::wait) to learn the outcome. Needs a Tokio runtime.
+    pub fn begin_shutdown(&self, grace: Duration) {
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let _ = shared.terminate(Reason::Shutdown, grace).await;
+        });
+    }
+
+    /// Writes `data` to its stdin (started with [`StdinMode::Piped`](crate::StdinMode)).
+    /// A write blocked by a child that does not read never stops kill or shutdown, and gives
+    /// up when stdin is closed.
+    pub async fn send_input(&self, data: &[u8]) -> Result<(), Error> {
+        let id = || self.id().to_string();
+        self.shared.stdin.write(data).await.map_err(|failure| match failure {
+            StdinFailure::Closed => Error::StdinClosed(id()),
+            StdinFailure::Io(source) => Error::Stdin { id: id(), source },
+        })
+    }
+
+    /// Closes its stdin, so it reads end-of-file. Fails when already closed or never piped.
+    pub async fn close_stdin(&self) -> Result<(), Error> {
+        if self.shared.stdin.close().await {
+            Ok(())
+        } else {
+            Err(Error::StdinClosed(self.id().to_string()))
+        }
+    }
+
+    /// Whether stdin can still be written.
+    pub fn stdin_open(&self) -> bool {
+        !self.shared.stdin.is_closed()
+    }
+}

@@ -1,0 +1,146 @@
+//! What a managed process is and was: its id, status and the [`ProcessInfo`] snapshot.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::Signal;
+
+/// A managed process's identity: a UUID v7, so ids sort by creation time.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProcessId(uuid::Uuid);
+
+impl ProcessId {
+    pub(crate) fn new() -> Self {
+        Self(uuid::Uuid::now_v7())
+    }
+}
+
+impl fmt::Display for ProcessId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.as_hyphenated().fmt(f)
+    }
+}
+
+impl fmt::Debug for ProcessId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for ProcessId {
+    type Err = uuid::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(Self)
+    }
+}
+
+/// Where a managed process is in its life.
+///
+/// `pending → running → exited | failed | killed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Created, not started yet.
+    Pending,
+    /// Started and not yet ended.
+    Running,
+    /// Ended by itself with exit code 0.
+    Exited,
+    /// Could not be started, ended with a non-zero exit code, or died of a signal nobody here
+    /// sent.
+    Failed,
+    /// Ended because we ended it: see [`ProcessInfo::reason`].
+    Killed,
+}
+
+impl Status {
+    /// Whether the process has ended (for good).
+    pub fn is_finished(self) -> bool {
+        matches!(self, Status::Exited | Status::Failed | Status::Killed)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Pending => "pending",
+            Status::Running => "running",
+            Status::Exited => "exited",
+            Status::Failed => "failed",
+            Status::Killed => "killed",
+        })
+    }
+}
+
+/// Why we ended a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// Its timeout passed.
+    Timeout,
+    /// [`Process::kill`](crate::Process::kill).
+    Killed,
+    /// A graceful [`Process::shutdown`](crate::Process::shutdown), of it or of the service.
+    Shutdown,
+}
+
+/// A snapshot of one managed process, as served by the API and printed by `--json`.
+///
+/// `exit_code` is `None` while running and for signal deaths; `signal` names the signal that
+/// ended it; `duration_ms` counts up while it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessInfo {
+    /// Identity.
+    pub id: ProcessId,
+    /// Human name, if given.
+    pub name: Option<String>,
+    /// The program.
+    pub command: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Working directory, if given.
+    pub dir: Option<PathBuf>,
+    /// Operating-system PID once started.
+    pub pid: Option<u32>,
+    /// Lifecycle status.
+    pub status: Status,
+    /// Exit code, when it exited normally.
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub signal: Option<Signal>,
+    /// Why we ended it, if we did.
+    pub reason: Option<Reason>,
+    /// When it started.
+    pub started_at: Option<Timestamp>,
+    /// When it ended.
+    pub ended_at: Option<Timestamp>,
+    /// Run time in milliseconds, so far or in total.
+    pub duration_ms: Option<f64>,
+    /// How many times it was restarted.
+    pub restarts: u32,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Why it could not be started, if it could not.
+    pub error: Option<String>,
+}
+
+impl ProcessInfo {
+    /// The exit status a shell would report: the exit code, or 128 + N for a death by
+    /// signal N, or `None` while running.
+    pub fn shell_status(&self) -> Option<i32> {
+        self.exit_code.or_else(|| self.signal.map(|s| 128 + s.number()))
+    }
+}
+
+/// Milliseconds between two instants, fractional.
+pub(crate) fn millis_between(start: Timestamp, end: Timestamp) -> f64 {
+    let span = end.duration_since(start);
+    span.as_secs_f64() * 1000.0
+}

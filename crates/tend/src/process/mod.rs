@@ -1,0 +1,35 @@
+//! Managed processes: options, the handle, and the machinery behind it.
+//!
+//! A managed process gets its own process group. Its stdout and stderr are read concurrently
+//! in chunks, kept byte-exact in a bounded ring, split into line events and broadcast. It can
+//! be waited on, killed, signalled, shut down gracefully and fed stdin.
+//!
+//! # Caveats
+//!
+//! * **Groups.** Kill and shutdown reach the child's whole process group. A grandchild that
+//!   moves itself to another group or session (a daemonising program) escapes them.
+//! * **Supervisor death.** On Unix a small guardian process (forked at the first start) kills
+//!   every non-detached group when the supervisor dies, even by SIGKILL. Detached processes
+//!   are left alone — and if their output is piped, they get `EPIPE` on their next write once
+//!   nobody reads the pipe any more; give them [`OutputMode::Null`] or a file.
+//! * **Leftovers.** When a leader exits, members of its group still alive after the leak
+//!   timeout are killed, unless it was detached or started with `kill_group(false)`.
+//! * **Signals.** The library never installs signal handlers; the `tend` binary does.
+
+mod control;
+mod handle;
+mod info;
+mod options;
+mod reader;
+mod shared;
+mod spawn;
+mod stdin;
+
+pub use handle::Process;
+pub use info::{ProcessId, ProcessInfo, Reason, Status};
+pub use options::{
+    DEFAULT_GRACE, DEFAULT_LEAK_TIMEOUT, DEFAULT_MAX_LINE, DEFAULT_RING_SIZE, OutputMode,
+    StartOptions, StdinMode,
+};
+pub(crate) use shared::ProcessShared;
+pub(crate) use spawn::{Owner, spawn};

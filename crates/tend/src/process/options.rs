@@ -1,0 +1,230 @@
+//! [`StartOptions`]: everything that describes a process before it starts.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default capacity of a process's output ring: 1 MiB.
+pub const DEFAULT_RING_SIZE: usize = 1 << 20;
+/// Default grace period between SIGTERM and SIGKILL on shutdown: 5 s.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+/// Default longest line event before a line is split into flagged pieces: 64 KiB.
+pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
+/// Default time to keep draining output after the process exits, for pipes still held by
+/// grandchildren: 200 ms.
+pub const DEFAULT_LEAK_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// Where a child's standard input comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StdinMode {
+    /// `/dev/null`: reads see end-of-file at once.
+    #[default]
+    Null,
+    /// A pipe fed by [`Process::send_input`](crate::Process::send_input) and closed by
+    /// [`Process::close_stdin`](crate::Process::close_stdin).
+    Piped,
+    /// The supervisor's own standard input.
+    Inherit,
+}
+
+/// Where a child's standard output and error go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OutputMode {
+    /// Pipes read by the supervisor: line events on the event bus, and the output ring when
+    /// capture is on.
+    #[default]
+    Piped,
+    /// The supervisor's own stdout and stderr: no events, no capture, no copying.
+    Inherit,
+    /// `/dev/null`.
+    Null,
+}
+
+/// Options for starting a managed process.
+///
+/// Build with [`StartOptions::new`] and the chained setters; every field is public too.
+///
+/// ```
+/// use std::time::Duration;
+/// use tend::StartOptions;
+///
+/// let options = StartOptions::new("cargo")
+///     .args(["build", "--release"])
+///     .dir("/tmp")
+///     .env("RUST_LOG", "info")
+///     .timeout(Duration::from_secs(600))
+///     .name("build")
+///     .label("team", "core");
+/// assert_eq!(options.args, ["build", "--release"]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    /// The program: a name looked up on `PATH`, or a path.
+    pub command: String,
+    /// Arguments, passed as they are (no shell, no splitting).
+    pub args: Vec<String>,
+    /// Working directory; the supervisor's own when `None`.
+    pub dir: Option<PathBuf>,
+    /// Variables added to (or overriding) the environment.
+    pub env: Vec<(OsString, OsString)>,
+    /// Start from an empty environment instead of the supervisor's.
+    pub clear_env: bool,
+    /// Standard input.
+    pub stdin: StdinMode,
+    /// Standard output and error.
+    pub output: OutputMode,
+    /// Keep output in the ring (with [`OutputMode::Piped`]).
+    pub capture: bool,
+    /// Ring capacity in bytes; the oldest bytes are dropped beyond it.
+    pub ring_size: usize,
+    /// Longest line event; longer lines are split into pieces flagged `partial`.
+    pub max_line: usize,
+    /// Leave the process alone: its own session, not killed when the supervisor stops or dies,
+    /// and the group it leaves behind is not cleaned up.
+    pub detach: bool,
+    /// [`kill`](crate::Process::kill) and shutdown reach the whole process group, and group
+    /// members left behind by the leader are killed after the leak timeout. On by default.
+    pub kill_group: bool,
+    /// End the process gracefully after this long; its `reason` is then `timeout`.
+    pub timeout: Option<Duration>,
+    /// Time between SIGTERM and SIGKILL when shutting down.
+    pub grace: Duration,
+    /// How long to keep draining output after the process exits.
+    pub leak_timeout: Duration,
+    /// A human name; unique names make [`Service::get`](crate::Service::get) by name useful.
+    pub name: Option<String>,
+    /// Free-form labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl StartOptions {
+    /// Options for `command` with every default.
+    pub fn new(command: impl Into<String>) -> Self {
+        Self {
+            command: command.into(),
+            args: Vec::new(),
+            dir: None,
+            env: Vec::new(),
+            clear_env: false,
+            stdin: StdinMode::Null,
+            output: OutputMode::Piped,
+            capture: true,
+            ring_size: DEFAULT_RING_SIZE,
+            max_line: DEFAULT_MAX_LINE,
+            detach: false,
+            kill_group: true,
+            timeout: None,
+            grace: DEFAULT_GRACE,
+            leak_timeout: DEFAULT_LEAK_TIMEOUT,
+            name: None,
+            labels: BTreeMap::new(),
+        }
+    }
+
+    /// Appends arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Appends one argument.
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Sets the working directory.
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dir = Some(dir.into());
+        self
+    }
+
+    /// Adds an environment variable.
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Starts from an empty environment.
+    pub fn clear_env(mut self) -> Self {
+        self.clear_env = true;
+        self
+    }
+
+    /// Sets standard input.
+    pub fn stdin(mut self, mode: StdinMode) -> Self {
+        self.stdin = mode;
+        self
+    }
+
+    /// Sets where output goes.
+    pub fn output(mut self, mode: OutputMode) -> Self {
+        self.output = mode;
+        self
+    }
+
+    /// Turns capture into the ring on or off.
+    pub fn capture(mut self, capture: bool) -> Self {
+        self.capture = capture;
+        self
+    }
+
+    /// Sets the ring capacity in bytes.
+    pub fn ring_size(mut self, bytes: usize) -> Self {
+        self.ring_size = bytes;
+        self
+    }
+
+    /// Sets the longest line event.
+    pub fn max_line(mut self, bytes: usize) -> Self {
+        self.max_line = bytes.max(1);
+        self
+    }
+
+    /// Detaches the process (see [`StartOptions::detach`](#structfield.detach)).
+    pub fn detach(mut self, detach: bool) -> Self {
+        self.detach = detach;
+        self
+    }
+
+    /// Chooses whether kill and shutdown reach the whole group.
+    pub fn kill_group(mut self, kill_group: bool) -> Self {
+        self.kill_group = kill_group;
+        self
+    }
+
+    /// Sets a timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the grace period.
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Sets the leak timeout.
+    pub fn leak_timeout(mut self, leak_timeout: Duration) -> Self {
+        self.leak_timeout = leak_timeout;
+        self
+    }
+
+    /// Names the process.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Adds a label.
+    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.insert(key.into(), value.into());
+        self
+    }
+}

@@ -1,0 +1,68 @@
+//! Reading one output pipe: chunked reads → capture ring → line splitter → event bus.
+
+use std::sync::Arc;
+
+use std::os::fd::AsFd;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::watch;
+
+use super::shared::ProcessShared;
+use crate::event::EventKind;
+use crate::os;
+use crate::output::{LineSplitter, Stream};
+
+/// First read size. An idle process keeps only this much per pipe.
+const SMALL_READ: usize = 4 * 1024;
+/// Read size once a pipe has shown it is busy (a read filled the small buffer).
+const LARGE_READ: usize = 64 * 1024;
+/// Kernel pipe buffer asked for once a pipe is busy.
+const PIPE_BUFFER: usize = 1 << 20;
+
+/// Reads `pipe` until end-of-file or until `stop` turns true, then delivers the last partial
+/// line. Never blocks on subscribers: publishing is a non-blocking broadcast.
+pub(crate) async fn read_pipe<R: AsyncRead + AsFd + Unpin>(
+    mut pipe: R,
+    stream: Stream,
+    shared: Arc<ProcessShared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut splitter = LineSplitter::new(shared.options.max_line);
+    let mut size = SMALL_READ;
+    let mut lines = Vec::new();
+    loop {
+        let mut buffer = BytesMut::with_capacity(size);
+        let read = tokio::select! {
+            // Stop first: a detached grandchild may keep writing for ever.
+            biased;
+            _ = stop.wait_for(|s| *s) => break,
+            result = pipe.read_buf(&mut buffer) => result,
+        };
+        let n = match read {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if n == size && size < LARGE_READ {
+            size = LARGE_READ;
+            // Only busy pipes get a bigger kernel buffer: unprivileged users share a quota of
+            // pipe pages, and past it every new pipe shrinks to a single page.
+            os::enlarge_pipe(&pipe, PIPE_BUFFER);
+        }
+        let chunk = buffer.freeze();
+        if shared.options.capture {
+            shared.ring().push(stream, &chunk);
+        }
+        if shared.bus.has_subscribers() {
+            splitter.push(&chunk, |line, partial| {
+                lines.push(EventKind::Output { stream, line, partial });
+            });
+            shared.bus.publish(shared.id, lines.drain(..));
+        } else {
+            // Keep the splitter's view of the current line right for later subscribers.
+            splitter.push(&chunk, |_, _| {});
+        }
+    }
+    splitter.finish(|line, partial| lines.push(EventKind::Output { stream, line, partial }));
+    shared.bus.publish(shared.id, lines.drain(..));
+}

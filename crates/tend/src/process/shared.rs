@@ -1,0 +1,150 @@
+//! The state one managed process shares between its handle, its tasks and the service.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use jiff::Timestamp;
+use tokio::sync::watch;
+
+use super::info::{ProcessId, ProcessInfo, Reason, Status, millis_between};
+use super::options::StartOptions;
+use super::stdin::StdinSlot;
+use crate::Signal;
+use crate::event::{EventBus, EventKind};
+use crate::output::{Output, OutputRing};
+
+/// Mutable state. Held only for short, non-blocking updates: never across I/O or an await.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) status: Status,
+    pub(crate) pid: Option<u32>,
+    pub(crate) exit_code: Option<i32>,
+    pub(crate) signal: Option<Signal>,
+    pub(crate) reason: Option<Reason>,
+    pub(crate) started_at: Option<Timestamp>,
+    pub(crate) ended_at: Option<Timestamp>,
+    pub(crate) error: Option<String>,
+    pub(crate) restarts: u32,
+    /// The leader has been reaped; its PID may belong to someone else now.
+    pub(crate) reaped: bool,
+    /// The last signal we sent to end it, reported in the `killed` event.
+    pub(crate) sent: Option<Signal>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ProcessShared {
+    pub(crate) id: ProcessId,
+    pub(crate) options: StartOptions,
+    pub(crate) state: Mutex<State>,
+    pub(crate) ring: Mutex<OutputRing>,
+    pub(crate) stdin: StdinSlot,
+    /// Becomes true when the leader has been reaped (ends grace periods).
+    pub(crate) reaped: watch::Sender<bool>,
+    /// Becomes true when everything is over: output drained, `exited` published.
+    pub(crate) done: watch::Sender<bool>,
+    pub(crate) bus: Arc<EventBus>,
+}
+
+impl ProcessShared {
+    pub(crate) fn new(options: StartOptions, bus: Arc<EventBus>) -> Self {
+        let ring_size = if options.capture { options.ring_size } else { 0 };
+        Self {
+            id: ProcessId::new(),
+            state: Mutex::new(State {
+                status: Status::Pending,
+                pid: None,
+                exit_code: None,
+                signal: None,
+                reason: None,
+                started_at: None,
+                ended_at: None,
+                error: None,
+                restarts: 0,
+                reaped: false,
+                sent: None,
+            }),
+            ring: Mutex::new(OutputRing::new(ring_size)),
+            stdin: StdinSlot::new(),
+            reaped: watch::Sender::new(false),
+            done: watch::Sender::new(false),
+            options,
+            bus,
+        }
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn ring(&self) -> MutexGuard<'_, OutputRing> {
+        self.ring.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn output(&self) -> Output {
+        self.ring().snapshot()
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        *self.done.borrow()
+    }
+
+    pub(crate) fn info(&self) -> ProcessInfo {
+        let state = self.state();
+        let end = state.ended_at.unwrap_or_else(Timestamp::now);
+        ProcessInfo {
+            id: self.id,
+            name: self.options.name.clone(),
+            command: self.options.command.clone(),
+            args: self.options.args.clone(),
+            dir: self.options.dir.clone(),
+            pid: state.pid,
+            status: state.status,
+            exit_code: state.exit_code,
+            signal: state.signal,
+            reason: state.reason,
+            started_at: state.started_at,
+            ended_at: state.ended_at,
+            duration_ms: state.started_at.map(|start| millis_between(start, end)),
+            restarts: state.restarts,
+            labels: self.options.labels.clone(),
+            error: state.error.clone(),
+        }
+    }
+
+    /// Records a failure to start, publishes `exited`, and marks the record done.
+    pub(crate) fn fail_to_start(&self, error: &crate::Error) {
+        let message = error.to_string();
+        {
+            let mut state = self.state();
+            state.status = Status::Failed;
+            state.ended_at = Some(Timestamp::now());
+            state.error = Some(message.clone());
+            state.reaped = true;
+        }
+        self.bus.publish(
+            self.id,
+            [EventKind::Exited {
+                status: Status::Failed,
+                exit_code: None,
+                signal: None,
+                reason: None,
+                duration_ms: 0.0,
+                error: Some(message),
+            }],
+        );
+        self.reaped.send_replace(true);
+        self.done.send_replace(true);
+    }
+
+    /// Waits until everything is over.
+    pub(crate) async fn wait_done(&self) {
+        let mut done = self.done.subscribe();
+        // The sender lives in `self`, so this cannot fail.
+        let _ = done.wait_for(|d| *d).await;
+    }
+
+    /// Waits until the leader is reaped.
+    pub(crate) async fn wait_reaped(&self) {
+        let mut reaped = self.reaped.subscribe();
+        let _ = reaped.wait_for(|r| *r).await;
+    }
+}

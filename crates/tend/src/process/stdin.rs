@@ -1,0 +1,84 @@
+//! A child's stdin pipe, written without ever blocking kill or shutdown.
+//!
+//! go-process held its state lock while writing stdin, so a child that never read made `Kill`
+//! deadlock. Here the pipe has a lock of its own that nothing else needs, and a write in
+//! progress gives up as soon as stdin is closed — by `close_stdin`, or because the process
+//! ended.
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::ChildStdin;
+use tokio::sync::{Mutex, watch};
+
+#[derive(Debug)]
+pub(crate) struct StdinSlot {
+    pipe: Mutex<Option<ChildStdin>>,
+    closed: watch::Sender<bool>,
+}
+
+/// Why a write did not complete.
+#[derive(Debug)]
+pub(crate) enum StdinFailure {
+    Closed,
+    Io(std::io::Error),
+}
+
+impl StdinSlot {
+    /// A closed slot; [`attach`](Self::attach) opens it.
+    pub(crate) fn new() -> Self {
+        Self { pipe: Mutex::new(None), closed: watch::Sender::new(true) }
+    }
+
+    /// Hands over the pipe of a freshly spawned child.
+    pub(crate) fn attach(&self, pipe: ChildStdin) {
+        if let Ok(mut slot) = self.pipe.try_lock() {
+            *slot = Some(pipe);
+            self.closed.send_replace(false);
+        }
+    }
+
+    /// Writes all of `data`, or fails when stdin is (or becomes) closed.
+    pub(crate) async fn write(&self, data: &[u8]) -> Result<(), StdinFailure> {
+        let mut closed = self.closed.subscribe();
+        if *closed.borrow_and_update() {
+            return Err(StdinFailure::Closed);
+        }
+        let mut guard = tokio::select! {
+            guard = self.pipe.lock() => guard,
+            _ = closed.wait_for(|c| *c) => return Err(StdinFailure::Closed),
+        };
+        let Some(pipe) = guard.as_mut() else { return Err(StdinFailure::Closed) };
+        let written = tokio::select! {
+            result = async {
+                pipe.write_all(data).await?;
+                pipe.flush().await
+            } => result,
+            _ = closed.wait_for(|c| *c) => {
+                *guard = None;
+                return Err(StdinFailure::Closed);
+            }
+        };
+        written.map_err(StdinFailure::Io)
+    }
+
+    /// Closes stdin: the child reads end-of-file once it has read what was written. A write
+    /// still in progress is abandoned.
+    pub(crate) async fn close(&self) -> bool {
+        let was_open = !self.closed.send_replace(true);
+        // The writer, if any, lets go of the lock at once because it watches `closed`.
+        self.pipe.lock().await.take();
+        was_open
+    }
+
+    /// Marks stdin closed without waiting (the process ended); the pipe is dropped by the
+    /// writer or by the next `close`.
+    pub(crate) fn mark_closed(&self) {
+        self.closed.send_replace(true);
+        if let Ok(mut pipe) = self.pipe.try_lock() {
+            pipe.take();
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        *self.closed.borrow()
+    }
+}

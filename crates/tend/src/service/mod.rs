@@ -1,0 +1,217 @@
+//! [`Service`]: the table of managed processes and the event bus they publish to.
+
+mod table;
+
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::Duration;
+
+use table::Table;
+
+use crate::event::{DEFAULT_EVENT_CAPACITY, EventBus, Subscription};
+use crate::os::Guardian;
+use crate::output::Output;
+use crate::process::{self, Owner, Process, ProcessInfo, ProcessShared, StartOptions, Status};
+use crate::{Error, FailedRun};
+
+/// Default number of finished records kept; older ones are dropped.
+pub const DEFAULT_MAX_FINISHED: usize = 1000;
+
+/// Settings of a [`Service`].
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Event batches buffered for slow subscribers before they lag.
+    pub event_capacity: usize,
+    /// Finished records kept; the oldest beyond this are dropped so memory stays bounded.
+    pub max_finished: usize,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self { event_capacity: DEFAULT_EVENT_CAPACITY, max_finished: DEFAULT_MAX_FINISHED }
+    }
+}
+
+/// Output and final info of a successful one-shot [`Service::run`].
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    /// Final snapshot.
+    pub info: ProcessInfo,
+    /// Everything it printed (as far as the ring held), both streams in order.
+    pub output: Output,
+}
+
+/// Owns managed processes: starts them, finds them, and stops them.
+///
+/// Cloning is cheap and every clone is the same service. When the last clone is dropped —
+/// or the supervising program dies, even by SIGKILL — every non-detached process group is
+/// killed (see the [`process`](crate::process) module's caveats).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), tend::Error> {
+/// use tend::{Service, StartOptions};
+///
+/// let service = Service::new();
+/// let done = service.run(StartOptions::new("uname").arg("-s")).await?;
+/// println!("{}", done.output.to_string_lossy());
+///
+/// let server = service.start(StartOptions::new("python3").args(["-m", "http.server"]).name("web"))?;
+/// assert!(service.get("web").is_ok());
+/// server.kill()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Service {
+    inner: Arc<ServiceInner>,
+}
+
+#[derive(Debug)]
+struct ServiceInner {
+    config: ServiceConfig,
+    bus: Arc<EventBus>,
+    table: Mutex<Table>,
+    /// Forked at the first non-detached start; `None` inside if the fork failed.
+    guardian: OnceLock<Option<Guardian>>,
+}
+
+impl Default for Service {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Service {
+    /// A service with default settings.
+    pub fn new() -> Self {
+        Self::with_config(ServiceConfig::default())
+    }
+
+    /// A service with the given settings.
+    pub fn with_config(config: ServiceConfig) -> Self {
+        let bus = Arc::new(EventBus::new(config.event_capacity));
+        Self {
+            inner: Arc::new(ServiceInner {
+                config,
+                bus,
+                table: Mutex::new(Table::default()),
+                guardian: OnceLock::new(),
+            }),
+        }
+    }
+
+    fn table(&self) -> MutexGuard<'_, Table> {
+        self.inner.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts a process and returns its handle at once. Must be called from within a Tokio
+    /// runtime. A program that cannot be started gives [`Error::Spawn`] naming it and the OS
+    /// reason, and leaves a `failed` record in the table.
+    pub fn start(&self, options: StartOptions) -> Result<Process, Error> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::NoRuntime);
+        }
+        if options.command.is_empty() {
+            return Err(Error::InvalidOption {
+                option: "command",
+                message: "must not be empty".into(),
+            });
+        }
+        let shared = Arc::new(ProcessShared::new(options, self.inner.bus.clone()));
+        self.table().insert(shared.clone());
+        let owner: Arc<dyn Owner> = Arc::new(Link(Arc::downgrade(&self.inner)));
+        process::spawn(&shared, owner)?;
+        Ok(Process::new(shared))
+    }
+
+    /// Runs a process to the end. Success (exit code 0) gives its output; anything else gives
+    /// [`Error::Failed`], which still carries the output and the exit code.
+    pub async fn run(&self, options: StartOptions) -> Result<RunOutput, Error> {
+        let process = self.start(options)?;
+        let info = process.wait().await;
+        let output = process.output();
+        if info.status == Status::Exited {
+            Ok(RunOutput { info, output })
+        } else {
+            Err(Error::Failed(Box::new(FailedRun { info, output })))
+        }
+    }
+
+    /// Finds a process by full id, unique id prefix (4+ characters) or name.
+    pub fn get(&self, key: &str) -> Result<Process, Error> {
+        self.table().find(key).map(Process::new)
+    }
+
+    /// Every process in the table, in start order.
+    pub fn list(&self) -> Vec<ProcessInfo> {
+        self.table().all().map(|p| p.info()).collect()
+    }
+
+    /// Handles on the processes that have not ended yet, in start order.
+    pub fn running(&self) -> Vec<Process> {
+        self.table().all().filter(|p| !p.is_done()).cloned().map(Process::new).collect()
+    }
+
+    /// Removes a finished process's record; refuses ([`Error::StillRunning`]) a running one.
+    pub fn remove(&self, key: &str) -> Result<ProcessInfo, Error> {
+        self.table().remove(key).map(|p| p.info())
+    }
+
+    /// Removes every finished record; returns how many.
+    pub fn clear(&self) -> usize {
+        self.table().clear_finished()
+    }
+
+    /// Subscribes to every event from now on.
+    pub fn subscribe(&self) -> Subscription {
+        self.inner.bus.subscribe()
+    }
+
+    /// Shuts every non-detached running process down gracefully, all at once, and waits.
+    pub async fn shutdown(&self, grace: Duration) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for process in self.running().into_iter().filter(|p| !p.shared().options.detach) {
+            tasks.spawn(async move { process.shutdown(grace).await });
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
+/// The link from a process back to its service; weak, so running processes do not keep a
+/// dropped service alive.
+struct Link(Weak<ServiceInner>);
+
+impl ServiceInner {
+    fn guardian(&self) -> Option<&Guardian> {
+        self.guardian
+            .get_or_init(|| match Guardian::spawn() {
+                Ok(guardian) => Some(guardian),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot fork the guardian; children will not be killed if this process dies");
+                    None
+                }
+            })
+            .as_ref()
+    }
+}
+
+impl Owner for Link {
+    fn watch_group(&self, pgid: u32) {
+        if let Some(inner) = self.0.upgrade()
+            && let Some(guardian) = inner.guardian()
+        {
+            guardian.watch(pgid);
+        }
+    }
+
+    fn forget_group(&self, pgid: u32) {
+        if let Some(guardian) = self.0.upgrade().as_ref().and_then(|i| i.guardian.get()?.as_ref()) {
+            guardian.forget(pgid);
+        }
+    }
+
+    fn finished(&self, _shared: &Arc<ProcessShared>) {
+        if let Some(inner) = self.0.upgrade() {
+            let limit = inner.config.max_finished;
+            inner.table.lock().unwrap_or_else(|e| e.into_inner()).retain_finished(limit);
+        }
+    }
+}
