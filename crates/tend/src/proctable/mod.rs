@@ -28,7 +28,8 @@
 //! * **Only `/proc/PID/stat` is read.** `cmdline` is never touched: reading it takes the
 //!   target's memory-map lock and can hang behind a process in disk sleep. So the name is the
 //!   kernel's `comm` — the executable's base name (or what the process set with
-//!   `PR_SET_NAME`), cut to [`COMM_LEN`] bytes — never the arguments.
+//!   `PR_SET_NAME`), cut to [`COMM_LEN`] bytes, though recent kernels show kernel threads'
+//!   full names — never the arguments.
 //! * **A table is a moment.** Processes come and go while `/proc` is read; one that vanishes
 //!   mid-scan is skipped silently, and a PID in a result may already be gone or even reused by
 //!   the time you act on it. Compare [`ProcessEntry::start_time`] to tell a reused PID apart.
