@@ -17,4 +17,6 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run one program under supervision and exit with its status.
     Run(commands::run::RunArgs),
+    /// List the host's processes (all of them, not only managed ones).
+    Procs(commands::procs::ProcsArgs),
 }

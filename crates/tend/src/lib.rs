@@ -27,9 +27,12 @@
 
 mod error;
 pub mod event;
+pub mod exec;
 mod os;
 pub mod output;
 pub mod process;
+pub mod proctable;
+pub mod program;
 mod service;
 pub mod signal;
 

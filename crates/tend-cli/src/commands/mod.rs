@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod procs;
 pub(crate) mod run;
 
 use crate::cli::Command;
@@ -8,5 +9,6 @@ use crate::cli::Command;
 pub(crate) fn dispatch(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Run(args) => run::run(args),
+        Command::Procs(args) => procs::run(args),
     }
 }
