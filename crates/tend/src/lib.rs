@@ -4,6 +4,7 @@
 //! behind the `tend` command-line tool and its supervisor daemon.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod daemon;
 mod os;
 pub mod signal;
 

@@ -6,12 +6,16 @@
 #![allow(unsafe_code)]
 #![allow(dead_code, unused_imports)] // consumers arrive module by module
 
+mod boot;
 mod guardian;
+mod notify;
 mod procinfo;
 mod signals;
 mod spawn;
 
+pub(crate) use boot::boot_id;
 pub(crate) use guardian::Guardian;
+pub(crate) use notify::send_notification;
 pub(crate) use procinfo::{Liveness, liveness, start_time};
 pub(crate) use signals::{SIGNAL_NAMES, signal_group, signal_process};
 pub(crate) use spawn::{configure_group, enlarge_pipe};
