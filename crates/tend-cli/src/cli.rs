@@ -17,4 +17,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run one program under supervision and exit with its status.
     Run(commands::run::RunArgs),
+    /// List the running daemons in the registry (stale entries are pruned).
+    Daemons(commands::daemons::DaemonsArgs),
+    /// Wait until a daemon's health server answers healthy (or ready).
+    Health(commands::health::HealthArgs),
 }

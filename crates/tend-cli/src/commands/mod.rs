@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+pub(crate) mod daemons;
+pub(crate) mod health;
 pub(crate) mod run;
 
 use crate::cli::Command;
@@ -8,5 +10,7 @@ use crate::cli::Command;
 pub(crate) fn dispatch(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Run(args) => run::run(args),
+        Command::Daemons(args) => daemons::run(args),
+        Command::Health(args) => health::run(args),
     }
 }

@@ -1,1 +1,4 @@
 //! End-to-end tests: one integration-test binary for the package.
+
+mod daemon_pidfile;
+mod daemon_support;

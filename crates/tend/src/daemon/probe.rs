@@ -69,11 +69,11 @@ async fn wait_for(
             Ok(Err(error)) => error.to_string(),
             Err(_) => format!("no answer within {}", humantime::format_duration(allowance)),
         };
-        let next = attempt + PROBE_INTERVAL;
-        if next > deadline {
+        if Instant::now() >= deadline {
             break;
         }
-        tokio::time::sleep_until(next).await;
+        // The last attempt falls on the deadline itself, not up to an interval before it.
+        tokio::time::sleep_until((attempt + PROBE_INTERVAL).min(deadline)).await;
     }
     Err(ProbeError { addr: addr.to_owned(), what, timeout, reason })
 }
