@@ -1,5 +1,8 @@
 //! End-to-end tests: one integration-test binary for the package.
 
+mod daemon_health;
+mod daemon_lifecycle;
 mod daemon_pidfile;
+mod daemon_probe;
 mod daemon_registry;
 mod daemon_support;

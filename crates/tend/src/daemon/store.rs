@@ -84,7 +84,8 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathB
     })();
     if let Err(e) = written {
         let _ = fs::remove_file(&temp);
-        return Err(io_error(&temp, "write")(e));
+        // Name the entry, not the temporary file the user never asked for.
+        return Err(io_error(&target, "write")(e));
     }
     let renamed = lock_dir(dir, LockKind::Shared)
         .and_then(|_lock| fs::rename(&temp, &target).map_err(io_error(&target, "rename")));
