@@ -47,7 +47,7 @@ async fn a_hanging_check_times_out() {
     let options = HealthOptions::new()
         .check_timeout(Duration::from_millis(300))
         .check("fast", || async { Ok(()) })
-        .check("stuck", || std::future::pending::<Result<(), String>>())
+        .check("stuck", std::future::pending::<Result<(), String>>)
         .check("panics", || async { panic!("check bug") });
     let mut server = HealthServer::bind_with(any_port(), options).await.unwrap();
     let addr = server.local_addr().to_string();

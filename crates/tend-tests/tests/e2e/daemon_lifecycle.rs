@@ -206,7 +206,7 @@ async fn stop_bounds_in_flight_health_requests_by_the_shutdown_timeout() {
     let options = full_options(dir.path())
         .shutdown_timeout(Duration::from_millis(300))
         .check_timeout(Duration::from_secs(60))
-        .check("stuck", || std::future::pending::<Result<(), String>>());
+        .check("stuck", std::future::pending::<Result<(), String>>);
     let mut daemon = Daemon::start(options).await.unwrap();
     let addr = daemon.health_addr().unwrap().to_string();
     let request = tokio::spawn({

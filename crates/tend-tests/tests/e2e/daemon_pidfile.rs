@@ -122,7 +122,7 @@ fn read_pid_reports_dead_and_invalid_files() {
     let dead_pid = child.id();
     child.wait().unwrap();
     fs::write(&path, format!("{dead_pid}\n")).unwrap();
-    assert_eq!(read_pid(&path).unwrap().alive, false);
+    assert!(!read_pid(&path).unwrap().alive);
     fs::write(&path, "not a pid").unwrap();
     assert!(matches!(read_pid(&path), Err(PidFileError::Invalid { .. })));
     let missing = dir.path().join("missing.pid");

@@ -1,5 +1,6 @@
 //! End-to-end tests: one integration-test binary for the package.
 
+mod daemon_cli;
 mod daemon_health;
 mod daemon_lifecycle;
 mod daemon_pidfile;
