@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tend::daemon::{HealthError, HealthOptions, HealthServer};
 
-use crate::daemon_support::{http_get, must_get, port_open};
+use crate::daemon_support::{http_get, must_get, port_open, wait_for_flag};
 
 fn any_port() -> std::net::SocketAddr {
     "127.0.0.1:0".parse().unwrap()
@@ -83,30 +83,36 @@ async fn readiness_toggles() {
     server.stop(Duration::from_secs(5)).await.unwrap();
 }
 
-/// A check that answers only after `delay`, to keep a request in flight.
-fn slow_options(delay: Duration) -> HealthOptions {
-    HealthOptions::new().check_timeout(Duration::from_secs(60)).check("slow", move || async move {
-        tokio::time::sleep(delay).await;
-        Ok(())
-    })
+/// A check that answers only after `delay`, to keep a request in flight; the flag goes up
+/// when a request reaches it.
+fn slow_options(delay: Duration) -> (HealthOptions, Arc<AtomicBool>) {
+    let entered = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&entered);
+    let options =
+        HealthOptions::new().check_timeout(Duration::from_secs(60)).check("slow", move || {
+            flag.store(true, Ordering::SeqCst);
+            async move {
+                tokio::time::sleep(delay).await;
+                Ok(())
+            }
+        });
+    (options, entered)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_stop_lets_in_flight_requests_finish_and_closes_the_port() {
-    let mut server = HealthServer::bind_with(any_port(), slow_options(Duration::from_millis(800)))
-        .await
-        .unwrap();
+    let (options, entered) = slow_options(Duration::from_millis(800));
+    let mut server = HealthServer::bind_with(any_port(), options).await.unwrap();
     let addr = server.local_addr().to_string();
     let in_flight = tokio::spawn({
         let addr = addr.clone();
         async move { http_get(&addr, "/health").await }
     });
-    // Let the request reach the handler before stopping.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait_for_flag(&entered).await;
     let started = Instant::now();
     server.stop(Duration::from_secs(10)).await.expect("stopped within the timeout");
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(400), "stop waited for the request: {took:?}");
+    assert!(took >= Duration::from_millis(300), "stop waited for the request: {took:?}");
     assert!(took < Duration::from_secs(5), "and no longer: {took:?}");
     let answer = in_flight.await.unwrap().expect("in-flight request answered");
     assert_eq!(answer, (200, "ok".to_owned()));
@@ -116,14 +122,14 @@ async fn graceful_stop_lets_in_flight_requests_finish_and_closes_the_port() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_is_bounded_by_its_timeout() {
-    let mut server =
-        HealthServer::bind_with(any_port(), slow_options(Duration::from_secs(50))).await.unwrap();
+    let (options, entered) = slow_options(Duration::from_secs(50));
+    let mut server = HealthServer::bind_with(any_port(), options).await.unwrap();
     let addr = server.local_addr().to_string();
     let in_flight = tokio::spawn({
         let addr = addr.clone();
         async move { http_get(&addr, "/health").await }
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait_for_flag(&entered).await;
     let started = Instant::now();
     let outcome = server.stop(Duration::from_millis(300)).await;
     let took = started.elapsed();

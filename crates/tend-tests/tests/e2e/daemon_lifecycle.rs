@@ -182,7 +182,8 @@ async fn stop_runs_in_order() {
         daemon
     });
     let mut seen_not_ready = false;
-    for _ in 0..200 {
+    let deadline = std::time::Instant::now() + WAIT;
+    while std::time::Instant::now() < deadline {
         if must_get(&addr, "/ready").await.0 == 503 {
             seen_not_ready = true;
             break;
@@ -203,17 +204,22 @@ async fn stop_runs_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_bounds_in_flight_health_requests_by_the_shutdown_timeout() {
     let dir = tempfile::tempdir().unwrap();
+    let entered = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&entered);
     let options = full_options(dir.path())
         .shutdown_timeout(Duration::from_millis(300))
         .check_timeout(Duration::from_secs(60))
-        .check("stuck", std::future::pending::<Result<(), String>>);
+        .check("stuck", move || {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            std::future::pending::<Result<(), String>>()
+        });
     let mut daemon = Daemon::start(options).await.unwrap();
     let addr = daemon.health_addr().unwrap().to_string();
     let request = tokio::spawn({
         let addr = addr.clone();
         async move { crate::daemon_support::http_get(&addr, "/health").await }
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    crate::daemon_support::wait_for_flag(&entered).await;
     let started = std::time::Instant::now();
     let outcome = daemon.stop().await;
     assert!(

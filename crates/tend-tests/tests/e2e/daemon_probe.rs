@@ -77,7 +77,7 @@ async fn polls_every_200ms_and_reports_a_bodiless_status() {
                 .await;
         }
     });
-    let timeout = Duration::from_millis(1000);
+    let timeout = Duration::from_millis(2000);
     let (outcome, took) = timed(wait_for_health(&addr, timeout)).await;
     let error = outcome.unwrap_err();
     assert_eq!(error.reason, "HTTP 500");
@@ -85,8 +85,9 @@ async fn polls_every_200ms_and_reports_a_bodiless_status() {
     assert!(error.to_string().contains(&addr), "{error}");
     assert!(took <= timeout + MAX_OVERRUN, "overran: {took:?}");
     let attempts = count.load(Ordering::SeqCst);
-    // 0, 200, 400, 600, 800, 1000 ms: six on an idle machine; fewer if the machine stalls.
-    assert!((4..=7).contains(&attempts), "{attempts} attempts in {took:?}");
+    // Every 200 ms from 0 to 2000 ms: eleven on an idle machine, a few fewer if it stalls;
+    // a 300 ms cadence would give seven, a 100 ms one twenty-one.
+    assert!((8..=12).contains(&attempts), "{attempts} attempts in {took:?}");
     server.abort();
 }
 
@@ -106,7 +107,7 @@ async fn succeeds_once_the_server_turns_healthy_and_carries_the_body_otherwise()
     let (outcome, took) =
         timed(wait_for_health(&format!("http://{addr}/"), Duration::from_secs(10))).await;
     outcome.expect("healthy after warm-up");
-    assert!(took < Duration::from_secs(2), "noticed within a poll interval or two: {took:?}");
+    assert!(took < Duration::from_secs(5), "noticed soon after turning healthy: {took:?}");
 
     let ready = wait_for_ready(&addr, Duration::from_millis(300)).await.unwrap_err();
     assert_eq!(ready.reason, "not ready");

@@ -197,6 +197,16 @@ pub(crate) async fn must_get(addr: &str, path: &str) -> (u16, String) {
         .unwrap_or_else(|e| panic!("GET {addr}{path}: {e}"))
 }
 
+/// Waits (at most ten seconds) until `flag` is set: a check raises it when a request has
+/// reached it, so a test can stop a server with that request surely in flight.
+pub(crate) async fn wait_for_flag(flag: &std::sync::atomic::AtomicBool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the request never reached the check");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// Whether something accepts connections on `addr`.
 pub(crate) fn port_open(addr: &str) -> bool {
     let addr = addr.parse().expect("socket address");

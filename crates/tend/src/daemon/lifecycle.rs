@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::entry::{DaemonEntry, current_program_name};
-use super::error::{DaemonError, RegistryError};
+use super::error::DaemonError;
 use super::health::HealthServer;
 use super::notify::{Notifier, ReadyHandle};
 use super::options::{DaemonOptions, Registration};
@@ -82,8 +82,9 @@ impl Daemon {
             stopped: false,
         };
         // From here on an early return drops `daemon`, whose Drop undoes what was done.
-        if let Some(path) = &options.pid_file {
-            daemon.pid_file = Some(PidFile::acquire(path)?);
+        if let Some(path) = options.pid_file.clone() {
+            // A loser waits briefly for the holder's PID: keep that off the async workers.
+            daemon.pid_file = Some(blocking(move || PidFile::acquire(path)).await?);
         }
         if let Some(addr) = options.health_addr {
             let flag = daemon.ready.flag();
@@ -219,10 +220,10 @@ impl Drop for Daemon {
     }
 }
 
-/// Runs a short blocking registry operation off the async worker threads.
-async fn blocking<T: Send + 'static>(
-    operation: impl FnOnce() -> Result<T, RegistryError> + Send + 'static,
-) -> Result<T, RegistryError> {
+/// Runs a short blocking file operation off the async worker threads.
+async fn blocking<T: Send + 'static, E: Send + 'static>(
+    operation: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, E> {
     match tokio::task::spawn_blocking(operation).await {
         Ok(result) => result,
         Err(join) => std::panic::resume_unwind(join.into_panic()),

@@ -183,7 +183,9 @@ fn wait_for_holder_pid(file: &mut File) -> Option<u32> {
     loop {
         let mut content = String::new();
         let read = file.seek(SeekFrom::Start(0)).and_then(|_| file.read_to_string(&mut content));
-        if let Some(pid) = read.ok().and_then(|_| parse_pid(&content)) {
+        // The newline is written last: without it the holder may be mid-write.
+        let complete = read.is_ok() && content.ends_with('\n');
+        if let Some(pid) = parse_pid(&content).filter(|_| complete) {
             return Some(pid);
         }
         if Instant::now() >= deadline {

@@ -92,8 +92,8 @@ impl Registry {
 
     /// Writes `entry`, replacing any entry with the same code and daemon, and returns its file.
     ///
-    /// An entry without `process_start_ticks` gets the current start time of its PID, so a
-    /// later reuse of that PID is recognised.
+    /// An entry without `process_start_ticks` or `boot_id` gets the current start time of its
+    /// PID and the current boot ID, so a later reuse of that PID is recognised.
     ///
     /// # Errors
     ///
@@ -105,6 +105,9 @@ impl Registry {
         let mut entry = entry.clone();
         if entry.process_start_ticks.is_none() {
             entry.process_start_ticks = crate::os::start_time(entry.pid).ok();
+        }
+        if entry.boot_id.is_none() {
+            entry.boot_id = crate::os::boot_id();
         }
         fs::create_dir_all(&self.dir).map_err(store::io_error(&self.dir, "create directory"))?;
         let mut json = serde_json::to_vec_pretty(&entry).expect("an entry always serializes");
