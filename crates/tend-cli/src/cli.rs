@@ -19,4 +19,8 @@ pub(crate) enum Command {
     Run(commands::run::RunArgs),
     /// List the host's processes (all of them, not only managed ones).
     Procs(commands::procs::ProcsArgs),
+    /// List the running daemons in the registry (stale entries are pruned).
+    Daemons(commands::daemons::DaemonsArgs),
+    /// Wait until a daemon's health server answers healthy (or ready).
+    Health(commands::health::HealthArgs),
 }

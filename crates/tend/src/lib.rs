@@ -8,6 +8,8 @@
 //! * Output is kept byte-exact in a bounded ring per process ([`Output`]) and broadcast as
 //!   line [`Event`]s to any number of [`Subscription`]s.
 //! * [`Signal`] names signals; kill, signal, graceful shutdown and stdin are on [`Process`].
+//! * [`exec`] is a one-shot command builder with cancellation and timeouts, [`program`] finds
+//!   and runs a program on `PATH`, and [`proctable`] queries the host's process table.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tend::Error> {
@@ -24,7 +26,21 @@
 //! ```
 //!
 //! See the [`process`] module for the lifecycle and its caveats.
+//!
+//! ## Daemon toolkit
+//!
+//! [`daemon`] gives a long-running program what it needs to behave as a daemon, safely under
+//! concurrency, PID reuse and crashes: a [`PidFile`](daemon::PidFile) held with `flock` (single
+//! instance), a [`HealthServer`](daemon::HealthServer) answering `/health` and `/ready`, a
+//! [`Registry`](daemon::Registry) of running daemons compatible with go-process's
+//! `~/.core/daemons/` entries, a [`Daemon`](daemon::Daemon) that composes the three with
+//! rollback and ordered stop (and speaks systemd's `NOTIFY_SOCKET`), and the probes
+//! [`wait_for_health`](daemon::wait_for_health) / [`wait_for_ready`](daemon::wait_for_ready).
+//! `cargo run -p tend --example daemon` runs a complete one; `tend daemons` lists the registry
+//! and `tend health ADDR` probes a daemon.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod daemon;
 mod error;
 pub mod event;
 pub mod exec;

@@ -3,3 +3,11 @@ mod exec;
 mod fixture;
 mod proctable;
 mod program;
+
+mod daemon_cli;
+mod daemon_health;
+mod daemon_lifecycle;
+mod daemon_pidfile;
+mod daemon_probe;
+mod daemon_registry;
+mod daemon_support;
