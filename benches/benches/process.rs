@@ -77,7 +77,7 @@ fn drain(c: &mut Criterion, rt: &Runtime) {
         b.iter(|| {
             let options = StartOptions::new(&program).args(args.clone());
             let lines = rt.block_on(run_with_subscriber(&service, options));
-            assert_eq!(lines, GIB / 100);
+            assert_eq!(lines, GIB.div_ceil(100)); // the last 24 bytes end without a newline
         })
     });
     group.finish();
