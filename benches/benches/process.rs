@@ -183,7 +183,7 @@ fn idle_memory(rt: &Runtime) {
     });
     let start_time = started.elapsed();
     // Let every reader task reach its first pending read before measuring.
-    rt.block_on(tokio::time::sleep(Duration::from_millis(500)));
+    rt.block_on(async { tokio::time::sleep(Duration::from_millis(500)).await });
     let after = rss_kib();
     let per_process = (after.saturating_sub(before)) as f64 / COUNT as f64;
     println!(
