@@ -141,9 +141,16 @@ fn child_wall(c: &mut Criterion, rt: &Runtime) {
                         let mut events = service.subscribe();
                         let process = service.start(options).unwrap();
                         let drain = tokio::spawn(async move {
-                            while let Some(Received::Event(event)) = events.recv().await {
-                                if matches!(event.kind, EventKind::Exited { .. }) {
-                                    break;
+                            while let Some(received) = events.recv().await {
+                                match received {
+                                    Received::Event(event) => {
+                                        if matches!(event.kind, EventKind::Exited { .. }) {
+                                            break;
+                                        }
+                                    }
+                                    Received::Lagged { missed } => {
+                                        eprintln!("subscriber lagged by {missed} events")
+                                    }
                                 }
                             }
                         });
