@@ -122,7 +122,7 @@ async fn file_mode_honours_dir_and_pattern_and_removes_the_file() {
     assert_eq!(path.parent(), Some(scripts.path()));
     let name = path.file_name().unwrap().to_str().unwrap();
     assert!(name.starts_with("job-") && name.ends_with(".bash") && name.len() > 12, "{name}");
-    assert_eq!(entries(scripts.path()), [path.clone()]);
+    assert_eq!(entries(scripts.path()), std::slice::from_ref(&path));
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), script.render().unwrap());
     assert_eq!(process.info().args, [path.to_str().unwrap()]);
@@ -181,6 +181,17 @@ async fn inline_commands_that_read_stdin_get_end_of_file_not_the_script() {
     let (info, output) = finish(&script.start(&service).unwrap()).await;
     assert_eq!(info.exit_code, Some(0));
     assert_eq!(output, "eof\nstill here\n");
+}
+
+#[tokio::test]
+async fn a_large_inline_script_is_read_whole() {
+    // Far beyond a pipe's buffer: the feeder keeps writing while bash reads.
+    let padding: String =
+        (0..8000).map(|i| format!(": padding line {i}, to make it long\n")).collect();
+    let script = Script::new(format!("{padding}echo \"end $LINENO\"")).inline();
+    let service = Service::new();
+    let (info, output) = finish(&script.start(&service).unwrap()).await;
+    assert_eq!((info.exit_code, output.as_str()), (Some(0), "end 8001\n"));
 }
 
 #[tokio::test]

@@ -67,6 +67,8 @@
 //!   parses all of it before it runs any of it: `shopt -s extglob` or an `alias` defined in
 //!   the script does not affect the script's own later lines, and a syntax error anywhere
 //!   means nothing runs (exit code 2). A file script runs line by line, as bash usually does.
+//! * **Inline is slower to read.** bash reads a script from a pipe a byte at a time, about
+//!   half a second per megabyte; file mode reads in blocks.
 //! * **Detached jobs and pipes.** A job that outlives its script still holds the output pipes,
 //!   which tend stops reading shortly after the script ends (the leak timeout); the job then
 //!   gets `SIGPIPE` on its next write. Redirect a detached job's output (`cmd >log 2>&1 &`).
