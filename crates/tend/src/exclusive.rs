@@ -77,14 +77,17 @@ impl ExclusiveRunner {
     /// Refused at once with [`ExclusiveError::AlreadyRunning`] while another run is in
     /// progress. When `cancel` fires, the script's whole process group is killed (background
     /// jobs included, even with [`allow_detached`](Script::allow_detached)) and this returns
-    /// [`ExclusiveError::Cancelled`] as soon as it has ended. Dropping the returned future
-    /// kills the script too.
+    /// [`ExclusiveError::Cancelled`] as soon as it has ended; a token cancelled beforehand
+    /// starts nothing. Dropping the returned future kills the script too.
     pub async fn run_until_completion(
         &self,
         script: Script,
         cancel: CancellationToken,
     ) -> Result<(String, i32), ExclusiveError> {
         let _reservation = Reservation::take(&self.busy).ok_or(ExclusiveError::AlreadyRunning)?;
+        if cancel.is_cancelled() {
+            return Err(ExclusiveError::Cancelled { output: String::new() });
+        }
         let process = script.start(&self.service)?;
         let detached_jobs = script.allow_detached;
         let mut guard = KillOnDrop(Some((process.clone(), detached_jobs)));

@@ -138,6 +138,18 @@ async fn dropping_the_run_kills_the_script_and_releases_the_runner() {
 }
 
 #[tokio::test]
+async fn a_token_cancelled_beforehand_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let runner = ExclusiveRunner::new(Service::new());
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let err = runner.run_until_completion(gated(dir.path()), cancel).await.unwrap_err();
+    assert!(matches!(&err, ExclusiveError::Cancelled { output } if output.is_empty()), "{err:?}");
+    assert_eq!(runs(dir.path()), 0);
+    assert!(!runner.is_running());
+}
+
+#[tokio::test]
 async fn a_script_that_cannot_start_releases_the_runner() {
     let runner = ExclusiveRunner::new(Service::new());
     let script = Script::new("true").env("NO_EQUALS_SIGN");

@@ -196,3 +196,22 @@ impl From<crate::script::ScriptError> for ActionError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: T) {}
+    fn assert_shareable<T: Send + Sync + Clone + 'static>() {}
+
+    #[tokio::test]
+    async fn the_registry_and_its_dispatch_future_cross_threads() {
+        assert_shareable::<Actions>();
+        let actions = Actions::new();
+        actions.register("twice", |v| async move { Ok(json!([v.clone(), v])) });
+        // What an HTTP handler needs: a `Send` future it can hand to any worker.
+        assert_send(actions.dispatch("twice", json!(1)));
+        let answer = tokio::spawn(async move { actions.dispatch("twice", json!(1)).await });
+        assert_eq!(answer.await.unwrap(), Ok(json!([1, 1])));
+    }
+}
