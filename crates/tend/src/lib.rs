@@ -40,15 +40,18 @@
 //! and `tend health ADDR` probes a daemon.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod actions;
 pub mod daemon;
 mod error;
 pub mod event;
+pub mod exclusive;
 pub mod exec;
 mod os;
 pub mod output;
 pub mod process;
 pub mod proctable;
 pub mod program;
+pub mod script;
 mod service;
 pub mod signal;
 

@@ -11,3 +11,7 @@ mod daemon_pidfile;
 mod daemon_probe;
 mod daemon_registry;
 mod daemon_support;
+
+mod actions;
+mod exclusive;
+mod script;
