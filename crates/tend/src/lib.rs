@@ -10,6 +10,9 @@
 //! * [`Signal`] names signals; kill, signal, graceful shutdown and stdin are on [`Process`].
 //! * [`exec`] is a one-shot command builder with cancellation and timeouts, [`program`] finds
 //!   and runs a program on `PATH`, and [`proctable`] queries the host's process table.
+//! * [`script`] runs bash scripts (from a file or inline, with safe quoting),
+//!   [`exclusive`] runs one script at a time, and [`actions`] is the named-action registry
+//!   (`process.start`, `process.kill`, …) that the API and CLI client dispatch through.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tend::Error> {
