@@ -1,4 +1,6 @@
 //! End-to-end tests: one integration-test binary for the package.
 mod fixture;
+mod process_control;
+mod process_lifecycle;
 mod process_output;
 mod support;
