@@ -76,7 +76,9 @@ async fn kill_without_kill_group_reaches_only_the_leader() {
     wait_for_line(&process, "ready").await;
     let children = pids_in(&process.output().to_string_lossy());
     assert_eq!(children.len(), 2);
-    children.iter().for_each(|&pid| drop(strays.watch(pid)));
+    children.iter().for_each(|&pid| {
+        strays.watch(pid);
+    });
 
     process.kill().unwrap();
     let info = finished(&process).await;
