@@ -21,7 +21,8 @@ pub const DEFAULT_MAX_FINISHED: usize = 1000;
 pub struct ServiceConfig {
     /// Event batches buffered for slow subscribers before they lag.
     pub event_capacity: usize,
-    /// Finished records kept; the oldest beyond this are dropped so memory stays bounded.
+    /// Finished records kept; beyond this, those that ended first are dropped, so memory stays
+    /// bounded.
     pub max_finished: usize,
 }
 
