@@ -4,4 +4,5 @@ mod process_control;
 mod process_groups;
 mod process_lifecycle;
 mod process_output;
+mod process_table;
 mod support;
