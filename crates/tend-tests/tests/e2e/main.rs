@@ -1,6 +1,7 @@
 //! End-to-end tests: one integration-test binary for the package.
 mod fixture;
 mod process_control;
+mod process_cycles;
 mod process_events;
 mod process_groups;
 mod process_lifecycle;
