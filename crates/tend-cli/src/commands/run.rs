@@ -80,7 +80,12 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<i32> {
     let options = args.start_options()?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    runtime.block_on(supervise(options, args.events, args.grace))
+    let code = runtime.block_on(supervise(options, args.events, args.grace));
+    // Not a plain drop: that waits for blocking tasks, and the stdin forwarder sits in a read
+    // that returns only when our stdin has data or ends, which a terminal or an idle pipe may
+    // never do. The program is over and everything is printed, so nothing is lost.
+    runtime.shutdown_background();
+    code
 }
 
 async fn supervise(options: StartOptions, events: bool, grace: Duration) -> anyhow::Result<i32> {
