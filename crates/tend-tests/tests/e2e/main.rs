@@ -1,4 +1,5 @@
 //! End-to-end tests: one integration-test binary for the package.
+mod cli_run;
 mod fixture;
 mod process_control;
 mod process_cycles;

@@ -46,7 +46,6 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::Killed { .. } => "killed",
         EventKind::Restarted { .. } => "restarted",
         EventKind::Exited { .. } => "exited",
-        _ => "unknown",
     }
 }
 
