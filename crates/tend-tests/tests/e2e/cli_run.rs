@@ -101,8 +101,10 @@ fn each_stream_goes_to_its_own() {
 }
 
 #[test]
-fn output_is_streamed_while_the_program_runs_and_sigterm_stops_it() {
-    let mut tend = Live::start(&[], &["sleep", "30"]);
+fn output_is_streamed_while_the_program_runs_and_sigterm_stops_its_group() {
+    let mut strays = Strays::default();
+    let mut tend = Live::start(&[], &["spawn", "2", "30"]);
+    let children: Vec<u32> = (0..2).map(|_| strays.watch(pid_line(&tend.line()))).collect();
     assert_eq!(tend.line(), "ready");
     assert!(tend.child.try_wait().unwrap().is_none(), "tend is still running");
     let program = child_of(tend.child.id());
@@ -111,6 +113,26 @@ fn output_is_streamed_while_the_program_runs_and_sigterm_stops_it() {
     let status = tend.wait();
     assert_eq!(status.code(), Some(128 + 15), "the program died of the SIGTERM we passed on");
     assert!(!pid_alive(program));
+    eventually(DEADLINE, "the program's children to die of SIGTERM too", || {
+        children.iter().all(|&pid| !pid_alive(pid))
+    });
+}
+
+#[test]
+fn a_second_interrupt_kills_at_once() {
+    let mut tend = Live::start(&["--grace", "30s"], &["ignore-term"]);
+    assert_eq!(tend.line(), "ready");
+    send_signal(tend.child.id(), Sig::INT);
+    assert_eq!(tend.line(), "got SIGTERM");
+    let start = Instant::now();
+    send_signal(tend.child.id(), Sig::INT);
+    assert_eq!(tend.wait().code(), Some(128 + 9));
+    assert!(start.elapsed() < Duration::from_secs(5), "waited {:?}", start.elapsed());
+}
+
+/// The PID in a `pid N` line.
+fn pid_line(line: &str) -> u32 {
+    line.strip_prefix("pid ").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("{line:?}"))
 }
 
 #[test]
@@ -277,13 +299,7 @@ fn events_are_json_lines_with_bytes_replaced_only_there() {
 fn sigkill_of_tend_takes_the_whole_group_down_within_a_second() {
     let mut strays = Strays::default();
     let mut tend = Live::start(&[], &["spawn", "3", "60"]);
-    let children: Vec<u32> = (0..3)
-        .map(|_| {
-            let line = tend.line();
-            let pid = line.strip_prefix("pid ").and_then(|p| p.parse().ok()).expect(&line);
-            strays.watch(pid)
-        })
-        .collect();
+    let children: Vec<u32> = (0..3).map(|_| strays.watch(pid_line(&tend.line()))).collect();
     assert_eq!(tend.line(), "ready");
     let leader = strays.watch(stat(children[0]).unwrap().ppid);
     assert_eq!(leader, child_of(tend.child.id()));

@@ -286,3 +286,21 @@ async fn start_needs_a_runtime_and_a_command() {
     let outside = std::thread::spawn(move || service.start(fixture(&["exit", "0"])).unwrap_err());
     assert!(matches!(outside.join().unwrap(), Error::NoRuntime));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn process_info_json_snapshot() {
+    let service = Service::new();
+    let options = StartOptions::new("sh")
+        .args(["-c", "exit 3"])
+        .dir("/")
+        .name("snapshot")
+        .label("team", "core");
+    let info = finished(&service.start(options).unwrap()).await;
+    insta::assert_json_snapshot!("process_info_failed", info, {
+        ".id" => "[id]",
+        ".pid" => "[pid]",
+        ".started_at" => "[time]",
+        ".ended_at" => "[time]",
+        ".duration_ms" => "[duration_ms]",
+    });
+}
