@@ -96,6 +96,11 @@ async fn supervise(options: StartOptions, events: bool, grace: Duration) -> anyh
         Ok(process) => process,
         Err(Error::Spawn { source, .. }) => {
             eprintln!("tend: cannot run `{program}`: {source}");
+            // `--events` readers still get the record's `exited` event (status `failed`, with
+            // the error): it was published before `start` returned, so this does not wait.
+            if let (Some(subscription), Some(record)) = (subscription, service.list().pop()) {
+                print_events(subscription, record.id).await?;
+            }
             return Ok(match source.kind() {
                 std::io::ErrorKind::NotFound => NOT_FOUND,
                 _ => CANNOT_EXECUTE,
