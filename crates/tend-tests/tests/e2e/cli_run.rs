@@ -238,6 +238,19 @@ fn programs_that_cannot_run_give_127_or_126() {
 
     let ran = tend_run(&["--", dir.path().to_str().unwrap()], b"");
     assert_eq!(ran.code, Some(126), "a directory: {}", ran.stderr);
+
+    // With `--events`, the failure is an event too.
+    let ran = tend_run(&["--events", "--", "tend-e2e-no-such-program"], b"");
+    assert_eq!(ran.code, Some(127));
+    let text = String::from_utf8(ran.stdout).unwrap();
+    let events: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.len(), 1, "{text}");
+    assert_eq!(
+        (events[0]["event"].as_str(), events[0]["status"].as_str()),
+        (Some("exited"), Some("failed"))
+    );
+    assert!(events[0]["error"].as_str().unwrap().contains("tend-e2e-no-such-program"));
 }
 
 #[test]
