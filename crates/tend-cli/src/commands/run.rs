@@ -15,7 +15,7 @@ use tokio::io::AsyncReadExt;
 use crate::UsageError;
 use crate::durations::parse_duration;
 use crate::events::print_events;
-use crate::interrupt::on_interrupt;
+use crate::interrupt::Interrupts;
 
 /// Exit status when the timeout ended the program (as coreutils `timeout`).
 const TIMED_OUT: i32 = 124;
@@ -92,6 +92,8 @@ async fn supervise(options: StartOptions, events: bool, grace: Duration) -> anyh
     let service = Service::new();
     let subscription = events.then(|| service.subscribe());
     let program = options.command.clone();
+    // Before the start: from here on SIGINT and SIGTERM are ours to act on.
+    let interrupts = Interrupts::install()?;
     let process = match service.start(options) {
         Ok(process) => process,
         Err(Error::Spawn { source, .. }) => {
@@ -109,7 +111,7 @@ async fn supervise(options: StartOptions, events: bool, grace: Duration) -> anyh
         Err(other) => return Err(other.into()),
     };
     tokio::spawn(forward_stdin(process.clone()));
-    on_interrupt(process.clone(), grace);
+    interrupts.shut_down(process.clone(), grace);
     if let Some(subscription) = subscription {
         print_events(subscription, process.id()).await?;
     }
