@@ -116,6 +116,12 @@ impl Service {
                 message: "must not be empty".into(),
             });
         }
+        if !options.detach {
+            // Fork the guardian before the child exists, not on the first registration after
+            // it: a supervisor that dies in between would otherwise orphan the group, and
+            // forking takes far longer than the one pipe write left in that window.
+            self.inner.guardian();
+        }
         let shared = Arc::new(ProcessShared::new(options, self.inner.bus.clone()));
         self.table().insert(shared.clone());
         let owner: Arc<dyn Owner> = Arc::new(Link(Arc::downgrade(&self.inner)));
