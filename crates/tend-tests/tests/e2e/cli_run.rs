@@ -171,18 +171,20 @@ fn tend_exits_with_the_program_even_while_its_own_stdin_stays_open() {
         .unwrap();
     let _open = tend.stdin.take();
     let start = Instant::now();
-    let mut status = None;
-    let finished = Instant::now() + Duration::from_secs(5);
-    while status.is_none() && Instant::now() < finished {
-        status = tend.try_wait().unwrap();
+    let exited = loop {
+        if tend.try_wait().unwrap().is_some() {
+            break true;
+        }
+        if start.elapsed() > Duration::from_secs(5) {
+            break false;
+        }
         std::thread::sleep(Duration::from_millis(5));
-    }
-    if status.is_none() {
-        let _ = tend.kill();
-        let _ = tend.wait();
-        panic!("tend still running {:?} after its program exited", start.elapsed());
-    }
-    assert_eq!(status.unwrap().code(), Some(3));
+    };
+    // Reap it either way (killing an exited child is a no-op).
+    let _ = tend.kill();
+    let status = tend.wait().unwrap();
+    assert!(exited, "tend still running {:?} after its program exited", start.elapsed());
+    assert_eq!(status.code(), Some(3));
 }
 
 #[test]
@@ -379,4 +381,39 @@ fn stdin_forwarding_keeps_up_with_a_large_input() {
         status.is_some()
     });
     assert!(status.unwrap().success());
+}
+
+/// Whenever SIGINT arrives, nothing `tend run` started may outlive it: neither before the
+/// program exists, nor while it starts, nor once it runs. A survivor holds tend's stdout, so
+/// the pipe not reaching end-of-file shows it.
+#[test]
+fn an_early_interrupt_never_orphans_the_program() {
+    for attempt in 0..40u64 {
+        let mut tend = Command::new(tend_bin())
+            .args(["run", "--grace", "100ms", "--", fixture_path(), "sleep", "30"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = line_channel(tend.stdout.take().unwrap());
+        // From "before tend has done anything" to "the program surely runs".
+        std::thread::sleep(Duration::from_micros(attempt * attempt * 10));
+        send_signal(tend.id(), Sig::INT);
+        let mut status = None;
+        eventually(DEADLINE, "tend to exit after SIGINT", || {
+            status = tend.try_wait().unwrap();
+            status.is_some()
+        });
+        let end_of_file = Instant::now() + DEADLINE;
+        loop {
+            match lines.recv_timeout(end_of_file.saturating_duration_since(Instant::now())) {
+                Ok(_) => continue,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("attempt {attempt}: something tend started outlived it ({status:?})")
+                }
+            }
+        }
+    }
 }

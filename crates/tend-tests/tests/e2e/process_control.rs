@@ -157,6 +157,27 @@ async fn shutdown_terms_drains_through_the_grace_period_then_kills() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_process_is_still_shut_down_by_sigterm() {
+    let service = Service::new();
+    let process = service.start(fixture(&["sleep", "30"])).unwrap();
+    wait_for_line(&process, "ready").await;
+    let pid = process.pid().unwrap();
+    process.signal(Signal::STOP).unwrap();
+    crate::support::until(DEADLINE, "the process to stop", || {
+        crate::support::stat(pid).is_some_and(|s| s.state == 'T')
+    })
+    .await;
+    let start = Instant::now();
+    let info = process.shutdown(Duration::from_secs(20)).await.unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "waited out the grace: {:?}",
+        start.elapsed()
+    );
+    assert_eq!((info.reason, info.signal), (Some(Reason::Shutdown), Some(Signal::TERM)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn begin_shutdown_returns_at_once() {
     let service = Service::new();
     let stubborn = service.start(fixture(&["ignore-term"])).unwrap();
