@@ -150,6 +150,23 @@ fn sigint_shuts_the_group_down_gracefully() {
     assert!(!group_alive(program));
 }
 
+/// A grandchild left holding tend's own stdout is killed after the leak timeout, so neither
+/// tend nor a reader of its output waits for it.
+#[test]
+fn tend_and_its_output_end_promptly_while_a_grandchild_holds_the_pipe() {
+    let start = Instant::now();
+    let ran = tend_fixture(&[], &["grandchild", "60"]);
+    let took = start.elapsed();
+    assert_eq!(ran.code, Some(0));
+    assert!(took < Duration::from_secs(2), "end of output after {took:?}");
+    let mut lines: Vec<&str> = std::str::from_utf8(&ran.stdout).unwrap().lines().collect();
+    lines.sort_unstable();
+    assert_eq!(lines, ["hi", "ready"], "the parent's `hi`, the grandchild's `ready`");
+    let grandchild: u32 =
+        ran.stderr.trim_end().strip_prefix("grandchild ").unwrap().parse().unwrap();
+    assert!(!pid_alive(grandchild));
+}
+
 #[test]
 fn stdin_is_forwarded_exactly_and_end_of_file_closes_it() {
     let input = b"one\r\ntwo \xff\nno newline";
