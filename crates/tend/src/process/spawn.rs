@@ -61,6 +61,7 @@ pub(crate) fn spawn(shared: &Arc<ProcessShared>, owner: Arc<dyn Owner>) -> Resul
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(source) => {
+            let source = blame_dir(source, options.dir.as_deref());
             let error = Error::Spawn { command: options.command.clone(), source };
             shared.fail_to_start(&error);
             owner.finished(shared);
@@ -144,6 +145,18 @@ async fn supervise(
     // it will stay.
     owner.finished(&shared);
     shared.done.send_replace(true);
+}
+
+/// A missing working directory fails the spawn with the same "No such file or directory" as a
+/// missing program; say which it was. The kind is kept, so callers can still match on it.
+fn blame_dir(source: std::io::Error, dir: Option<&std::path::Path>) -> std::io::Error {
+    match dir {
+        Some(dir) if !dir.is_dir() => std::io::Error::new(
+            source.kind(),
+            format!("working directory `{}`: {source}", dir.display()),
+        ),
+        _ => source,
+    }
 }
 
 /// Waits for the leader; when its timeout passes first, starts a graceful shutdown and keeps
