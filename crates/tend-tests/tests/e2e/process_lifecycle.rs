@@ -153,6 +153,15 @@ async fn a_program_that_cannot_start_is_named_with_the_os_reason_and_leaves_a_fa
     assert_eq!((json["event"].as_str(), json["status"].as_str()), (Some("exited"), Some("failed")));
     assert!(json["error"].as_str().unwrap().contains(missing));
 
+    // A missing working directory reads like a missing program to the OS; the error says
+    // which it was.
+    let error = service.start(fixture(&["pwd"]).dir("/nonexistent/tend-e2e-dir")).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains(crate::support::fixture_path()), "{message}");
+    assert!(message.contains("working directory `/nonexistent/tend-e2e-dir`"), "{message}");
+    assert!(matches!(&error, Error::Spawn { source, .. } if source.kind() == ErrorKind::NotFound));
+    assert_eq!(service.list().len(), 2);
+
     // A file without execute permission: the OS says "permission denied".
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("not-executable");
@@ -162,7 +171,7 @@ async fn a_program_that_cannot_start_is_named_with_the_os_reason_and_leaves_a_fa
         matches!(&error, Error::Spawn { source, .. } if source.kind() == ErrorKind::PermissionDenied),
         "{error:?}"
     );
-    assert_eq!(service.list().len(), 2);
+    assert_eq!(service.list().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,9 +230,7 @@ async fn a_timeout_ends_the_process_gracefully_with_reason_timeout() {
     let stubborn = service
         .start(
             // The timeout leaves the (debug-built) fixture ample time to install its handler.
-            fixture(&["ignore-term"])
-                .timeout(Duration::from_secs(1))
-                .grace(Duration::from_secs(1)),
+            fixture(&["ignore-term"]).timeout(Duration::from_secs(1)).grace(Duration::from_secs(1)),
         )
         .unwrap();
     let info = finished(&stubborn).await;

@@ -161,6 +161,20 @@ async fn each_chunk_and_each_line_keeps_its_stream() {
     }
 }
 
+/// gpud read stdout to its end before stderr: a child that filled the stderr pipe first hung
+/// for ever. Here a child alternates lines on both streams, far beyond any pipe buffer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdout_and_stderr_are_read_concurrently() {
+    let service = Service::new();
+    let process = service.start(fixture(&["interleave", "30000"])).unwrap();
+    assert_eq!(finished(&process).await.exit_code, Some(0));
+    let output = process.output();
+    let expected = |tag: &str| (1..=30000).map(|i| format!("{tag} {i}\n").len()).sum::<usize>();
+    assert_eq!(output.stdout().len(), expected("out"));
+    assert_eq!(output.stderr().len(), expected("err"));
+    assert!(output.stdout().ends_with(b"out 30000\n") && output.stderr().ends_with(b"err 30000\n"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ring_respects_its_size_and_starts_on_a_character_boundary() {
     let service = Service::new();
