@@ -1,5 +1,6 @@
 //! End-to-end tests: one integration-test binary for the package.
 mod cli_run;
+mod cli_run_signals;
 mod fixture;
 mod process_control;
 mod process_cycles;

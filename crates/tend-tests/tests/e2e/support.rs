@@ -152,16 +152,11 @@ pub(crate) fn zombie_children() -> Vec<u32> {
         .collect()
 }
 
-/// Live children of `parent` whose command name is `comm`.
-pub(crate) fn children_named(parent: u32, comm: &str) -> Vec<u32> {
+/// Live children of `parent`.
+pub(crate) fn children_of(parent: u32) -> Vec<u32> {
     all_processes()
         .into_iter()
-        .filter(|&(pid, s)| {
-            s.ppid == parent
-                && s.state != 'Z'
-                && std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .is_ok_and(|name| name.trim_end() == comm)
-        })
+        .filter(|(_, s)| s.ppid == parent && s.state != 'Z')
         .map(|(pid, _)| pid)
         .collect()
 }
