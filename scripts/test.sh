@@ -8,5 +8,8 @@ if ! cargo nextest --version >/dev/null 2>&1; then
 fi
 profile=default
 [ "${CI:-}" = "true" ] && profile=ci
+# Tests run the `tend` binary and the daemon example: build them before any test starts the
+# clock on nextest's per-test timeout.
+cargo build --workspace --bins --examples
 cargo nextest run --workspace --profile "$profile" "$@"
 cargo test --workspace --doc

@@ -8,6 +8,11 @@
 //! * Output is kept byte-exact in a bounded ring per process ([`Output`]) and broadcast as
 //!   line [`Event`]s to any number of [`Subscription`]s.
 //! * [`Signal`] names signals; kill, signal, graceful shutdown and stdin are on [`Process`].
+//! * [`exec`] is a one-shot command builder with cancellation and timeouts, [`program`] finds
+//!   and runs a program on `PATH`, and [`proctable`] queries the host's process table.
+//! * [`script`] runs bash scripts (from a file or inline, with safe quoting),
+//!   [`exclusive`] runs one script at a time, and [`actions`] is the named-action registry
+//!   (`process.start`, `process.kill`, …) that the API and CLI client dispatch through.
 //! * [`runner`] runs pipelines: steps with `after` dependencies, as a graph that starts each
 //!   step the moment its own dependencies finish, in order, or all at once.
 //!
@@ -26,13 +31,33 @@
 //! ```
 //!
 //! See the [`process`] module for the lifecycle and its caveats.
+//!
+//! ## Daemon toolkit
+//!
+//! [`daemon`] gives a long-running program what it needs to behave as a daemon, safely under
+//! concurrency, PID reuse and crashes: a [`PidFile`](daemon::PidFile) held with `flock` (single
+//! instance), a [`HealthServer`](daemon::HealthServer) answering `/health` and `/ready`, a
+//! [`Registry`](daemon::Registry) of running daemons compatible with go-process's
+//! `~/.core/daemons/` entries, a [`Daemon`](daemon::Daemon) that composes the three with
+//! rollback and ordered stop (and speaks systemd's `NOTIFY_SOCKET`), and the probes
+//! [`wait_for_health`](daemon::wait_for_health) / [`wait_for_ready`](daemon::wait_for_ready).
+//! `cargo run -p tend --example daemon` runs a complete one; `tend daemons` lists the registry
+//! and `tend health ADDR` probes a daemon.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod actions;
+pub mod daemon;
 mod error;
 pub mod event;
+pub mod exclusive;
+pub mod exec;
 mod os;
 pub mod output;
 pub mod process;
+pub mod proctable;
+pub mod program;
 pub mod runner;
+pub mod script;
 mod service;
 pub mod signal;
 
@@ -44,3 +69,15 @@ pub use process::{
 };
 pub use service::{DEFAULT_MAX_FINISHED, RunOutput, Service, ServiceConfig};
 pub use signal::Signal;
+
+/// Raises this process's soft limit on open files to its hard limit, and returns the new
+/// limit. Each managed process with piped output holds two or three descriptors in the
+/// supervisor, so a supervisor of thousands of processes needs more than the usual 1024.
+///
+/// ```
+/// let limit = tend::raise_open_file_limit().unwrap();
+/// assert!(limit >= 256);
+/// ```
+pub fn raise_open_file_limit() -> std::io::Result<u64> {
+    os::raise_open_file_limit()
+}

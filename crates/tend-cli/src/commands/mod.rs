@@ -1,5 +1,8 @@
 //! One module per subcommand.
 
+pub(crate) mod daemons;
+pub(crate) mod health;
+pub(crate) mod procs;
 pub(crate) mod run;
 pub(crate) mod up;
 
@@ -9,6 +12,9 @@ use crate::cli::Command;
 pub(crate) fn dispatch(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Run(args) => run::run(args),
+        Command::Procs(args) => procs::run(args),
+        Command::Daemons(args) => daemons::run(args),
+        Command::Health(args) => health::run(args),
         Command::Up(args) => up::run(args),
     }
 }

@@ -15,7 +15,7 @@ use tokio::io::AsyncReadExt;
 use crate::UsageError;
 use crate::durations::parse_duration;
 use crate::events::print_events;
-use crate::interrupt::on_interrupt;
+use crate::interrupt::Interrupts;
 
 /// Exit status when the timeout ended the program (as coreutils `timeout`).
 const TIMED_OUT: i32 = 124;
@@ -80,17 +80,29 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<i32> {
     let options = args.start_options()?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    runtime.block_on(supervise(options, args.events, args.grace))
+    let code = runtime.block_on(supervise(options, args.events, args.grace));
+    // Not a plain drop: that waits for blocking tasks, and the stdin forwarder sits in a read
+    // that returns only when our stdin has data or ends, which a terminal or an idle pipe may
+    // never do. The program is over and everything is printed, so nothing is lost.
+    runtime.shutdown_background();
+    code
 }
 
 async fn supervise(options: StartOptions, events: bool, grace: Duration) -> anyhow::Result<i32> {
     let service = Service::new();
     let subscription = events.then(|| service.subscribe());
     let program = options.command.clone();
+    // Before the start: from here on SIGINT and SIGTERM are ours to act on.
+    let interrupts = Interrupts::install()?;
     let process = match service.start(options) {
         Ok(process) => process,
         Err(Error::Spawn { source, .. }) => {
             eprintln!("tend: cannot run `{program}`: {source}");
+            // `--events` readers still get the record's `exited` event (status `failed`, with
+            // the error): it was published before `start` returned, so this does not wait.
+            if let (Some(subscription), Some(record)) = (subscription, service.list().pop()) {
+                print_events(subscription, record.id).await?;
+            }
             return Ok(match source.kind() {
                 std::io::ErrorKind::NotFound => NOT_FOUND,
                 _ => CANNOT_EXECUTE,
@@ -99,7 +111,7 @@ async fn supervise(options: StartOptions, events: bool, grace: Duration) -> anyh
         Err(other) => return Err(other.into()),
     };
     tokio::spawn(forward_stdin(process.clone()));
-    on_interrupt(process.clone(), grace);
+    interrupts.shut_down(process.clone(), grace);
     if let Some(subscription) = subscription {
         print_events(subscription, process.id()).await?;
     }

@@ -1,7 +1,27 @@
-//! End-to-end tests: one integration-test binary for the package.
-mod fixture;
-
+//! End-to-end tests: one integration-test binary for the package, one module per topic.
+mod actions;
+mod cli_run;
+mod cli_run_signals;
 mod cli_up;
+mod daemon_cli;
+mod daemon_health;
+mod daemon_lifecycle;
+mod daemon_pidfile;
+mod daemon_probe;
+mod daemon_registry;
+mod daemon_support;
+mod exclusive;
+mod exec;
+mod fixture;
+mod process_control;
+mod process_cycles;
+mod process_events;
+mod process_groups;
+mod process_lifecycle;
+mod process_output;
+mod process_table;
+mod proctable;
+mod program;
 mod runner_cancel;
 mod runner_dag_prop;
 mod runner_failure;
@@ -9,3 +29,5 @@ mod runner_report;
 mod runner_schedule;
 mod runner_support;
 mod runner_validation;
+mod script;
+mod support;

@@ -6,12 +6,22 @@
 #![allow(unsafe_code)]
 #![allow(dead_code, unused_imports)] // consumers arrive module by module
 
+mod boot;
 mod guardian;
+mod limits;
+mod notify;
 mod procinfo;
+#[cfg(target_os = "linux")]
+mod proctable;
 mod signals;
 mod spawn;
 
+pub(crate) use boot::boot_id;
 pub(crate) use guardian::Guardian;
+pub(crate) use limits::raise_open_file_limit;
+pub(crate) use notify::send_notification;
 pub(crate) use procinfo::{Liveness, liveness, start_time};
+#[cfg(target_os = "linux")]
+pub(crate) use proctable::{ProcScan, count_pids, entry as process_entry, scan as scan_processes};
 pub(crate) use signals::{Delivery, SIGNAL_NAMES, group_exists, signal_group, signal_process};
 pub(crate) use spawn::{configure_group, enlarge_pipe};

@@ -75,6 +75,19 @@ impl LineSplitter {
         self.pending.extend_from_slice(&data[start..]);
     }
 
+    /// Feeds a chunk nobody wants line events for. Leaves the splitter exactly as
+    /// `push(chunk, |_, _| {})` would, so later subscribers see correct lines, but looks only
+    /// for the last newline instead of every one.
+    pub(crate) fn skip(&mut self, chunk: &Bytes) {
+        let Some(last) = memchr::memrchr(b'\n', chunk) else {
+            return self.push(chunk, |_, _| {});
+        };
+        // The line under way ended in this chunk; the next one starts after the last newline.
+        let start = emit_long_prefix(chunk, last + 1, chunk.len(), self.max_line, &mut |_, _| {});
+        self.pending.clear();
+        self.pending.extend_from_slice(&chunk[start..]);
+    }
+
     /// End of stream: emits the pending remainder (a last line without `\n`) if non-empty.
     pub(crate) fn finish(&mut self, mut emit: impl FnMut(Bytes, bool)) {
         if !self.pending.is_empty() {
@@ -122,6 +135,21 @@ fn cut_point(line: &[u8], max: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skip_leaves_the_same_state_as_push() {
+        let chunks: &[&[u8]] =
+            &[b"abc", b"def\nghij", b"klmnopqrstuv", b"w\nxy\n", b"z\n0123456789abc", b"", b"\n\n"];
+        for max in [1, 2, 3, 5, 8, 64] {
+            let (mut pushed, mut skipped) = (LineSplitter::new(max), LineSplitter::new(max));
+            for (i, chunk) in chunks.iter().enumerate() {
+                let chunk = Bytes::copy_from_slice(chunk);
+                pushed.push(&chunk, |_, _| {});
+                skipped.skip(&chunk);
+                assert_eq!(pushed.pending, skipped.pending, "max {max}, after chunk {i}");
+            }
+        }
+    }
 
     /// Runs `chunks` through a splitter; returns `(line, partial)` events, with `finish`.
     fn split(max_line: usize, chunks: &[&[u8]]) -> Vec<(Vec<u8>, bool)> {

@@ -60,7 +60,7 @@ pub(crate) async fn read_pipe<R: AsyncRead + AsFd + Unpin>(
             shared.bus.publish(shared.id, lines.drain(..));
         } else {
             // Keep the splitter's view of the current line right for later subscribers.
-            splitter.push(&chunk, |_, _| {});
+            splitter.skip(&chunk);
         }
     }
     splitter.finish(|line, partial| lines.push(EventKind::Output { stream, line, partial }));

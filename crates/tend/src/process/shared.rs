@@ -110,7 +110,7 @@ impl ProcessShared {
         }
     }
 
-    /// Records a failure to start, publishes `exited`, and marks the record done.
+    /// Records a failure to start and publishes `exited`; the caller then marks it done.
     pub(crate) fn fail_to_start(&self, error: &crate::Error) {
         let message = error.to_string();
         {
@@ -132,7 +132,6 @@ impl ProcessShared {
             }],
         );
         self.reaped.send_replace(true);
-        self.done.send_replace(true);
     }
 
     /// Waits until everything is over.

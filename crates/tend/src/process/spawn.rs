@@ -61,9 +61,11 @@ pub(crate) fn spawn(shared: &Arc<ProcessShared>, owner: Arc<dyn Owner>) -> Resul
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(source) => {
+            let source = blame_dir(source, options.dir.as_deref());
             let error = Error::Spawn { command: options.command.clone(), source };
             shared.fail_to_start(&error);
             owner.finished(shared);
+            shared.done.send_replace(true);
             return Err(error);
         }
     };
@@ -139,7 +141,22 @@ async fn supervise(
     }
     shared.stdin.mark_closed();
     finish(&shared, status, ended_at);
+    // The owner first (it trims its table), then `done`: whoever `wait`s sees the table as
+    // it will stay.
     owner.finished(&shared);
+    shared.done.send_replace(true);
+}
+
+/// A missing working directory fails the spawn with the same "No such file or directory" as a
+/// missing program; say which it was. The kind is kept, so callers can still match on it.
+fn blame_dir(source: std::io::Error, dir: Option<&std::path::Path>) -> std::io::Error {
+    match dir {
+        Some(dir) if !dir.is_dir() => std::io::Error::new(
+            source.kind(),
+            format!("working directory `{}`: {source}", dir.display()),
+        ),
+        _ => source,
+    }
 }
 
 /// Waits for the leader; when its timeout passes first, starts a graceful shutdown and keeps
@@ -175,7 +192,8 @@ async fn reap_group_leftovers(pgid: u32, deadline: Instant) {
     }
 }
 
-/// Records the final state and publishes `killed` (if we ended it) and `exited`.
+/// Records the final state and publishes `killed` (if we ended it) and `exited`. The caller
+/// then marks the process done.
 fn finish(shared: &ProcessShared, status: std::io::Result<ExitStatus>, ended_at: Timestamp) {
     let mut events = Vec::with_capacity(2);
     {
@@ -209,7 +227,6 @@ fn finish(shared: &ProcessShared, status: std::io::Result<ExitStatus>, ended_at:
         });
     }
     shared.bus.publish(shared.id, events);
-    shared.done.send_replace(true);
 }
 
 fn exit_signal(status: ExitStatus) -> Option<Signal> {

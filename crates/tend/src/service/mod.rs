@@ -21,7 +21,8 @@ pub const DEFAULT_MAX_FINISHED: usize = 1000;
 pub struct ServiceConfig {
     /// Event batches buffered for slow subscribers before they lag.
     pub event_capacity: usize,
-    /// Finished records kept; the oldest beyond this are dropped so memory stays bounded.
+    /// Finished records kept; beyond this, those that ended first are dropped, so memory stays
+    /// bounded.
     pub max_finished: usize,
 }
 
@@ -114,6 +115,12 @@ impl Service {
                 option: "command",
                 message: "must not be empty".into(),
             });
+        }
+        if !options.detach {
+            // Fork the guardian before the child exists, not on the first registration after
+            // it: a supervisor that dies in between would otherwise orphan the group, and
+            // forking takes far longer than the one pipe write left in that window.
+            self.inner.guardian();
         }
         let shared = Arc::new(ProcessShared::new(options, self.inner.bus.clone()));
         self.table().insert(shared.clone());

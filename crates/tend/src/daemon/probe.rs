@@ -1,0 +1,79 @@
+//! Waiting for a health server to answer `200` on `/health` or `/ready`.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::error::ProbeError;
+use super::http;
+
+/// How often the probes ask.
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(200);
+/// The least time one attempt gets, even at the deadline, so a zero timeout still asks once.
+/// It is also the most a probe can overrun its deadline.
+const MIN_ATTEMPT: Duration = Duration::from_millis(100);
+
+/// Waits until `GET /health` on `addr` answers `200`, asking every 200 ms.
+///
+/// `addr` is `host:port` (an `http://` prefix and a trailing `/` are accepted). Every attempt is
+/// bounded by the time left, so the call returns within `timeout` plus at most 100 ms.
+///
+/// # Errors
+///
+/// [`ProbeError`] with the last reason: the body of the last non-200 answer (such as
+/// `unhealthy: db: connection refused`), its status if the body was empty, or the connection
+/// error.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), tend::daemon::ProbeError> {
+/// tend::daemon::wait_for_health("127.0.0.1:9000", std::time::Duration::from_secs(5)).await?;
+/// # Ok(()) }
+/// ```
+pub async fn wait_for_health(addr: &str, timeout: Duration) -> Result<(), ProbeError> {
+    wait_for(addr, "/health", "healthy", timeout).await
+}
+
+/// Waits until `GET /ready` on `addr` answers `200`; otherwise like [`wait_for_health`].
+///
+/// # Errors
+///
+/// [`ProbeError`] with the last reason, as for [`wait_for_health`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), tend::daemon::ProbeError> {
+/// tend::daemon::wait_for_ready("127.0.0.1:9000", std::time::Duration::from_secs(5)).await?;
+/// # Ok(()) }
+/// ```
+pub async fn wait_for_ready(addr: &str, timeout: Duration) -> Result<(), ProbeError> {
+    wait_for(addr, "/ready", "ready", timeout).await
+}
+
+async fn wait_for(
+    addr: &str,
+    path: &str,
+    what: &'static str,
+    timeout: Duration,
+) -> Result<(), ProbeError> {
+    let host = addr.trim().trim_start_matches("http://").trim_end_matches('/');
+    let deadline = Instant::now() + timeout;
+    let mut reason;
+    loop {
+        let attempt = Instant::now();
+        let allowance = deadline.saturating_duration_since(attempt).max(MIN_ATTEMPT);
+        reason = match tokio::time::timeout(allowance, http::get(host, path)).await {
+            Ok(Ok(response)) if response.status == 200 => return Ok(()),
+            Ok(Ok(response)) => match response.body.trim() {
+                "" => format!("HTTP {}", response.status),
+                body => body.to_owned(),
+            },
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => format!("no answer within {}", humantime::format_duration(allowance)),
+        };
+        if Instant::now() >= deadline {
+            break;
+        }
+        // The last attempt falls on the deadline itself, not up to an interval before it.
+        tokio::time::sleep_until((attempt + PROBE_INTERVAL).min(deadline)).await;
+    }
+    Err(ProbeError { addr: addr.to_owned(), what, timeout, reason })
+}
