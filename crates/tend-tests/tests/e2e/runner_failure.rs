@@ -66,7 +66,7 @@ async fn an_allowed_failure_blocks_nothing_and_fails_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_fast_stops_running_steps_and_starts_nothing_new() {
     let steps = vec![
-        Step::script("fails", "sleep 0.3; exit 2"),
+        Step::script("fails", "sleep 0.5; exit 2"),
         fixture_step("slow", &["spawn", "2", "60"]).grace(Duration::from_millis(500)),
         Step::script("later", "echo never").after(["slow"]),
         Step::script("quick", "true"),
@@ -131,8 +131,10 @@ async fn retries_run_again_after_the_delay_until_a_pass() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timeout_ends_the_step_as_timed_out_and_blocks_its_dependents() {
     let steps = vec![
+        // A timeout long enough for the fixture to install its SIGTERM handler even on a
+        // loaded machine.
         fixture_step("stuck", &["ignore-term", "60"])
-            .timeout(Duration::from_millis(300))
+            .timeout(Duration::from_secs(1))
             .grace(Duration::from_millis(200)),
         Step::script("after-stuck", "true").after(["stuck"]),
         fixture_step("allowed", &["sleep", "60"])
@@ -153,7 +155,7 @@ async fn a_timeout_ends_the_step_as_timed_out_and_blocks_its_dependents() {
         ]
     );
     let stuck = report.step("stuck").unwrap();
-    assert_eq!(stuck.error.as_deref(), Some("timed out after 300ms"));
+    assert_eq!(stuck.error.as_deref(), Some("timed out after 1s"));
     // It ignores SIGTERM, so the grace ran out and SIGKILL ended it.
     assert_eq!(stuck.signal, Some(tend::Signal::KILL));
     assert!(stuck.output.contains("got SIGTERM"), "{}", stuck.output);
