@@ -2,8 +2,9 @@
 //! on the same graph; and what the runner adds to plain sequential spawns.
 //!
 //! `cargo bench -p tend-benches --bench dag` prints both comparisons. Each makespan is one
-//! measured run (the steps sleep, so the figure is wall time, not CPU); the overhead
-//! comparison alternates the two sides over a few rounds and reports medians.
+//! measured run of a scheduler (the steps sleep, so the figure is wall time, not CPU); a few
+//! rounds alternate the two schedulers, and the medians are the `RATIO` line. The overhead
+//! comparison alternates its sides over a few rounds too and reports medians.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,61 +21,79 @@ const SEED: u64 = 0x7e4d_da65;
 /// Programs run one after another in the overhead comparison.
 const SPAWNS: usize = 500;
 /// Rounds of the overhead comparison (medians reported).
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
+/// Rounds of the makespan comparison: one run of each scheduler per round.
+const DAG_ROUNDS: usize = 3;
 
 fn main() {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let dag = Dag::random(SEED);
     let critical = dag.critical_path();
+    let edges = dag.deps.iter().map(Vec::len).sum::<usize>();
+    println!("DAG: {STEPS} steps in {LAYERS} layers, {edges} edges, sleeps of 10-200 ms");
     println!(
-        "DAG: {STEPS} steps in {LAYERS} layers, {} edges, sleeps of 10-200 ms; critical path {:.0} ms",
-        dag.deps.iter().map(Vec::len).sum::<usize>(),
+        "critical path {:.0} ms; {DAG_ROUNDS} rounds, each scheduler once per round",
         ms(critical)
     );
-    let tend = runtime.block_on(dag.run_tend());
-    let waves = runtime.block_on(dag.run_waves());
-    println!("{:<34} {:>10} {:>16}", "scheduler", "makespan", "/ critical path");
-    for (name, took) in
-        [("tend runner (ready-driven DAG)", tend), ("wave scheduler (same service)", waves)]
-    {
+    let ratio = |took: Duration| took.as_secs_f64() / critical.as_secs_f64();
+    let (mut tend, mut waves) = (Vec::new(), Vec::new());
+    for round in 1..=DAG_ROUNDS {
+        let ours = runtime.block_on(dag.run_tend());
+        let theirs = runtime.block_on(dag.run_waves());
         println!(
-            "{name:<34} {:>7.0} ms {:>16.3}",
-            ms(took),
-            took.as_secs_f64() / critical.as_secs_f64()
+            "round {round}: tend {:.0} ms = {:.3} x critical path; waves {:.0} ms = {:.3} x",
+            ms(ours),
+            ratio(ours),
+            ms(theirs),
+            ratio(theirs)
         );
+        tend.push(ours);
+        waves.push(theirs);
     }
+    let (tend, waves) = (median(tend), median(waves));
+    println!(
+        "RATIO makespan / critical path, median: tend {:.3}, waves {:.3}",
+        ratio(tend),
+        ratio(waves)
+    );
 
     println!(
         "\nscheduling overhead: {SPAWNS} x /bin/true, one after another ({ROUNDS} rounds, medians)"
     );
-    let (mut runner, mut status, mut output) = (Vec::new(), Vec::new(), Vec::new());
+    let mut samples = [const { Vec::new() }; 4];
     for _ in 0..ROUNDS {
-        status.push(plain_spawns(false));
-        output.push(plain_spawns(true));
-        runner.push(runtime.block_on(sequential_pipeline()));
+        samples[0].push(plain_spawns(false));
+        samples[1].push(plain_spawns(true));
+        samples[2].push(runtime.block_on(service_runs()));
+        samples[3].push(runtime.block_on(sequential_pipeline()));
     }
-    let (runner, status, output) = (median(runner), median(status), median(output));
+    let [status, output, service, runner] = samples.map(median);
+    for (label, took) in [
+        ("std::process::Command::status (baseline)", status),
+        ("std::process::Command::output (piped)", output),
+        ("tend Service::run, one after another", service),
+        ("tend runner, sequential mode", runner),
+    ] {
+        println!("{label:<42} {:>6.0} ms {:>7.1} us/spawn", ms(took), per(took));
+    }
+    let over = |base: Duration| runner.as_secs_f64() / base.as_secs_f64();
     println!(
-        "{:<44} {:>8.0} ms {:>7.1} us/spawn",
-        "std::process::Command::status (baseline)",
-        ms(status),
-        per(status)
+        "RATIO runner / status {:.3}, runner / output {:.3}, runner / Service::run {:.3}",
+        over(status),
+        over(output),
+        over(service)
     );
-    println!(
-        "{:<44} {:>8.0} ms {:>7.1} us/spawn",
-        "std::process::Command::output (piped)",
-        ms(output),
-        per(output)
-    );
-    println!(
-        "{:<44} {:>8.0} ms {:>7.1} us/spawn",
-        "tend runner, sequential mode",
-        ms(runner),
-        per(runner)
-    );
-    println!("ratio runner / status: {:.3}", runner.as_secs_f64() / status.as_secs_f64());
-    println!("ratio runner / output: {:.3}", runner.as_secs_f64() / output.as_secs_f64());
+}
+
+/// The same programs through the service without the runner: what the process layer costs.
+async fn service_runs() -> Duration {
+    let service = Service::new();
+    let began = Instant::now();
+    for _ in 0..SPAWNS {
+        service.run(tend::StartOptions::new("/bin/true")).await.unwrap();
+    }
+    began.elapsed()
 }
 
 fn ms(d: Duration) -> f64 {
@@ -147,7 +166,40 @@ impl Dag {
         let report = runner.run(&pipeline).await;
         let took = began.elapsed();
         assert!(report.success, "{:?}", report.totals);
+        self.print_start_latency(&report);
         took
+    }
+
+    /// How long after its last dependency ended each step's process was running: the
+    /// scheduler's hand-off plus fork and exec. Ends are start + duration, from the report.
+    fn print_start_latency(&self, report: &tend::runner::Report) {
+        let at = |i: usize| {
+            let step = &report.steps[i];
+            let start = step.started_at.unwrap();
+            (start, start + Duration::from_secs_f64(step.duration_ms.unwrap() / 1000.0))
+        };
+        let mut gaps: Vec<f64> = (0..STEPS)
+            .filter(|&i| !self.deps[i].is_empty())
+            .map(|i| {
+                let ready = self.deps[i].iter().map(|&d| at(d).1).max().unwrap();
+                at(i).0.duration_since(ready).as_secs_f64() * 1000.0
+            })
+            .collect();
+        gaps.sort_by(f64::total_cmp);
+        let pick = |q: f64| gaps[((gaps.len() - 1) as f64 * q).round() as usize];
+        println!(
+            "tend: last dependency ended -> step running: median {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+            pick(0.5),
+            pick(0.95),
+            pick(1.0)
+        );
+        let extra: f64 = (0..STEPS)
+            .map(|i| report.steps[i].duration_ms.unwrap() - self.sleep[i].as_secs_f64() * 1000.0)
+            .sum::<f64>()
+            / STEPS as f64;
+        println!(
+            "tend: a step lasts {extra:.1} ms longer than its sleep on average (exec, exit, reaping)"
+        );
     }
 
     /// go-process's way: waves by depth, each wave waits for its slowest step.

@@ -71,6 +71,7 @@ mod schema;
 mod spec;
 #[cfg(test)]
 mod tests;
+mod values;
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,0 +1,231 @@
+//! Typed values of the pipeline file's keys: each kind knows its name in error messages and
+//! raises its errors while the deserializer stands at the value, so they carry its line.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// Where a value stands, for its error messages.
+#[derive(Clone, Copy)]
+pub(super) struct Field<'a> {
+    pub(super) step: &'a str,
+    pub(super) key: &'static str,
+}
+
+impl<'a> Field<'a> {
+    pub(super) fn of<K: Kind>(self) -> Typed<'a, K> {
+        Typed { field: self, kind: PhantomData }
+    }
+}
+
+impl Field<'_> {
+    fn out_of_range<E: de::Error>(&self, value: impl fmt::Display) -> E {
+        E::custom(format!(
+            "step `{}`: `{}` must be a whole number from 0 to {}, not {value}",
+            self.step,
+            self.key,
+            u32::MAX
+        ))
+    }
+}
+
+impl fmt::Display for Field<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` in step `{}`", self.key, self.step)
+    }
+}
+
+/// A kind of value a key takes: what it is called in errors and how it is read.
+pub(super) trait Kind: Sized {
+    /// What a value of this kind becomes.
+    type Output;
+    /// "a string", "a list of strings", …
+    const WHAT: &'static str;
+    fn read<'de, D: Deserializer<'de>>(field: Field<'_>, d: D) -> Result<Self::Output, D::Error>;
+}
+
+/// A value of kind `K` at `field`.
+pub(super) struct Typed<'a, K> {
+    field: Field<'a>,
+    kind: PhantomData<K>,
+}
+
+impl<'de, K: Kind> DeserializeSeed<'de> for Typed<'_, K> {
+    type Value = K::Output;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<K::Output, D::Error> {
+        K::read(self.field, deserializer)
+    }
+}
+
+/// Visits one value of kind `K`, naming the field in type errors.
+struct Expect<'a, K>(Field<'a>, PhantomData<K>);
+
+impl<K: Kind> Expect<'_, K> {
+    fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} for {}", K::WHAT, self.0)
+    }
+}
+
+pub(super) struct Text;
+pub(super) struct TextList;
+pub(super) struct Flag;
+pub(super) struct Count;
+pub(super) struct Span;
+pub(super) struct EnvTable;
+
+macro_rules! expecting {
+    () => {
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            self.describe(f)
+        }
+    };
+}
+
+impl Kind for Text {
+    type Output = String;
+    const WHAT: &'static str = "a string";
+    fn read<'de, D: Deserializer<'de>>(field: Field<'_>, d: D) -> Result<String, D::Error> {
+        d.deserialize_str(Expect::<Self>(field, PhantomData))
+    }
+}
+
+impl<'de> Visitor<'de> for Expect<'_, Text> {
+    type Value = String;
+    expecting!();
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+}
+
+impl Kind for TextList {
+    type Output = Vec<String>;
+    const WHAT: &'static str = "a list of strings";
+    fn read<'de, D: Deserializer<'de>>(field: Field<'_>, d: D) -> Result<Vec<String>, D::Error> {
+        d.deserialize_seq(Expect::<Self>(field, PhantomData))
+    }
+}
+
+impl<'de> Visitor<'de> for Expect<'_, TextList> {
+    type Value = Vec<String>;
+    expecting!();
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self.0.of::<Text>())? {
+            items.push(item);
+        }
+        Ok(items)
+    }
+}
+
+impl Kind for Flag {
+    type Output = bool;
+    const WHAT: &'static str = "true or false";
+    fn read<'de, D: Deserializer<'de>>(field: Field<'_>, d: D) -> Result<bool, D::Error> {
+        d.deserialize_bool(Expect::<Self>(field, PhantomData))
+    }
+}
+
+impl<'de> Visitor<'de> for Expect<'_, Flag> {
+    type Value = bool;
+    expecting!();
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+        Ok(v)
+    }
+}
+
+impl Kind for Count {
+    type Output = u32;
+    const WHAT: &'static str = "a whole number from 0";
+    fn read<'de, D: Deserializer<'de>>(field: Field<'_>, d: D) -> Result<u32, D::Error> {
+        d.deserialize_any(Expect::<Self>(field, PhantomData))
+    }
+}
+
+impl<'de> Visitor<'de> for Expect<'_, Count> {
+    type Value = u32;
+    expecting!();
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u32, E> {
+        u32::try_from(v).map_err(|_| self.0.out_of_range(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u32, E> {
+        u32::try_from(v).map_err(|_| self.0.out_of_range(v))
+    }
+}
+
+impl Kind for Span {
+    type Output = Duration;
+    const WHAT: &'static str = "a duration such as \"500ms\", \"2s\" or \"1m30s\"";
+    fn read<'de, D: Deserializer<'de>>(field: Field<'_>, d: D) -> Result<Duration, D::Error> {
+        d.deserialize_str(Expect::<Self>(field, PhantomData))
+    }
+}
+
+impl<'de> Visitor<'de> for Expect<'_, Span> {
+    type Value = Duration;
+    expecting!();
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
+        humantime::parse_duration(v).map_err(|e| {
+            E::custom(format!(
+                "step `{}`: `{}` is not a duration like 500ms, 2s or 1m30s: `{v}` ({e})",
+                self.0.step, self.0.key
+            ))
+        })
+    }
+}
+
+impl Kind for EnvTable {
+    type Output = BTreeMap<String, String>;
+    const WHAT: &'static str = "a table of NAME = \"value\"";
+    fn read<'de, D: Deserializer<'de>>(field: Field<'_>, d: D) -> Result<Self::Output, D::Error> {
+        d.deserialize_map(Expect::<Self>(field, PhantomData))
+    }
+}
+
+impl<'de> Visitor<'de> for Expect<'_, EnvTable> {
+    type Value = BTreeMap<String, String>;
+    expecting!();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut env = BTreeMap::new();
+        while let Some(name) = map.next_key::<String>()? {
+            // Numbers and booleans are written as they read: `PORT = 8080` is natural.
+            let value = map.next_value_seed(self.0.of::<Scalar>())?;
+            env.insert(name, value);
+        }
+        Ok(env)
+    }
+}
+
+/// A string, number or boolean, as text (environment values).
+struct Scalar;
+
+impl Kind for Scalar {
+    type Output = String;
+    const WHAT: &'static str = "a string, number or boolean";
+    fn read<'de, D: Deserializer<'de>>(field: Field<'_>, d: D) -> Result<String, D::Error> {
+        d.deserialize_any(Expect::<Self>(field, PhantomData))
+    }
+}
+
+impl<'de> Visitor<'de> for Expect<'_, Scalar> {
+    type Value = String;
+    expecting!();
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+}
