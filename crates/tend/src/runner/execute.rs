@@ -79,6 +79,12 @@ pub(crate) async fn run_step(
     let began = Instant::now();
     let mut report = StepReport::not_started(&step.name, StepStatus::Failed, String::new(), None);
     for attempt in 1..=step.retries.saturating_add(1) {
+        // The run may have been stopped between this task's spawn (or the retry pause) and
+        // now: start nothing more.
+        if stop.is_cancelled() {
+            report.status = StepStatus::Cancelled;
+            break;
+        }
         report.attempts = attempt;
         let outcome = match service.start(step.start_options(attempt)) {
             Err(error) => Attempt::NotStarted(error.to_string()),

@@ -120,6 +120,7 @@ impl Run<'_> {
                 Some(Halt::FailFast(failed)) => {
                     format!("stopped because `{}` failed and fail_fast is on", self.name(failed))
                 }
+                _ if report.attempts == 0 => "cancelled before it started".to_owned(),
                 _ => "cancelled while running".to_owned(),
             });
         }
