@@ -3,6 +3,7 @@ mod exec;
 mod fixture;
 mod proctable;
 mod program;
+mod restart;
 
 mod daemon_cli;
 mod daemon_health;
