@@ -1,6 +1,7 @@
 //! End-to-end tests: one integration-test binary for the package.
 mod exec;
 mod fixture;
+mod output_file;
 mod proctable;
 mod program;
 mod restart;
