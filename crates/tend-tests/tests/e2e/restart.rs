@@ -503,3 +503,64 @@ fn tend_run_rejects_bad_restart_values() {
         assert!(stderr.contains(named), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn tend_run_forwards_stdin_to_each_run() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+
+    // Each run reads one line, closes its stdin, says so, and lingers: input sent after a
+    // run's answer fails on that run (EPIPE) and must be sent again to the next run.
+    let script = "read x; exec 0<&-; echo got $x; sleep 0.2";
+    let child = Command::new(tend_bin())
+        .args(["run", "--events", "--restart", "always", "--max-restarts", "2"])
+        .args(["--restart-delay", "10ms", "--", "sh", "-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let mut stdin = child.0.stdin.take().unwrap();
+    let stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines() {
+            let event: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+            if lines.send(event).is_err() {
+                return;
+            }
+        }
+    });
+    let mut kinds = Vec::new();
+    let mut next_output = || loop {
+        let event = received.recv_timeout(PATIENCE).expect("an event from tend run");
+        kinds.push(event["event"].as_str().unwrap().to_owned());
+        match event["event"].as_str().unwrap() {
+            "output" => return Some(event["line"].as_str().unwrap().to_owned()),
+            "exited" => return None,
+            _ => {}
+        }
+    };
+    let mut got = Vec::new();
+    for input in ["one", "two", "three"] {
+        stdin.write_all(format!("{input}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        got.push(next_output().expect("an answer"));
+    }
+    drop(stdin);
+    assert_eq!(next_output(), None, "nothing more after the third run");
+    assert_eq!(got, ["got one", "got two", "got three"]);
+    assert_eq!(child.0.wait().unwrap().code(), Some(0));
+}
+
+/// A `tend` child that a failing test must not leave behind.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // SIGKILL to tend takes its children down too (its guardian); already reaped is fine.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
