@@ -136,36 +136,41 @@ async fn supervise(options: StartOptions, events: bool, grace: Duration) -> anyh
 }
 
 /// Copies our stdin to the child's until end-of-file, then closes the child's. With
-/// `restarts`, input the current run no longer takes goes to the next run.
+/// `restarts`, input a run no longer takes goes to the next run.
 async fn forward_stdin(process: Process, restarts: bool) {
     let mut stdin = tokio::io::stdin();
     let mut buffer = vec![0; 64 * 1024];
     loop {
         match stdin.read(&mut buffer).await {
             Ok(0) | Err(_) => break,
-            Ok(n) => {
-                while process.send_input(&buffer[..n]).await.is_err() {
-                    if !restarts || !next_run(&process).await {
-                        return;
-                    }
+            Ok(n) => loop {
+                // The run this write is for: its PID, or none between runs.
+                let run = process.pid();
+                if process.send_input(&buffer[..n]).await.is_ok() {
+                    break;
                 }
-            }
+                if !restarts || !next_run(&process, run).await {
+                    return;
+                }
+            },
         }
     }
     let _ = process.close_stdin().await;
 }
 
-/// Waits until the current run is over and the next one takes input; `false` when the
-/// process ended for good instead. Polls: the library has no "stdin reopened" event.
-async fn next_run(process: &Process) -> bool {
-    let over = || process.status().is_finished();
-    while process.stdin_open() && !over() {
+/// Waits until a run other than `run` takes input; `false` when the process ended for good
+/// instead. Polls: the library has no "stdin reopened" event.
+async fn next_run(process: &Process, run: Option<u32>) -> bool {
+    loop {
+        if process.status().is_finished() {
+            return false;
+        }
+        let pid = process.pid();
+        if pid.is_some() && pid != run && process.stdin_open() {
+            return true;
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    while !process.stdin_open() && !over() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    !over()
 }
 
 /// The exit status `tend run` reports for the finished program.
