@@ -262,6 +262,7 @@ async fn kill_between_runs_ends_the_process_at_once() {
     assert_eq!(info.restarts, 0);
     let events = events_of(&mut events, &process).await;
     assert_eq!(lifecycle(&events), ["started", "killed", "exited"]);
+    assert_eq!(info.pid, started_pids(&events).first().copied(), "the last run's PID");
 }
 
 #[tokio::test]

@@ -99,9 +99,11 @@ pub(super) async fn wait_before_restart(
         }
     };
     let timed_out = tokio::select! {
-        () = tokio::time::sleep(delay) => false,
+        // A stop or the deadline wins over a delay that ends at the same moment.
+        biased;
         _ = halted.wait_for(|halted| *halted) => false,
         () = out_of_time => true,
+        () = tokio::time::sleep(delay) => false,
     };
     let mut state = shared.state();
     if timed_out {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -152,25 +152,22 @@ fn start_run(
     }
     let (stop, stop_rx) = watch::channel(false);
     let mut readers = Vec::with_capacity(2);
-    let pipes = [
-        (child.stdout.take().map(Pipe::Stdout), Stream::Stdout),
-        (child.stderr.take().map(Pipe::Stderr), Stream::Stderr),
-    ];
-    for (pipe, stream) in pipes {
+    if let Some(stdout) = child.stdout.take() {
         let gate = file.map(|file| file.gate(options.max_line));
-        let (shared, stop) = (shared.clone(), stop_rx.clone());
-        readers.push(match pipe {
-            Some(Pipe::Stdout(pipe)) => tokio::spawn(read_pipe(pipe, stream, shared, stop, gate)),
-            Some(Pipe::Stderr(pipe)) => tokio::spawn(read_pipe(pipe, stream, shared, stop, gate)),
-            None => continue,
-        });
+        let stop = stop_rx.clone();
+        readers.push(tokio::spawn(read_pipe(stdout, Stream::Stdout, shared.clone(), stop, gate)));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        let gate = file.map(|file| file.gate(options.max_line));
+        readers.push(tokio::spawn(read_pipe(
+            stderr,
+            Stream::Stderr,
+            shared.clone(),
+            stop_rx,
+            gate,
+        )));
     }
     Ok(Run { child, pid, started, readers, stop })
-}
-
-enum Pipe {
-    Stdout(ChildStdout),
-    Stderr(ChildStderr),
 }
 
 /// Runs after run until the process is over for good, then publishes the end.
@@ -182,16 +179,17 @@ async fn supervise(
     owner: Arc<dyn Owner>,
 ) {
     let mut backoff = Backoff::new(&shared.options.restart);
-    let (status, ended_at) = loop {
+    let (status, ended_at, pid) = loop {
         let status = wait_with_deadline(&shared, &mut run.child, deadline).await;
         let ran_for = run.started.elapsed();
+        let pid = run.pid;
         let ended_at = end_run(&shared, run, owner.as_ref()).await;
         let Some(delay) = restart_delay(&shared, &mut backoff, &status, ran_for, owner.as_ref())
         else {
-            break (status, ended_at);
+            break (status, ended_at, pid);
         };
-        if !wait_before_restart(&shared, delay, deadline).await {
-            break (status, ended_at);
+        if !wait_before_restart(&shared, delay, deadline).await || !owner.is_alive() {
+            break (status, ended_at, pid);
         }
         let attempt = {
             let mut state = shared.state();
@@ -201,7 +199,14 @@ async fn supervise(
         shared.bus.publish(shared.id, [EventKind::Restarted { attempt }]);
         shared.stdin.wait_idle().await;
         match start_run(&shared, owner.as_ref(), file.as_ref()) {
-            Ok(next) => run = next,
+            Ok(next) => {
+                run = next;
+                if !owner.is_alive() && !shared.options.detach {
+                    // The service went away while this run started: its guardian may not
+                    // have seen the new group, so do what the guardian would have done.
+                    let _ = shared.deliver(Signal::KILL, Target::GroupIfConfigured, None);
+                }
+            }
             Err(error) => {
                 if let Some(file) = file {
                     file.close().await;
@@ -220,7 +225,7 @@ async fn supervise(
     if let Some(file) = file {
         file.close().await;
     }
-    finish(&shared, status, ended_at);
+    finish(&shared, status, ended_at, pid);
     owner.finished(&shared);
 }
 
@@ -293,11 +298,19 @@ async fn reap_group_leftovers(pgid: u32, deadline: Instant) {
     }
 }
 
-/// Records the final state and publishes `killed` (if we ended it) and `exited`.
-fn finish(shared: &ProcessShared, status: std::io::Result<ExitStatus>, ended_at: Timestamp) {
+/// Records the final state of the last run (`pid`) and publishes `killed` (if we ended it)
+/// and `exited`.
+fn finish(
+    shared: &ProcessShared,
+    status: std::io::Result<ExitStatus>,
+    ended_at: Timestamp,
+    pid: u32,
+) {
     let mut events = Vec::with_capacity(2);
     {
         let mut state = shared.state();
+        // Stopped while waiting to restart: report the last run's PID, as after any end.
+        state.pid = Some(pid);
         match status {
             Ok(status) => {
                 state.exit_code = status.code();
