@@ -5,6 +5,7 @@ mod output_file;
 mod proctable;
 mod program;
 mod restart;
+mod restart_cli;
 
 mod daemon_cli;
 mod daemon_health;
