@@ -1,4 +1,5 @@
-//! Reading one output pipe: chunked reads → capture ring → line splitter → event bus.
+//! Reading one output pipe: chunked reads → capture ring → line splitter → event bus, and
+//! whole lines to the output file when there is one.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::watch;
 
+use super::output_file::LineGate;
 use super::shared::ProcessShared;
 use crate::event::EventKind;
 use crate::os;
@@ -27,6 +29,7 @@ pub(crate) async fn read_pipe<R: AsyncRead + AsFd + Unpin>(
     stream: Stream,
     shared: Arc<ProcessShared>,
     mut stop: watch::Receiver<bool>,
+    mut file: Option<LineGate>,
 ) {
     let mut splitter = LineSplitter::new(shared.options.max_line);
     let mut size = SMALL_READ;
@@ -62,6 +65,12 @@ pub(crate) async fn read_pipe<R: AsyncRead + AsFd + Unpin>(
             // Keep the splitter's view of the current line right for later subscribers.
             splitter.skip(&chunk);
         }
+        if let Some(file) = &mut file {
+            file.push(&chunk).await;
+        }
+    }
+    if let Some(file) = file {
+        file.finish().await;
     }
     splitter.finish(|line, partial| lines.push(EventKind::Output { stream, line, partial }));
     shared.bus.publish(shared.id, lines.drain(..));

@@ -215,6 +215,10 @@ impl Owner for Link {
         }
     }
 
+    fn is_alive(&self) -> bool {
+        self.0.strong_count() > 0
+    }
+
     fn finished(&self, _shared: &Arc<ProcessShared>) {
         if let Some(inner) = self.0.upgrade() {
             let limit = inner.config.max_finished;
