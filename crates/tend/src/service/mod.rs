@@ -219,10 +219,10 @@ impl Owner for Link {
         self.0.strong_count() > 0
     }
 
-    fn finished(&self, _shared: &Arc<ProcessShared>) {
+    fn finished(&self, shared: &Arc<ProcessShared>) {
         if let Some(inner) = self.0.upgrade() {
             let limit = inner.config.max_finished;
-            inner.table.lock().unwrap_or_else(|e| e.into_inner()).retain_finished(limit);
+            inner.table.lock().unwrap_or_else(|e| e.into_inner()).finished(shared, limit);
         }
     }
 }
