@@ -38,6 +38,31 @@ fn start_wait(c: &mut Criterion, rt: &Runtime) {
     group.finish();
 }
 
+/// The same comparison with the two arms alternating run by run, so a change in machine load
+/// hits both alike; reports the ratio of the medians.
+fn interleaved_start_wait(rt: &Runtime) {
+    const RUNS: usize = 1000;
+    let service = Service::new();
+    let (mut plain, mut managed) = (Vec::with_capacity(RUNS), Vec::with_capacity(RUNS));
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        assert!(Command::new("/bin/true").output().unwrap().status.success());
+        plain.push(start.elapsed());
+        let start = Instant::now();
+        rt.block_on(service.run(StartOptions::new("/bin/true"))).unwrap();
+        managed.push(start.elapsed());
+    }
+    let median = |times: &mut Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2].as_secs_f64() * 1e3
+    };
+    let (plain, managed) = (median(&mut plain), median(&mut managed));
+    println!(
+        "RATIO start_wait (interleaved, {RUNS} runs each): tend_run {managed:.3} ms / std_output {plain:.3} ms = {:.3}",
+        managed / plain
+    );
+}
+
 /// `yes` piped through `head`: 1 GiB of 100-byte lines, as fast as the machine can make them.
 fn flood() -> (String, Vec<String>) {
     let script = format!("yes {} | head -c {GIB}", "x".repeat(99));
@@ -219,6 +244,7 @@ fn main() {
     c.final_summary();
     if wanted("start_wait") {
         print_ratio("start_wait", "start_wait", "tend_run", "std_output");
+        interleaved_start_wait(&rt);
     }
     if wanted("drain_1gib") {
         print_ratio(

@@ -64,6 +64,7 @@ pub mod signal;
 pub use error::{Error, FailedRun};
 pub use event::{Event, EventKind, Received, Subscription};
 pub use output::{Output, OutputChunk, Stream};
+pub use process::{MaxRestarts, Restart, RestartPolicy};
 pub use process::{
     OutputMode, Process, ProcessId, ProcessInfo, Reason, StartOptions, Status, StdinMode,
 };

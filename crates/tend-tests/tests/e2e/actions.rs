@@ -216,6 +216,25 @@ async fn input_close_stdin_and_output() {
 }
 
 #[tokio::test]
+async fn a_restart_policy_reruns_a_failing_program_on_the_same_record() {
+    let actions = process_actions();
+    for options in [
+        json!({"command": "sh", "args": ["-c", "echo run; exit 3"], "restart": "on_failure",
+               "max_restarts": 2, "restart_delay": "10ms"}),
+        json!({"run": "echo run; exit 3", "restart": "on-failure", "max_restarts": "2",
+               "restart_delay_ms": 10}),
+    ] {
+        let started = call(&actions, "process.start", options).await;
+        let id = started["id"].as_str().unwrap().to_owned();
+        let info = call(&actions, "process.wait", json!({"id": id, "timeout": "20s"})).await;
+        assert_eq!(info["status"], "failed", "{info}");
+        assert_eq!(info["restarts"], 2, "{info}");
+        let output = call(&actions, "process.output", json!({"id": id})).await;
+        assert_eq!(output["stdout"], "run\nrun\nrun\n", "{output}");
+    }
+}
+
+#[tokio::test]
 async fn bad_options_are_typed_errors_naming_the_key() {
     let actions = process_actions();
     let start_cases = [
@@ -232,7 +251,10 @@ async fn bad_options_are_typed_errors_naming_the_key() {
         (json!({"command": "echo", "timeout": "5s", "timeout_ms": 5}), "timeout_ms"),
         (json!({"command": "echo", "timeout_ms": "5"}), "timeout_ms"),
         (json!({"command": "echo", "stdin": "inherit"}), "stdin"),
-        (json!({"command": "echo", "restart": "always"}), "restart"),
+        (json!({"command": "echo", "restart": "sometimes"}), "restart"),
+        (json!({"command": "echo", "restart": "always", "max_restarts": -1}), "max_restarts"),
+        (json!({"command": "echo", "restart": "always", "max_restarts": "lots"}), "max_restarts"),
+        (json!({"command": "echo", "restart": "always", "restart_delay": 5}), "restart_delay"),
         (json!({"command": "echo", "env": {"A": 1}}), "env"),
         (json!({"command": "echo", "env": {"A=B": "c"}}), "env"),
         (json!({"run": "echo", "env": ["A=B"]}), "env"),

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::options::Options;
 use super::registry::ActionError;
+use crate::process::{MaxRestarts, ParseRestartError, Restart, RestartPolicy};
 use crate::script::Script;
 use crate::{Process, Service, StartOptions, StdinMode};
 
@@ -25,6 +26,9 @@ const KEYS: &[&str] = &[
     "detach",
     "stdin",
     "restart",
+    "max_restarts",
+    "restart_delay",
+    "restart_delay_ms",
 ];
 
 /// What to start.
@@ -49,14 +53,7 @@ impl Launch {
                 format!("`{key}` is not a variable name (empty, or holds `=` or NUL)"),
             ));
         }
-        if let Some(policy) = options.string("restart")?
-            && policy != "never"
-        {
-            return Err(ActionError::invalid(
-                "restart",
-                format!("`{policy}` is not supported; only \"never\" is, for now"),
-            ));
-        }
+        let restart = restart(&options)?;
         let stdin = match options.string("stdin")?.as_deref() {
             None | Some("null") => StdinMode::Null,
             Some("piped") => StdinMode::Piped,
@@ -97,6 +94,7 @@ impl Launch {
                 start.grace = grace.unwrap_or(start.grace);
                 start.capture = capture.unwrap_or(start.capture);
                 start.detach = detach;
+                start.restart = restart;
                 Ok(Launch::Command(start))
             }
             (None, Some(text)) => {
@@ -116,6 +114,7 @@ impl Launch {
                 script.timeout = timeout;
                 script.grace = grace.unwrap_or(script.grace);
                 script.capture = capture.unwrap_or(script.capture);
+                script.restart = restart;
                 Ok(Launch::Script(script))
             }
         }
@@ -128,4 +127,37 @@ impl Launch {
             Launch::Script(script) => Ok(script.start(service)?),
         }
     }
+}
+
+/// The restart policy: `restart` (`"never"`, `"on_failure"`, `"always"`), `max_restarts` (a
+/// number or `"unlimited"`) and `restart_delay` (the first delay of the backoff).
+fn restart(options: &Options) -> Result<Restart, ActionError> {
+    let policy = match options.string("restart")? {
+        None => RestartPolicy::Never,
+        Some(text) => text
+            .parse()
+            .map_err(|e: ParseRestartError| ActionError::invalid("restart", e.to_string()))?,
+    };
+    let mut restart = Restart::new(policy);
+    match options.get("max_restarts") {
+        None => {}
+        Some(Value::Number(n)) => {
+            let max = n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
+                ActionError::invalid("max_restarts", format!("`{n}` is not a count of restarts"))
+            })?;
+            restart = restart.max(MaxRestarts::Limited(max));
+        }
+        Some(Value::String(text)) => {
+            restart = restart.max(text.parse().map_err(|e: ParseRestartError| {
+                ActionError::invalid("max_restarts", e.to_string())
+            })?);
+        }
+        Some(_) => {
+            return Err(ActionError::invalid("max_restarts", "expected a number or \"unlimited\""));
+        }
+    }
+    if let Some(delay) = options.duration("restart_delay")? {
+        restart = restart.delay(delay);
+    }
+    Ok(restart)
 }

@@ -52,7 +52,8 @@
 //! **or** `run` (a bash script, started in file mode as by [`Script`](crate::script::Script));
 //! and optionally `dir`, `env` (object of strings, added to the inherited environment),
 //! `name`, `labels` (object of strings), `timeout`, `grace`, `capture` (bool), `detach`
-//! (bool), `stdin` (`"null"` or `"piped"`) and `restart` (only `"never"` for now).
+//! (bool), `stdin` (`"null"` or `"piped"`), `restart` (`"never"`, `"on_failure"`, `"always"`),
+//! `max_restarts` (a number or `"unlimited"`) and `restart_delay`.
 //!
 //! # Errors
 //!

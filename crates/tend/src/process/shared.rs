@@ -28,6 +28,9 @@ pub(crate) struct State {
     pub(crate) reaped: bool,
     /// The last signal we sent to end it, reported in the `killed` event.
     pub(crate) sent: Option<Signal>,
+    /// We were asked to end it after its current run had already ended by itself: no
+    /// restart may follow (see `halted`).
+    pub(crate) halt: Option<Reason>,
 }
 
 #[derive(Debug)]
@@ -41,6 +44,8 @@ pub(crate) struct ProcessShared {
     pub(crate) reaped: watch::Sender<bool>,
     /// Becomes true when everything is over: output drained, `exited` published.
     pub(crate) done: watch::Sender<bool>,
+    /// Becomes true when `halt` is set; wakes the supervisor from a restart delay.
+    pub(crate) halted: watch::Sender<bool>,
     pub(crate) bus: Arc<EventBus>,
 }
 
@@ -61,11 +66,13 @@ impl ProcessShared {
                 restarts: 0,
                 reaped: false,
                 sent: None,
+                halt: None,
             }),
             ring: Mutex::new(OutputRing::new(ring_size)),
             stdin: StdinSlot::new(),
             reaped: watch::Sender::new(false),
             done: watch::Sender::new(false),
+            halted: watch::Sender::new(false),
             options,
             bus,
         }

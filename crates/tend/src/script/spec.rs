@@ -101,6 +101,8 @@ pub struct Script {
     pub timeout: Option<Duration>,
     /// Time between SIGTERM and SIGKILL when shutting down.
     pub grace: Duration,
+    /// Restart policy; the script file stays until the last run has ended.
+    pub restart: crate::process::Restart,
     /// A human name for the process.
     pub name: Option<String>,
     /// Labels of the process.
@@ -143,6 +145,7 @@ impl Script {
             detach: false,
             timeout: None,
             grace: DEFAULT_GRACE,
+            restart: crate::process::Restart::never(),
             name: None,
             labels: BTreeMap::new(),
         }

@@ -81,6 +81,7 @@ impl Script {
         options.kill_group = !self.allow_detached;
         options.timeout = self.timeout;
         options.grace = self.grace;
+        options.restart = self.restart.clone();
         options.name = self.name.clone();
         options.labels = self.labels.clone();
         Ok(options)

@@ -215,10 +215,14 @@ impl Owner for Link {
         }
     }
 
-    fn finished(&self, _shared: &Arc<ProcessShared>) {
+    fn is_alive(&self) -> bool {
+        self.0.strong_count() > 0
+    }
+
+    fn finished(&self, shared: &Arc<ProcessShared>) {
         if let Some(inner) = self.0.upgrade() {
             let limit = inner.config.max_finished;
-            inner.table.lock().unwrap_or_else(|e| e.into_inner()).retain_finished(limit);
+            inner.table.lock().unwrap_or_else(|e| e.into_inner()).finished(shared, limit);
         }
     }
 }

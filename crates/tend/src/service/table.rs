@@ -1,8 +1,7 @@
 //! The process table: every managed process in start order, with lookup and retention.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
-
-use jiff::Timestamp;
 
 use crate::Error;
 use crate::process::ProcessShared;
@@ -14,6 +13,8 @@ pub(crate) const MIN_PREFIX: usize = 4;
 pub(crate) struct Table {
     /// In start order. Linear scans are fine at the sizes a table is bounded to.
     processes: Vec<Arc<ProcessShared>>,
+    /// The finished ones among them, in the order they ended: retention drops from the front.
+    ended: VecDeque<Arc<ProcessShared>>,
 }
 
 impl Table {
@@ -55,6 +56,7 @@ impl Table {
             return Err(Error::StillRunning(found.id.to_string()));
         }
         self.processes.retain(|p| !Arc::ptr_eq(p, &found));
+        self.ended.retain(|p| !Arc::ptr_eq(p, &found));
         Ok(found)
     }
 
@@ -62,38 +64,26 @@ impl Table {
     pub(crate) fn clear_finished(&mut self) -> usize {
         let before = self.processes.len();
         self.processes.retain(|p| !p.is_done());
+        self.ended.retain(|p| !p.is_done());
         before - self.processes.len()
     }
 
-    /// Drops the finished records that ended first, beyond `limit`.
+    /// Records that `shared` has ended, then drops the records that ended first beyond
+    /// `limit`.
     ///
     /// By end time, not start time: a long-running process started before a thousand short
     /// ones would otherwise lose its record the moment it ended, before anyone could see how.
-    pub(crate) fn retain_finished(&mut self, limit: usize) {
-        let mut finished: Vec<(Timestamp, usize)> = self
-            .processes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| {
-                // The final status, not `is_done`: the owner is told before `done` is
-                // published, so the table is trimmed by the time `wait` returns.
-                let state = p.state();
-                state.status.is_finished().then(|| (state.ended_at.unwrap_or_default(), i))
-            })
-            .collect();
-        let excess = finished.len().saturating_sub(limit);
-        if excess == 0 {
-            return;
+    /// Called before `done` is published, so the table is trimmed by the time `wait` returns.
+    pub(crate) fn finished(&mut self, shared: &Arc<ProcessShared>, limit: usize) {
+        if !self.processes.iter().any(|p| Arc::ptr_eq(p, shared)) {
+            return; // removed already
         }
-        // Ties (same instant) fall back to start order.
-        finished.sort_unstable();
-        let mut doomed: Vec<usize> = finished[..excess].iter().map(|&(_, i)| i).collect();
-        doomed.sort_unstable();
-        let mut index = 0;
-        self.processes.retain(|_| {
-            let keep = doomed.binary_search(&index).is_err();
-            index += 1;
-            keep
-        });
+        self.ended.push_back(shared.clone());
+        while self.ended.len() > limit {
+            let Some(oldest) = self.ended.pop_front() else { break };
+            if let Some(at) = self.processes.iter().position(|p| Arc::ptr_eq(p, &oldest)) {
+                self.processes.remove(at);
+            }
+        }
     }
 }
