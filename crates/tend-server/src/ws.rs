@@ -1,0 +1,90 @@
+//! `GET /api/v1/events?since=SEQ` over WebSocket: replay from the event log, then live.
+//!
+//! Each client is a cursor into the [`EventLog`](crate::EventLog), not a queue: the task reads
+//! a page of events at or after its cursor, sends them, and waits for more when it has caught
+//! up. A client too slow for the log's bound finds its next events evicted and gets
+//! `{"event": "lagged", "missed": N}` before the oldest event still held; it may reconnect
+//! with `since` to resume. Without `since` the stream starts with the next event.
+
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+
+use crate::error::ApiResult;
+use crate::routes::body::Params;
+use crate::state::ServerState;
+
+/// Events sent per page before flushing the socket.
+const PAGE: usize = 512;
+
+/// The upgrade handler.
+pub(crate) async fn events(
+    State(state): State<ServerState>,
+    params: Params,
+    upgrade: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    params.only(&["since", "token"])?;
+    let since = params.number("since")?;
+    Ok(upgrade.on_upgrade(move |socket| stream(state, socket, since)))
+}
+
+struct ClientGauge<'a>(&'a ServerState);
+
+impl Drop for ClientGauge<'_> {
+    fn drop(&mut self) {
+        self.0.inner.metrics.ws_clients.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn stream(state: ServerState, socket: WebSocket, since: Option<u64>) {
+    state.inner.metrics.ws_clients.fetch_add(1, Ordering::Relaxed);
+    let _gauge = ClientGauge(&state);
+    let log = state.event_log().clone();
+    // Subscribe before reading the cursor, so nothing appended in between goes unnoticed.
+    let mut newest = log.watch();
+    let mut cursor = since.unwrap_or_else(|| log.newest_seq() + 1);
+    let (mut sender, mut receiver) = socket.split();
+    loop {
+        let page = log.read(cursor, PAGE);
+        if page.missed > 0 {
+            state.inner.metrics.ws_missed.fetch_add(page.missed, Ordering::Relaxed);
+            let lagged = json!({ "event": "lagged", "missed": page.missed }).to_string();
+            if sender.feed(Message::Text(lagged.into())).await.is_err() {
+                return;
+            }
+        }
+        if !page.events.is_empty() {
+            for event in &page.events {
+                let Ok(text) = serde_json::to_string(event) else { continue };
+                if sender.feed(Message::Text(text.into())).await.is_err() {
+                    return;
+                }
+            }
+            if sender.flush().await.is_err() {
+                return;
+            }
+            cursor = page.next_seq;
+            continue;
+        }
+        if sender.flush().await.is_err() {
+            return;
+        }
+        // Caught up: wait for the next event, or for the client to leave.
+        tokio::select! {
+            changed = newest.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            incoming = receiver.next() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                // Pings are answered by the protocol layer; other messages are ignored.
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
