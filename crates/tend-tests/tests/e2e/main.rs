@@ -11,3 +11,8 @@ mod daemon_pidfile;
 mod daemon_probe;
 mod daemon_registry;
 mod daemon_support;
+
+mod server_api;
+mod server_events;
+mod server_security;
+mod server_support;
