@@ -33,6 +33,9 @@ pub(crate) struct StartArgs {
     /// Restart policy (only `never` until restart policies land).
     #[arg(long, value_name = "POLICY")]
     restart: Option<String>,
+    /// Give the program /dev/null as stdin instead of a pipe fed by `tend input`.
+    #[arg(long)]
+    no_stdin: bool,
     /// The program and its arguments, after `--`.
     #[arg(required = true, last = true, value_name = "PROGRAM [ARGS]...")]
     command: Vec<String>,
@@ -59,6 +62,7 @@ pub(crate) fn run(args: StartArgs) -> anyhow::Result<i32> {
         "args": rest,
         "labels": pairs("--label", &args.labels)?,
         "env": pairs("--env", &args.env)?,
+        "stdin": if args.no_stdin { "null" } else { "piped" },
     });
     if let Some(dir) = &args.dir {
         let dir = std::path::absolute(dir)?;

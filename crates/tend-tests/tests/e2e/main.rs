@@ -12,6 +12,7 @@ mod daemon_probe;
 mod daemon_registry;
 mod daemon_support;
 
+mod cli_daemon;
 mod server_api;
 mod server_events;
 mod server_security;
