@@ -157,16 +157,21 @@ fn other_paths() -> Value {
     let entry = json!({ "$ref": "#/components/schemas/DaemonEntry" });
     json!({
         "/daemons": { "get": op(json!({ "summary": "Running daemons in the registry", "operationId": "listDaemons",
-            "responses": { "200": json_response("Live entries.", json!({ "type": "array", "items": entry })) } }), &[]) },
+            "responses": { "200": json_response("Live entries.", json!({ "type": "array", "items": entry.clone() })) } }), &[]) },
         "/daemons/{code}/{daemon}": { "parameters": [code, daemon],
             "get": op(json!({ "summary": "One daemon", "operationId": "getDaemon",
-                "responses": { "200": json_response("Its entry.", entry) } }), &[BAD, ("404", "No such daemon.")]) },
+                "responses": { "200": json_response("Its entry.", entry.clone()) } }), &[BAD, ("404", "No such daemon.")]) },
         "/daemons/{code}/{daemon}/health": { "parameters": [code, daemon],
             "get": op(json!({ "summary": "Probe a daemon's health", "operationId": "daemonHealth",
                 "responses": { "200": json_response("The probe's outcome.", json!({ "type": "object",
                     "required": ["healthy", "message"],
                     "properties": { "healthy": { "type": "boolean" }, "message": { "type": "string" } } })) } }),
                 &[BAD, ("404", "No such daemon.")]) },
+        "/daemons/{code}/{daemon}/stop": { "parameters": [code, daemon],
+            "post": op(json!({ "summary": "SIGTERM a registered daemon whose PID still matches its entry", "operationId": "stopDaemon",
+                "responses": { "200": json_response("Signalled.", json!({ "type": "object", "required": ["signalled", "entry"],
+                    "properties": { "signalled": { "type": "boolean" }, "entry": entry } })) } }),
+                &[BAD, ("404", "No such daemon."), ("409", "The entry cannot be verified (no start time).")]) },
         "/events": { "get": op(json!({
             "summary": "WebSocket of events: replay from the log since `since`, then live",
             "operationId": "events",

@@ -1,8 +1,9 @@
 //! `/api/v1/daemons`: the registry of running daemons, read-only, and their health.
 //!
-//! Registry access is blocking file I/O, so it runs off the async workers. Stopping a
-//! registered daemon is not offered yet: it needs a library call that signals a PID only
-//! while its start time still matches the entry, and the library has none.
+//! Registry access is blocking file I/O, so it runs off the async workers. `stop` sends
+//! SIGTERM only while the entry's PID still belongs to the process that registered it (the
+//! start time recorded in the entry must match): a reused PID is never signalled, and an
+//! entry without a start time (go-process's) is refused with 409.
 
 use std::time::Duration;
 
@@ -76,4 +77,30 @@ pub(crate) async fn health(
         Ok(()) => json!({ "healthy": true, "message": "ok" }),
         Err(error) => json!({ "healthy": false, "message": error.to_string() }),
     }))
+}
+
+/// `POST /daemons/{code}/{daemon}/stop` → `{signalled: true, entry}`.
+pub(crate) async fn stop(
+    State(state): State<ServerState>,
+    Path((code, daemon)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let entry = entry(&state, code.clone(), daemon.clone()).await?;
+    let target = entry.clone();
+    let outcome = tokio::task::spawn_blocking(move || target.terminate()).await.map_err(|_| {
+        ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "failed", "signalling failed")
+    })?;
+    match outcome {
+        Ok(true) => Ok(Json(json!({ "signalled": true, "entry": entry }))),
+        Ok(false) => Err(ApiError::not_found(format!("no running daemon `{code}/{daemon}`"))),
+        Err(error) if error.kind() == std::io::ErrorKind::Unsupported => Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "wrong_state",
+            format!("`{code}/{daemon}`: {error}"),
+        )),
+        Err(error) => Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("cannot signal `{code}/{daemon}` (PID {}): {error}", entry.pid),
+        )),
+    }
 }

@@ -37,6 +37,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/daemons", get(daemons::list))
         .route("/daemons/{code}/{daemon}", get(daemons::get))
         .route("/daemons/{code}/{daemon}/health", get(daemons::health))
+        .route("/daemons/{code}/{daemon}/stop", post(daemons::stop))
         .route("/events", get(ws::events))
         .route("/openapi.json", get(openapi::document));
     Router::new()

@@ -14,6 +14,7 @@ mod daemon_support;
 
 mod cli_daemon;
 mod server_api;
+mod server_daemons;
 mod server_events;
 mod server_security;
 mod server_support;
