@@ -154,6 +154,7 @@ async fn health_ready_metrics_and_openapi() {
         "/daemons",
         "/daemons/{code}/{daemon}",
         "/daemons/{code}/{daemon}/health",
+        "/daemons/{code}/{daemon}/stop",
         "/events",
         "/openapi.json",
     ] {
