@@ -117,8 +117,13 @@ impl EventLog {
     }
 
     /// Appends one event, evicting the oldest beyond the bounds.
-    pub fn append(&self, event: Event) {
+    pub fn append(&self, mut event: Event) {
         let seq = event.seq;
+        // A line shares the buffer of the read it came from (up to 64 KiB): held for long,
+        // one short line would pin the whole buffer. A copy makes the byte bound real.
+        if let EventKind::Output { line, .. } = &mut event.kind {
+            *line = bytes::Bytes::copy_from_slice(line);
+        }
         {
             let mut inner = self.lock();
             inner.bytes += cost(&event);
