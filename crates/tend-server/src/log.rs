@@ -7,7 +7,9 @@
 //! it missed and continues from the oldest event still held.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use axum::extract::ws::Utf8Bytes;
 
 use tend::{Event, EventKind, ProcessId, Received, Service};
 use tokio::sync::watch;
@@ -28,9 +30,41 @@ pub struct EventLog {
     newest: watch::Sender<u64>,
 }
 
+/// One held event, and its JSON once a stream client first needed it: serialised once
+/// however many clients send it, and never when nobody streams.
+#[derive(Debug)]
+struct Entry {
+    event: Event,
+    json: OnceLock<Utf8Bytes>,
+}
+
+impl Entry {
+    fn json(&self) -> Utf8Bytes {
+        self.json
+            .get_or_init(|| serde_json::to_string(&self.event).unwrap_or_default().into())
+            .clone()
+    }
+}
+
+impl std::ops::Deref for Entry {
+    type Target = Event;
+
+    fn deref(&self) -> &Event {
+        &self.event
+    }
+}
+
+/// A page of events as JSON text, for the WebSocket stream.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct JsonPage {
+    pub(crate) missed: u64,
+    pub(crate) messages: Vec<Utf8Bytes>,
+    pub(crate) next_seq: u64,
+}
+
 #[derive(Debug)]
 struct LogInner {
-    events: VecDeque<Event>,
+    events: VecDeque<Arc<Entry>>,
     bytes: usize,
     max_events: usize,
     max_bytes: usize,
@@ -134,7 +168,7 @@ impl EventLog {
                 EventKind::Output { line, .. } => inner.totals.output_bytes += line.len() as u64,
                 _ => {}
             }
-            inner.events.push_back(event);
+            inner.events.push_back(Arc::new(Entry { event, json: OnceLock::new() }));
             while inner.events.len() > inner.max_events
                 || (inner.bytes > inner.max_bytes && inner.events.len() > 1)
             {
@@ -178,12 +212,32 @@ impl EventLog {
     pub fn read(&self, since: u64, limit: usize) -> Page {
         let inner = self.lock();
         let start = inner.events.partition_point(|e| e.seq < since);
-        let events: Vec<Event> = inner.events.range(start..).take(limit).cloned().collect();
+        let events: Vec<Event> =
+            inner.events.range(start..).take(limit).map(|e| e.event.clone()).collect();
         // Every held event below `since` was skipped on purpose; a gap between `since` and the
         // first held one was evicted (or never reached the log).
         let missed = events.first().map_or(0, |first| first.seq.saturating_sub(since.max(1)));
         let next_seq = events.last().map_or(since.max(1), |e| e.seq + 1);
         Page { missed, events, next_seq: next_seq.max(since) }
+    }
+
+    /// Like [`read`](Self::read), as JSON text: each event is serialised once, by the first
+    /// reader that needs it.
+    pub(crate) fn read_json(&self, since: u64, limit: usize) -> JsonPage {
+        // Under the lock only take references: the stream threads run at low priority, and
+        // one preempted while holding the lock would stall the feeder behind it.
+        let entries: Vec<Arc<Entry>> = {
+            let inner = self.lock();
+            let start = inner.events.partition_point(|e| e.seq < since);
+            inner.events.range(start..).take(limit).cloned().collect()
+        };
+        let mut page = JsonPage { next_seq: since.max(1), ..JsonPage::default() };
+        if let (Some(first), Some(last)) = (entries.first(), entries.last()) {
+            page.missed = first.seq.saturating_sub(since.max(1));
+            page.next_seq = last.seq + 1;
+        }
+        page.messages = entries.iter().map(|entry| entry.json()).collect();
+        page
     }
 
     /// Output events of process `id` with `seq >= since` (at most `limit`), the seq to ask
@@ -196,7 +250,7 @@ impl EventLog {
         for event in inner.events.range(start..) {
             next_seq = event.seq + 1;
             if event.id == id && matches!(event.kind, EventKind::Output { .. }) {
-                lines.push(event.clone());
+                lines.push(event.event.clone());
                 if lines.len() >= limit {
                     break;
                 }

@@ -45,6 +45,7 @@ pub(crate) struct StateInner {
     pub(crate) registry: Option<Registry>,
     pub(crate) ready: AtomicBool,
     pub(crate) metrics: Metrics,
+    pub(crate) stream_runtime: Option<tokio::runtime::Handle>,
 }
 
 /// How to build a [`ServerState`] beyond the defaults of [`ServerState::new`].
@@ -70,6 +71,10 @@ pub struct ServerConfig {
     pub log_bytes: usize,
     /// Actions to dispatch through; `None` registers the process actions on a new registry.
     pub actions: Option<Actions>,
+    /// Runs the WebSocket event streams on this runtime instead of the serving one. A
+    /// daemon gives it low-priority threads, so fanning events out to many clients never
+    /// takes CPU from the processes it supervises (or from the tasks reading their output).
+    pub stream_runtime: Option<tokio::runtime::Handle>,
 }
 
 impl ServerConfig {
@@ -85,6 +90,7 @@ impl ServerConfig {
             log_events: DEFAULT_LOG_EVENTS,
             log_bytes: DEFAULT_LOG_BYTES,
             actions: None,
+            stream_runtime: None,
         }
     }
 }
@@ -134,6 +140,7 @@ impl ServerState {
                 registry: config.registry,
                 ready: AtomicBool::new(true),
                 metrics: Metrics::default(),
+                stream_runtime: config.stream_runtime,
             }),
         }
     }

@@ -29,7 +29,16 @@ pub(crate) async fn events(
 ) -> ApiResult<Response> {
     params.only(&["since", "token"])?;
     let since = params.number("since")?;
-    Ok(upgrade.on_upgrade(move |socket| stream(state, socket, since)))
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        match state.inner.stream_runtime.clone() {
+            // The socket stays registered with this runtime's reactor; only the work of
+            // reading the log, serialising and framing moves to the other runtime's threads.
+            Some(runtime) => {
+                let _ = runtime.spawn(stream(state, socket, since)).await;
+            }
+            None => stream(state, socket, since).await,
+        }
+    }))
 }
 
 struct ClientGauge<'a>(&'a ServerState);
@@ -49,7 +58,7 @@ async fn stream(state: ServerState, socket: WebSocket, since: Option<u64>) {
     let mut cursor = since.unwrap_or_else(|| log.newest_seq() + 1);
     let (mut sender, mut receiver) = socket.split();
     loop {
-        let page = log.read(cursor, PAGE);
+        let page = log.read_json(cursor, PAGE);
         if page.missed > 0 {
             state.inner.metrics.ws_missed.fetch_add(page.missed, Ordering::Relaxed);
             let lagged = json!({ "event": "lagged", "missed": page.missed }).to_string();
@@ -57,10 +66,9 @@ async fn stream(state: ServerState, socket: WebSocket, since: Option<u64>) {
                 return;
             }
         }
-        if !page.events.is_empty() {
-            for event in &page.events {
-                let Ok(text) = serde_json::to_string(event) else { continue };
-                if sender.feed(Message::Text(text.into())).await.is_err() {
+        if !page.messages.is_empty() {
+            for text in page.messages {
+                if sender.feed(Message::Text(text)).await.is_err() {
                     return;
                 }
             }

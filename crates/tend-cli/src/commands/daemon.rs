@@ -79,10 +79,27 @@ pub(crate) fn run(args: DaemonArgs) -> anyhow::Result<i32> {
         eprintln!("tend: warning: cannot raise the open-file limit: {error}");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(serve(args, state_dir, registry))
+    // WebSocket fan-out runs on threads of the lowest priority: however many clients
+    // subscribe, the children and the tasks draining their pipes come first.
+    let streams = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("tend-stream")
+        .worker_threads(2)
+        .enable_all()
+        .on_thread_start(|| {
+            let _ = tend::set_thread_nice(19);
+        })
+        .build()?;
+    let code = runtime.block_on(serve(args, state_dir, registry, streams.handle().clone()));
+    streams.shutdown_background();
+    code
 }
 
-async fn serve(args: DaemonArgs, state_dir: PathBuf, registry: Registry) -> anyhow::Result<i32> {
+async fn serve(
+    args: DaemonArgs,
+    state_dir: PathBuf,
+    registry: Registry,
+    streams: tokio::runtime::Handle,
+) -> anyhow::Result<i32> {
     // Handlers first: a signal from here on stops the daemon cleanly instead of killing it.
     let mut terminate = signal(SignalKind::terminate()).context("install the SIGTERM handler")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("install the SIGINT handler")?;
@@ -112,6 +129,7 @@ async fn serve(args: DaemonArgs, state_dir: PathBuf, registry: Registry) -> anyh
     let mut config = ServerConfig::new(token, bound);
     config.max_processes = args.max_processes;
     config.registry = Some(registry.clone());
+    config.stream_runtime = Some(streams);
     // Serving the network, clients name the host however they reach it.
     config.check_host = bound.ip().is_loopback();
     let state = ServerState::with_config(service.clone(), config);
