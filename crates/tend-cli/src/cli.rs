@@ -5,8 +5,10 @@ use clap::{Parser, Subcommand};
 use crate::commands;
 
 /// tend: supervise processes, run pipelines, keep services alive.
+///
+/// Every command has --help. Durations are written like 500ms, 2s or 1m30s.
 #[derive(Debug, Parser)]
-#[command(name = "tend", version, about, propagate_version = true)]
+#[command(name = "tend", version, propagate_version = true)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,

@@ -42,7 +42,6 @@
 
 mod error;
 mod guard;
-mod interim;
 mod log;
 mod metrics;
 mod openapi;
@@ -52,11 +51,8 @@ mod stop;
 mod token;
 mod ws;
 
-/// The named actions the routes dispatch through (a stand-in for `tend::actions` until that
-/// lands; same contract).
-pub mod actions {
-    pub use crate::interim::{ActionError, ActionResult, Actions, register_process_actions};
-}
+/// The named actions the routes dispatch through.
+pub use tend::actions;
 
 pub use error::{ApiError, ApiResult};
 pub use log::{DEFAULT_LOG_BYTES, DEFAULT_LOG_EVENTS, EventLog, Page, Totals};

@@ -225,7 +225,9 @@ fn schemas() -> Value {
                 "grace": { "type": "string" }, "grace_ms": { "type": "number", "minimum": 0 },
                 "capture": { "type": "boolean" }, "detach": { "type": "boolean" },
                 "stdin": { "type": "string", "enum": ["null", "piped"] },
-                "restart": { "type": "string", "enum": ["never"] }
+                "restart": { "type": "string", "enum": ["never", "on_failure", "always"] },
+                "max_restarts": { "oneOf": [{ "type": "integer", "minimum": 0 }, { "type": "string", "enum": ["unlimited"] }] },
+                "restart_delay": { "type": "string" }, "restart_delay_ms": { "type": "number", "minimum": 0 }
             }
         },
         "RunResult": { "type": "object", "required": ["info", "output"], "properties": {

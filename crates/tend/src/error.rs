@@ -18,6 +18,15 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The output file could not be opened; names the path and the OS reason.
+    #[error("cannot open output file `{}`: {source}", path.display())]
+    OutputFile {
+        /// The file as given.
+        path: std::path::PathBuf,
+        /// The operating system's reason.
+        #[source]
+        source: io::Error,
+    },
     /// A start option is invalid; names the option.
     #[error("invalid option `{option}`: {message}")]
     InvalidOption {

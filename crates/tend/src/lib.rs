@@ -10,6 +10,9 @@
 //! * [`Signal`] names signals; kill, signal, graceful shutdown and stdin are on [`Process`].
 //! * [`exec`] is a one-shot command builder with cancellation and timeouts, [`program`] finds
 //!   and runs a program on `PATH`, and [`proctable`] queries the host's process table.
+//! * [`script`] runs bash scripts (from a file or inline, with safe quoting),
+//!   [`exclusive`] runs one script at a time, and [`actions`] is the named-action registry
+//!   (`process.start`, `process.kill`, …) that the API and CLI client dispatch through.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tend::Error> {
@@ -40,21 +43,25 @@
 //! and `tend health ADDR` probes a daemon.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod actions;
 pub mod daemon;
 mod error;
 pub mod event;
+pub mod exclusive;
 pub mod exec;
 mod os;
 pub mod output;
 pub mod process;
 pub mod proctable;
 pub mod program;
+pub mod script;
 mod service;
 pub mod signal;
 
 pub use error::{Error, FailedRun};
 pub use event::{Event, EventKind, Received, Subscription};
 pub use output::{Output, OutputChunk, Stream};
+pub use process::{MaxRestarts, Restart, RestartPolicy};
 pub use process::{
     OutputMode, Process, ProcessId, ProcessInfo, Reason, StartOptions, Status, StdinMode,
 };

@@ -4,18 +4,25 @@
 //! colours and partial lines behave as without tend), or, with `--events`, becomes JSON lines.
 //! Our stdin is forwarded through a pipe: the child runs in its own process group, and a
 //! background group reading the terminal would be stopped by SIGTTIN.
+//!
+//! With `--restart`, the program is started again when it ends (by the library's restart
+//! policy) and `tend run` exits with the last run's status. Our stdin goes to whichever run
+//! is live; end-of-file on it closes the stdin of every later run too.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use tend::{Error, OutputMode, Process, Reason, Service, StartOptions, Status, StdinMode};
+use tend::{
+    Error, MaxRestarts, OutputMode, Process, Reason, Restart, RestartPolicy, Service, StartOptions,
+    Status, StdinMode,
+};
 use tokio::io::AsyncReadExt;
 
 use crate::UsageError;
 use crate::durations::parse_duration;
 use crate::events::print_events;
-use crate::interrupt::on_interrupt;
+use crate::interrupt::Interrupts;
 
 /// Exit status when the timeout ended the program (as coreutils `timeout`).
 const TIMED_OUT: i32 = 124;
@@ -42,6 +49,17 @@ pub(crate) struct RunArgs {
     /// Print the event stream as JSON lines on stdout instead of the program's output.
     #[arg(long)]
     events: bool,
+    /// Start the program again when it ends: never, on-failure (non-zero exit or a signal),
+    /// or always. The exit status is the last run's.
+    #[arg(long, value_name = "POLICY")]
+    restart: Option<RestartPolicy>,
+    /// Most restarts, in total: a number, or `unlimited` (the default).
+    #[arg(long, value_name = "N", requires = "restart")]
+    max_restarts: Option<MaxRestarts>,
+    /// Delay before the first restart; it doubles with each restart, up to 30 s, and starts
+    /// over after a run of 10 s or more. Default 100ms.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "restart")]
+    restart_delay: Option<Duration>,
     /// The program and its arguments, after `--`.
     #[arg(required = true, last = true, value_name = "PROGRAM [ARGS]...")]
     command: Vec<String>,
@@ -72,6 +90,16 @@ impl RunArgs {
         if let Some(timeout) = self.timeout {
             options = options.timeout(timeout);
         }
+        if let Some(policy) = self.restart {
+            let mut restart = Restart::new(policy);
+            if let Some(max) = self.max_restarts {
+                restart = restart.max(max);
+            }
+            if let Some(delay) = self.restart_delay {
+                restart = restart.delay(delay);
+            }
+            options = options.restart(restart);
+        }
         Ok(options)
     }
 }
@@ -80,17 +108,30 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<i32> {
     let options = args.start_options()?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    runtime.block_on(supervise(options, args.events, args.grace))
+    let code = runtime.block_on(supervise(options, args.events, args.grace));
+    // Not a plain drop: that waits for blocking tasks, and the stdin forwarder sits in a read
+    // that returns only when our stdin has data or ends, which a terminal or an idle pipe may
+    // never do. The program is over and everything is printed, so nothing is lost.
+    runtime.shutdown_background();
+    code
 }
 
 async fn supervise(options: StartOptions, events: bool, grace: Duration) -> anyhow::Result<i32> {
     let service = Service::new();
     let subscription = events.then(|| service.subscribe());
     let program = options.command.clone();
+    let restarts = options.restart.policy != RestartPolicy::Never;
+    // Before the start: from here on SIGINT and SIGTERM are ours to act on.
+    let interrupts = Interrupts::install()?;
     let process = match service.start(options) {
         Ok(process) => process,
         Err(Error::Spawn { source, .. }) => {
             eprintln!("tend: cannot run `{program}`: {source}");
+            // `--events` readers still get the record's `exited` event (status `failed`, with
+            // the error): it was published before `start` returned, so this does not wait.
+            if let (Some(subscription), Some(record)) = (subscription, service.list().pop()) {
+                print_events(subscription, record.id).await?;
+            }
             return Ok(match source.kind() {
                 std::io::ErrorKind::NotFound => NOT_FOUND,
                 _ => CANNOT_EXECUTE,
@@ -98,29 +139,50 @@ async fn supervise(options: StartOptions, events: bool, grace: Duration) -> anyh
         }
         Err(other) => return Err(other.into()),
     };
-    tokio::spawn(forward_stdin(process.clone()));
-    on_interrupt(process.clone(), grace);
+    tokio::spawn(forward_stdin(process.clone(), restarts));
+    interrupts.shut_down(process.clone(), grace);
     if let Some(subscription) = subscription {
         print_events(subscription, process.id()).await?;
     }
     Ok(exit_status(&process).await)
 }
 
-/// Copies our stdin to the child's until end-of-file, then closes the child's.
-async fn forward_stdin(process: Process) {
+/// Copies our stdin to the child's until end-of-file, then closes the child's. With
+/// `restarts`, input a run no longer takes goes to the next run.
+async fn forward_stdin(process: Process, restarts: bool) {
     let mut stdin = tokio::io::stdin();
     let mut buffer = vec![0; 64 * 1024];
     loop {
         match stdin.read(&mut buffer).await {
             Ok(0) | Err(_) => break,
-            Ok(n) => {
-                if process.send_input(&buffer[..n]).await.is_err() {
+            Ok(n) => loop {
+                // The run this write is for: its PID, or none between runs.
+                let run = process.pid();
+                if process.send_input(&buffer[..n]).await.is_ok() {
+                    break;
+                }
+                if !restarts || !next_run(&process, run).await {
                     return;
                 }
-            }
+            },
         }
     }
     let _ = process.close_stdin().await;
+}
+
+/// Waits until a run other than `run` takes input; `false` when the process ended for good
+/// instead. Polls: the library has no "stdin reopened" event.
+async fn next_run(process: &Process, run: Option<u32>) -> bool {
+    loop {
+        if process.status().is_finished() {
+            return false;
+        }
+        let pid = process.pid();
+        if pid.is_some() && pid != run && process.stdin_open() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// The exit status `tend run` reports for the finished program.

@@ -30,7 +30,7 @@ pub(crate) struct StartArgs {
     /// Ends the program gracefully after this long.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
-    /// Restart policy (only `never` until restart policies land).
+    /// Restart policy: never, on_failure or always.
     #[arg(long, value_name = "POLICY")]
     restart: Option<String>,
     /// Give the program /dev/null as stdin instead of a pipe fed by `tend input`.

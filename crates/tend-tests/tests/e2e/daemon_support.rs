@@ -229,16 +229,17 @@ pub(crate) fn example_bin() -> PathBuf {
     built_binaries().join("examples").join("daemon")
 }
 
-/// The profile directory (`target/debug`), after making sure `tend` and the example are built
-/// and current. Under nextest, which holds no Cargo lock while tests run, this runs `cargo
-/// build` once per test process (a no-op when nothing changed); under `cargo test` the
-/// binaries must have been built beforehand.
+/// The profile directory (`target/debug`), after making sure `tend` and the example exist.
+/// `scripts/test.sh` builds them before the tests start. When they are missing under nextest
+/// (which holds no Cargo lock while tests run) this builds them once; running `cargo build`
+/// in every test process instead costs a second each on a busy machine.
 fn built_binaries() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let exe = std::env::current_exe().expect("test binary path");
         let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
-        if std::env::var_os("NEXTEST").is_some() {
+        let binaries = [profile_dir.join("tend"), profile_dir.join("examples/daemon")];
+        if std::env::var_os("NEXTEST").is_some() && !binaries.iter().all(|b| b.exists()) {
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let mut build = Command::new(cargo);
             build
@@ -255,7 +256,7 @@ fn built_binaries() -> PathBuf {
                 String::from_utf8_lossy(&output.stderr)
             );
         }
-        for binary in [profile_dir.join("tend"), profile_dir.join("examples/daemon")] {
+        for binary in binaries {
             assert!(
                 binary.exists(),
                 "{} is missing: cargo build -p tend-cli --bin tend -p tend --example daemon",

@@ -1,9 +1,7 @@
-//! End-to-end tests: one integration-test binary for the package.
-mod exec;
-mod fixture;
-mod proctable;
-mod program;
-
+//! End-to-end tests: one integration-test binary for the package, one module per topic.
+mod actions;
+mod cli_run;
+mod cli_run_signals;
 mod daemon_cli;
 mod daemon_health;
 mod daemon_lifecycle;
@@ -11,6 +9,23 @@ mod daemon_pidfile;
 mod daemon_probe;
 mod daemon_registry;
 mod daemon_support;
+mod exclusive;
+mod exec;
+mod fixture;
+mod output_file;
+mod process_control;
+mod process_cycles;
+mod process_events;
+mod process_groups;
+mod process_lifecycle;
+mod process_output;
+mod process_table;
+mod proctable;
+mod program;
+mod restart;
+mod restart_cli;
+mod script;
+mod support;
 
 mod cli_daemon;
 mod server_api;

@@ -5,18 +5,23 @@ use std::os::fd::AsFd;
 /// Puts the child into a process group of its own, and for a detached child also a session of
 /// its own, so that neither terminal signals nor a hang-up of our session reach it.
 pub(crate) fn configure_group(command: &mut tokio::process::Command, detach: bool) {
-    command.process_group(0);
     if detach {
+        // Not `process_group(0)` as well: std applies it before `pre_exec` hooks, and
+        // setsid(2) fails with EPERM for a process that already leads a group, which left
+        // "detached" children in our session. setsid alone makes the child the leader of a new
+        // session and of a new group whose id is its PID, the same group id as below.
         // SAFETY: the closure runs in the forked child before exec; it only calls setsid(2),
         // which is async-signal-safe, and neither allocates nor takes locks.
         unsafe {
             command.pre_exec(|| {
-                // The child already leads its own group; setsid moves that group into a new
-                // session. It cannot fail for a group leader that is not a session leader.
-                let _ = rustix::process::setsid();
+                // A fresh child leads no group, so this cannot fail; if it somehow did, refuse
+                // to start rather than run attached while claiming to be detached.
+                rustix::process::setsid()?;
                 Ok(())
             });
         }
+    } else {
+        command.process_group(0);
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Policy: `kill` and shutdown reach the whole process group unless `kill_group` is off;
 //! [`signal`](crate::Process::signal) reaches only the leader, once, exactly as asked. A
-//! process that has already ended is not an error for kill or shutdown.
+//! process that has already ended is not an error for kill or shutdown. With a restart
+//! policy, kill and shutdown also stop any further restart, even between two runs.
 
 use std::time::Duration;
 
@@ -33,6 +34,18 @@ impl ProcessShared {
             return Ok(false);
         }
         let mut state = self.state();
+        if let Some(reason) = ending
+            && state.reaped
+            && state.reason.is_none()
+        {
+            // The run has ended by itself (or we are between runs): nothing is left to end,
+            // but no restart may follow.
+            state.halt.get_or_insert(reason);
+            state.sent.get_or_insert(signal);
+            self.halted.send_replace(true);
+        }
+        // No PID while waiting to restart: the last run's group is gone and its ID may be
+        // reused.
         let Some(pid) = state.pid else { return Ok(false) };
         let group = target == Target::GroupIfConfigured && self.options.kill_group;
         if state.reaped && !group {

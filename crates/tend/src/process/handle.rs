@@ -69,7 +69,8 @@ impl Process {
     }
 
     /// Waits until it has ended and its output is drained, then returns the final info.
-    /// Any number of callers may wait, before or after the end.
+    /// Any number of callers may wait, before or after the end. With a restart policy it
+    /// returns after the last run.
     pub async fn wait(&self) -> ProcessInfo {
         self.shared.wait_done().await;
         self.info()
@@ -77,6 +78,7 @@ impl Process {
 
     /// Sends SIGKILL to it — to its whole group unless started with `kill_group(false)` — and
     /// returns without waiting. Killing a process that has already ended is not an error.
+    /// No restart follows, also when it is killed between two runs.
     pub fn kill(&self) -> Result<(), Error> {
         self.shared.deliver(Signal::KILL, Target::GroupIfConfigured, Some(Reason::Killed)).map(drop)
     }
@@ -95,7 +97,7 @@ impl Process {
 
     /// Shuts it down gracefully: SIGTERM (to the group), output keeps draining through
     /// `grace`, then SIGKILL. Returns the final info. A process that has already ended is
-    /// simply returned.
+    /// simply returned. No restart follows.
     pub async fn shutdown(&self, grace: Duration) -> Result<ProcessInfo, Error> {
         self.shared.terminate(Reason::Shutdown, grace).await?;
         Ok(self.info())

@@ -43,11 +43,12 @@ impl FromStr for ProcessId {
 
 /// Where a managed process is in its life.
 ///
-/// `pending → running → exited | failed | killed`.
+/// `pending → running → exited | failed | killed`. With a [`Restart`](crate::Restart) policy a
+/// process goes back to `pending` between runs: `running → pending → running → …`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
-    /// Created, not started yet.
+    /// Created, not started yet; or waiting to be restarted.
     Pending,
     /// Started and not yet ended.
     Running,
@@ -94,7 +95,8 @@ pub enum Reason {
 /// A snapshot of one managed process, as served by the API and printed by `--json`.
 ///
 /// `exit_code` is `None` while running and for signal deaths; `signal` names the signal that
-/// ended it; `duration_ms` counts up while it runs.
+/// ended it; `duration_ms` counts up while it runs. After restarts, `pid`, `started_at`,
+/// `ended_at`, `duration_ms`, `exit_code` and `signal` are those of the latest run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProcessInfo {
     /// Identity.

@@ -15,12 +15,21 @@
 //! * **Leftovers.** When a leader exits, members of its group still alive after the leak
 //!   timeout are killed, unless it was detached or started with `kill_group(false)`.
 //! * **Signals.** The library never installs signal handlers; the `tend` binary does.
+//! * **Restarts.** With a [`Restart`] policy one record lives through several runs, each a new
+//!   process group with a new PID; [`Process::signal`] between runs fails with
+//!   [`Error::NotRunning`](crate::Error::NotRunning).
+//! * **Output file.** [`StartOptions::output_file`](StartOptions#structfield.output_file) is
+//!   written through a small queue by a background writer; `exited` waits up to 5 s for it
+//!   to catch up. A renamed (rotated) file keeps being written, as with any open file.
 
+mod backoff;
 mod control;
 mod handle;
 mod info;
 mod options;
+mod output_file;
 mod reader;
+mod restart;
 mod shared;
 mod spawn;
 mod stdin;
@@ -30,6 +39,10 @@ pub use info::{ProcessId, ProcessInfo, Reason, Status};
 pub use options::{
     DEFAULT_GRACE, DEFAULT_LEAK_TIMEOUT, DEFAULT_MAX_LINE, DEFAULT_RING_SIZE, OutputMode,
     StartOptions, StdinMode,
+};
+pub use restart::{
+    DEFAULT_MAX_RESTART_DELAY, DEFAULT_RESTART_DELAY, DEFAULT_RESTART_MULTIPLIER,
+    DEFAULT_RESTART_RESET_AFTER, MaxRestarts, ParseRestartError, Restart, RestartPolicy,
 };
 pub(crate) use shared::ProcessShared;
 pub(crate) use spawn::{Owner, spawn};

@@ -5,6 +5,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::restart::Restart;
+
 /// Default capacity of a process's output ring: 1 MiB.
 pub const DEFAULT_RING_SIZE: usize = 1 << 20;
 /// Default grace period between SIGTERM and SIGKILL on shutdown: 5 s.
@@ -96,6 +98,11 @@ pub struct StartOptions {
     pub name: Option<String>,
     /// Free-form labels.
     pub labels: BTreeMap<String, String>,
+    /// Whether and how it is restarted when it ends by itself; never by default.
+    pub restart: Restart,
+    /// Also append the combined output, whole lines at a time, to this file (created if
+    /// missing; kept across restarts). Needs [`OutputMode::Piped`]; independent of `capture`.
+    pub output_file: Option<PathBuf>,
 }
 
 impl StartOptions {
@@ -119,6 +126,8 @@ impl StartOptions {
             leak_timeout: DEFAULT_LEAK_TIMEOUT,
             name: None,
             labels: BTreeMap::new(),
+            restart: Restart::never(),
+            output_file: None,
         }
     }
 
@@ -225,6 +234,41 @@ impl StartOptions {
     /// Adds a label.
     pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.labels.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets the restart policy.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tend::Error> {
+    /// use tend::{MaxRestarts, Restart, Service, StartOptions};
+    ///
+    /// let service = Service::new();
+    /// let flaky = service.start(
+    ///     StartOptions::new("./flaky").restart(Restart::on_failure().max(MaxRestarts::Limited(3))),
+    /// )?;
+    /// let info = flaky.wait().await;
+    /// assert!(info.restarts <= 3);
+    /// # Ok(()) }
+    /// ```
+    pub fn restart(mut self, restart: Restart) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// Also appends the combined output to `path`, whole lines at a time.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tend::Error> {
+    /// use tend::{Service, StartOptions};
+    ///
+    /// let service = Service::new();
+    /// service.run(StartOptions::new("make").output_file("/tmp/make.log")).await?;
+    /// let log = std::fs::read_to_string("/tmp/make.log").unwrap();
+    /// # Ok(()) }
+    /// ```
+    pub fn output_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.output_file = Some(path.into());
         self
     }
 }

@@ -1,13 +1,16 @@
-//! Reading one output pipe: chunked reads → capture ring → line splitter → event bus.
+//! Reading one output pipe: chunked reads → capture ring → line splitter → event bus, and
+//! whole lines to the output file when there is one.
 
 use std::sync::Arc;
 
 use std::os::fd::AsFd;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::watch;
 
+use super::output_file::LineGate;
 use super::shared::ProcessShared;
 use crate::event::EventKind;
 use crate::os;
@@ -20,29 +23,48 @@ const LARGE_READ: usize = 64 * 1024;
 /// Kernel pipe buffer asked for once a pipe is busy.
 const PIPE_BUFFER: usize = 1 << 20;
 
-/// Reads `pipe` until end-of-file or until `stop` turns true, then delivers the last partial
-/// line. Never blocks on subscribers: publishing is a non-blocking broadcast.
+/// Reads `pipe` until end-of-file or until `stop` turns true (then only what the pipe already
+/// holds), then delivers the last partial line. Never blocks on subscribers: publishing is a non-blocking broadcast.
 pub(crate) async fn read_pipe<R: AsyncRead + AsFd + Unpin>(
     mut pipe: R,
     stream: Stream,
     shared: Arc<ProcessShared>,
     mut stop: watch::Receiver<bool>,
+    mut file: Option<LineGate>,
 ) {
     let mut splitter = LineSplitter::new(shared.options.max_line);
     let mut size = SMALL_READ;
     let mut lines = Vec::new();
+    // Bytes read since `stop`; `None` until then.
+    let mut swept: Option<usize> = None;
     loop {
         let mut buffer = BytesMut::with_capacity(size);
-        let read = tokio::select! {
-            // Stop first: a detached grandchild may keep writing for ever.
-            biased;
-            _ = stop.wait_for(|s| *s) => break,
-            result = pipe.read_buf(&mut buffer) => result,
+        let read = match swept {
+            // Stopped: take what the pipe already holds, but no more than one pipe-full, so a
+            // detached grandchild that keeps writing cannot keep us here. A zero timeout polls
+            // the read once.
+            Some(taken) if taken >= PIPE_BUFFER => break,
+            Some(_) => match tokio::time::timeout(Duration::ZERO, pipe.read_buf(&mut buffer)).await
+            {
+                Ok(result) => result,
+                Err(_) => break,
+            },
+            None => tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => {
+                    swept = Some(0);
+                    continue;
+                }
+                result = pipe.read_buf(&mut buffer) => result,
+            },
         };
         let n = match read {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        if let Some(taken) = &mut swept {
+            *taken += n;
+        }
         if n == size && size < LARGE_READ {
             size = LARGE_READ;
             // Only busy pipes get a bigger kernel buffer: unprivileged users share a quota of
@@ -62,6 +84,12 @@ pub(crate) async fn read_pipe<R: AsyncRead + AsFd + Unpin>(
             // Keep the splitter's view of the current line right for later subscribers.
             splitter.skip(&chunk);
         }
+        if let Some(file) = &mut file {
+            file.push(&chunk).await;
+        }
+    }
+    if let Some(file) = file {
+        file.finish().await;
     }
     splitter.finish(|line, partial| lines.push(EventKind::Output { stream, line, partial }));
     shared.bus.publish(shared.id, lines.drain(..));

@@ -28,6 +28,9 @@ pub(crate) struct State {
     pub(crate) reaped: bool,
     /// The last signal we sent to end it, reported in the `killed` event.
     pub(crate) sent: Option<Signal>,
+    /// We were asked to end it after its current run had already ended by itself: no
+    /// restart may follow (see `halted`).
+    pub(crate) halt: Option<Reason>,
 }
 
 #[derive(Debug)]
@@ -41,6 +44,8 @@ pub(crate) struct ProcessShared {
     pub(crate) reaped: watch::Sender<bool>,
     /// Becomes true when everything is over: output drained, `exited` published.
     pub(crate) done: watch::Sender<bool>,
+    /// Becomes true when `halt` is set; wakes the supervisor from a restart delay.
+    pub(crate) halted: watch::Sender<bool>,
     pub(crate) bus: Arc<EventBus>,
 }
 
@@ -61,11 +66,13 @@ impl ProcessShared {
                 restarts: 0,
                 reaped: false,
                 sent: None,
+                halt: None,
             }),
             ring: Mutex::new(OutputRing::new(ring_size)),
             stdin: StdinSlot::new(),
             reaped: watch::Sender::new(false),
             done: watch::Sender::new(false),
+            halted: watch::Sender::new(false),
             options,
             bus,
         }
@@ -110,7 +117,7 @@ impl ProcessShared {
         }
     }
 
-    /// Records a failure to start, publishes `exited`, and marks the record done.
+    /// Records a failure to start and publishes `exited`; the caller then marks it done.
     pub(crate) fn fail_to_start(&self, error: &crate::Error) {
         let message = error.to_string();
         {
@@ -132,7 +139,6 @@ impl ProcessShared {
             }],
         );
         self.reaped.send_replace(true);
-        self.done.send_replace(true);
     }
 
     /// Waits until everything is over.

@@ -3,6 +3,9 @@
 //! The end is reported promptly even when a grandchild still holds the output pipes: the
 //! leader is reaped first, output is drained for at most the leak timeout, group members it
 //! left behind are killed (unless detached), and only then is `exited` published.
+//!
+//! With a restart policy this repeats, run after run, on the same record (see
+//! [`restart`](super::restart)); `exited` is published once, after the last run.
 
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
@@ -14,8 +17,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::backoff::{Backoff, restart_delay, wait_before_restart};
+use super::control::Target;
 use super::info::{Reason, Status, millis_between};
-use super::options::{OutputMode, StdinMode};
+use super::options::{OutputMode, StartOptions, StdinMode};
+use super::output_file::OutputFile;
 use super::reader::read_pipe;
 use super::shared::ProcessShared;
 use crate::event::EventKind;
@@ -31,11 +37,55 @@ pub(crate) trait Owner: Send + Sync + 'static {
     fn forget_group(&self, pgid: u32);
     /// The process is over; its record may be retired.
     fn finished(&self, shared: &Arc<ProcessShared>);
+    /// Whether the owner still exists. Once it is gone nothing is restarted: its guardian
+    /// no longer protects new groups.
+    fn is_alive(&self) -> bool {
+        true
+    }
+}
+
+/// One run of the program: the child and the tasks reading its output.
+struct Run {
+    child: Child,
+    pid: u32,
+    started: Instant,
+    readers: Vec<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
 }
 
 /// Spawns the child for `shared` and the tasks that read and supervise it.
 pub(crate) fn spawn(shared: &Arc<ProcessShared>, owner: Arc<dyn Owner>) -> Result<(), Error> {
-    let options = &shared.options;
+    let started = open_output_file(&shared.options)
+        .and_then(|file| Ok((start_run(shared, owner.as_ref(), file.as_ref())?, file)));
+    let (run, file) = match started {
+        Ok(started) => started,
+        Err(error) => {
+            shared.fail_to_start(&error);
+            owner.finished(shared);
+            shared.done.send_replace(true);
+            return Err(error);
+        }
+    };
+    // The timeout covers every run and every restart delay.
+    let deadline = shared.options.timeout.map(|timeout| run.started + timeout);
+    tokio::spawn(supervise(shared.clone(), run, file, deadline, owner));
+    Ok(())
+}
+
+fn open_output_file(options: &StartOptions) -> Result<Option<OutputFile>, Error> {
+    let Some(path) = &options.output_file else { return Ok(None) };
+    if options.output != OutputMode::Piped {
+        return Err(Error::InvalidOption {
+            option: "output_file",
+            message: "needs piped output (OutputMode::Piped)".into(),
+        });
+    }
+    OutputFile::open(path)
+        .map(Some)
+        .map_err(|source| Error::OutputFile { path: path.clone(), source })
+}
+
+fn command(options: &StartOptions) -> Command {
     let mut command = Command::new(&options.command);
     command.args(&options.args);
     if let Some(dir) = &options.dir {
@@ -57,65 +107,156 @@ pub(crate) fn spawn(shared: &Arc<ProcessShared>, owner: Arc<dyn Owner>) -> Resul
     };
     command.stdout(output()).stderr(output());
     os::configure_group(&mut command, options.detach);
+    command
+}
 
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(source) => {
-            let error = Error::Spawn { command: options.command.clone(), source };
-            shared.fail_to_start(&error);
-            owner.finished(shared);
-            return Err(error);
-        }
-    };
+/// Starts one run: spawns the child, records and announces it, starts its readers.
+fn start_run(
+    shared: &Arc<ProcessShared>,
+    owner: &dyn Owner,
+    file: Option<&OutputFile>,
+) -> Result<Run, Error> {
+    let options = &shared.options;
+    // Before the new PID becomes visible: whoever signals it must wait for *this* run's reap.
+    shared.reaped.send_replace(false);
+    let mut child = command(options).spawn().map_err(|source| Error::Spawn {
+        command: options.command.clone(),
+        source: blame_dir(source, options.dir.as_deref()),
+    })?;
+    let started = Instant::now();
     let pid = child.id().unwrap_or_default();
     if !options.detach {
         owner.watch_group(pid);
     }
-    {
+    let halted = {
         let mut state = shared.state();
         state.status = Status::Running;
         state.pid = Some(pid);
         state.started_at = Some(Timestamp::now());
-    }
+        state.ended_at = None;
+        state.exit_code = None;
+        state.signal = None;
+        state.reaped = false;
+        // Asked to stop while this run was being spawned: it must not live on.
+        state.reason = state.halt.take();
+        state.sent = state.reason.map(|_| Signal::KILL);
+        state.reason.is_some()
+    };
     shared.bus.publish(
         shared.id,
         [EventKind::Started { pid, command: options.command.clone(), args: options.args.clone() }],
     );
+    if halted {
+        let _ = shared.deliver(Signal::KILL, Target::GroupIfConfigured, None);
+    }
     if let Some(stdin) = child.stdin.take() {
         shared.stdin.attach(stdin);
     }
     let (stop, stop_rx) = watch::channel(false);
     let mut readers = Vec::with_capacity(2);
     if let Some(stdout) = child.stdout.take() {
-        readers.push(tokio::spawn(read_pipe(
-            stdout,
-            Stream::Stdout,
-            shared.clone(),
-            stop_rx.clone(),
-        )));
+        let gate = file.map(|file| file.gate(options.max_line));
+        let stop = stop_rx.clone();
+        readers.push(tokio::spawn(read_pipe(stdout, Stream::Stdout, shared.clone(), stop, gate)));
     }
     if let Some(stderr) = child.stderr.take() {
-        readers.push(tokio::spawn(read_pipe(stderr, Stream::Stderr, shared.clone(), stop_rx)));
+        let gate = file.map(|file| file.gate(options.max_line));
+        readers.push(tokio::spawn(read_pipe(
+            stderr,
+            Stream::Stderr,
+            shared.clone(),
+            stop_rx,
+            gate,
+        )));
     }
-    tokio::spawn(supervise(shared.clone(), child, readers, stop, owner));
-    Ok(())
+    Ok(Run { child, pid, started, readers, stop })
 }
 
+/// Runs after run until the process is over for good, then publishes the end.
 async fn supervise(
     shared: Arc<ProcessShared>,
-    mut child: Child,
-    readers: Vec<JoinHandle<()>>,
-    stop: watch::Sender<bool>,
+    mut run: Run,
+    file: Option<OutputFile>,
+    deadline: Option<Instant>,
     owner: Arc<dyn Owner>,
 ) {
-    let status = wait_with_timeout(&shared, &mut child).await;
+    let mut backoff = Backoff::new(&shared.options.restart);
+    let (status, ended_at, pid) = loop {
+        let status = wait_with_deadline(&shared, &mut run.child, deadline).await;
+        let ran_for = run.started.elapsed();
+        let pid = run.pid;
+        let ended_at = end_run(&shared, run, owner.as_ref()).await;
+        let Some(delay) = restart_delay(&shared, &mut backoff, &status, ran_for, owner.as_ref())
+        else {
+            break (status, ended_at, pid);
+        };
+        if !wait_before_restart(&shared, delay, deadline).await || !owner.is_alive() {
+            break (status, ended_at, pid);
+        }
+        let attempt = {
+            let mut state = shared.state();
+            state.restarts += 1;
+            state.restarts
+        };
+        shared.bus.publish(shared.id, [EventKind::Restarted { attempt }]);
+        shared.stdin.wait_idle().await;
+        match start_run(&shared, owner.as_ref(), file.as_ref()) {
+            Ok(next) => {
+                run = next;
+                if !owner.is_alive() && !shared.options.detach {
+                    // The service went away while this run started: its guardian may not
+                    // have seen the new group, so do what the guardian would have done.
+                    let _ = shared.deliver(Signal::KILL, Target::GroupIfConfigured, None);
+                }
+            }
+            Err(error) => {
+                if let Some(file) = file {
+                    file.close().await;
+                }
+                let mut state = shared.state();
+                state.started_at = None;
+                state.exit_code = None;
+                state.signal = None;
+                drop(state);
+                shared.fail_to_start(&error);
+                owner.finished(&shared);
+                shared.done.send_replace(true);
+                return;
+            }
+        }
+    };
+    if let Some(file) = file {
+        file.close().await;
+    }
+    finish(&shared, status, ended_at, pid);
+    // The owner first (it trims its table), then `done`: whoever `wait`s sees the table as
+    // it will stay.
+    owner.finished(&shared);
+    shared.done.send_replace(true);
+}
+
+/// A missing working directory fails the spawn with the same "No such file or directory" as a
+/// missing program; say which it was. The kind is kept, so callers can still match on it.
+fn blame_dir(source: std::io::Error, dir: Option<&std::path::Path>) -> std::io::Error {
+    match dir {
+        Some(dir) if !dir.is_dir() => std::io::Error::new(
+            source.kind(),
+            format!("working directory `{}`: {source}", dir.display()),
+        ),
+        _ => source,
+    }
+}
+
+/// After the leader of a run is reaped: drains output for at most the leak timeout, cleans
+/// up the group, and returns when the run ended.
+async fn end_run(shared: &Arc<ProcessShared>, run: Run, owner: &dyn Owner) -> Timestamp {
+    let Run { pid, readers, stop, .. } = run;
     let ended_at = Timestamp::now();
-    let pid = {
+    {
         let mut state = shared.state();
         state.reaped = true;
         state.ended_at = Some(ended_at);
-        state.pid.unwrap_or_default()
-    };
+    }
     shared.reaped.send_replace(true);
 
     let options = &shared.options;
@@ -138,22 +279,22 @@ async fn supervise(
         let _ = tokio::time::timeout(Duration::from_secs(1), reader).await;
     }
     shared.stdin.mark_closed();
-    finish(&shared, status, ended_at);
-    owner.finished(&shared);
+    ended_at
 }
 
-/// Waits for the leader; when its timeout passes first, starts a graceful shutdown and keeps
+/// Waits for the leader; when the deadline passes first, starts a graceful shutdown and keeps
 /// waiting.
-async fn wait_with_timeout(
+async fn wait_with_deadline(
     shared: &Arc<ProcessShared>,
     child: &mut Child,
+    deadline: Option<Instant>,
 ) -> std::io::Result<ExitStatus> {
-    let Some(timeout) = shared.options.timeout else { return child.wait().await };
+    let Some(deadline) = deadline else { return child.wait().await };
     let wait = child.wait();
     tokio::pin!(wait);
     tokio::select! {
         status = &mut wait => return status,
-        () = tokio::time::sleep(timeout) => {}
+        () = tokio::time::sleep_until(deadline) => {}
     }
     let terminating = shared.clone();
     tokio::spawn(async move {
@@ -175,11 +316,19 @@ async fn reap_group_leftovers(pgid: u32, deadline: Instant) {
     }
 }
 
-/// Records the final state and publishes `killed` (if we ended it) and `exited`.
-fn finish(shared: &ProcessShared, status: std::io::Result<ExitStatus>, ended_at: Timestamp) {
+/// Records the final state of the last run (`pid`) and publishes `killed` (if we ended it)
+/// and `exited`. The caller then marks the process done.
+fn finish(
+    shared: &ProcessShared,
+    status: std::io::Result<ExitStatus>,
+    ended_at: Timestamp,
+    pid: u32,
+) {
     let mut events = Vec::with_capacity(2);
     {
         let mut state = shared.state();
+        // Stopped while waiting to restart: report the last run's PID, as after any end.
+        state.pid = Some(pid);
         match status {
             Ok(status) => {
                 state.exit_code = status.code();
@@ -209,10 +358,9 @@ fn finish(shared: &ProcessShared, status: std::io::Result<ExitStatus>, ended_at:
         });
     }
     shared.bus.publish(shared.id, events);
-    shared.done.send_replace(true);
 }
 
-fn exit_signal(status: ExitStatus) -> Option<Signal> {
+pub(super) fn exit_signal(status: ExitStatus) -> Option<Signal> {
     use std::os::unix::process::ExitStatusExt;
     status.signal().and_then(Signal::from_number)
 }

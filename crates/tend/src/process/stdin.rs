@@ -4,6 +4,11 @@
 //! deadlock. Here the pipe has a lock of its own that nothing else needs, and a write in
 //! progress gives up as soon as stdin is closed — by `close_stdin`, or because the process
 //! ended.
+//!
+//! With restarts, each run gets a fresh pipe: the slot is closed between runs and opened again
+//! for the next one, unless `close_stdin` closed it, which holds for every later run too.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::io::AsyncWriteExt;
 use tokio::process::ChildStdin;
@@ -13,6 +18,8 @@ use tokio::sync::{Mutex, watch};
 pub(crate) struct StdinSlot {
     pipe: Mutex<Option<ChildStdin>>,
     closed: watch::Sender<bool>,
+    /// Closed by `close`: later runs get no input either.
+    closed_for_good: AtomicBool,
 }
 
 /// Why a write did not complete.
@@ -25,11 +32,19 @@ pub(crate) enum StdinFailure {
 impl StdinSlot {
     /// A closed slot; [`attach`](Self::attach) opens it.
     pub(crate) fn new() -> Self {
-        Self { pipe: Mutex::new(None), closed: watch::Sender::new(true) }
+        Self {
+            pipe: Mutex::new(None),
+            closed: watch::Sender::new(true),
+            closed_for_good: AtomicBool::new(false),
+        }
     }
 
-    /// Hands over the pipe of a freshly spawned child.
+    /// Hands over the pipe of a freshly spawned child. After `close`, the pipe is dropped at
+    /// once, so the child reads end-of-file.
     pub(crate) fn attach(&self, pipe: ChildStdin) {
+        if self.closed_for_good.load(Ordering::Acquire) {
+            return;
+        }
         if let Ok(mut slot) = self.pipe.try_lock() {
             *slot = Some(pipe);
             self.closed.send_replace(false);
@@ -60,9 +75,10 @@ impl StdinSlot {
         written.map_err(StdinFailure::Io)
     }
 
-    /// Closes stdin: the child reads end-of-file once it has read what was written. A write
-    /// still in progress is abandoned.
+    /// Closes stdin, also for later runs: the child reads end-of-file once it has read what
+    /// was written. A write still in progress is abandoned.
     pub(crate) async fn close(&self) -> bool {
+        self.closed_for_good.store(true, Ordering::Release);
         let was_open = !self.closed.send_replace(true);
         // The writer, if any, lets go of the lock at once because it watches `closed`.
         self.pipe.lock().await.take();
@@ -80,5 +96,11 @@ impl StdinSlot {
 
     pub(crate) fn is_closed(&self) -> bool {
         *self.closed.borrow()
+    }
+
+    /// Waits until no write holds the pipe any more (after `mark_closed`, a write in progress
+    /// gives up at its next poll), so the next run's `attach` finds the slot free.
+    pub(crate) async fn wait_idle(&self) {
+        drop(self.pipe.lock().await);
     }
 }

@@ -21,7 +21,8 @@ pub const DEFAULT_MAX_FINISHED: usize = 1000;
 pub struct ServiceConfig {
     /// Event batches buffered for slow subscribers before they lag.
     pub event_capacity: usize,
-    /// Finished records kept; the oldest beyond this are dropped so memory stays bounded.
+    /// Finished records kept; beyond this, those that ended first are dropped, so memory stays
+    /// bounded.
     pub max_finished: usize,
 }
 
@@ -115,6 +116,12 @@ impl Service {
                 message: "must not be empty".into(),
             });
         }
+        if !options.detach {
+            // Fork the guardian before the child exists, not on the first registration after
+            // it: a supervisor that dies in between would otherwise orphan the group, and
+            // forking takes far longer than the one pipe write left in that window.
+            self.inner.guardian();
+        }
         let shared = Arc::new(ProcessShared::new(options, self.inner.bus.clone()));
         self.table().insert(shared.clone());
         let owner: Arc<dyn Owner> = Arc::new(Link(Arc::downgrade(&self.inner)));
@@ -206,6 +213,10 @@ impl Owner for Link {
         if let Some(guardian) = self.0.upgrade().as_ref().and_then(|i| i.guardian.get()?.as_ref()) {
             guardian.forget(pgid);
         }
+    }
+
+    fn is_alive(&self) -> bool {
+        self.0.strong_count() > 0
     }
 
     fn finished(&self, _shared: &Arc<ProcessShared>) {

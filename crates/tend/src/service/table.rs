@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use jiff::Timestamp;
+
 use crate::Error;
 use crate::process::ProcessShared;
 
@@ -63,20 +65,35 @@ impl Table {
         before - self.processes.len()
     }
 
-    /// Drops the oldest finished records beyond `limit`.
+    /// Drops the finished records that ended first, beyond `limit`.
+    ///
+    /// By end time, not start time: a long-running process started before a thousand short
+    /// ones would otherwise lose its record the moment it ended, before anyone could see how.
     pub(crate) fn retain_finished(&mut self, limit: usize) {
-        let finished = self.processes.iter().filter(|p| p.is_done()).count();
-        let mut excess = finished.saturating_sub(limit);
+        let mut finished: Vec<(Timestamp, usize)> = self
+            .processes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                // The final status, not `is_done`: the owner is told before `done` is
+                // published, so the table is trimmed by the time `wait` returns.
+                let state = p.state();
+                state.status.is_finished().then(|| (state.ended_at.unwrap_or_default(), i))
+            })
+            .collect();
+        let excess = finished.len().saturating_sub(limit);
         if excess == 0 {
             return;
         }
-        self.processes.retain(|p| {
-            if excess > 0 && p.is_done() {
-                excess -= 1;
-                false
-            } else {
-                true
-            }
+        // Ties (same instant) fall back to start order.
+        finished.sort_unstable();
+        let mut doomed: Vec<usize> = finished[..excess].iter().map(|&(_, i)| i).collect();
+        doomed.sort_unstable();
+        let mut index = 0;
+        self.processes.retain(|_| {
+            let keep = doomed.binary_search(&index).is_err();
+            index += 1;
+            keep
         });
     }
 }

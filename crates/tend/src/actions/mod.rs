@@ -1,0 +1,70 @@
+//! Named actions: async handlers registered by name, taking and returning JSON.
+//!
+//! This is go-process's "Core" integration, and the one code path behind tend's REST API and
+//! its CLI client: both translate a request into an action name and an option bag and
+//! [`dispatch`](Actions::dispatch) it. What a host can do is exactly what it registered — a
+//! name nobody registered fails with [`ActionError::NotRegistered`] ("permission by
+//! registration").
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tend::actions::ActionError> {
+//! use serde_json::json;
+//! use tend::Service;
+//! use tend::actions::{Actions, register_process_actions};
+//!
+//! let actions = Actions::new();
+//! register_process_actions(&actions, Service::new());
+//! let info = actions
+//!     .dispatch("process.start", json!({"command": "sleep", "args": ["30"], "name": "nap"}))
+//!     .await?;
+//! assert_eq!(info["status"], "running");
+//! actions.dispatch("process.signal", json!({"id": "nap", "signal": "TERM"})).await?;
+//! let info = actions.dispatch("process.wait", json!({"id": "nap", "timeout": "5s"})).await?;
+//! assert_eq!(info["signal"], "SIGTERM");
+//! # Ok(()) }
+//! ```
+//!
+//! # The process actions
+//!
+//! [`register_process_actions`] registers these. Options are a JSON object with snake_case
+//! keys (`null` counts as `{}`); an unknown key, a missing one, or a value of the wrong type
+//! or out of range is an [`InvalidOption`](ActionError::InvalidOption) error naming the key.
+//! Durations are humantime strings (`"500ms"`, `"2s"`, `"1m30s"`) or numbers of milliseconds
+//! under the key with `_ms` appended (`timeout_ms`); a bare number under `timeout` is refused,
+//! never read as nanoseconds. `id` is a full process id, a unique id prefix of 4 or more
+//! characters, or a name. An info is the [`ProcessInfo`](crate::ProcessInfo) JSON.
+//!
+//! | action | options | result |
+//! | --- | --- | --- |
+//! | `process.start` | see below | info, once started |
+//! | `process.run` | see below | `{"info", "output"}` once ended; a non-zero exit is not an error |
+//! | `process.kill` | `id` | info: SIGKILL to the group, then up to 5 s for the end |
+//! | `process.signal` | `id`, `signal` (name or number) | info; the leader gets it once |
+//! | `process.list` | `status`, `label` (`"key=value"`), both optional | array of info, start order |
+//! | `process.get` | `id` | info |
+//! | `process.wait` | `id`, optional `timeout` | info; still `running` if the timeout came first |
+//! | `process.output` | `id` | `{"output", "stdout", "stderr", "dropped_bytes"}` (lossy UTF-8) |
+//! | `process.input` | `id`, `data` (string) | `{}` |
+//! | `process.close_stdin` | `id` | `{}` |
+//! | `process.remove` | `id` | info of the removed record |
+//!
+//! `process.start` and `process.run` take `command` (string) with `args` (array of strings),
+//! **or** `run` (a bash script, started in file mode as by [`Script`](crate::script::Script));
+//! and optionally `dir`, `env` (object of strings, added to the inherited environment),
+//! `name`, `labels` (object of strings), `timeout`, `grace`, `capture` (bool), `detach`
+//! (bool), `stdin` (`"null"` or `"piped"`), `restart` (`"never"`, `"on_failure"`, `"always"`),
+//! `max_restarts` (a number or `"unlimited"`) and `restart_delay`.
+//!
+//! # Errors
+//!
+//! Each [`ActionError`] has a stable [`code`](ActionError::code): `not_registered`,
+//! `invalid_option`, `not_found` (no such process), `wrong_state` (not running, still
+//! running, stdin closed), `limit_reached`, `failed` (e.g. the program could not be started).
+
+mod launch;
+mod options;
+mod process;
+mod registry;
+
+pub use process::register_process_actions;
+pub use registry::{ActionError, ActionResult, Actions};

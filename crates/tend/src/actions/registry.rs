@@ -1,0 +1,217 @@
+//! [`Actions`]: the registry of named handlers, and the [`ActionError`] they fail with.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+
+use serde_json::{Value, json};
+
+/// What every action returns: a JSON value, or a typed error.
+pub type ActionResult = Result<Value, ActionError>;
+
+type BoxedFuture = Pin<Box<dyn Future<Output = ActionResult> + Send>>;
+type Handler = Arc<dyn Fn(Value) -> BoxedFuture + Send + Sync>;
+
+/// Named async handlers that take and return JSON.
+///
+/// Cheap to clone; every clone is the same registry. A name that no service registered
+/// cannot be dispatched: what a host may do is exactly what it registered ("permission by
+/// registration").
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), tend::actions::ActionError> {
+/// use serde_json::json;
+/// use tend::Service;
+/// use tend::actions::{Actions, register_process_actions};
+///
+/// let actions = Actions::new();
+/// actions.register("echo", |options| async move { Ok(options) });
+/// register_process_actions(&actions, Service::new());
+///
+/// assert_eq!(actions.dispatch("echo", json!({"a": 1})).await?, json!({"a": 1}));
+/// let info = actions.dispatch("process.start", json!({"command": "sleep", "args": ["5"]})).await?;
+/// actions.dispatch("process.kill", json!({"id": info["id"]})).await?;
+/// assert!(actions.dispatch("shell.exec", json!({})).await.is_err());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Default)]
+pub struct Actions {
+    handlers: Arc<RwLock<BTreeMap<String, Handler>>>,
+}
+
+impl std::fmt::Debug for Actions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Actions").field("names", &self.names()).finish()
+    }
+}
+
+impl Actions {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `handler` under `name`, replacing any handler registered under it before.
+    pub fn register<F, Fut>(&self, name: &str, handler: F)
+    where
+        F: Fn(Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ActionResult> + Send + 'static,
+    {
+        let handler: Handler = Arc::new(move |options| Box::pin(handler(options)));
+        self.write().insert(name.to_owned(), handler);
+    }
+
+    /// Whether a handler is registered under `name`.
+    pub fn is_registered(&self, name: &str) -> bool {
+        self.read().contains_key(name)
+    }
+
+    /// Every registered name, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.read().keys().cloned().collect()
+    }
+
+    /// Runs the handler registered under `name` with `options`. Fails with
+    /// [`ActionError::NotRegistered`] when there is none.
+    pub async fn dispatch(&self, name: &str, options: Value) -> ActionResult {
+        // The lock is let go of before the handler runs: handlers may take long, and may
+        // dispatch or register actions themselves.
+        let handler = self.read().get(name).cloned();
+        match handler {
+            Some(handler) => handler(options).await,
+            None => Err(ActionError::NotRegistered { name: name.to_owned() }),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Handler>> {
+        self.handlers.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Handler>> {
+        self.handlers.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Why an action failed. [`code`](Self::code) is the stable, machine-readable part.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ActionError {
+    /// No handler is registered under this name.
+    #[error("action `{name}` is not registered")]
+    NotRegistered {
+        /// The name dispatched.
+        name: String,
+    },
+    /// An option is missing, of the wrong type, unknown, or has a bad value.
+    #[error("invalid option `{option}`: {message}")]
+    InvalidOption {
+        /// The option's key.
+        option: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// No managed process matches the id, prefix or name.
+    #[error("no process `{id}`")]
+    NotFound {
+        /// The id, prefix or name given.
+        id: String,
+    },
+    /// The process is not in a state that allows this: not running, still running, stdin
+    /// closed.
+    #[error("{message}")]
+    WrongState {
+        /// What is in the way.
+        message: String,
+    },
+    /// A limit (such as the number of processes) was reached.
+    #[error("{message}")]
+    LimitReached {
+        /// Which limit.
+        message: String,
+    },
+    /// The operation itself failed, e.g. the program could not be started.
+    #[error("{message}")]
+    Failed {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl ActionError {
+    /// The stable code: `not_registered`, `invalid_option`, `not_found`, `wrong_state`,
+    /// `limit_reached` or `failed`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ActionError::NotRegistered { .. } => "not_registered",
+            ActionError::InvalidOption { .. } => "invalid_option",
+            ActionError::NotFound { .. } => "not_found",
+            ActionError::WrongState { .. } => "wrong_state",
+            ActionError::LimitReached { .. } => "limit_reached",
+            ActionError::Failed { .. } => "failed",
+        }
+    }
+
+    /// `{"code": …, "message": …}`, the body of an API error.
+    ///
+    /// ```
+    /// use tend::actions::ActionError;
+    /// let error = ActionError::NotRegistered { name: "x".into() };
+    /// assert_eq!(error.to_json()["code"], "not_registered");
+    /// ```
+    pub fn to_json(&self) -> Value {
+        json!({ "code": self.code(), "message": self.to_string() })
+    }
+
+    /// An [`InvalidOption`](Self::InvalidOption) error.
+    pub fn invalid(option: impl Into<String>, message: impl Into<String>) -> Self {
+        ActionError::InvalidOption { option: option.into(), message: message.into() }
+    }
+}
+
+impl From<crate::Error> for ActionError {
+    fn from(error: crate::Error) -> Self {
+        use crate::Error as E;
+        let message = error.to_string();
+        match error {
+            E::InvalidOption { option, message } => ActionError::invalid(option, message),
+            E::NotFound(id) => ActionError::NotFound { id },
+            E::Ambiguous(_) => ActionError::invalid("id", message),
+            E::StillRunning(_) | E::NotRunning(_) | E::StdinClosed(_) => {
+                ActionError::WrongState { message }
+            }
+            _ => ActionError::Failed { message },
+        }
+    }
+}
+
+impl From<crate::script::ScriptError> for ActionError {
+    fn from(error: crate::script::ScriptError) -> Self {
+        use crate::script::ScriptError as E;
+        let message = error.to_string();
+        match error {
+            E::InvalidEnv { .. } | E::DuplicateEnv { .. } => ActionError::invalid("env", message),
+            E::Start(error) => error.into(),
+            _ => ActionError::Failed { message },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: T) {}
+    fn assert_shareable<T: Send + Sync + Clone + 'static>() {}
+
+    #[tokio::test]
+    async fn the_registry_and_its_dispatch_future_cross_threads() {
+        assert_shareable::<Actions>();
+        let actions = Actions::new();
+        actions.register("twice", |v| async move { Ok(json!([v.clone(), v])) });
+        // What an HTTP handler needs: a `Send` future it can hand to any worker.
+        assert_send(actions.dispatch("twice", json!(1)));
+        let answer = tokio::spawn(async move { actions.dispatch("twice", json!(1)).await });
+        assert_eq!(answer.await.unwrap(), Ok(json!([1, 1])));
+    }
+}

@@ -1,0 +1,133 @@
+//! Appending a process's combined output to a file, whole lines at a time.
+//!
+//! Each reader cuts its chunks at the last newline and sends the complete lines (with their
+//! `\n`) to one writer task per process, so a stdout line and a stderr line never interleave
+//! mid-line in the file. The writer does the blocking `write`s on Tokio's blocking pool: a
+//! slow disk never stalls the runtime's worker threads, and readers only wait for it once
+//! [`QUEUE`] units are in flight. The file is opened with `O_APPEND`, so each unit (usually one
+//! `write`) lands at the end even when other processes append to the same file.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Units (runs of whole lines, up to one read chunk each) queued before readers wait.
+const QUEUE: usize = 32;
+/// Longest the end of a process waits for its output to reach the file.
+const FLUSH_PATIENCE: Duration = Duration::from_secs(5);
+
+/// The writer side: owns the task that writes to the file.
+#[derive(Debug)]
+pub(crate) struct OutputFile {
+    sender: mpsc::Sender<Bytes>,
+    task: JoinHandle<()>,
+}
+
+impl OutputFile {
+    /// Opens `path` for appending, creating it if missing, and starts the writer task.
+    pub(crate) fn open(path: &Path) -> std::io::Result<Self> {
+        let file = OpenOptions::new().append(true).create(true).open(path)?;
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        let task = tokio::spawn(write_all(Arc::new(file), receiver, path.to_path_buf()));
+        Ok(Self { sender, task })
+    }
+
+    /// A line gate for one reader of one run, cutting lines longer than `max_line`.
+    pub(crate) fn gate(&self, max_line: usize) -> LineGate {
+        LineGate { pending: BytesMut::new(), max_line, sender: self.sender.clone() }
+    }
+
+    /// Waits (boundedly) until everything the readers sent is written. Call after the
+    /// readers ended, so that this is the last sender.
+    pub(crate) async fn close(self) {
+        let Self { sender, task } = self;
+        drop(sender);
+        if tokio::time::timeout(FLUSH_PATIENCE, task).await.is_err() {
+            tracing::warn!("output file still being written {FLUSH_PATIENCE:?} after the end");
+        }
+    }
+}
+
+/// Holds back a stream's unfinished line, so only whole lines go to the file.
+#[derive(Debug)]
+pub(crate) struct LineGate {
+    pending: BytesMut,
+    max_line: usize,
+    sender: mpsc::Sender<Bytes>,
+}
+
+impl LineGate {
+    /// Sends the complete lines of `chunk` (with what was held back before them) and holds
+    /// back its unfinished tail. A line longer than `max_line` goes out in pieces, so memory
+    /// stays bounded; only such pieces can have the other stream's lines between them.
+    pub(crate) async fn push(&mut self, chunk: &Bytes) {
+        let unit = match memchr::memrchr(b'\n', chunk) {
+            Some(last) if self.pending.is_empty() => {
+                self.pending.extend_from_slice(&chunk[last + 1..]);
+                chunk.slice(..=last)
+            }
+            Some(last) => {
+                self.pending.extend_from_slice(&chunk[..=last]);
+                let unit = self.pending.split().freeze();
+                self.pending.extend_from_slice(&chunk[last + 1..]);
+                unit
+            }
+            None => {
+                self.pending.extend_from_slice(chunk);
+                if self.pending.len() <= self.max_line {
+                    return;
+                }
+                self.pending.split().freeze()
+            }
+        };
+        self.send(unit).await;
+        if self.pending.len() > self.max_line {
+            let piece = self.pending.split().freeze();
+            self.send(piece).await;
+        }
+    }
+
+    /// End of stream: sends the last line, even without its newline.
+    pub(crate) async fn finish(mut self) {
+        if !self.pending.is_empty() {
+            let rest = self.pending.split().freeze();
+            self.send(rest).await;
+        }
+    }
+
+    async fn send(&self, unit: Bytes) {
+        // The writer ends only once every gate is gone, so this cannot fail.
+        let _ = self.sender.send(unit).await;
+    }
+}
+
+/// The writer task: takes whatever is queued, writes it on the blocking pool, repeats. After
+/// a write error it warns once and discards the rest, so readers never wait on a dead file.
+async fn write_all(file: Arc<File>, mut receiver: mpsc::Receiver<Bytes>, path: PathBuf) {
+    let mut batch = Vec::with_capacity(QUEUE);
+    let mut failed = false;
+    while receiver.recv_many(&mut batch, QUEUE).await > 0 {
+        let units = std::mem::replace(&mut batch, Vec::with_capacity(QUEUE));
+        if failed {
+            continue;
+        }
+        let file = file.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            units.iter().try_for_each(|unit| (&*file).write_all(unit))
+        })
+        .await;
+        let error = match written {
+            Ok(Ok(())) => continue,
+            Ok(Err(error)) => error.to_string(),
+            Err(join) => join.to_string(),
+        };
+        tracing::warn!(path = %path.display(), %error, "cannot write the output file; dropping further output to it");
+        failed = true;
+    }
+}

@@ -1,0 +1,118 @@
+//! Starting a [`Script`]: writing its file or feeding it inline, and cleaning up after it.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use tempfile::TempPath;
+
+use super::error::ScriptError;
+use super::render::split_pattern;
+use super::spec::{Script, ScriptMode};
+use crate::{Process, Service, StartOptions, StdinMode};
+
+/// Random characters in a script file's name: enough that guessing one is hopeless.
+const RANDOM_LEN: usize = 12;
+
+impl Script {
+    /// Starts the script as a managed process of `service` and returns its handle at once.
+    /// Must be called from within a Tokio runtime.
+    ///
+    /// In file mode the file is written before bash starts and removed when the process has
+    /// ended (or at once when bash cannot be started). In inline mode the script is written
+    /// to bash's stdin by a background task, which then closes it.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tend::script::ScriptError> {
+    /// use tend::Service;
+    /// use tend::script::Script;
+    ///
+    /// let service = Service::new();
+    /// let job = Script::new("make -j4 && make install").inline().dir("/src/app").start(&service)?;
+    /// let info = job.wait().await;
+    /// assert_eq!(info.command, "bash");
+    /// # Ok(()) }
+    /// ```
+    pub fn start(&self, service: &Service) -> Result<Process, ScriptError> {
+        let mut options = self.start_options()?;
+        let text = self.render()?;
+        match &self.mode {
+            ScriptMode::File { dir, pattern } => {
+                let file = write_file(dir.as_deref(), pattern, &text)?;
+                options.args.push(path_arg(&file, dir.as_deref())?);
+                options.stdin = self.stdin;
+                // On failure `file` is dropped here, which removes it.
+                let process = service.start(options)?;
+                let waiter = process.clone();
+                tokio::spawn(async move {
+                    waiter.wait().await;
+                    // Removing the file is what dropping the path does. Should the runtime stop
+                    // first, the task is dropped and the file goes with it all the same.
+                    drop(file);
+                });
+                Ok(process)
+            }
+            ScriptMode::Inline => {
+                options.args.push("-s".to_owned());
+                options.stdin = StdinMode::Piped;
+                let process = service.start(options)?;
+                let feeder = process.clone();
+                tokio::spawn(async move {
+                    // A write fails only when bash has already gone (killed, or dead of a
+                    // signal); its status says so, so there is nothing to add here.
+                    let _ = feeder.send_input(text.as_bytes()).await;
+                    let _ = feeder.close_stdin().await;
+                });
+                Ok(process)
+            }
+        }
+    }
+
+    /// The start options of bash, without its arguments and stdin.
+    fn start_options(&self) -> Result<StartOptions, ScriptError> {
+        let mut options = StartOptions::new(self.interpreter.clone());
+        options.env =
+            self.env_pairs()?.into_iter().map(|(key, value)| (key.into(), value.into())).collect();
+        options.clear_env = self.clear_env;
+        options.dir = self.dir.clone();
+        options.capture = self.capture;
+        options.detach = self.detach;
+        // With kill_group off the core neither kills the group's leftovers when bash exits nor
+        // sends kill to the group: exactly what lets `cmd &` jobs outlive the script.
+        options.kill_group = !self.allow_detached;
+        options.timeout = self.timeout;
+        options.grace = self.grace;
+        options.restart = self.restart.clone();
+        options.name = self.name.clone();
+        options.labels = self.labels.clone();
+        Ok(options)
+    }
+}
+
+/// Creates the script file (new, mode 0600, never an existing one) and writes `text` to it.
+fn write_file(dir: Option<&Path>, pattern: &str, text: &str) -> Result<TempPath, ScriptError> {
+    let (prefix, suffix) = split_pattern(pattern)?;
+    let dir = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
+    // Absolute, because bash runs in the script's own working directory.
+    let dir = match std::path::absolute(&dir) {
+        Ok(absolute) => absolute,
+        Err(source) => return Err(ScriptError::WriteFile { dir, source }),
+    };
+    let failed = |source| ScriptError::WriteFile { dir: dir.clone(), source };
+    let mut file = tempfile::Builder::new()
+        .prefix(prefix)
+        .suffix(suffix)
+        .rand_bytes(RANDOM_LEN)
+        .tempfile_in(&dir)
+        .map_err(failed)?;
+    // A `File` is unbuffered: once `write_all` returns, bash will read every byte.
+    file.write_all(text.as_bytes()).map_err(failed)?;
+    Ok(file.into_temp_path())
+}
+
+/// The file's path as bash's argument (start options hold arguments as UTF-8 strings).
+fn path_arg(file: &TempPath, dir: Option<&Path>) -> Result<String, ScriptError> {
+    file.to_str().map(str::to_owned).ok_or_else(|| ScriptError::WriteFile {
+        dir: dir.map_or_else(std::env::temp_dir, Path::to_path_buf),
+        source: io::Error::new(io::ErrorKind::InvalidInput, "the path is not valid UTF-8"),
+    })
+}
