@@ -37,7 +37,9 @@ url=$(sed -n 's/^listening on //p' "$work/out")
 [ -n "$url" ] || { echo "the daemon did not start:"; cat "$work/err"; exit 1; }
 token=$(cat "$work/state/token")
 
-# /events is a WebSocket: schemathesis speaks plain HTTP only.
+# /events is a WebSocket: schemathesis speaks plain HTTP only. Run from the scratch directory,
+# where schemathesis leaves its `.schemathesis` cache.
+cd "$work"
 "$venv/bin/st" run "$url/api/v1/openapi.json" \
     --url "$url/api/v1" \
     --header "Authorization: Bearer $token" \

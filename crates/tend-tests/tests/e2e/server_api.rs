@@ -120,7 +120,7 @@ async fn bad_input_is_a_400_naming_it() {
         (json!({ "args": ["x"] }), "command"),
         (json!({ "command": FIXTURE, "args": "lines" }), "args"),
         (json!({ "command": FIXTURE, "env": { "A": 1 } }), "env"),
-        (json!({ "command": FIXTURE, "restart": "always" }), "restart"),
+        (json!({ "command": FIXTURE, "restart": "sometimes" }), "restart"),
         (json!({ "command": FIXTURE, "run": "true" }), "run"),
     ];
     for (body, named) in cases {
