@@ -28,7 +28,9 @@ pub(crate) async fn events(
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     params.only(&["since", "token"])?;
-    let since = params.number("since")?;
+    // Decide where "from now on" starts before answering the handshake: a client that acts
+    // as soon as it is connected must see the events of what it did.
+    let since = params.number("since")?.unwrap_or_else(|| state.event_log().newest_seq() + 1);
     Ok(upgrade.on_upgrade(move |socket| async move {
         match state.inner.stream_runtime.clone() {
             // The socket stays registered with this runtime's reactor; only the work of
@@ -49,13 +51,13 @@ impl Drop for ClientGauge<'_> {
     }
 }
 
-async fn stream(state: ServerState, socket: WebSocket, since: Option<u64>) {
+async fn stream(state: ServerState, socket: WebSocket, since: u64) {
     state.inner.metrics.ws_clients.fetch_add(1, Ordering::Relaxed);
     let _gauge = ClientGauge(&state);
     let log = state.event_log().clone();
-    // Subscribe before reading the cursor, so nothing appended in between goes unnoticed.
+    // Anything appended before this subscription is found by reading from the cursor.
     let mut newest = log.watch();
-    let mut cursor = since.unwrap_or_else(|| log.newest_seq() + 1);
+    let mut cursor = since;
     let (mut sender, mut receiver) = socket.split();
     loop {
         let page = log.read_json(cursor, PAGE);

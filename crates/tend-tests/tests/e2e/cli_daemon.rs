@@ -51,7 +51,8 @@ impl DaemonUnderTest {
         self.tend_with_stdin(args, b"")
     }
 
-    fn tend_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
+    /// The `tend ARGS` command, pointed at this daemon as a user's environment would.
+    fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(tend_bin());
         command
             .args(args)
@@ -59,10 +60,13 @@ impl DaemonUnderTest {
             // The client finds the token where the daemon put it: $XDG_STATE_HOME/tend.
             .env("XDG_STATE_HOME", self.dir.path().join("xdg"))
             .env("TEND_REGISTRY_DIR", self.registry_dir())
-            .env_remove("TEND_TOKEN")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .env_remove("TEND_TOKEN");
+        command
+    }
+
+    fn tend_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let mut command = self.command(args);
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().expect("spawn tend");
         use std::io::Write;
         child.stdin.take().unwrap().write_all(stdin).unwrap();
@@ -205,29 +209,33 @@ fn client_commands_end_to_end() {
 #[test]
 fn logs_follow_streams_until_the_process_ends() {
     let daemon = DaemonUnderTest::start();
-    daemon.ok(&[
-        "start",
-        "--name",
-        "ticker",
-        "--",
-        "sh",
-        "-c",
-        "for i in 1 2 3 4 5; do echo tick $i; sleep 0.2; done; echo done >&2",
-    ]);
-    let started = Instant::now();
-    let output = daemon.tend(&["logs", "-f", "ticker"]);
-    assert!(output.status.success(), "{output:?}");
-    assert_eq!(
-        String::from_utf8(output.stdout).unwrap(),
-        "tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n"
-    );
-    assert_eq!(String::from_utf8(output.stderr).unwrap(), "done\n");
-    // It followed: the process took about a second, so the command cannot have returned early.
-    assert!(
-        started.elapsed() >= Duration::from_millis(700),
-        "returned after {:?}",
-        started.elapsed()
-    );
+    daemon.ok(&["start", "--name", "chat", "--", FIXTURE, "echo"]);
+    daemon.ok(&["input", "chat", "before"]);
+    let mut follower = daemon
+        .command(&["logs", "-f", "chat"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tend logs -f");
+    let stdout = follower.stdout.take().unwrap();
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    assert_eq!(received.recv_timeout(LONG).unwrap(), "before", "what was printed before");
+    // Live: a line sent after `logs -f` started arrives while it keeps running.
+    daemon.ok(&["input", "chat", "during"]);
+    assert_eq!(received.recv_timeout(LONG).unwrap(), "during");
+    assert!(follower.try_wait().unwrap().is_none(), "still following a running process");
+    daemon.ok(&["close-stdin", "chat"]);
+    let status = wait_child(&mut follower, LONG);
+    assert!(status.success(), "{status:?}");
+    assert!(received.recv_timeout(LONG).is_err(), "nothing more on stdout");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut follower.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(stderr, "eof\n", "stderr lines go to stderr");
 }
 
 #[test]
