@@ -90,6 +90,8 @@ pub struct Totals {
     pub held: u64,
     /// Events evicted so far.
     pub evicted: u64,
+    /// Events the log itself missed because its feeder fell behind the service's bus.
+    pub feeder_missed: u64,
 }
 
 /// A page of events read from the log.
@@ -144,6 +146,7 @@ impl EventLog {
                     // The gap shows as a jump in `seq`; readers report it as missed.
                     Received::Lagged { missed } => {
                         tracing::warn!(missed, "event log fell behind the service");
+                        log.lock().totals.feeder_missed += missed;
                     }
                 }
             }

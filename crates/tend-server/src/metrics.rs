@@ -71,6 +71,12 @@ pub(crate) fn render(state: &ServerState) -> String {
         &[("", totals.evicted)],
     );
     metric(
+        "tend_event_log_missed_total",
+        "counter",
+        "Events the replay log missed because it fell behind the service (event lag).",
+        &[("", totals.feeder_missed)],
+    );
+    metric(
         "tend_requests_refused_total",
         "counter",
         "Requests refused by the token, Host or Origin checks.",
