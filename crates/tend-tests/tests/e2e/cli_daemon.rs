@@ -148,7 +148,11 @@ fn client_commands_end_to_end() {
     let id = id.trim();
     assert_eq!(id.len(), 36, "a full id: {id}");
     assert_eq!(daemon.tend(&["wait", "greeter"]).status.code(), Some(0));
-    assert_eq!(daemon.ok(&["logs", "greeter"]), "hello you\n/\noops\n");
+    // Two pipes: the order within a stream is kept, the order across them is not defined.
+    let logs = daemon.ok(&["logs", "greeter"]);
+    let stdout: Vec<&str> = logs.lines().filter(|l| *l != "oops").collect();
+    assert_eq!(stdout, ["hello you", "/"], "{logs:?}");
+    assert_eq!(logs.lines().filter(|l| *l == "oops").count(), 1, "{logs:?}");
 
     let table = daemon.ok(&["ps", "--all"]);
     let header = table.lines().next().unwrap();
@@ -175,6 +179,8 @@ fn client_commands_end_to_end() {
     daemon.ok(&["start", "--name", "echo", "--", FIXTURE, "echo"]);
     daemon.ok(&["input", "echo", "first"]);
     daemon.tend_with_stdin(&["input", "echo", "-"], b"second\n");
+    // Echoed before stdin closes, so `eof` (on the other pipe) surely comes after.
+    wait_until(LONG, "both lines echoed", || daemon.ok(&["logs", "echo"]) == "first\nsecond\n");
     daemon.ok(&["close-stdin", "echo"]);
     assert_eq!(daemon.tend(&["wait", "echo"]).status.code(), Some(0));
     assert_eq!(daemon.ok(&["logs", "echo"]), "first\nsecond\neof\n");
@@ -295,6 +301,38 @@ fn files_second_daemon_and_graceful_stop() {
     assert!(first.starts_with("listening on http://127.0.0.1:"), "{first}");
     signal(child.id(), "INT");
     assert_eq!(wait_child(&mut child, LONG).code(), Some(0), "clean exit on SIGINT");
+}
+
+#[test]
+fn start_with_a_restart_policy() {
+    let daemon = DaemonUnderTest::start();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().to_str().unwrap();
+    // Fails on its first run, succeeds on the second.
+    let script = "if [ -f ran ]; then echo second; exit 0; fi; touch ran; echo first; exit 1";
+    daemon.ok(&[
+        "start",
+        "--name",
+        "flaky",
+        "--restart",
+        "on_failure",
+        "-C",
+        dir,
+        "--",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(daemon.tend(&["wait", "flaky"]).status.code(), Some(0));
+    let list: serde_json::Value =
+        serde_json::from_str(&daemon.ok(&["ps", "--all", "--json"])).unwrap();
+    assert_eq!(
+        (list[0]["status"].as_str(), list[0]["restarts"].as_u64()),
+        (Some("exited"), Some(1))
+    );
+    let bad = daemon.tend(&["start", "--restart", "sometimes", "--", "true"]);
+    assert_eq!(bad.status.code(), Some(2), "an invalid option is a usage error: {bad:?}");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("restart"));
 }
 
 #[test]
