@@ -27,4 +27,26 @@ pub(crate) enum Command {
     Health(commands::health::HealthArgs),
     /// Run a pipeline file: steps with dependencies, output prefixed, a summary at the end.
     Up(commands::up::UpArgs),
+    /// Run the supervisor daemon: the REST + WebSocket API on 127.0.0.1:7420.
+    Daemon(commands::daemon::DaemonArgs),
+    /// Start a process in the daemon and print its id.
+    Start(commands::start::StartArgs),
+    /// List the daemon's managed processes.
+    Ps(commands::ps::PsArgs),
+    /// Print a managed process's output (`-f` follows it).
+    Logs(commands::logs::LogsArgs),
+    /// Kill a managed process (its whole group).
+    Kill(commands::kill::KillArgs),
+    /// Stop a managed process gracefully.
+    Stop(commands::stop::StopArgs),
+    /// Send a signal to a managed process.
+    Signal(commands::signal::SignalArgs),
+    /// Write to a managed process's stdin.
+    Input(commands::input::InputArgs),
+    /// Close a managed process's stdin.
+    CloseStdin(commands::close_stdin::CloseStdinArgs),
+    /// Remove a finished process's record.
+    Rm(commands::rm::RmArgs),
+    /// Wait for a managed process to end and exit with its status.
+    Wait(commands::wait::WaitArgs),
 }

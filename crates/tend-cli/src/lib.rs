@@ -4,6 +4,7 @@
 //! `commands/`, with its clap arguments beside its implementation.
 
 mod cli;
+mod client;
 mod commands;
 mod durations;
 mod events;

@@ -82,3 +82,15 @@ pub use signal::Signal;
 pub fn raise_open_file_limit() -> std::io::Result<u64> {
     os::raise_open_file_limit()
 }
+
+/// Sets the calling thread's nice value (Linux: per thread; 0 normal, 19 lowest priority).
+/// A supervisor runs work that must never slow its children, such as fanning events out to
+/// many clients, on threads it lowers with this (for example in a Tokio runtime's
+/// `on_thread_start`). Raising priority (a negative value) needs privileges.
+///
+/// ```
+/// std::thread::spawn(|| tend::set_thread_nice(10).unwrap()).join().unwrap();
+/// ```
+pub fn set_thread_nice(nice: i32) -> std::io::Result<()> {
+    os::set_thread_nice(nice)
+}

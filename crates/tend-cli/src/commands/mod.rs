@@ -1,10 +1,21 @@
 //! One module per subcommand.
 
+pub(crate) mod close_stdin;
+pub(crate) mod daemon;
 pub(crate) mod daemons;
 pub(crate) mod health;
+pub(crate) mod input;
+pub(crate) mod kill;
+pub(crate) mod logs;
 pub(crate) mod procs;
+pub(crate) mod ps;
+pub(crate) mod rm;
 pub(crate) mod run;
+pub(crate) mod signal;
+pub(crate) mod start;
+pub(crate) mod stop;
 pub(crate) mod up;
+pub(crate) mod wait;
 
 use crate::cli::Command;
 
@@ -16,5 +27,16 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Daemons(args) => daemons::run(args),
         Command::Health(args) => health::run(args),
         Command::Up(args) => up::run(args),
+        Command::Daemon(args) => daemon::run(args),
+        Command::Start(args) => start::run(args),
+        Command::Ps(args) => ps::run(args),
+        Command::Logs(args) => logs::run(args),
+        Command::Kill(args) => kill::run(args),
+        Command::Stop(args) => stop::run(args),
+        Command::Signal(args) => signal::run(args),
+        Command::Input(args) => input::run(args),
+        Command::CloseStdin(args) => close_stdin::run(args),
+        Command::Rm(args) => rm::run(args),
+        Command::Wait(args) => wait::run(args),
     }
 }

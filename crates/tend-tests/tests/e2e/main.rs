@@ -34,3 +34,10 @@ mod runner_support;
 mod runner_validation;
 mod script;
 mod support;
+
+mod cli_daemon;
+mod server_api;
+mod server_daemons;
+mod server_events;
+mod server_security;
+mod server_support;

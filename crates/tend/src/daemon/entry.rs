@@ -93,6 +93,30 @@ impl DaemonEntry {
             },
         }
     }
+
+    /// Sends SIGTERM to the daemon, but only while the entry's PID still belongs to the
+    /// process that registered it: the entry must record the start time (tend's entries do,
+    /// go-process's do not) and [`is_alive`](Self::is_alive) must hold. Returns whether the
+    /// signal was sent; `false` when the process is gone or the PID now belongs to another.
+    ///
+    /// A PID reused in the instant between the check and the signal is not detected.
+    ///
+    /// # Errors
+    ///
+    /// [`Unsupported`](std::io::ErrorKind::Unsupported) for an entry without a start time,
+    /// or the operating system's refusal (such as permission denied).
+    pub fn terminate(&self) -> std::io::Result<bool> {
+        if self.process_start_ticks.is_none() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "the entry records no process start time, so its PID cannot be verified",
+            ));
+        }
+        if !self.is_alive() {
+            return Ok(false);
+        }
+        Ok(os::signal_process(self.pid, crate::Signal::TERM.number())? == os::Delivery::Sent)
+    }
 }
 
 /// The file name of the running program, as go-process records it.

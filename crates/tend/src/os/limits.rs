@@ -13,3 +13,10 @@ pub(crate) fn raise_open_file_limit() -> io::Result<u64> {
     }
     Ok(limit.current.unwrap_or(u64::MAX))
 }
+
+/// Sets the calling thread's nice value. On Linux, `setpriority(PRIO_PROCESS, 0, …)` applies
+/// to the calling thread only, not to the whole process.
+pub(crate) fn set_thread_nice(nice: i32) -> io::Result<()> {
+    rustix::process::setpriority_process(None, nice)?;
+    Ok(())
+}

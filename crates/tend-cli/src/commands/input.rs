@@ -1,0 +1,42 @@
+//! `tend input`: write to a managed process's stdin (started with stdin piped).
+
+use std::io::Read;
+
+use clap::Args;
+use serde_json::json;
+
+use crate::client::{Client, ClientArgs, block_on, process_path};
+
+/// Arguments of `tend input`.
+#[derive(Debug, Args)]
+pub(crate) struct InputArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// Id, unique id prefix or name.
+    id: String,
+    /// The text to send, followed by a newline; `-` sends our stdin as it is.
+    text: String,
+    /// Do not add the newline after TEXT.
+    #[arg(short = 'n', long)]
+    no_newline: bool,
+}
+
+/// Sends the text.
+pub(crate) fn run(args: InputArgs) -> anyhow::Result<i32> {
+    let data = if args.text == "-" {
+        let mut data = String::new();
+        std::io::stdin().read_to_string(&mut data)?;
+        data
+    } else if args.no_newline {
+        args.text.clone()
+    } else {
+        format!("{}\n", args.text)
+    };
+    let client = Client::new(&args.client)?;
+    block_on(client.call(
+        "POST",
+        &process_path(&args.id, "/input"),
+        Some(json!({ "data": data })),
+    ))?;
+    Ok(0)
+}

@@ -1,0 +1,29 @@
+//! `tend signal`: send one signal to a managed process.
+
+use clap::Args;
+use serde_json::json;
+
+use crate::UsageError;
+use crate::client::{Client, ClientArgs, block_on, process_path};
+
+/// Arguments of `tend signal`.
+#[derive(Debug, Args)]
+pub(crate) struct SignalArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// Id, unique id prefix or name.
+    id: String,
+    /// The signal: a name (`TERM`, `SIGHUP`) or a number.
+    signal: String,
+}
+
+/// Delivers it once, to the process itself.
+pub(crate) fn run(args: SignalArgs) -> anyhow::Result<i32> {
+    let signal: tend::Signal = args.signal.parse().map_err(|_| {
+        UsageError(format!("SIGNAL `{}`: not a signal name or number", args.signal))
+    })?;
+    let client = Client::new(&args.client)?;
+    let body = json!({ "signal": signal.number() });
+    block_on(client.call("POST", &process_path(&args.id, "/signal"), Some(body)))?;
+    Ok(0)
+}

@@ -1,0 +1,84 @@
+//! `tend start`: start a managed process in the daemon and print its id.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::{Map, Value, json};
+
+use crate::UsageError;
+use crate::client::{ClientArgs, block_on};
+use crate::durations::parse_duration;
+
+/// Arguments of `tend start`.
+#[derive(Debug, Args)]
+pub(crate) struct StartArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// A name to find the process by.
+    #[arg(long)]
+    name: Option<String>,
+    /// Adds a KEY=VALUE label (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    labels: Vec<String>,
+    /// Working directory of the program.
+    #[arg(short = 'C', long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Adds KEY=VALUE to the program's environment (repeatable).
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Ends the program gracefully after this long.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// Restart policy: never, on_failure or always.
+    #[arg(long, value_name = "POLICY")]
+    restart: Option<String>,
+    /// Give the program /dev/null as stdin instead of a pipe fed by `tend input`.
+    #[arg(long)]
+    no_stdin: bool,
+    /// The program and its arguments, after `--`.
+    #[arg(required = true, last = true, value_name = "PROGRAM [ARGS]...")]
+    command: Vec<String>,
+}
+
+/// `KEY=VALUE` pairs as a JSON object; the error names the flag and the value.
+pub(crate) fn pairs(flag: &str, items: &[String]) -> anyhow::Result<Value> {
+    let mut map = Map::new();
+    for item in items {
+        let (key, value) = item
+            .split_once('=')
+            .filter(|(key, _)| !key.is_empty())
+            .ok_or_else(|| UsageError(format!("{flag} `{item}`: expected KEY=VALUE")))?;
+        map.insert(key.to_owned(), Value::String(value.to_owned()));
+    }
+    Ok(Value::Object(map))
+}
+
+/// Prints the new process's full id.
+pub(crate) fn run(args: StartArgs) -> anyhow::Result<i32> {
+    let (program, rest) = args.command.split_first().expect("clap requires a program");
+    let mut body = json!({
+        "command": program,
+        "args": rest,
+        "labels": pairs("--label", &args.labels)?,
+        "env": pairs("--env", &args.env)?,
+        "stdin": if args.no_stdin { "null" } else { "piped" },
+    });
+    if let Some(dir) = &args.dir {
+        let dir = std::path::absolute(dir)?;
+        body["dir"] = json!(dir.to_string_lossy());
+    }
+    if let Some(name) = &args.name {
+        body["name"] = json!(name);
+    }
+    if let Some(timeout) = args.timeout {
+        body["timeout_ms"] = json!(timeout.as_secs_f64() * 1000.0);
+    }
+    if let Some(restart) = &args.restart {
+        body["restart"] = json!(restart);
+    }
+    let client = crate::client::Client::new(&args.client)?;
+    let info = block_on(client.call("POST", "/processes", Some(body)))?;
+    println!("{}", info["id"].as_str().unwrap_or_default());
+    Ok(0)
+}

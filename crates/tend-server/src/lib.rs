@@ -1,0 +1,62 @@
+//! # tend-server — the supervisor's REST + WebSocket API as an [`axum::Router`]
+//!
+//! [`router`] builds the API over a [`ServerState`] (a [`tend::Service`], the named actions
+//! every route dispatches through, the [`EventLog`] and the security settings). Mount it in
+//! any axum program, or run `tend daemon`, which serves it on `127.0.0.1:7420`.
+//!
+//! * `/api/v1/processes…` start, run, list, inspect, wait for, feed, signal, stop and remove
+//!   managed processes; `/api/v1/daemons…` read the daemon registry; `/api/v1/events` is a
+//!   WebSocket of events, replayed from the log then live; `/api/v1/openapi.json` describes
+//!   it all (OpenAPI 3.1).
+//! * `/health`, `/ready` and `/metrics` (Prometheus text) sit outside `/api`.
+//! * Errors are `{"error": {"code", "message"}}`: 400 bad input (named), 401 token, 403
+//!   foreign `Host`/`Origin`, 404 unknown id, 409 wrong state, 413 body over 1 MiB, 429
+//!   process limit.
+//!
+//! # Security
+//!
+//! Every `/api` request needs `Authorization: Bearer TOKEN` (WebSocket upgrades may send
+//! `?token=` instead). Every request must name the bound address in `Host`, which defeats DNS
+//! rebinding; WebSocket upgrades from a browser page of another origin are refused. Only
+//! managed processes can be signalled: no route takes a host PID.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let state = tend_server::ServerState::new(
+//!     tend::Service::new(),
+//!     tend_server::generate_token(),
+//!     listener.local_addr()?,
+//! );
+//! axum::serve(listener, tend_server::router(state)).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Caveats
+//!
+//! * The process limit is checked before a start, not atomically with it: concurrent starts
+//!   can overshoot it by the number of requests in flight.
+//! * `output?since=` reads the event log, so it holds what the log still holds; `dropped`
+//!   counts the process's lines evicted from it (an upper bound when `since` falls inside the
+//!   evicted range). `?format=text` reads the process's own output ring instead.
+
+mod error;
+mod guard;
+mod log;
+mod metrics;
+mod openapi;
+mod routes;
+mod state;
+mod stop;
+mod token;
+mod ws;
+
+/// The named actions the routes dispatch through.
+pub use tend::actions;
+
+pub use error::{ApiError, ApiResult};
+pub use log::{DEFAULT_LOG_BYTES, DEFAULT_LOG_EVENTS, EventLog, Page, Totals};
+pub use openapi::openapi;
+pub use routes::router;
+pub use state::{MAX_BODY_BYTES, ServerConfig, ServerState, default_state_dir};
+pub use token::{generate_token, load_or_create_token};

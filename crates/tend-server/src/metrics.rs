@@ -1,0 +1,86 @@
+//! `/metrics`: Prometheus text exposition of the supervisor's state and counters.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tend::Status;
+
+use crate::state::ServerState;
+
+/// Counters the server keeps itself (the event counters live in the event log).
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    /// WebSocket clients connected now.
+    pub(crate) ws_clients: AtomicU64,
+    /// Events WebSocket clients were told they missed (`lagged`), in total.
+    pub(crate) ws_missed: AtomicU64,
+    /// Requests refused by authentication or the Host/Origin checks.
+    pub(crate) refused: AtomicU64,
+}
+
+const STATUSES: [Status; 5] =
+    [Status::Pending, Status::Running, Status::Exited, Status::Failed, Status::Killed];
+
+/// Renders every metric in the Prometheus text format (version 0.0.4).
+pub(crate) fn render(state: &ServerState) -> String {
+    let mut by_status: BTreeMap<String, u64> =
+        STATUSES.iter().map(|s| (s.to_string(), 0)).collect();
+    for info in state.service().list() {
+        *by_status.entry(info.status.to_string()).or_default() += 1;
+    }
+    let totals = state.event_log().totals();
+    let metrics = &state.inner.metrics;
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    let labelled: Vec<(String, u64)> =
+        by_status.iter().map(|(s, n)| (format!("{{status=\"{s}\"}}"), *n)).collect();
+    let labelled: Vec<(&str, u64)> = labelled.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+    metric("tend_processes", "gauge", "Managed processes in the table, by status.", &labelled);
+    metric("tend_process_starts_total", "counter", "Processes started.", &[("", totals.starts)]);
+    metric("tend_process_exits_total", "counter", "Processes ended.", &[("", totals.exits)]);
+    metric("tend_process_restarts_total", "counter", "Restarts.", &[("", totals.restarts)]);
+    metric(
+        "tend_output_bytes_total",
+        "counter",
+        "Bytes of output lines read from managed processes.",
+        &[("", totals.output_bytes)],
+    );
+    metric(
+        "tend_websocket_clients",
+        "gauge",
+        "WebSocket event clients connected.",
+        &[("", metrics.ws_clients.load(Ordering::Relaxed))],
+    );
+    metric(
+        "tend_websocket_missed_events_total",
+        "counter",
+        "Events WebSocket clients fell too far behind to receive (reported as lagged).",
+        &[("", metrics.ws_missed.load(Ordering::Relaxed))],
+    );
+    metric("tend_event_log_events", "gauge", "Events held for replay.", &[("", totals.held)]);
+    metric(
+        "tend_event_log_evicted_total",
+        "counter",
+        "Events evicted from the replay log.",
+        &[("", totals.evicted)],
+    );
+    metric(
+        "tend_event_log_missed_total",
+        "counter",
+        "Events the replay log missed because it fell behind the service (event lag).",
+        &[("", totals.feeder_missed)],
+    );
+    metric(
+        "tend_requests_refused_total",
+        "counter",
+        "Requests refused by the token, Host or Origin checks.",
+        &[("", metrics.refused.load(Ordering::Relaxed))],
+    );
+    out
+}

@@ -1,0 +1,88 @@
+//! Request bodies and query strings, with errors in the API's shape that name the input.
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::state::MAX_BODY_BYTES;
+
+/// A JSON object body; an empty body reads as `{}`.
+#[derive(Debug, Default)]
+pub(crate) struct JsonObject(pub(crate) Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state).await.map_err(body_error)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self::default());
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => Ok(Self(map)),
+            Ok(_) => Err(ApiError::bad_request("body: must be a JSON object")),
+            Err(e) => Err(ApiError::bad_request(format!("body: not valid JSON ({e})"))),
+        }
+    }
+}
+
+fn body_error(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("body: larger than {MAX_BODY_BYTES} bytes"),
+        )
+    } else {
+        ApiError::bad_request(format!("body: {rejection}"))
+    }
+}
+
+/// The query string as a map; a malformed one is a 400.
+#[derive(Debug, Default)]
+pub(crate) struct Params(pub(crate) HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map(|Query(map)| Self(map))
+            .map_err(|e| ApiError::bad_request(format!("query string: {e}")))
+    }
+}
+
+impl Params {
+    /// Refuses parameters other than `allowed`, naming the first one.
+    pub(crate) fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        match self.0.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(key) => Err(ApiError::bad_request(format!("query parameter `{key}`: unknown"))),
+            None => Ok(()),
+        }
+    }
+
+    /// A string parameter.
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// A non-negative integer parameter.
+    pub(crate) fn number(&self, key: &str) -> Result<Option<u64>, ApiError> {
+        self.get(key)
+            .map(|v| {
+                v.parse().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "query parameter `{key}`: `{v}` is not a non-negative integer"
+                    ))
+                })
+            })
+            .transpose()
+    }
+}

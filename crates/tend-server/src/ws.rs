@@ -1,0 +1,100 @@
+//! `GET /api/v1/events?since=SEQ` over WebSocket: replay from the event log, then live.
+//!
+//! Each client is a cursor into the [`EventLog`](crate::EventLog), not a queue: the task reads
+//! a page of events at or after its cursor, sends them, and waits for more when it has caught
+//! up. A client too slow for the log's bound finds its next events evicted and gets
+//! `{"event": "lagged", "missed": N}` before the oldest event still held; it may reconnect
+//! with `since` to resume. Without `since` the stream starts with the next event.
+
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+
+use crate::error::ApiResult;
+use crate::routes::body::Params;
+use crate::state::ServerState;
+
+/// Events sent per page before flushing the socket.
+const PAGE: usize = 512;
+
+/// The upgrade handler.
+pub(crate) async fn events(
+    State(state): State<ServerState>,
+    params: Params,
+    upgrade: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    params.only(&["since", "token"])?;
+    // Decide where "from now on" starts before answering the handshake: a client that acts
+    // as soon as it is connected must see the events of what it did.
+    let since = params.number("since")?.unwrap_or_else(|| state.event_log().newest_seq() + 1);
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        match state.inner.stream_runtime.clone() {
+            // The socket stays registered with this runtime's reactor; only the work of
+            // reading the log, serialising and framing moves to the other runtime's threads.
+            Some(runtime) => {
+                let _ = runtime.spawn(stream(state, socket, since)).await;
+            }
+            None => stream(state, socket, since).await,
+        }
+    }))
+}
+
+struct ClientGauge<'a>(&'a ServerState);
+
+impl Drop for ClientGauge<'_> {
+    fn drop(&mut self) {
+        self.0.inner.metrics.ws_clients.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn stream(state: ServerState, socket: WebSocket, since: u64) {
+    state.inner.metrics.ws_clients.fetch_add(1, Ordering::Relaxed);
+    let _gauge = ClientGauge(&state);
+    let log = state.event_log().clone();
+    // Anything appended before this subscription is found by reading from the cursor.
+    let mut newest = log.watch();
+    let mut cursor = since;
+    let (mut sender, mut receiver) = socket.split();
+    loop {
+        let page = log.read_json(cursor, PAGE);
+        if page.missed > 0 {
+            state.inner.metrics.ws_missed.fetch_add(page.missed, Ordering::Relaxed);
+            let lagged = json!({ "event": "lagged", "missed": page.missed }).to_string();
+            if sender.feed(Message::Text(lagged.into())).await.is_err() {
+                return;
+            }
+        }
+        if !page.messages.is_empty() {
+            for text in page.messages {
+                if sender.feed(Message::Text(text)).await.is_err() {
+                    return;
+                }
+            }
+            if sender.flush().await.is_err() {
+                return;
+            }
+            cursor = page.next_seq;
+            continue;
+        }
+        if sender.flush().await.is_err() {
+            return;
+        }
+        // Caught up: wait for the next event, or for the client to leave.
+        tokio::select! {
+            changed = newest.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            incoming = receiver.next() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                // Pings are answered by the protocol layer; other messages are ignored.
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The WebSocket event stream: replay from the log, then live; `lagged` when the log evicted
+//! what a client had not read; resuming with `since`.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::server_support::{TestServer, fixture};
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+async fn connect(server: &TestServer, query: &str) -> Socket {
+    let url = format!("ws://{}/api/v1/events?token={}{query}", server.addr, server.token);
+    let request = url.into_client_request().expect("request");
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let (socket, response) = tokio_tungstenite::client_async(request, tcp).await.expect("upgrade");
+    assert_eq!(response.status().as_u16(), 101);
+    socket
+}
+
+/// The next JSON message, failing after ten seconds.
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("an event within 10 s")
+            .expect("stream open")
+            .expect("message");
+        if let Message::Text(text) = message {
+            return serde_json::from_str(&text).expect("JSON event");
+        }
+    }
+}
+
+/// Reads until an `exited` event of `id`, returning everything read.
+async fn until_exited(socket: &mut Socket, id: &str) -> Vec<Value> {
+    let mut seen = Vec::new();
+    loop {
+        let event = next(socket).await;
+        let done = event["event"] == "exited" && event["id"] == id;
+        seen.push(event);
+        if done {
+            return seen;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_then_live() {
+    let server = TestServer::start().await;
+    let first =
+        server.call("POST", "/api/v1/processes/run", Some(fixture(&["lines", "2"]))).await.json();
+    let first_id = first["info"]["id"].as_str().unwrap().to_owned();
+    // The run returned after `exited` was published; the log follows it asynchronously.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.state.event_log().totals().exits < 1 {
+        assert!(std::time::Instant::now() < deadline, "exit never reached the log");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let mut socket = connect(&server, "&since=0").await;
+    let replayed = until_exited(&mut socket, &first_id).await;
+    let kinds: Vec<&str> = replayed.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["started", "output", "output", "exited"]);
+    assert_eq!(replayed[1]["line"], "line 1");
+    let seqs: Vec<u64> = replayed.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "seq increases: {seqs:?}");
+
+    // Live: a process started after the replay.
+    let second = server
+        .call("POST", "/api/v1/processes", Some(fixture(&["lines", "1", "--prefix", "live "])))
+        .await
+        .json();
+    let second_id = second["id"].as_str().unwrap();
+    let live = until_exited(&mut socket, second_id).await;
+    assert!(live.iter().any(|e| e["event"] == "output" && e["line"] == "live 1"), "{live:?}");
+    assert_eq!(live.last().unwrap()["status"], "exited");
+
+    // Resume from a sequence number: exactly the events from there.
+    let from = replayed[2]["seq"].as_u64().unwrap();
+    let mut resumed = connect(&server, &format!("&since={from}")).await;
+    let first_resumed = next(&mut resumed).await;
+    assert_eq!(first_resumed["seq"].as_u64(), Some(from));
+    assert_eq!(first_resumed["line"], "line 2");
+
+    // Without `since`, only what happens next.
+    let mut fresh = connect(&server, "").await;
+    let third =
+        server.call("POST", "/api/v1/processes", Some(fixture(&["exit", "0"]))).await.json();
+    let event = next(&mut fresh).await;
+    assert_eq!(
+        (event["event"].as_str(), event["id"].as_str()),
+        (Some("started"), third["id"].as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_behind_the_log_is_told_how_much_it_missed() {
+    let server = TestServer::start_with(|mut config| {
+        config.log_events = 50;
+        config
+    })
+    .await;
+    let run =
+        server.call("POST", "/api/v1/processes/run", Some(fixture(&["lines", "500"]))).await.json();
+    let id = run["info"]["id"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.state.event_log().totals().exits < 1 {
+        assert!(std::time::Instant::now() < deadline, "exit never reached the log");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut socket = connect(&server, "&since=1").await;
+    let lagged = next(&mut socket).await;
+    assert_eq!(lagged["event"], "lagged");
+    let missed = lagged["missed"].as_u64().unwrap();
+    let rest = until_exited(&mut socket, &id).await;
+    // started + 500 lines + exited = 502 events from seq 1: missed + received covers them all.
+    assert_eq!(missed + rest.len() as u64, 502, "missed {missed}, received {}", rest.len());
+    assert_eq!(rest.len(), 50, "the log holds its bound");
+    assert_eq!(rest[0]["seq"].as_u64(), Some(1 + missed));
+
+    // The output route reports the lines it no longer holds.
+    let page =
+        server.call("GET", &format!("/api/v1/processes/{id}/output?since=0"), None).await.json();
+    assert_eq!(page["lines"].as_array().unwrap().len(), 49);
+    assert_eq!(page["dropped"], 451);
+}

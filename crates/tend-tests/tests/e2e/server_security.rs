@@ -1,0 +1,182 @@
+//! Authentication, DNS-rebinding and Origin checks, the routes outside `/api`, and the
+//! OpenAPI document.
+
+use serde_json::Value;
+
+use crate::server_support::{TestServer, fixture, send};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_needs_the_token() {
+    let server = TestServer::start().await;
+    let none = server.raw("GET", "/api/v1/processes", &[], b"", true).await;
+    assert_eq!((none.status, none.code().as_str()), (401, "unauthorized"));
+    let wrong = server
+        .raw("GET", "/api/v1/processes", &[("Authorization", "Bearer nope")], b"", true)
+        .await;
+    assert_eq!((wrong.status, wrong.code().as_str()), (401, "unauthorized"));
+    let basic =
+        server.raw("GET", "/api/v1/processes", &[("Authorization", "Basic eDp5")], b"", true).await;
+    assert_eq!(basic.status, 401);
+    // The query token is for WebSocket upgrades only.
+    let query = server
+        .raw("GET", &format!("/api/v1/processes?token={}", server.token), &[], b"", true)
+        .await;
+    assert_eq!(query.status, 401);
+    let refused = server
+        .raw("POST", "/api/v1/processes", &[], fixture(&["exit", "0"]).to_string().as_bytes(), true)
+        .await;
+    assert_eq!(refused.status, 401);
+    assert!(server.service.list().is_empty(), "a refused request started nothing");
+    let auth = format!("Bearer {}", server.token);
+    let ok = server.raw("GET", "/api/v1/processes", &[("Authorization", &auth)], b"", true).await;
+    assert_eq!(ok.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn foreign_host_is_refused_everywhere() {
+    let server = TestServer::start().await;
+    let auth = format!("Bearer {}", server.token);
+    for host in ["evil.example:80", "attacker.test", ""] {
+        let host_line = format!("Host: {host}\r\n");
+        for path in ["/api/v1/processes", "/health", "/metrics"] {
+            let reply =
+                send(server.addr, "GET", path, &host_line, &[("Authorization", &auth)], b"").await;
+            assert_eq!(
+                (reply.status, reply.code().as_str()),
+                (403, "forbidden"),
+                "Host `{host}` {path}"
+            );
+        }
+    }
+    let no_host = server.raw("GET", "/health", &[], b"", false).await;
+    assert_eq!(no_host.status, 403);
+    let localhost = format!("Host: localhost:{}\r\n", server.addr.port());
+    let ok = send(server.addr, "GET", "/health", &localhost, &[], b"").await;
+    assert_eq!((ok.status, ok.body.as_slice()), (200, &b"ok"[..]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn websocket_origin_and_query_token() {
+    let server = TestServer::start().await;
+    let upgrade = [
+        ("Connection", "Upgrade"),
+        ("Upgrade", "websocket"),
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    let with = |extra: &[(&'static str, String)]| {
+        let mut headers: Vec<(&str, String)> =
+            upgrade.iter().map(|(n, v)| (*n, (*v).to_owned())).collect();
+        headers.extend(extra.iter().cloned());
+        headers
+    };
+    let path = format!("/api/v1/events?token={}", server.token);
+    let cases = [
+        (with(&[("Origin", "http://evil.example".into())]), 403),
+        (with(&[("Origin", format!("http://{}", server.addr))]), 101),
+        (with(&[]), 101),
+    ];
+    for (headers, expected) in cases {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let reply = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            // A 101 keeps the connection open: read only the head.
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+            let mut head = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n", server.addr);
+            for (n, v) in &headers {
+                head.push_str(&format!("{n}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            stream.write_all(head.as_bytes()).await.unwrap();
+            let mut buf = vec![0; 4096];
+            let n = stream.read(&mut buf).await.unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        })
+        .await
+        .expect("upgrade answered");
+        let status: u16 = reply.split(' ').nth(1).unwrap().parse().unwrap();
+        assert_eq!(status, expected, "{headers:?}: {reply}");
+    }
+    let no_token = server.raw("GET", "/api/v1/events", &upgrade, b"", true).await;
+    assert_eq!(no_token.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_ready_metrics_and_openapi() {
+    let server = TestServer::start().await;
+    let health = server.raw("GET", "/health", &[], b"", true).await;
+    assert_eq!((health.status, health.body.as_slice()), (200, &b"ok"[..]));
+    let ready = server.raw("GET", "/ready", &[], b"", true).await;
+    assert_eq!(ready.status, 200);
+    server.state.set_ready(false);
+    let not_ready = server.raw("GET", "/ready", &[], b"", true).await;
+    assert_eq!((not_ready.status, not_ready.body.as_slice()), (503, &b"not ready"[..]));
+
+    server.call("POST", "/api/v1/processes/run", Some(fixture(&["lines", "2"]))).await;
+    let expected = [
+        "tend_processes{status=\"exited\"} 1",
+        "tend_processes{status=\"running\"} 0",
+        "tend_process_starts_total 1",
+        "tend_process_exits_total 1",
+        "tend_output_bytes_total 12",
+        "tend_websocket_clients 0",
+    ];
+    // The counters follow the event feed, which runs beside the request: poll.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let metrics = server.raw("GET", "/metrics", &[], b"", true).await;
+        assert_eq!(metrics.status, 200);
+        assert!(metrics.header("content-type").unwrap().starts_with("text/plain"));
+        let text = String::from_utf8(metrics.body).unwrap();
+        let missing: Vec<&str> =
+            expected.iter().copied().filter(|line| !text.lines().any(|l| l == *line)).collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "missing {missing:?} in\n{text}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    let doc = server.call("GET", "/api/v1/openapi.json", None).await.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/processes",
+        "/processes/run",
+        "/processes/{id}",
+        "/processes/{id}/output",
+        "/processes/{id}/wait",
+        "/processes/{id}/input",
+        "/processes/{id}/close-stdin",
+        "/processes/{id}/signal",
+        "/processes/{id}/kill",
+        "/processes/{id}/stop",
+        "/daemons",
+        "/daemons/{code}/{daemon}",
+        "/daemons/{code}/{daemon}/health",
+        "/daemons/{code}/{daemon}/stop",
+        "/events",
+        "/openapi.json",
+    ] {
+        assert!(paths.contains_key(path), "OpenAPI lacks {path}");
+    }
+    // Every $ref points at a schema that exists.
+    fn refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    out.push(r.clone());
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    for r in all {
+        let name = r.strip_prefix("#/components/schemas/").expect("local schema ref");
+        assert!(doc["components"]["schemas"].get(name).is_some(), "dangling {r}");
+    }
+}
