@@ -74,26 +74,20 @@ impl Record {
         self.steps.iter_mut().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
-    fn view(&self) -> Value {
-        let report = match &self.report {
-            Some(report) => serde_json::to_value(report).unwrap_or(Value::Null),
-            None => {
-                let mut totals = json!({ "passed": 0, "failed": 0, "allowed_failures": 0,
-                    "skipped": 0, "cancelled": 0 });
-                for (_, step) in &self.steps {
-                    if let Some(key) = step["status"].as_str().and_then(total_key) {
-                        totals[key] = json!(totals[key].as_u64().unwrap_or(0) + 1);
-                    }
-                }
-                json!({
-                    "mode": self.mode,
-                    "success": null,
-                    "duration_ms": self.began.elapsed().as_secs_f64() * 1000.0,
-                    "totals": totals,
-                    "steps": self.steps.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
-                })
+    /// Counts of the steps settled so far, as `Report::totals` counts them.
+    fn live_totals(&self) -> Value {
+        let mut totals = json!({ "passed": 0, "failed": 0, "allowed_failures": 0,
+            "skipped": 0, "cancelled": 0 });
+        for (_, step) in &self.steps {
+            if let Some(key) = step["status"].as_str().and_then(total_key) {
+                totals[key] = json!(totals[key].as_u64().unwrap_or(0) + 1);
             }
-        };
+        }
+        totals
+    }
+
+    /// Everything but the report.
+    fn head(&self) -> Value {
         json!({
             "id": self.id,
             "status": self.phase.as_str(),
@@ -101,19 +95,41 @@ impl Record {
             "ended_at": self.ended_at,
             "cancel_requested": self.cancel.is_cancelled(),
             "error": self.error,
-            "report": report,
         })
     }
 
-    fn summary(&self) -> Value {
-        let mut view = self.view();
-        let report = view["report"].take();
-        view["mode"] = report["mode"].clone();
-        view["success"] = report["success"].clone();
-        view["totals"] = report["totals"].clone();
-        view["steps"] = json!(self.steps.len());
-        view.as_object_mut().map(|o| o.remove("report"));
+    fn view(&self) -> Value {
+        let report = match &self.report {
+            Some(report) => serde_json::to_value(report).unwrap_or(Value::Null),
+            None => json!({
+                "mode": self.mode,
+                "success": null,
+                "duration_ms": self.began.elapsed().as_secs_f64() * 1000.0,
+                "totals": self.live_totals(),
+                "steps": self.steps.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
+            }),
+        };
+        let mut view = self.head();
+        view["report"] = report;
         view
+    }
+
+    /// The head, with the report's outcome but not its steps (no outputs).
+    fn summary(&self) -> Value {
+        let mut summary = self.head();
+        summary["mode"] = json!(self.mode);
+        summary["steps"] = json!(self.steps.len());
+        match &self.report {
+            Some(report) => {
+                summary["success"] = json!(report.success);
+                summary["totals"] = json!(report.totals);
+            }
+            None => {
+                summary["success"] = Value::Null;
+                summary["totals"] = self.live_totals();
+            }
+        }
+        summary
     }
 }
 
@@ -290,4 +306,44 @@ fn prune(records: &mut Vec<Record>) {
             true
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: usize, phase: Phase) -> Record {
+        Record {
+            id: id.to_string(),
+            mode: Mode::Dag,
+            phase,
+            created_at: Timestamp::now(),
+            ended_at: None,
+            began: Instant::now(),
+            steps: vec![("a".into(), json!({ "name": "a", "status": "passed" }))],
+            report: None,
+            cancel: CancellationToken::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn only_the_newest_finished_are_kept_and_running_ones_never_go() {
+        let mut records = vec![record(0, Phase::Running)];
+        for i in 1..=MAX_FINISHED_PIPELINES + 5 {
+            records.push(record(i, if i % 2 == 0 { Phase::Cancelled } else { Phase::Finished }));
+        }
+        prune(&mut records);
+        assert_eq!(records.len(), MAX_FINISHED_PIPELINES + 1);
+        assert_eq!(records[0].id, "0", "the running one stays");
+        assert_eq!(records[1].id, "6", "the five oldest finished went");
+    }
+
+    #[test]
+    fn a_live_view_counts_what_has_settled() {
+        let view = record(1, Phase::Running).view();
+        assert_eq!(view["report"]["success"], Value::Null);
+        assert_eq!(view["report"]["totals"]["passed"], 1);
+        assert_eq!(record(1, Phase::Running).summary()["steps"], 1);
+    }
 }

@@ -74,7 +74,9 @@ pub(crate) fn parse(mut body: Map<String, Value>) -> Result<PipelineRequest, Api
         let name = match step.remove("name") {
             Some(Value::String(name)) if !name.is_empty() => name,
             _ => {
-                return Err(bad(format!("steps[{index}]: `name` is required (a non-empty string)")));
+                return Err(bad(format!(
+                    "steps[{index}]: `name` is required (a non-empty string)"
+                )));
             }
         };
         for key in DURATIONS {
