@@ -5,8 +5,10 @@
 //! any axum program, or run `tend daemon`, which serves it on `127.0.0.1:7420`.
 //!
 //! * `/api/v1/processes…` start, run, list, inspect, wait for, feed, signal, stop and remove
-//!   managed processes; `/api/v1/daemons…` read the daemon registry; `/api/v1/events` is a
-//!   WebSocket of events, replayed from the log then live; `/api/v1/openapi.json` describes
+//!   managed processes; `/api/v1/pipelines…` run pipelines (the pipeline file's schema as
+//!   JSON) on the same service, follow their live report and cancel them;
+//!   `/api/v1/daemons…` read the daemon registry; `/api/v1/events` is a WebSocket of process
+//!   and pipeline events, replayed from the log then live; `/api/v1/openapi.json` describes
 //!   it all (OpenAPI 3.1).
 //! * `/health`, `/ready` and `/metrics` (Prometheus text) sit outside `/api`.
 //! * Errors are `{"error": {"code", "message"}}`: 400 bad input (named), 401 token, 403
@@ -39,12 +41,19 @@
 //! * `output?since=` reads the event log, so it holds what the log still holds; `dropped`
 //!   counts the process's lines evicted from it (an upper bound when `since` falls inside the
 //!   evicted range). `?format=text` reads the process's own output ring instead.
+//! * `seq` in the API is the event log's sequence, shared by process and pipeline events: it
+//!   increases like the service's own `seq` but is not equal to it.
+//! * A pipeline's events (`pipeline_started`, `step_started`, `step_finished`,
+//!   `pipeline_finished`, in that order per pipeline) come straight from its runner, while
+//!   process events come through the service's bus: a `step_finished` can precede the
+//!   `exited` of the step's process.
 
 mod error;
 mod guard;
 mod log;
 mod metrics;
 mod openapi;
+mod pipelines;
 mod routes;
 mod state;
 mod stop;
@@ -57,6 +66,7 @@ pub use tend::actions;
 pub use error::{ApiError, ApiResult};
 pub use log::{DEFAULT_LOG_BYTES, DEFAULT_LOG_EVENTS, EventLog, Page, Totals};
 pub use openapi::openapi;
+pub use pipelines::MAX_FINISHED_PIPELINES;
 pub use routes::router;
 pub use state::{MAX_BODY_BYTES, ServerConfig, ServerState, default_state_dir};
 pub use token::{generate_token, load_or_create_token};

@@ -5,12 +5,18 @@
 //! log by sequence number. So a slow client costs no memory of its own and never slows a
 //! child; when it falls so far behind that its next events were evicted, it is told how many
 //! it missed and continues from the oldest event still held.
+//!
+//! The log numbers what it holds: process events (rewritten as they arrive) and the
+//! pipeline events the server's runs append share one increasing `seq`. Events the feeder
+//! missed (it fell behind the service's bus) leave a gap of their number, so readers still
+//! see that something was missed.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use axum::extract::ws::Utf8Bytes;
 
+use serde_json::{Map, Value};
 use tend::{Event, EventKind, ProcessId, Received, Service};
 use tokio::sync::watch;
 
@@ -31,26 +37,49 @@ pub struct EventLog {
 }
 
 /// One held event, and its JSON once a stream client first needed it: serialised once
-/// however many clients send it, and never when nobody streams.
+/// however many clients send it, and never when nobody streams. A pipeline event is held as
+/// its JSON only.
 #[derive(Debug)]
 struct Entry {
-    event: Event,
+    seq: u64,
+    body: Body,
     json: OnceLock<Utf8Bytes>,
+}
+
+#[derive(Debug)]
+enum Body {
+    /// A process event from the service (its `seq` rewritten to the log's).
+    Process(Event),
+    /// A pipeline event: its JSON is set when it is appended.
+    Pipeline,
 }
 
 impl Entry {
     fn json(&self) -> Utf8Bytes {
         self.json
-            .get_or_init(|| serde_json::to_string(&self.event).unwrap_or_default().into())
+            .get_or_init(|| match &self.body {
+                Body::Process(event) => serde_json::to_string(event).unwrap_or_default().into(),
+                Body::Pipeline => Utf8Bytes::from_static("{}"),
+            })
             .clone()
     }
-}
 
-impl std::ops::Deref for Entry {
-    type Target = Event;
+    fn process(&self) -> Option<&Event> {
+        match &self.body {
+            Body::Process(event) => Some(event),
+            Body::Pipeline => None,
+        }
+    }
 
-    fn deref(&self) -> &Event {
-        &self.event
+    fn cost(&self) -> usize {
+        EVENT_OVERHEAD
+            + match &self.body {
+                Body::Process(event) => match &event.kind {
+                    EventKind::Output { line, .. } => line.len(),
+                    _ => 0,
+                },
+                Body::Pipeline => self.json.get().map_or(0, |j| j.len()),
+            }
     }
 }
 
@@ -73,6 +102,38 @@ struct LogInner {
     /// Events evicted in total.
     evicted_total: u64,
     totals: Totals,
+    /// The sequence number given to the newest event (0 before any).
+    last_seq: u64,
+}
+
+impl LogInner {
+    /// Holds `entry`, evicts the oldest beyond the bounds, and returns its seq.
+    fn push(&mut self, entry: Entry) -> u64 {
+        let seq = entry.seq;
+        self.bytes += entry.cost();
+        self.events.push_back(Arc::new(entry));
+        while self.events.len() > self.max_events
+            || (self.bytes > self.max_bytes && self.events.len() > 1)
+        {
+            let Some(old) = self.events.pop_front() else { break };
+            self.bytes -= old.cost();
+            self.evicted_total += 1;
+            let Some(event) = old.process() else { continue };
+            match &event.kind {
+                EventKind::Output { .. } => {
+                    let entry = self.evicted.entry(event.id).or_default();
+                    entry.0 += 1;
+                    entry.1 = old.seq;
+                }
+                // Nothing of a process older than its exit is still wanted per process.
+                EventKind::Exited { .. } => {
+                    self.evicted.remove(&event.id);
+                }
+                _ => {}
+            }
+        }
+        seq
+    }
 }
 
 /// Running totals over every event appended, for `/metrics`.
@@ -106,14 +167,6 @@ pub struct Page {
     pub next_seq: u64,
 }
 
-fn cost(event: &Event) -> usize {
-    EVENT_OVERHEAD
-        + match &event.kind {
-            EventKind::Output { line, .. } => line.len(),
-            _ => 0,
-        }
-}
-
 impl EventLog {
     /// An empty log bounded by `max_events` events and about `max_bytes` bytes.
     pub fn new(max_events: usize, max_bytes: usize) -> Self {
@@ -126,6 +179,7 @@ impl EventLog {
             evicted: HashMap::new(),
             evicted_total: 0,
             totals: Totals::default(),
+            last_seq: 0,
         };
         Self { inner: Arc::new(Mutex::new(inner)), newest }
     }
@@ -146,24 +200,26 @@ impl EventLog {
                     // The gap shows as a jump in `seq`; readers report it as missed.
                     Received::Lagged { missed } => {
                         tracing::warn!(missed, "event log fell behind the service");
-                        log.lock().totals.feeder_missed += missed;
+                        let mut inner = log.lock();
+                        inner.totals.feeder_missed += missed;
+                        inner.last_seq += missed;
                     }
                 }
             }
         });
     }
 
-    /// Appends one event, evicting the oldest beyond the bounds.
+    /// Appends one process event, evicting the oldest beyond the bounds. The log numbers
+    /// what it holds itself (process and pipeline events in one sequence), so `event.seq` is
+    /// replaced by the log's next sequence number.
     pub fn append(&self, mut event: Event) {
-        let seq = event.seq;
         // A line shares the buffer of the read it came from (up to 64 KiB): held for long,
         // one short line would pin the whole buffer. A copy makes the byte bound real.
         if let EventKind::Output { line, .. } = &mut event.kind {
             *line = bytes::Bytes::copy_from_slice(line);
         }
-        {
+        let seq = {
             let mut inner = self.lock();
-            inner.bytes += cost(&event);
             match &event.kind {
                 EventKind::Started { .. } => inner.totals.starts += 1,
                 EventKind::Exited { .. } => inner.totals.exits += 1,
@@ -171,28 +227,43 @@ impl EventLog {
                 EventKind::Output { line, .. } => inner.totals.output_bytes += line.len() as u64,
                 _ => {}
             }
-            inner.events.push_back(Arc::new(Entry { event, json: OnceLock::new() }));
-            while inner.events.len() > inner.max_events
-                || (inner.bytes > inner.max_bytes && inner.events.len() > 1)
-            {
-                let Some(old) = inner.events.pop_front() else { break };
-                inner.bytes -= cost(&old);
-                inner.evicted_total += 1;
-                match &old.kind {
-                    EventKind::Output { .. } => {
-                        let entry = inner.evicted.entry(old.id).or_default();
-                        entry.0 += 1;
-                        entry.1 = old.seq;
-                    }
-                    // Nothing of a process older than its exit is still wanted per process.
-                    EventKind::Exited { .. } => {
-                        inner.evicted.remove(&old.id);
-                    }
-                    _ => {}
-                }
+            inner.last_seq += 1;
+            event.seq = inner.last_seq;
+            let entry = Entry { seq: event.seq, body: Body::Process(event), json: OnceLock::new() };
+            inner.push(entry)
+        };
+        self.announce(seq);
+    }
+
+    /// Appends a pipeline event `{"seq", "time", "event": kind, ...fields}`; returns its seq.
+    pub(crate) fn append_pipeline(&self, kind: &str, mut fields: Map<String, Value>) -> u64 {
+        fields.insert("event".into(), Value::String(kind.to_owned()));
+        fields.insert("time".into(), Value::String(jiff::Timestamp::now().to_string()));
+        // Serialised outside the lock; only the seq is spliced in under it.
+        let rest = Value::Object(fields).to_string();
+        let seq = {
+            let mut inner = self.lock();
+            inner.last_seq += 1;
+            let seq = inner.last_seq;
+            let json = format!("{{\"seq\":{seq},{}", &rest[1..]);
+            let entry =
+                Entry { seq, body: Body::Pipeline, json: OnceLock::from(Utf8Bytes::from(json)) };
+            inner.push(entry)
+        };
+        self.announce(seq);
+        seq
+    }
+
+    /// Tells waiting readers about `seq`. Appenders race to here after the lock, so the
+    /// newest seq only ever grows.
+    fn announce(&self, seq: u64) {
+        self.newest.send_if_modified(|newest| {
+            let newer = seq > *newest;
+            if newer {
+                *newest = seq;
             }
-        }
-        self.newest.send_replace(seq);
+            newer
+        });
     }
 
     /// A receiver that changes whenever an event is appended.
@@ -211,16 +282,17 @@ impl EventLog {
         Totals { held: inner.events.len() as u64, evicted: inner.evicted_total, ..inner.totals }
     }
 
-    /// Up to `limit` events with `seq >= since`.
+    /// Up to `limit` process events with `seq >= since` (pipeline events are skipped: they
+    /// are only sent as JSON, on the WebSocket stream).
     pub fn read(&self, since: u64, limit: usize) -> Page {
         let inner = self.lock();
         let start = inner.events.partition_point(|e| e.seq < since);
-        let events: Vec<Event> =
-            inner.events.range(start..).take(limit).map(|e| e.event.clone()).collect();
+        let entries: Vec<&Arc<Entry>> = inner.events.range(start..).take(limit).collect();
         // Every held event below `since` was skipped on purpose; a gap between `since` and the
         // first held one was evicted (or never reached the log).
-        let missed = events.first().map_or(0, |first| first.seq.saturating_sub(since.max(1)));
-        let next_seq = events.last().map_or(since.max(1), |e| e.seq + 1);
+        let missed = entries.first().map_or(0, |first| first.seq.saturating_sub(since.max(1)));
+        let next_seq = entries.last().map_or(since.max(1), |e| e.seq + 1);
+        let events = entries.iter().filter_map(|e| e.process().cloned()).collect();
         Page { missed, events, next_seq: next_seq.max(since) }
     }
 
@@ -250,10 +322,11 @@ impl EventLog {
         let start = inner.events.partition_point(|e| e.seq < since);
         let mut lines = Vec::new();
         let mut next_seq = since.max(1);
-        for event in inner.events.range(start..) {
-            next_seq = event.seq + 1;
+        for entry in inner.events.range(start..) {
+            next_seq = entry.seq + 1;
+            let Some(event) = entry.process() else { continue };
             if event.id == id && matches!(event.kind, EventKind::Output { .. }) {
-                lines.push(event.event.clone());
+                lines.push(event.clone());
                 if lines.len() >= limit {
                     break;
                 }

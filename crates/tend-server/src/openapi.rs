@@ -8,14 +8,14 @@ pub(crate) async fn document() -> Json<Value> {
     Json(openapi())
 }
 
-fn error_response(description: &str) -> Value {
+pub(crate) fn error_response(description: &str) -> Value {
     json!({
         "description": description,
         "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
     })
 }
 
-fn json_response(description: &str, schema: Value) -> Value {
+pub(crate) fn json_response(description: &str, schema: Value) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": schema } } })
 }
 
@@ -32,7 +32,7 @@ fn id_param() -> Value {
 }
 
 /// Adds the responses every `/api` route can give.
-fn op(mut operation: Value, errors: &[(&str, &str)]) -> Value {
+pub(crate) fn op(mut operation: Value, errors: &[(&str, &str)]) -> Value {
     let responses = operation["responses"].as_object_mut().expect("responses");
     for (code, what) in [("401", "Missing or wrong token."), ("403", "Foreign Host or Origin.")]
         .iter()
@@ -44,14 +44,14 @@ fn op(mut operation: Value, errors: &[(&str, &str)]) -> Value {
     operation
 }
 
-fn body(schema: Value, required: bool) -> Value {
+pub(crate) fn body(schema: Value, required: bool) -> Value {
     json!({ "required": required, "content": { "application/json": { "schema": schema } } })
 }
 
-const BAD: (&str, &str) = ("400", "Malformed body or parameter (named in the message).");
+pub(crate) const BAD: (&str, &str) = ("400", "Malformed body or parameter (named in the message).");
 const MISSING: (&str, &str) = ("404", "No such process.");
 const STATE: (&str, &str) = ("409", "The process is in the wrong state.");
-const LARGE: (&str, &str) = ("413", "Body over 1 MiB.");
+pub(crate) const LARGE: (&str, &str) = ("413", "Body over 1 MiB.");
 
 fn process_paths() -> Value {
     let start_body = body(json!({ "$ref": "#/components/schemas/StartRequest" }), true);
@@ -179,7 +179,7 @@ fn other_paths() -> Value {
                 { "name": "since", "in": "query", "schema": { "type": "integer", "minimum": 0 } },
                 { "name": "token", "in": "query", "schema": { "type": "string" } }
             ],
-            "responses": { "101": { "description": "Switching to WebSocket; each message is an Event or {event: lagged, missed}." } }
+            "responses": { "101": { "description": "Switching to WebSocket; each message is an Event, a PipelineEvent or {event: lagged, missed}." } }
         }), &[BAD]) },
         "/openapi.json": { "get": op(json!({ "summary": "This document", "operationId": "openapi",
             "responses": { "200": json_response("OpenAPI 3.1.", json!({ "type": "object" })) } }), &[]) }
@@ -247,20 +247,30 @@ fn schemas() -> Value {
 /// The OpenAPI 3.1 document of the `/api/v1` routes, as served at `/api/v1/openapi.json`.
 pub fn openapi() -> Value {
     let mut paths = process_paths();
-    if let (Some(paths), Value::Object(more)) = (paths.as_object_mut(), other_paths()) {
-        paths.extend(more);
+    if let Some(paths) = paths.as_object_mut() {
+        for more in [other_paths(), crate::pipelines::openapi::paths()] {
+            if let Value::Object(more) = more {
+                paths.extend(more);
+            }
+        }
+    }
+    let mut schemas = schemas();
+    if let (Some(schemas), Value::Object(more)) =
+        (schemas.as_object_mut(), crate::pipelines::openapi::schemas())
+    {
+        schemas.extend(more);
     }
     json!({
         "openapi": "3.1.0",
         "info": {
             "title": "tend supervisor API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Managed processes, the daemon registry and live events. Durations are humantime strings or *_ms numbers; times RFC 3339 UTC."
+            "description": "Managed processes, pipelines, the daemon registry and live events. Durations are humantime strings or *_ms numbers; times RFC 3339 UTC."
         },
         "servers": [{ "url": "/api/v1" }],
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": schemas,
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } }
         },
         "security": [{ "bearer": [] }]

@@ -11,6 +11,7 @@ use tend::daemon::Registry;
 use crate::actions::{self, Actions};
 use crate::log::{DEFAULT_LOG_BYTES, DEFAULT_LOG_EVENTS, EventLog};
 use crate::metrics::Metrics;
+use crate::pipelines::Pipelines;
 
 /// Largest request body accepted (413 beyond).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -46,6 +47,7 @@ pub(crate) struct StateInner {
     pub(crate) ready: AtomicBool,
     pub(crate) metrics: Metrics,
     pub(crate) stream_runtime: Option<tokio::runtime::Handle>,
+    pub(crate) pipelines: Pipelines,
 }
 
 /// How to build a [`ServerState`] beyond the defaults of [`ServerState::new`].
@@ -141,6 +143,7 @@ impl ServerState {
                 ready: AtomicBool::new(true),
                 metrics: Metrics::default(),
                 stream_runtime: config.stream_runtime,
+                pipelines: Pipelines::default(),
             }),
         }
     }

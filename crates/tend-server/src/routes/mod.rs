@@ -2,6 +2,7 @@
 
 pub(crate) mod body;
 mod daemons;
+mod pipelines;
 mod processes;
 
 use axum::Router;
@@ -38,6 +39,9 @@ pub fn router(state: ServerState) -> Router {
         .route("/daemons/{code}/{daemon}", get(daemons::get))
         .route("/daemons/{code}/{daemon}/health", get(daemons::health))
         .route("/daemons/{code}/{daemon}/stop", post(daemons::stop))
+        .route("/pipelines", get(pipelines::list).post(pipelines::start))
+        .route("/pipelines/{id}", get(pipelines::get))
+        .route("/pipelines/{id}/cancel", post(pipelines::cancel))
         .route("/events", get(ws::events))
         .route("/openapi.json", get(openapi::document));
     Router::new()

@@ -43,7 +43,7 @@ pub(crate) async fn list(
     Ok(Json(dispatch(&state, "process.list", options).await?))
 }
 
-fn check_limit(state: &ServerState) -> ApiResult<()> {
+pub(super) fn check_limit(state: &ServerState) -> ApiResult<()> {
     if let Some(limit) = state.inner.max_processes {
         let running = state.service().running().len();
         if running >= limit {

@@ -39,5 +39,6 @@ mod cli_daemon;
 mod server_api;
 mod server_daemons;
 mod server_events;
+mod server_pipelines;
 mod server_security;
 mod server_support;

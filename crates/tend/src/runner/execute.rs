@@ -63,11 +63,12 @@ enum Attempt {
     NotStarted(String),
 }
 
-/// Runs `step` until it passes, runs out of attempts, or `stop` is cancelled. A step stopped
+/// Runs `step` (its processes carrying `labels` too) until it passes, runs out of attempts, or `stop` is cancelled. A step stopped
 /// while running or waiting to retry comes back `cancelled`; the caller words the reason.
 pub(crate) async fn run_step(
     service: Service,
     step: Step,
+    labels: Vec<(String, String)>,
     stop: CancellationToken,
     observer: Option<Observer>,
 ) -> StepReport {
@@ -86,7 +87,11 @@ pub(crate) async fn run_step(
             break;
         }
         report.attempts = attempt;
-        let outcome = match service.start(step.start_options(attempt)) {
+        let mut options = step.start_options(attempt);
+        for (key, value) in &labels {
+            options = options.label(key.clone(), value.clone());
+        }
+        let outcome = match service.start(options) {
             Err(error) => Attempt::NotStarted(error.to_string()),
             Ok(process) => {
                 report.process_id = Some(process.id());

@@ -79,7 +79,7 @@ use std::sync::Arc;
 pub use execute::StepEvent;
 #[cfg(feature = "yaml_serde")]
 pub use file::parse_yaml;
-pub use file::{FileError, load, parse_toml};
+pub use file::{FileError, load, parse_toml, steps_from};
 pub use graph::{Pipeline, PipelineError};
 pub use report::{Report, StepReport, StepStatus, Totals};
 pub use spec::{DEFAULT_RETRY_DELAY, Mode, SCRIPT_SHELL, Step, StepCommand, UnknownMode};
@@ -121,6 +121,10 @@ pub struct Runner {
     fail_fast: bool,
     cancel: CancellationToken,
     observer: Option<execute::Observer>,
+    /// Labels added to every step's process.
+    labels: Vec<(String, String)>,
+    /// The label key under which each step's process carries its step's name.
+    step_label: Option<String>,
 }
 
 impl fmt::Debug for Runner {
@@ -131,6 +135,8 @@ impl fmt::Debug for Runner {
             .field("fail_fast", &self.fail_fast)
             .field("cancelled", &self.cancel.is_cancelled())
             .field("observer", &self.observer.is_some())
+            .field("labels", &self.labels)
+            .field("step_label", &self.step_label)
             .finish_non_exhaustive()
     }
 }
@@ -146,6 +152,8 @@ impl Runner {
             fail_fast: false,
             cancel: CancellationToken::new(),
             observer: None,
+            labels: Vec::new(),
+            step_label: None,
         }
     }
 
@@ -178,6 +186,41 @@ impl Runner {
     pub fn on_event(mut self, observer: impl Fn(&StepEvent) + Send + Sync + 'static) -> Self {
         self.observer = Some(Arc::new(observer));
         self
+    }
+
+    /// Labels the process of every step (every attempt) with `key=value`, beside the
+    /// `pipeline.step` and `pipeline.attempt` labels every step gets. A supervisor running
+    /// many pipelines tells their processes apart this way.
+    ///
+    /// ```no_run
+    /// # async fn demo(pipeline: tend::runner::Pipeline) {
+    /// let service = tend::Service::new();
+    /// let runner = tend::runner::Runner::new(service.clone())
+    ///     .label("pipeline", "nightly")
+    ///     .step_label("step");
+    /// runner.run(&pipeline).await;
+    /// let mine = service.list().into_iter().filter(|p| p.labels["pipeline"] == "nightly");
+    /// # }
+    /// ```
+    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.push((key.into(), value.into()));
+        self
+    }
+
+    /// Labels the process of every step with `key=<the step's name>` (see
+    /// [`label`](Self::label)).
+    pub fn step_label(mut self, key: impl Into<String>) -> Self {
+        self.step_label = Some(key.into());
+        self
+    }
+
+    /// The labels a step's processes get from this runner's settings.
+    fn labels_for(&self, step: &Step) -> Vec<(String, String)> {
+        let mut labels = self.labels.clone();
+        if let Some(key) = &self.step_label {
+            labels.push((key.clone(), step.name.clone()));
+        }
+        labels
     }
 
     /// The service steps run in.

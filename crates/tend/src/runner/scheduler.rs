@@ -82,9 +82,11 @@ impl Run<'_> {
             while self.halt.is_none() && tasks.len() < limit {
                 let Some(index) = self.ready.pop_first() else { break };
                 let step = self.pipeline.steps()[index].clone();
+                let labels = self.runner.labels_for(&step);
                 let task = run_step(
                     self.runner.service.clone(),
                     step,
+                    labels,
                     stop.clone(),
                     self.runner.observer.clone(),
                 );

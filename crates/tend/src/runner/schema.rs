@@ -61,7 +61,7 @@ impl<'de> Visitor<'de> for DocumentVisitor {
 }
 
 /// The `steps` table: step name → step, in declaration order.
-struct StepsSeed;
+pub(crate) struct StepsSeed;
 
 impl<'de> DeserializeSeed<'de> for StepsSeed {
     type Value = Vec<Step>;
