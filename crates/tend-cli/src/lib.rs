@@ -11,6 +11,7 @@ mod events;
 mod exit;
 mod interrupt;
 mod pipeline_output;
+mod table;
 
 use clap::Parser;
 
