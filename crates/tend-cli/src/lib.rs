@@ -10,6 +10,7 @@ mod durations;
 mod events;
 mod exit;
 mod interrupt;
+mod key_value;
 mod pipeline_output;
 mod table;
 
