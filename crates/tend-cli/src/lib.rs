@@ -10,7 +10,9 @@ mod durations;
 mod events;
 mod exit;
 mod interrupt;
+mod key_value;
 mod pipeline_output;
+mod table;
 
 use clap::Parser;
 

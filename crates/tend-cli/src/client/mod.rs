@@ -153,6 +153,19 @@ pub(crate) fn block_on<T>(
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future)
 }
 
+/// Sends one request about one process (`/processes/{id}{rest}`) on a one-shot runtime and
+/// returns the JSON answer: all that `kill`, `rm`, `signal`, `input` and `close-stdin` do.
+pub(crate) fn process_call(
+    args: &ClientArgs,
+    method: &str,
+    id: &str,
+    rest: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
+    let client = Client::new(args)?;
+    block_on(client.call(method, &process_path(id, rest), body))
+}
+
 /// `/processes/{id}` with the id encoded.
 pub(crate) fn process_path(id: &str, rest: &str) -> String {
     format!("/processes/{}{rest}", http::segment(id))

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::client::{Client, ClientArgs, block_on, process_path};
+use crate::client::{ClientArgs, process_call};
 
 /// Arguments of `tend close-stdin`.
 #[derive(Debug, Args)]
@@ -15,7 +15,6 @@ pub(crate) struct CloseStdinArgs {
 
 /// Closes it.
 pub(crate) fn run(args: CloseStdinArgs) -> anyhow::Result<i32> {
-    let client = Client::new(&args.client)?;
-    block_on(client.call("POST", &process_path(&args.id, "/close-stdin"), None))?;
+    process_call(&args.client, "POST", &args.id, "/close-stdin", None)?;
     Ok(0)
 }

@@ -6,6 +6,8 @@ use anyhow::Context;
 use clap::Args;
 use tend::daemon::{DaemonEntry, Registry};
 
+use crate::table::Table;
+
 /// Arguments of `tend daemons`.
 #[derive(Debug, Args)]
 pub(crate) struct DaemonsArgs {
@@ -36,31 +38,15 @@ pub(crate) fn run(args: DaemonsArgs) -> anyhow::Result<i32> {
 
 /// Renders `code, daemon, pid, health, started` in aligned columns.
 fn table(entries: &[DaemonEntry]) -> String {
-    let header = ["CODE", "DAEMON", "PID", "HEALTH", "STARTED"].map(str::to_owned);
-    let rows: Vec<[String; 5]> = entries
-        .iter()
-        .map(|e| {
-            [
-                e.code.clone(),
-                e.daemon.clone(),
-                e.pid.to_string(),
-                e.health.clone().unwrap_or_else(|| "-".to_owned()),
-                e.started.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            ]
-        })
-        .collect();
-    let mut widths = header.clone().map(|h| h.len());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
+    let mut table = Table::new(&["CODE", "DAEMON", "PID", "HEALTH", "STARTED"]);
+    for e in entries {
+        table.push(vec![
+            e.code.clone(),
+            e.daemon.clone(),
+            e.pid.to_string(),
+            e.health.clone().unwrap_or_else(|| "-".to_owned()),
+            e.started.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        ]);
     }
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        let cells: Vec<String> =
-            row.iter().zip(widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    table.render()
 }

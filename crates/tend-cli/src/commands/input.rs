@@ -5,7 +5,7 @@ use std::io::Read;
 use clap::Args;
 use serde_json::json;
 
-use crate::client::{Client, ClientArgs, block_on, process_path};
+use crate::client::{ClientArgs, process_call};
 
 /// Arguments of `tend input`.
 #[derive(Debug, Args)]
@@ -32,11 +32,6 @@ pub(crate) fn run(args: InputArgs) -> anyhow::Result<i32> {
     } else {
         format!("{}\n", args.text)
     };
-    let client = Client::new(&args.client)?;
-    block_on(client.call(
-        "POST",
-        &process_path(&args.id, "/input"),
-        Some(json!({ "data": data })),
-    ))?;
+    process_call(&args.client, "POST", &args.id, "/input", Some(json!({ "data": data })))?;
     Ok(0)
 }

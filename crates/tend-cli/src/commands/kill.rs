@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::client::{Client, ClientArgs, block_on, process_path};
+use crate::client::{ClientArgs, process_call};
 
 /// Arguments of `tend kill`.
 #[derive(Debug, Args)]
@@ -15,7 +15,6 @@ pub(crate) struct KillArgs {
 
 /// Kills it; already ended is fine.
 pub(crate) fn run(args: KillArgs) -> anyhow::Result<i32> {
-    let client = Client::new(&args.client)?;
-    block_on(client.call("POST", &process_path(&args.id, "/kill"), None))?;
+    process_call(&args.client, "POST", &args.id, "/kill", None)?;
     Ok(0)
 }

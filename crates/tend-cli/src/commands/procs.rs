@@ -6,6 +6,8 @@ use anyhow::Context;
 use clap::Args;
 use tend::proctable::{self, ProcState, ProcessEntry};
 
+use crate::table::Table;
+
 /// Arguments of `tend procs`.
 #[derive(Debug, Args)]
 pub(crate) struct ProcsArgs {
@@ -74,27 +76,16 @@ fn print(args: ProcsArgs) -> anyhow::Result<i32> {
 
 /// `PID PPID PGID STATE NAME`, numbers right-aligned to the widest value.
 fn print_table(out: &mut impl Write, table: &[ProcessEntry]) -> std::io::Result<()> {
-    let width = |value: fn(&ProcessEntry) -> u32, title: &str| {
-        table.iter().map(|e| value(e).to_string().len()).max().unwrap_or(0).max(title.len())
-    };
-    let (pid_w, ppid_w, pgid_w) =
-        (width(|e| e.pid, "PID"), width(|e| e.ppid, "PPID"), width(|e| e.pgid, "PGID"));
-    let state_w = table.iter().map(|e| e.state.to_string().len()).max().unwrap_or(0).max(5);
-    writeln!(
-        out,
-        "{:>pid_w$} {:>ppid_w$} {:>pgid_w$} {:<state_w$} NAME",
-        "PID", "PPID", "PGID", "STATE"
-    )?;
+    let mut text =
+        Table::new(&["PID", "PPID", "PGID", "STATE", "NAME"]).right(0).right(1).right(2).gap(" ");
     for e in table {
-        writeln!(
-            out,
-            "{:>pid_w$} {:>ppid_w$} {:>pgid_w$} {:<state_w$} {}",
-            e.pid,
-            e.ppid,
-            e.pgid,
+        text.push(vec![
+            e.pid.to_string(),
+            e.ppid.to_string(),
+            e.pgid.to_string(),
             e.state.to_string(),
-            e.name
-        )?;
+            e.name.clone(),
+        ]);
     }
-    Ok(())
+    out.write_all(text.render().as_bytes())
 }

@@ -4,6 +4,7 @@ use clap::Args;
 use serde_json::Value;
 
 use crate::client::{Client, ClientArgs, block_on};
+use crate::table::Table;
 
 /// Arguments of `tend ps`.
 #[derive(Debug, Args)]
@@ -66,50 +67,30 @@ fn short_id(id: &str, ids: &[&str]) -> String {
 
 /// `ID NAME PID STATUS EXIT DURATION COMMAND` in aligned columns.
 fn table(items: &[Value], ids: &[&str]) -> String {
-    let header = ["ID", "NAME", "PID", "STATUS", "EXIT", "DURATION", "COMMAND"].map(str::to_owned);
-    let rows: Vec<[String; 7]> = items
-        .iter()
-        .map(|info| {
-            let id = info["id"].as_str().unwrap_or_default();
-            let exit = match (&info["exit_code"], &info["signal"]) {
-                (Value::Number(code), _) => code.to_string(),
-                (_, Value::String(signal)) => signal.clone(),
-                _ => "-".to_owned(),
-            };
-            let mut command = text(&info["command"]);
-            for arg in info["args"].as_array().into_iter().flatten() {
-                command.push(' ');
-                command.push_str(arg.as_str().unwrap_or_default());
-            }
-            [
-                short_id(id, ids),
-                text(&info["name"]),
-                text(&info["pid"]),
-                text(&info["status"]),
-                exit,
-                duration(&info["duration_ms"]),
-                command,
-            ]
-        })
-        .collect();
-    let mut widths = header.clone().map(|h| h.len());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
+    let mut table = Table::new(&["ID", "NAME", "PID", "STATUS", "EXIT", "DURATION", "COMMAND"]);
+    for info in items {
+        let id = info["id"].as_str().unwrap_or_default();
+        let exit = match (&info["exit_code"], &info["signal"]) {
+            (Value::Number(code), _) => code.to_string(),
+            (_, Value::String(signal)) => signal.clone(),
+            _ => "-".to_owned(),
+        };
+        let mut command = text(&info["command"]);
+        for arg in info["args"].as_array().into_iter().flatten() {
+            command.push(' ');
+            command.push_str(arg.as_str().unwrap_or_default());
         }
+        table.push(vec![
+            short_id(id, ids),
+            text(&info["name"]),
+            text(&info["pid"]),
+            text(&info["status"]),
+            exit,
+            duration(&info["duration_ms"]),
+            command,
+        ]);
     }
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .enumerate()
-            .map(|(i, (cell, width))| if i == 6 { cell.clone() } else { format!("{cell:width$}") })
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    table.render()
 }
 
 #[cfg(test)]

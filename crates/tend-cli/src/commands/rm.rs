@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::client::{Client, ClientArgs, block_on, process_path};
+use crate::client::{ClientArgs, process_call};
 
 /// Arguments of `tend rm`.
 #[derive(Debug, Args)]
@@ -15,7 +15,6 @@ pub(crate) struct RmArgs {
 
 /// Removes it; a running process is refused (stop it first).
 pub(crate) fn run(args: RmArgs) -> anyhow::Result<i32> {
-    let client = Client::new(&args.client)?;
-    block_on(client.call("DELETE", &process_path(&args.id, ""), None))?;
+    process_call(&args.client, "DELETE", &args.id, "", None)?;
     Ok(0)
 }

@@ -23,6 +23,7 @@ use crate::UsageError;
 use crate::durations::parse_duration;
 use crate::events::print_events;
 use crate::interrupt::Interrupts;
+use crate::key_value::parse_key_value;
 
 /// Exit status when the timeout ended the program (as coreutils `timeout`).
 const TIMED_OUT: i32 = 124;
@@ -38,8 +39,8 @@ pub(crate) struct RunArgs {
     #[arg(short = 'C', long, value_name = "DIR")]
     dir: Option<PathBuf>,
     /// Adds KEY=VALUE to the program's environment (repeatable).
-    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
-    env: Vec<String>,
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    env: Vec<(String, String)>,
     /// Ends the program gracefully after this long (exit status 124).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
@@ -81,10 +82,7 @@ impl RunArgs {
             }
             options = options.dir(dir.clone());
         }
-        for pair in &self.env {
-            let Some((key, value)) = pair.split_once('=').filter(|(k, _)| !k.is_empty()) else {
-                return Err(UsageError(format!("--env `{pair}` is not KEY=VALUE")).into());
-            };
+        for (key, value) in &self.env {
             options = options.env(key, value);
         }
         if let Some(timeout) = self.timeout {

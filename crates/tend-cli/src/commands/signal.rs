@@ -4,7 +4,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::UsageError;
-use crate::client::{Client, ClientArgs, block_on, process_path};
+use crate::client::{ClientArgs, process_call};
 
 /// Arguments of `tend signal`.
 #[derive(Debug, Args)]
@@ -22,8 +22,7 @@ pub(crate) fn run(args: SignalArgs) -> anyhow::Result<i32> {
     let signal: tend::Signal = args.signal.parse().map_err(|_| {
         UsageError(format!("SIGNAL `{}`: not a signal name or number", args.signal))
     })?;
-    let client = Client::new(&args.client)?;
     let body = json!({ "signal": signal.number() });
-    block_on(client.call("POST", &process_path(&args.id, "/signal"), Some(body)))?;
+    process_call(&args.client, "POST", &args.id, "/signal", Some(body))?;
     Ok(0)
 }

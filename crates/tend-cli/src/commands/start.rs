@@ -4,11 +4,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use crate::UsageError;
 use crate::client::{ClientArgs, block_on};
 use crate::durations::parse_duration;
+use crate::key_value::parse_key_value;
 
 /// Arguments of `tend start`.
 #[derive(Debug, Args)]
@@ -19,14 +19,14 @@ pub(crate) struct StartArgs {
     #[arg(long)]
     name: Option<String>,
     /// Adds a KEY=VALUE label (repeatable).
-    #[arg(long = "label", value_name = "KEY=VALUE")]
-    labels: Vec<String>,
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    labels: Vec<(String, String)>,
     /// Working directory of the program.
     #[arg(short = 'C', long, value_name = "DIR")]
     dir: Option<PathBuf>,
     /// Adds KEY=VALUE to the program's environment (repeatable).
-    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
-    env: Vec<String>,
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    env: Vec<(String, String)>,
     /// Ends the program gracefully after this long.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
@@ -41,17 +41,11 @@ pub(crate) struct StartArgs {
     command: Vec<String>,
 }
 
-/// `KEY=VALUE` pairs as a JSON object; the error names the flag and the value.
-pub(crate) fn pairs(flag: &str, items: &[String]) -> anyhow::Result<Value> {
-    let mut map = Map::new();
-    for item in items {
-        let (key, value) = item
-            .split_once('=')
-            .filter(|(key, _)| !key.is_empty())
-            .ok_or_else(|| UsageError(format!("{flag} `{item}`: expected KEY=VALUE")))?;
-        map.insert(key.to_owned(), Value::String(value.to_owned()));
-    }
-    Ok(Value::Object(map))
+/// Parsed `KEY=VALUE` pairs as a JSON object (a repeated key keeps its last value).
+fn object(pairs: &[(String, String)]) -> Value {
+    Value::Object(
+        pairs.iter().map(|(key, value)| (key.clone(), Value::String(value.clone()))).collect(),
+    )
 }
 
 /// Prints the new process's full id.
@@ -60,8 +54,8 @@ pub(crate) fn run(args: StartArgs) -> anyhow::Result<i32> {
     let mut body = json!({
         "command": program,
         "args": rest,
-        "labels": pairs("--label", &args.labels)?,
-        "env": pairs("--env", &args.env)?,
+        "labels": object(&args.labels),
+        "env": object(&args.env),
         "stdin": if args.no_stdin { "null" } else { "piped" },
     });
     if let Some(dir) = &args.dir {

@@ -5,16 +5,18 @@ use std::fmt::Write as _;
 use tend::runner::{Report, StepStatus};
 
 use super::style::{Look, Out, Prefixes};
+use crate::table::Table;
 
 /// Prints one row per step (declaration order) and a line of totals.
 pub(crate) fn print_summary(report: &Report, look: Look, out: &Out) {
-    let width = report.steps.iter().map(|s| s.name.chars().count()).max().unwrap_or(0).max(4);
-    let mut text = String::from("\n");
-    let header =
-        format!("{:<width$}  {:<15}  {:>4}  {:>8}  NOTE", "STEP", "STATUS", "EXIT", "TIME");
-    let _ = writeln!(text, "{}", look.paint(&header, "1"));
+    // STATUS and TIME keep fixed minimum widths (the longest status, `allowed_failure`, and
+    // `59m59s`-ish times) so summaries of different runs line up.
+    let mut table = Table::new(&["STEP", "STATUS", "EXIT", "TIME", "NOTE"])
+        .min_width(1, 15)
+        .right(2)
+        .right(3)
+        .min_width(3, 8);
     for step in &report.steps {
-        let status = format!("{:<15}", step.status.as_str());
         let exit = match (step.exit_code, step.signal) {
             (Some(code), _) => code.to_string(),
             (None, Some(signal)) => signal.short_name().to_owned(),
@@ -26,12 +28,15 @@ pub(crate) fn print_summary(report: &Report, look: Look, out: &Out) {
             None if step.attempts > 1 => format!("passed on attempt {}", step.attempts),
             None => String::new(),
         };
-        let row = format!(
-            "{:<width$}  {}  {exit:>4}  {time:>8}  {note}",
-            step.name,
-            look.paint(&status, colour(step.status))
-        );
-        let _ = writeln!(text, "{}", row.trim_end());
+        table.push(vec![step.name.clone(), step.status.as_str().to_owned(), exit, time, note]);
+    }
+    let (header, rows) = table.lines(|row, column, cell| {
+        if column == 1 { look.paint(&cell, colour(report.steps[row].status)) } else { cell }
+    });
+    let mut text = String::from("\n");
+    let _ = writeln!(text, "{}", look.paint(&header, "1"));
+    for row in rows {
+        let _ = writeln!(text, "{row}");
     }
     let totals = report.totals;
     let mut parts = vec![format!("{} passed", totals.passed), format!("{} failed", totals.failed)];

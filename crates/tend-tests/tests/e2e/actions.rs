@@ -6,7 +6,7 @@ use tend::Service;
 use tend::actions::{ActionError, Actions, register_process_actions};
 
 use crate::proctable::PATIENCE;
-use crate::script::until;
+use crate::support::until;
 
 fn process_actions() -> Actions {
     let actions = Actions::new();
@@ -106,7 +106,7 @@ async fn run_returns_info_and_output_and_a_non_zero_exit_is_not_an_error() {
     // A `run` script goes through a file in the temporary directory, removed at the end.
     let file = std::path::PathBuf::from(done["info"]["args"][0].as_str().unwrap());
     assert!(file.file_name().unwrap().to_str().unwrap().starts_with("tend-script-"), "{file:?}");
-    until("the script file to be removed", || (!file.exists()).then_some(())).await;
+    until(PATIENCE, "the script file to be removed", || !file.exists()).await;
 
     let timed = call(
         &actions,

@@ -6,8 +6,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::daemon_support::{tend_bin, wait_child, wait_until};
 use crate::server_support::FIXTURE;
+use crate::support::{eventually, tend_bin, wait_child};
 
 const LONG: Duration = Duration::from_secs(20);
 
@@ -180,18 +180,18 @@ fn client_commands_end_to_end() {
     daemon.ok(&["input", "echo", "first"]);
     daemon.tend_with_stdin(&["input", "echo", "-"], b"second\n");
     // Echoed before stdin closes, so `eof` (on the other pipe) surely comes after.
-    wait_until(LONG, "both lines echoed", || daemon.ok(&["logs", "echo"]) == "first\nsecond\n");
+    eventually(LONG, "both lines echoed", || daemon.ok(&["logs", "echo"]) == "first\nsecond\n");
     daemon.ok(&["close-stdin", "echo"]);
     assert_eq!(daemon.tend(&["wait", "echo"]).status.code(), Some(0));
     assert_eq!(daemon.ok(&["logs", "echo"]), "first\nsecond\neof\n");
 
     // signal, stop, kill, rm.
     daemon.ok(&["start", "--name", "victim", "--", FIXTURE, "sleep", "30"]);
-    wait_until(LONG, "victim ready", || daemon.ok(&["logs", "victim"]) == "ready\n");
+    eventually(LONG, "victim ready", || daemon.ok(&["logs", "victim"]) == "ready\n");
     daemon.ok(&["signal", "victim", "USR1"]);
     assert_eq!(daemon.tend(&["wait", "victim"]).status.code(), Some(128 + 10));
     daemon.ok(&["start", "--name", "stubborn", "--", FIXTURE, "ignore-term", "30"]);
-    wait_until(LONG, "stubborn ready", || daemon.ok(&["logs", "stubborn"]).contains("ready"));
+    eventually(LONG, "stubborn ready", || daemon.ok(&["logs", "stubborn"]).contains("ready"));
     assert_eq!(daemon.ok(&["stop", "stubborn", "--grace", "200ms"]).trim(), "killed");
     daemon.ok(&["start", "--name", "sleeper", "--", FIXTURE, "sleep", "30"]);
     let refused = daemon.tend(&["rm", "sleeper"]);
@@ -273,8 +273,8 @@ fn files_second_daemon_and_graceful_stop() {
     // Managed processes with children of their own; SIGTERM ends them all.
     daemon.ok(&["start", "--name", "family", "--", FIXTURE, "spawn", "2", "60"]);
     daemon.ok(&["start", "--name", "stubborn", "--", FIXTURE, "ignore-term", "60"]);
-    wait_until(LONG, "family ready", || daemon.ok(&["logs", "family"]).contains("ready"));
-    wait_until(LONG, "stubborn ready", || daemon.ok(&["logs", "stubborn"]).contains("ready"));
+    eventually(LONG, "family ready", || daemon.ok(&["logs", "family"]).contains("ready"));
+    eventually(LONG, "stubborn ready", || daemon.ok(&["logs", "stubborn"]).contains("ready"));
     let ps: serde_json::Value = serde_json::from_str(&daemon.ok(&["ps", "--json"])).unwrap();
     let mut pids: Vec<u32> =
         ps.as_array().unwrap().iter().map(|i| i["pid"].as_u64().unwrap() as u32).collect();
@@ -287,7 +287,7 @@ fn files_second_daemon_and_graceful_stop() {
 
     let status = daemon.terminate();
     assert_eq!(status.code(), Some(0), "clean exit on SIGTERM");
-    wait_until(LONG, "every managed process gone", || pids.iter().all(|&pid| !alive(pid)));
+    eventually(LONG, "every managed process gone", || pids.iter().all(|&pid| !alive(pid)));
     let left = std::fs::read_dir(daemon.registry_dir())
         .unwrap()
         .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|e| e == "json"))

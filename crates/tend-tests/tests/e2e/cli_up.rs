@@ -6,24 +6,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::runner_support::{Reaper, alive, fixture};
+use crate::runner_support::Reaper;
+use crate::support::{FIXTURE, pid_alive, tend_bin};
 
 /// Generous bound for one `tend up` in these tests.
 const BOUND: Duration = Duration::from_secs(30);
-
-/// `target/debug/tend`, next to the test binary's `deps` directory. `cargo nextest run
-/// --workspace` and `scripts/test.sh` build it; `cargo build -p tend-cli` does too.
-fn tend() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
-    let tend = profile.join("tend");
-    assert!(
-        tend.exists(),
-        "{} is missing: build it with `cargo build -p tend-cli`",
-        tend.display()
-    );
-    tend
-}
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
@@ -36,7 +23,7 @@ struct Ran {
 }
 
 fn spawn(args: &[&str], dir: &Path, envs: &[(&str, &str)]) -> Child {
-    let mut command = Command::new(tend());
+    let mut command = Command::new(tend_bin());
     command.arg("up").args(args).current_dir(dir).env_remove("NO_COLOR");
     command.envs(envs.iter().copied());
     command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -81,7 +68,7 @@ fn wait_bounded(child: &mut Child) -> Option<i32> {
 fn pipeline_file(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
-    std::fs::write(&path, text.replace("FIXTURE", fixture())).unwrap();
+    std::fs::write(&path, text.replace("FIXTURE", FIXTURE)).unwrap();
     (dir, path)
 }
 
@@ -260,7 +247,7 @@ fn ctrl_c_stops_every_step_and_exits_130() {
     let code = wait_bounded(&mut child);
     let rest: Vec<String> = lines.try_iter().collect();
     assert_eq!(code, Some(130), "{rest:?}\n{}", stderr.recv().unwrap());
-    assert!(pids.iter().all(|&pid| !alive(pid)), "a step's child outlived tend up");
+    assert!(pids.iter().all(|&pid| !pid_alive(pid)), "a step's child outlived tend up");
     assert!(rest.iter().any(|l| l.starts_with("spawner") && l.contains("cancelled")), "{rest:?}");
     assert!(!dir.path().join("ran").exists(), "a step started after the interrupt");
 }
@@ -268,7 +255,7 @@ fn ctrl_c_stops_every_step_and_exits_130() {
 #[test]
 fn a_terminal_gets_colours_and_the_progress_line_unless_no_color() {
     let (dir, _) = pipeline_file("tend.toml", "[steps.hello]\nrun = \"echo hi; sleep 0.3\"\n");
-    let command = format!("'{}' up", tend().display());
+    let command = format!("'{}' up", tend_bin().display());
     // `script` runs the command on a pseudo-terminal and copies what it printed.
     let on_terminal = |envs: &[(&str, &str)]| {
         let mut script = Command::new("script");

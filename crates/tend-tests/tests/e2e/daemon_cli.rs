@@ -6,7 +6,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
-use crate::daemon_support::{example_bin, port_open, tend_bin, wait_child, wait_until};
+use crate::daemon_support::port_open;
+use crate::support::{eventually, example_bin, tend_bin, wait_child};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -178,7 +179,7 @@ fn tend_health_exit_codes_and_reasons() {
 
     // Poll until the check starts failing; each probe is short and bounded.
     let mut failed = None;
-    wait_until(WAIT, "the example to turn unhealthy", || {
+    eventually(WAIT, "the example to turn unhealthy", || {
         let output = tend(&["health", &addr, "--timeout", "100ms"]);
         let done = output.status.code() == Some(1);
         failed = Some(output);

@@ -1,5 +1,5 @@
-//! Helpers for the daemon tests: helper processes, bounded waits, a raw HTTP client, and the
-//! `tend` and example binaries.
+//! Helpers for the daemon tests: helper processes and a raw HTTP client. Binary paths and
+//! bounded polling are in `support`.
 //!
 //! A test that needs a second real process re-runs this very test binary, filtered to itself,
 //! with [`HELPER_ENV`] naming a role; the test checks [`helper_role`] first and plays that role
@@ -9,13 +9,17 @@
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+// The binaries and the polling helpers live in `support`; `server_daemons` still imports
+// these two from here.
+use crate::support::until;
+pub(crate) use crate::support::{eventually as wait_until, wait_child};
 
 /// Names the role a re-run test binary plays.
 pub(crate) const HELPER_ENV: &str = "TEND_E2E_DAEMON_HELPER";
@@ -152,31 +156,6 @@ impl Drop for Helper {
     }
 }
 
-/// Waits for a child to exit within `timeout`, else kills it and panics.
-pub(crate) fn wait_child(child: &mut Child, timeout: Duration) -> ExitStatus {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("process {} still running after {timeout:?}", child.id());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Polls `condition` every 10 ms until it holds, failing after `timeout`.
-pub(crate) fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// One `GET` over a fresh connection: status and body.
 pub(crate) async fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
@@ -200,11 +179,10 @@ pub(crate) async fn must_get(addr: &str, path: &str) -> (u16, String) {
 /// Waits (at most ten seconds) until `flag` is set: a check raises it when a request has
 /// reached it, so a test can stop a server with that request surely in flight.
 pub(crate) async fn wait_for_flag(flag: &std::sync::atomic::AtomicBool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !flag.load(std::sync::atomic::Ordering::SeqCst) {
-        assert!(Instant::now() < deadline, "the request never reached the check");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until(Duration::from_secs(10), "the request to reach the check", || {
+        flag.load(std::sync::atomic::Ordering::SeqCst)
+    })
+    .await;
 }
 
 /// Whether something accepts connections on `addr`.
@@ -217,53 +195,4 @@ pub(crate) fn port_open(addr: &str) -> bool {
 pub(crate) fn open_to_all(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).expect("chmod 777");
-}
-
-/// The `tend` binary, built for this test run.
-pub(crate) fn tend_bin() -> PathBuf {
-    built_binaries().join("tend")
-}
-
-/// The `daemon` example of the library crate, built for this test run.
-pub(crate) fn example_bin() -> PathBuf {
-    built_binaries().join("examples").join("daemon")
-}
-
-/// The profile directory (`target/debug`), after making sure `tend` and the example exist.
-/// `scripts/test.sh` builds them before the tests start. When they are missing under nextest
-/// (which holds no Cargo lock while tests run) this builds them once; running `cargo build`
-/// in every test process instead costs a second each on a busy machine.
-fn built_binaries() -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test binary path");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
-        let binaries = [profile_dir.join("tend"), profile_dir.join("examples/daemon")];
-        if std::env::var_os("NEXTEST").is_some() && !binaries.iter().all(|b| b.exists()) {
-            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            let mut build = Command::new(cargo);
-            build
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .args(["build", "--quiet", "-p", "tend-cli", "--bin", "tend"])
-                .args(["-p", "tend", "--example", "daemon"]);
-            if profile_dir.file_name().is_some_and(|name| name == "release") {
-                build.arg("--release");
-            }
-            let output = build.output().expect("run cargo build");
-            assert!(
-                output.status.success(),
-                "cargo build failed:\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        for binary in binaries {
-            assert!(
-                binary.exists(),
-                "{} is missing: cargo build -p tend-cli --bin tend -p tend --example daemon",
-                binary.display()
-            );
-        }
-        profile_dir.to_path_buf()
-    })
-    .clone()
 }

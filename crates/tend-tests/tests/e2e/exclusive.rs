@@ -118,7 +118,7 @@ async fn cancellation_kills_the_group_promptly_and_releases_the_runner() {
         );
         assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
         assert!(!runner.is_running());
-        assert_group_gone(pgid);
+        assert_group_gone(pgid).await;
     }
 }
 
@@ -134,7 +134,7 @@ async fn dropping_the_run_kills_the_script_and_releases_the_runner() {
         pgid = wait_for_pid_file(&pid_file) => pgid,
     };
     assert!(!runner.is_running());
-    assert_group_gone(pgid);
+    assert_group_gone(pgid).await;
 }
 
 #[tokio::test]

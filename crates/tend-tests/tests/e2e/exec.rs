@@ -135,7 +135,7 @@ async fn cancellation_kills_the_whole_group_and_keeps_partial_output() {
     assert!(matches!(&err, ExecError::Cancelled { program, .. } if program == "sh"), "{err:?}");
     assert_eq!(err.partial_output(), b"started\n");
     assert!(started.elapsed() < PATIENCE);
-    assert_group_gone(pgid);
+    assert_group_gone(pgid).await;
 }
 
 #[tokio::test]
@@ -151,7 +151,7 @@ async fn a_timeout_kills_the_whole_group() {
     assert!(matches!(err, ExecError::TimedOut { after, .. } if after == Duration::from_secs(2)));
     assert!(started.elapsed() < PATIENCE);
     assert_eq!(err.partial_output(), b"started\n");
-    assert_group_gone(wait_for_pid_file(&pid_file).await);
+    assert_group_gone(wait_for_pid_file(&pid_file).await).await;
 }
 
 #[tokio::test]
@@ -168,7 +168,7 @@ async fn dropping_the_future_kills_the_whole_group() {
         } => pgid,
     };
     // `run` was dropped when the select ended.
-    assert_group_gone(pgid);
+    assert_group_gone(pgid).await;
 }
 
 #[tokio::test]
@@ -195,7 +195,7 @@ async fn a_background_job_holding_the_pipes_does_not_hold_up_the_result() {
     assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
     // Left alone on a normal exit: it may be meant to outlive the shell.
     assert_eq!(left.len(), 1, "{left:?}");
-    assert_group_gone(pgid);
+    assert_group_gone(pgid).await;
 }
 
 #[tokio::test]
@@ -213,7 +213,7 @@ async fn background_kill_takes_the_group_and_wait_reports_it() {
     // Waiting again gives the same answer; signalling after the end is not an error.
     assert_eq!(child.wait().await.unwrap(), status);
     child.signal(Signal::TERM).await.unwrap();
-    assert_group_gone(pgid);
+    assert_group_gone(pgid).await;
 }
 
 #[tokio::test]
@@ -237,7 +237,7 @@ async fn background_timeout_and_cancellation_are_errors() {
     cancel.cancel();
     let err = tokio::time::timeout(PATIENCE, child.wait()).await.unwrap().unwrap_err();
     assert!(matches!(err, ExecError::Cancelled { .. }), "{err:?}");
-    assert_group_gone(child.pid());
+    assert_group_gone(child.pid()).await;
 }
 
 #[tokio::test]

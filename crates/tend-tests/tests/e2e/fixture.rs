@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 const DEADLINE: Duration = Duration::from_secs(10);
 
 fn fixture(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tend-fixture"));
+    let mut command = Command::new(crate::support::FIXTURE);
     command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     command
 }

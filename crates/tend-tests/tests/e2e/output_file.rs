@@ -7,12 +7,7 @@ use std::path::Path;
 use tend::{Error, MaxRestarts, OutputMode, Restart, Service, StartOptions, Status};
 
 use crate::proctable::PATIENCE;
-
-const FIXTURE: &str = env!("CARGO_BIN_EXE_tend-fixture");
-
-fn fixture(args: &[&str]) -> StartOptions {
-    StartOptions::new(FIXTURE).args(args.iter().copied())
-}
+use crate::support::{FIXTURE, fixture};
 
 async fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
     tokio::time::timeout(PATIENCE, future)

@@ -1,30 +1,20 @@
 //! The process table against processes these tests start, and `tend procs`.
 //!
-//! Also home of the helpers the `program` and `exec` tests share: bounded polling and "is
-//! anything of this process group still alive".
+//! Also home of the helpers the `program` and `exec` tests share: "is anything of this
+//! process group still alive".
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tend::proctable::{self, ProcState, ProcessEntry};
 
+use crate::support::{eventually, eventually_some, tend_bin, until};
+
 /// Every wait in these tests is bounded by this; generous, for a loaded machine.
 pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
-
-/// Polls `check` every 20 ms until it returns `Some`, failing the test after [`PATIENCE`].
-pub(crate) fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out after {PATIENCE:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// The members of process group `pgid` that have not exited (zombies are dead: whoever
 /// inherited them just has not reaped them yet).
@@ -37,10 +27,9 @@ pub(crate) fn live_members(pgid: u32) -> Vec<ProcessEntry> {
 }
 
 /// Waits until nothing of process group `pgid` is alive.
-pub(crate) fn assert_group_gone(pgid: u32) {
-    eventually(&format!("process group {pgid} to die"), || {
-        live_members(pgid).is_empty().then_some(())
-    });
+pub(crate) async fn assert_group_gone(pgid: u32) {
+    until(PATIENCE, &format!("process group {pgid} to die"), || live_members(pgid).is_empty())
+        .await;
 }
 
 /// Kills a whole process group (test clean-up; already gone is fine).
@@ -98,7 +87,7 @@ fn finds_a_started_process_by_its_long_name_and_its_kernel_prefix() {
     let child = Group::spawn(&mut Command::new(&script));
     let pid = child.pid();
 
-    let found = eventually("the script in the table", || {
+    let found = eventually_some(PATIENCE, "the script in the table", || {
         let found = proctable::find_by_name(&name).unwrap();
         found.iter().any(|p| p.pid == pid).then_some(found)
     });
@@ -113,7 +102,7 @@ fn finds_a_started_process_by_its_long_name_and_its_kernel_prefix() {
     assert!(pids(&proctable::find_by_name(&name[..15]).unwrap()).contains(&pid));
     assert!(!pids(&proctable::find_by_name(&name[..14]).unwrap()).contains(&pid));
     // Its `sleep` child is in its group under its own name.
-    eventually("the sleep child", || {
+    eventually_some(PATIENCE, "the sleep child", || {
         proctable::find_by_name("sleep").unwrap().into_iter().find(|p| p.ppid == pid)
     });
     assert_eq!(live_members(pid).len(), 2);
@@ -123,22 +112,18 @@ fn finds_a_started_process_by_its_long_name_and_its_kernel_prefix() {
 fn reports_sleeping_stopped_and_zombie_states() {
     let sleeper = Group::spawn(Command::new("sleep").arg("30"));
     let pid = sleeper.pid();
-    eventually("sleep to be sleeping", || {
-        (state_of(pid) == Some(ProcState::Sleeping)).then_some(())
-    });
+    eventually(PATIENCE, "sleep to be sleeping", || state_of(pid) == Some(ProcState::Sleeping));
 
     let stop = Command::new("kill").args(["-STOP", &pid.to_string()]).status().unwrap();
     assert!(stop.success());
-    eventually("sleep to be stopped", || (state_of(pid) == Some(ProcState::Stopped)).then_some(()));
+    eventually(PATIENCE, "sleep to be stopped", || state_of(pid) == Some(ProcState::Stopped));
     assert!(proctable::count_by_state().unwrap().get(&ProcState::Stopped).copied() >= Some(1));
     assert!(proctable::is_alive(pid), "a stopped process is alive");
 
     // A child that exited and that we have not waited for is a zombie: listed, but not alive.
     let mut short = Command::new("true").spawn().unwrap();
     let zombie = short.id();
-    eventually("true to be a zombie", || {
-        (state_of(zombie) == Some(ProcState::Zombie)).then_some(())
-    });
+    eventually(PATIENCE, "true to be a zombie", || state_of(zombie) == Some(ProcState::Zombie));
     assert!(!proctable::is_alive(zombie));
     assert!(proctable::count_by_state().unwrap().get(&ProcState::Zombie).copied() >= Some(1));
     let in_table = proctable::processes().unwrap().into_iter().find(|p| p.pid == zombie);
@@ -154,8 +139,8 @@ fn reports_sleeping_stopped_and_zombie_states() {
 fn a_busy_process_is_running() {
     let busy = Group::spawn(Command::new("sh").args(["-c", "while :; do :; done"]));
     let pid = busy.pid();
-    eventually("the busy loop to be running", || {
-        (state_of(pid) == Some(ProcState::Running)).then_some(())
+    eventually(PATIENCE, "the busy loop to be running", || {
+        state_of(pid) == Some(ProcState::Running)
     });
     assert!(proctable::count_by_state().unwrap().get(&ProcState::Running).copied() >= Some(1));
 }
@@ -166,7 +151,7 @@ fn counts_include_started_processes() {
         (0..5).map(|_| Group::spawn(Command::new("sleep").arg("30"))).collect();
     for sleeper in &sleepers {
         let pid = sleeper.pid();
-        eventually("a sleeper to be listed", || proctable::get(pid).unwrap());
+        eventually_some(PATIENCE, "a sleeper to be listed", || proctable::get(pid).unwrap());
     }
     let count = proctable::count_pids().unwrap();
     let by_state: usize = proctable::count_by_state().unwrap().values().sum();
@@ -224,8 +209,8 @@ fn tend_procs_filters_by_name_and_state_and_counts() {
     let name = format!("tend-cli-{:08}-procs", std::process::id());
     let child = Group::spawn(&mut Command::new(sleeping_script(dir.path(), &name)));
     let pid = child.pid();
-    eventually("the script to be sleeping", || {
-        (state_of(pid) == Some(ProcState::Sleeping)).then_some(())
+    eventually(PATIENCE, "the script to be sleeping", || {
+        state_of(pid) == Some(ProcState::Sleeping)
     });
 
     let json = tend(&["procs", "--name", &name, "--json"]);
@@ -269,7 +254,7 @@ fn tend_procs_rejects_a_bad_state_naming_it() {
 
 /// Runs the `tend` binary, expecting success, and returns its stdout.
 fn tend(args: &[&str]) -> String {
-    let out = assert_cmd::Command::cargo_bin("tend").unwrap().args(args).output().unwrap();
+    let out = Command::new(tend_bin()).args(args).output().unwrap();
     assert!(out.status.success(), "tend {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }

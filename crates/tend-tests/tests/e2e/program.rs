@@ -152,7 +152,7 @@ async fn cancellation_kills_the_whole_group() {
         "{err:?}"
     );
     assert!(started.elapsed() < PATIENCE);
-    assert_group_gone(pgid);
+    assert_group_gone(pgid).await;
 }
 
 #[tokio::test]
@@ -165,7 +165,7 @@ async fn a_timeout_kills_the_whole_group_and_names_the_program() {
     assert_eq!(*after, Duration::from_secs(2));
     assert!(err.to_string().contains("`sh` timed out after 2s"), "{err}");
     let pgid: u32 = output.parse().expect("the shell's PID in the partial output");
-    assert_group_gone(pgid);
+    assert_group_gone(pgid).await;
 }
 
 fn read_pid(path: &Path) -> Option<u32> {

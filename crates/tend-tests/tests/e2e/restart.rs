@@ -13,13 +13,9 @@ use tend::{
 };
 
 use crate::proctable::PATIENCE;
+use crate::support::{fixture, until};
 
-pub(crate) const FIXTURE: &str = env!("CARGO_BIN_EXE_tend-fixture");
 const MS: Duration = Duration::from_millis(1);
-
-fn fixture(args: &[&str]) -> StartOptions {
-    StartOptions::new(FIXTURE).args(args.iter().copied())
-}
 
 fn sh(script: &str) -> StartOptions {
     StartOptions::new("sh").args(["-c", script])
@@ -30,16 +26,6 @@ async fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
     tokio::time::timeout(PATIENCE, future)
         .await
         .unwrap_or_else(|_| panic!("timed out after {PATIENCE:?} waiting for {what}"))
-}
-
-/// Polls `check` every 10 ms until it holds, failing the test after [`PATIENCE`].
-async fn until(what: &str, mut check: impl FnMut() -> bool) {
-    bounded(what, async {
-        while !check() {
-            tokio::time::sleep(10 * MS).await;
-        }
-    })
-    .await;
 }
 
 /// Every event of process `process` up to and including its `exited`.
@@ -220,7 +206,7 @@ async fn unlimited_restarts_are_stopped_by_kill() {
     let options =
         fixture(&["sleep", "0.05"]).restart(quick(Restart::always()).max(MaxRestarts::Unlimited));
     let process = service.start(options).unwrap();
-    until("three restarts", || process.info().restarts >= 3).await;
+    until(PATIENCE, "three restarts", || process.info().restarts >= 3).await;
     process.kill().unwrap();
     let events = events_of(&mut events, &process).await;
     let info = bounded("wait", process.wait()).await;
@@ -246,7 +232,7 @@ async fn kill_between_runs_ends_the_process_at_once() {
     let options =
         fixture(&["exit", "5"]).restart(Restart::on_failure().delay(Duration::from_secs(60)));
     let process = service.start(options).unwrap();
-    until("the restart delay", || process.status() == Status::Pending).await;
+    until(PATIENCE, "the restart delay", || process.status() == Status::Pending).await;
     let waiting = process.info();
     assert_eq!((waiting.pid, waiting.exit_code, waiting.restarts), (None, Some(5), 0));
     assert!(process.signal(Signal::HUP).is_err(), "nothing to signal between runs");
@@ -270,7 +256,7 @@ async fn shutdown_between_runs_and_service_shutdown_stop_restarts() {
     let delayed = Restart::always().delay(Duration::from_secs(60));
     let one = service.start(fixture(&["exit", "0"]).restart(delayed.clone())).unwrap();
     let two = service.start(fixture(&["exit", "0"]).restart(delayed)).unwrap();
-    until("both waiting to restart", || {
+    until(PATIENCE, "both waiting to restart", || {
         one.status() == Status::Pending && two.status() == Status::Pending
     })
     .await;
@@ -286,7 +272,7 @@ async fn shutdown_during_a_run_stops_restarts() {
     let service = Service::new();
     let options = fixture(&["sleep", "30"]).restart(quick(Restart::always()));
     let process = service.start(options).unwrap();
-    until("ready", || process.output().to_string_lossy().contains("ready")).await;
+    until(PATIENCE, "ready", || process.output().to_string_lossy().contains("ready")).await;
     let info = bounded("shutdown", process.shutdown(Duration::from_secs(5))).await.unwrap();
     assert_eq!(info.status, Status::Killed);
     assert_eq!(info.reason, Some(Reason::Shutdown));
@@ -385,7 +371,7 @@ async fn each_run_gets_fresh_stdin_until_it_is_closed() {
         .restart(quick(Restart::always()).max(MaxRestarts::Limited(2)));
     let process = service.start(options).unwrap();
     process.send_input(b"first\n").await.unwrap();
-    until("the echo", || process.output().stdout() == b"first\n").await;
+    until(PATIENCE, "the echo", || process.output().stdout() == b"first\n").await;
     process.close_stdin().await.unwrap();
     // Both later runs read end-of-file at once: close_stdin holds for them too.
     let info = bounded("wait", process.wait()).await;
@@ -399,7 +385,7 @@ async fn dropping_the_service_stops_restarts() {
     let service = Service::new();
     let process =
         service.start(fixture(&["sleep", "30"]).restart(quick(Restart::always()))).unwrap();
-    until("ready", || process.output().to_string_lossy().contains("ready")).await;
+    until(PATIENCE, "ready", || process.output().to_string_lossy().contains("ready")).await;
     drop(service);
     // The guardian kills the group; nobody restarts it.
     let info = bounded("wait", process.wait()).await;

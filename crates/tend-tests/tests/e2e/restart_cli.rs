@@ -3,9 +3,8 @@
 
 use std::process::Command;
 
-use crate::daemon_support::tend_bin;
 use crate::proctable::PATIENCE;
-use crate::restart::FIXTURE;
+use crate::support::{FIXTURE, tend_bin};
 
 fn tend(args: &[&str]) -> std::process::Output {
     Command::new(tend_bin()).args(args).output().expect("run tend")

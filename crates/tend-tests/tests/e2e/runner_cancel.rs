@@ -6,7 +6,8 @@ use std::time::Duration;
 use tend::Service;
 use tend::runner::{CancellationToken, Pipeline, Runner, Step, StepEvent, StepStatus};
 
-use crate::runner_support::{Reaper, alive, eventually, fixture_step, spawned_pids, statuses};
+use crate::runner_support::{Reaper, fixture_step, spawned_pids, statuses};
+use crate::support::{holds_within, pid_alive};
 
 /// Steps whose processes have a group to clean up: one spawns children, one ignores SIGTERM,
 /// one waits for the first, one is quick.
@@ -33,7 +34,7 @@ fn long_step_pids(service: &Service) -> Vec<u32> {
 
 /// Waits until both long steps have said `ready`.
 async fn both_ready(service: &Service) -> bool {
-    eventually(Duration::from_secs(10), || {
+    holds_within(Duration::from_secs(10), || {
         ["spawner", "stubborn"].iter().all(|name| {
             service
                 .get(name)
@@ -80,7 +81,7 @@ async fn cancelling_shuts_running_steps_down_and_cancels_the_rest() {
     assert_eq!(report.steps[2].attempts, 0);
     assert!(!report.success);
     assert_eq!(report.totals.cancelled, 3);
-    let left: Vec<u32> = pids.iter().copied().filter(|&pid| alive(pid)).collect();
+    let left: Vec<u32> = pids.iter().copied().filter(|&pid| pid_alive(pid)).collect();
     assert!(left.is_empty(), "still running after the run returned: {left:?}");
     assert!(service.running().is_empty());
 }
@@ -112,7 +113,8 @@ async fn dropping_the_run_kills_what_it_started() {
     assert_eq!(pids.len(), 5, "{pids:?}");
     run.abort();
     let _ = run.await;
-    let gone = eventually(Duration::from_secs(10), || pids.iter().all(|&pid| !alive(pid))).await;
-    let left: Vec<u32> = pids.iter().copied().filter(|&pid| alive(pid)).collect();
+    let gone =
+        holds_within(Duration::from_secs(10), || pids.iter().all(|&pid| !pid_alive(pid))).await;
+    let left: Vec<u32> = pids.iter().copied().filter(|&pid| pid_alive(pid)).collect();
     assert!(gone, "still running after the run was dropped: {left:?}");
 }

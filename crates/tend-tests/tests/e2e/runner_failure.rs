@@ -7,7 +7,8 @@ use std::time::Duration;
 use tend::Service;
 use tend::runner::{Runner, Step, StepEvent, StepStatus};
 
-use crate::runner_support::{alive, fixture_step, run, run_with, spawned_pids, statuses};
+use crate::runner_support::{fixture_step, run, run_with, spawned_pids, statuses};
+use crate::support::pid_alive;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dependents_of_a_failure_are_skipped_naming_it_and_the_rest_runs() {
@@ -89,7 +90,7 @@ async fn fail_fast_stops_running_steps_and_starts_nothing_new() {
     assert_eq!(slow.signal, Some(tend::Signal::TERM));
     let pids = spawned_pids(&slow.output);
     assert_eq!(pids.len(), 2, "{}", slow.output);
-    assert!(pids.iter().all(|&pid| !alive(pid)), "the step's whole group is gone");
+    assert!(pids.iter().all(|&pid| !pid_alive(pid)), "the step's whole group is gone");
     assert_eq!(report.step("later").unwrap().blocked_by.as_deref(), Some("fails"));
 }
 

@@ -8,7 +8,8 @@ use serde_json::Value;
 use tend::Service;
 use tend::runner::{Runner, Step};
 
-use crate::runner_support::{RUN_BOUND, fixture, run};
+use crate::runner_support::{RUN_BOUND, run};
+use crate::support::FIXTURE;
 
 /// Times and ids change from run to run; a null stays null so the snapshot still shows which
 /// steps have none.
@@ -182,8 +183,8 @@ async fn toml_and_yaml_files_give_the_same_report() {
     std::fs::create_dir(dir.path().join("work")).unwrap();
     let toml = dir.path().join("pipeline.toml");
     let yaml = dir.path().join("pipeline.yaml");
-    std::fs::write(&toml, TOML.replace("FIXTURE", fixture())).unwrap();
-    std::fs::write(&yaml, YAML.replace("FIXTURE", fixture())).unwrap();
+    std::fs::write(&toml, TOML.replace("FIXTURE", FIXTURE)).unwrap();
+    std::fs::write(&yaml, YAML.replace("FIXTURE", FIXTURE)).unwrap();
     assert_eq!(
         tend::runner::load(&toml).unwrap().steps(),
         tend::runner::load(&yaml).unwrap().steps()

@@ -1,22 +1,20 @@
-//! Helpers for the pipeline tests: running with a bound, reading what steps recorded, and
-//! checking that processes are gone.
+//! Helpers for the pipeline tests: running with a bound and reading what steps recorded.
+//! Binary paths and bounded polling are in `support`.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tend::Service;
 use tend::runner::{Pipeline, Report, Runner, Step, StepStatus};
 
+use crate::support::FIXTURE;
+
 /// Generous bound for a whole pipeline run in these tests.
 pub(crate) const RUN_BOUND: Duration = Duration::from_secs(30);
 
-pub(crate) fn fixture() -> &'static str {
-    env!("CARGO_BIN_EXE_tend-fixture")
-}
-
 /// A step that runs the fixture in `mode` with `args`.
 pub(crate) fn fixture_step(name: &str, args: &[&str]) -> Step {
-    Step::command(name, fixture()).args(args.iter().copied())
+    Step::command(name, FIXTURE).args(args.iter().copied())
 }
 
 /// Runs `steps` with `runner` (validated first), failing the test if the run takes longer
@@ -34,30 +32,6 @@ pub(crate) async fn run(steps: Vec<Step>) -> Report {
 /// `(name, status)` of every step, in report order.
 pub(crate) fn statuses(report: &Report) -> Vec<(&str, StepStatus)> {
     report.steps.iter().map(|s| (s.name.as_str(), s.status)).collect()
-}
-
-/// Whether `pid` is a live process (not gone, not a zombie).
-pub(crate) fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|stat| {
-            let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
-            state != Some('Z')
-        })
-        .unwrap_or(false)
-}
-
-/// Polls `condition` every 10 ms until it holds or `bound` passes; returns whether it held.
-pub(crate) async fn eventually(bound: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + bound;
-    loop {
-        if condition() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 /// The lines a file holds now (none if it does not exist).

@@ -3,33 +3,17 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use tend::script::{Script, ScriptError};
 use tend::{Process, ProcessInfo, Service};
 
 use crate::proctable::{PATIENCE, assert_group_gone, kill_group, live_members};
+use crate::support::{until, until_some};
 
 /// Waits (bounded) for the script's end; returns its info and combined output.
 pub(crate) async fn finish(process: &Process) -> (ProcessInfo, String) {
     let info = tokio::time::timeout(PATIENCE, process.wait()).await.expect("script to end");
     (info, process.output().to_string_lossy())
-}
-
-/// Polls `check` every 20 ms until it returns `Some`, failing after [`PATIENCE`]; unlike
-/// `proctable::eventually` it lets the runtime's other tasks (output readers, clean-up) run.
-pub(crate) async fn until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {PATIENCE:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// Starts `script` in file mode and in inline mode, and runs both to the end.
@@ -114,7 +98,7 @@ async fn file_mode_honours_dir_and_pattern_and_removes_the_file() {
     let service = Service::new();
     let process = script.start(&service).unwrap();
 
-    let path = until("the script to print its path", || {
+    let path = until_some(PATIENCE, "the script to print its path", || {
         let output = process.output().to_string_lossy();
         output.strip_suffix('\n').map(PathBuf::from)
     })
@@ -130,7 +114,7 @@ async fn file_mode_honours_dir_and_pattern_and_removes_the_file() {
     std::fs::write(&release, "").unwrap();
     let (info, _) = finish(&process).await;
     assert_eq!(info.exit_code, Some(0));
-    until("the script file to be removed", || (!path.exists()).then_some(())).await;
+    until(PATIENCE, "the script file to be removed", || !path.exists()).await;
     assert!(entries(scripts.path()).is_empty());
 }
 
@@ -269,7 +253,7 @@ async fn background_jobs_die_with_the_script_by_default() {
         let (info, output) = finish(&process).await;
         assert_eq!(info.exit_code, Some(0), "{output}");
         assert!(output.trim().parse::<u32>().is_ok(), "job PID printed: {output}");
-        assert_group_gone(pgid);
+        assert_group_gone(pgid).await;
     }
 }
 
@@ -287,7 +271,7 @@ async fn allow_detached_lets_background_jobs_outlive_the_script() {
         let alive: Vec<u32> = live_members(pgid).iter().map(|p| p.pid).collect();
         assert_eq!(alive, [job], "the job, alone, outlived the script");
         kill_group(pgid);
-        assert_group_gone(pgid);
+        assert_group_gone(pgid).await;
     }
 }
 

@@ -1,11 +1,17 @@
-//! Helpers shared by the managed-process and `tend run` tests: where the binaries are, bounded
-//! polling, what `/proc` says about a process or a group, and a guard that kills strays.
+//! Helpers shared by every e2e module: the one home of where the binaries are (the fixture,
+//! `tend`, the daemon example) and of bounded polling, sync ([`eventually`],
+//! [`eventually_some`]) and async ([`until`], [`until_some`], [`holds_within`]); also what
+//! `/proc` says about a process or a group, and a guard that kills strays.
 //!
-//! Every wait here has a deadline and fails the test with a message naming what it waited for;
-//! nothing sleeps blindly.
+//! Every wait here has a deadline and fails the test with a message naming what it waited for
+//! ([`holds_within`] instead answers whether it held, for tests with their own message);
+//! nothing sleeps blindly. Async tests use the async variants: the sync ones block the thread,
+//! and with it a current-thread runtime's other tasks.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus};
+use std::sync::OnceLock;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
@@ -15,8 +21,12 @@ use tend::{Process, StartOptions};
 pub(crate) const DEADLINE: Duration = Duration::from_secs(10);
 
 /// The fixture child binary of this package.
+pub(crate) const FIXTURE: &str = env!("CARGO_BIN_EXE_tend-fixture");
+
+/// The fixture child binary of this package ([`FIXTURE`], for call sites that read better
+/// as a call).
 pub(crate) fn fixture_path() -> &'static str {
-    env!("CARGO_BIN_EXE_tend-fixture")
+    FIXTURE
 }
 
 /// Start options for the fixture in `mode` with `args`.
@@ -24,20 +34,55 @@ pub(crate) fn fixture(args: &[&str]) -> StartOptions {
     StartOptions::new(fixture_path()).args(args.iter().copied())
 }
 
-/// The `tend` binary of this build. It belongs to another package, so Cargo does not build it
-/// for this test binary: `cargo nextest run --workspace` (and `scripts/test.sh`) do, and a
-/// run limited to this package needs `cargo build -p tend-cli` first.
+/// The `tend` binary, built for this test run.
 pub(crate) fn tend_bin() -> PathBuf {
-    // …/target/<profile>/deps/e2e-<hash> → …/target/<profile>/tend
-    let exe = std::env::current_exe().expect("path of the test binary");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
-    let tend = profile_dir.join("tend");
-    assert!(
-        tend.is_file(),
-        "{} is missing: build it first with `cargo build -p tend-cli` (scripts/test.sh does)",
-        tend.display()
-    );
-    tend
+    built_binaries().join("tend")
+}
+
+/// The `daemon` example of the library crate, built for this test run.
+pub(crate) fn example_bin() -> PathBuf {
+    built_binaries().join("examples").join("daemon")
+}
+
+/// The profile directory (`target/debug`), after making sure `tend` and the example exist.
+/// They belong to other packages, so Cargo does not build them for this test binary;
+/// `scripts/test.sh` builds them before the tests start. When they are missing under nextest
+/// (which holds no Cargo lock while tests run) this builds them once; running `cargo build`
+/// in every test process instead costs a second each on a busy machine.
+fn built_binaries() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        // …/target/<profile>/deps/e2e-<hash> → …/target/<profile>
+        let exe = std::env::current_exe().expect("test binary path");
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+        let binaries = [profile_dir.join("tend"), profile_dir.join("examples/daemon")];
+        if std::env::var_os("NEXTEST").is_some() && !binaries.iter().all(|b| b.exists()) {
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let mut build = Command::new(cargo);
+            build
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .args(["build", "--quiet", "-p", "tend-cli", "--bin", "tend"])
+                .args(["-p", "tend", "--example", "daemon"]);
+            if profile_dir.file_name().is_some_and(|name| name == "release") {
+                build.arg("--release");
+            }
+            let output = build.output().expect("run cargo build");
+            assert!(
+                output.status.success(),
+                "cargo build failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        for binary in binaries {
+            assert!(
+                binary.exists(),
+                "{} is missing: cargo build -p tend-cli --bin tend -p tend --example daemon",
+                binary.display()
+            );
+        }
+        profile_dir.to_path_buf()
+    })
+    .clone()
 }
 
 /// A multi-thread runtime like the one the `tend` binary uses, for tests that need to step
@@ -50,19 +95,54 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
         .expect("build a Tokio runtime")
 }
 
-/// Polls `condition` every 5 ms until it holds and returns how long that took; fails the
-/// test naming `what` once `within` has passed.
+/// Time between two polls of a condition.
+const POLL: Duration = Duration::from_millis(5);
+
+/// Polls `check` until it returns `Some` and returns the value; fails the test naming `what`
+/// once `within` has passed. Blocks the thread between polls: in async tests use
+/// [`until_some`], which lets the runtime's other tasks run.
+pub(crate) fn eventually_some<T>(
+    within: Duration,
+    what: &str,
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(start.elapsed() < within, "timed out after {within:?} waiting for {what}");
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Polls `condition` until it holds and returns how long that took; fails the test naming
+/// `what` once `within` has passed. Blocking, like [`eventually_some`]; async tests use
+/// [`until`].
 pub(crate) fn eventually(
     within: Duration,
     what: &str,
     mut condition: impl FnMut() -> bool,
 ) -> Duration {
     let start = Instant::now();
-    while !condition() {
-        assert!(start.elapsed() < within, "timed out after {within:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    eventually_some(within, what, || condition().then_some(()));
     start.elapsed()
+}
+
+/// [`eventually_some`] for async tests: sleeps on the runtime's timer between polls.
+pub(crate) async fn until_some<T>(
+    within: Duration,
+    what: &str,
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(start.elapsed() < within, "timed out after {within:?} waiting for {what}");
+        tokio::time::sleep(POLL).await;
+    }
 }
 
 /// [`eventually`] for async tests: sleeps on the runtime's timer between polls.
@@ -72,11 +152,40 @@ pub(crate) async fn until(
     mut condition: impl FnMut() -> bool,
 ) -> Duration {
     let start = Instant::now();
-    while !condition() {
-        assert!(start.elapsed() < within, "timed out after {within:?} waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until_some(within, what, || condition().then_some(())).await;
     start.elapsed()
+}
+
+/// Whether `condition` comes to hold within `within` (polled as [`until`] does), for tests
+/// that assert with their own message.
+pub(crate) async fn holds_within(within: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if condition() {
+            return true;
+        }
+        if start.elapsed() >= within {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Waits for a child to exit within `timeout`, else kills it (so nothing leaks) and fails
+/// the test.
+pub(crate) fn wait_child(child: &mut Child, timeout: Duration) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if start.elapsed() >= timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("process {} still running after {timeout:?}", child.id());
+        }
+        std::thread::sleep(POLL);
+    }
 }
 
 /// Waits until the captured stdout of `process` contains the line `line`.
