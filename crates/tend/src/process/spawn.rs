@@ -306,15 +306,29 @@ async fn wait_with_deadline(
 
 /// Kills members of the leader's group that are still alive once the leak timeout has
 /// passed since the leader ended.
+///
+/// After the SIGKILL it waits, for at most [`KILLED_GROUP_WAIT`], until the members are gone,
+/// so that once the process is reported done nothing of its group is still running.
 async fn reap_group_leftovers(pgid: u32, deadline: Instant) {
+    let mut killed_at: Option<Instant> = None;
     while os::group_exists(pgid) {
-        if Instant::now() >= deadline {
-            let _ = os::signal_group(pgid, Signal::KILL.number());
-            return;
+        let now = Instant::now();
+        match killed_at {
+            None if now >= deadline => {
+                let _ = os::signal_group(pgid, Signal::KILL.number());
+                killed_at = Some(now);
+            }
+            // Orphaned members are reaped by init (or a subreaper); one that is not reaped
+            // stays a zombie in the group, so the wait is bounded.
+            Some(at) if now >= at + KILLED_GROUP_WAIT => return,
+            _ => {}
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// How long to wait for SIGKILLed leftovers of a group to disappear.
+const KILLED_GROUP_WAIT: Duration = Duration::from_millis(500);
 
 /// Records the final state of the last run (`pid`) and publishes `killed` (if we ended it)
 /// and `exited`. The caller then marks the process done.
