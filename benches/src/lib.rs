@@ -10,17 +10,19 @@ pub fn criterion_dir() -> PathBuf {
     target.join("criterion")
 }
 
-/// The median of one criterion benchmark, in nanoseconds, from its saved estimates.
-pub fn median_ns(group: &str, function: &str) -> Option<f64> {
+/// The typical time of one criterion benchmark, in nanoseconds, from its saved estimates: the
+/// slope for linear sampling, else the mean — the figure criterion itself prints.
+pub fn typical_ns(group: &str, function: &str) -> Option<f64> {
     let path = criterion_dir().join(group).join(function).join("new/estimates.json");
     let text = std::fs::read_to_string(path).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["median"]["point_estimate"].as_f64()
+    let estimate = |name: &str| json[name]["point_estimate"].as_f64();
+    estimate("slope").or_else(|| estimate("mean"))
 }
 
 /// Prints `label: managed / baseline = ratio` for two benchmarks of one group.
 pub fn print_ratio(label: &str, group: &str, managed: &str, baseline: &str) {
-    match (median_ns(group, managed), median_ns(group, baseline)) {
+    match (typical_ns(group, managed), typical_ns(group, baseline)) {
         (Some(m), Some(b)) => println!(
             "RATIO {label}: {managed} {:.3} ms / {baseline} {:.3} ms = {:.3}",
             m / 1e6,
