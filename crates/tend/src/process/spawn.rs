@@ -153,17 +153,21 @@ fn start_run(
         shared.stdin.attach(stdin);
     }
     let (stop, stop_rx) = watch::channel(false);
-    let mut readers = Vec::with_capacity(1);
-    // Both pipes exist, or neither (inherited or null output).
-    if let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) {
-        let gate = || file.map(|file| file.gate(options.max_line));
-        let out = read_pipe(stdout, Stream::Stdout, shared.clone(), stop_rx.clone(), gate());
-        let err = read_pipe(stderr, Stream::Stderr, shared.clone(), stop_rx, gate());
-        // One task polls both pipes: as concurrent as a task each, with one spawn and one
-        // wake-up fewer per process.
-        readers.push(tokio::spawn(async move {
-            tokio::join!(out, err);
-        }));
+    let mut readers = Vec::with_capacity(2);
+    if let Some(stdout) = child.stdout.take() {
+        let gate = file.map(|file| file.gate(options.max_line));
+        let stop = stop_rx.clone();
+        readers.push(tokio::spawn(read_pipe(stdout, Stream::Stdout, shared.clone(), stop, gate)));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        let gate = file.map(|file| file.gate(options.max_line));
+        readers.push(tokio::spawn(read_pipe(
+            stderr,
+            Stream::Stderr,
+            shared.clone(),
+            stop_rx,
+            gate,
+        )));
     }
     Ok(Run { child, pid, started, readers, stop })
 }
