@@ -4,7 +4,6 @@
 //! crate-private functions whose types are the crate's own. The rest of the library stays
 //! portable and safe. Linux is the primary target; other Unix systems get what is cheap to keep.
 #![allow(unsafe_code)]
-#![allow(dead_code, unused_imports)] // consumers arrive module by module
 
 mod boot;
 mod guardian;
@@ -22,6 +21,6 @@ pub(crate) use limits::{raise_open_file_limit, set_thread_nice};
 pub(crate) use notify::send_notification;
 pub(crate) use procinfo::{Liveness, liveness, start_time};
 #[cfg(target_os = "linux")]
-pub(crate) use proctable::{ProcScan, count_pids, entry as process_entry, scan as scan_processes};
+pub(crate) use proctable::{count_pids, entry as process_entry, scan as scan_processes};
 pub(crate) use signals::{Delivery, SIGNAL_NAMES, group_exists, signal_group, signal_process};
 pub(crate) use spawn::{configure_group, enlarge_pipe};
