@@ -21,7 +21,7 @@ fn sh(script: &str) -> Cmd {
 
 /// A shell script whose group should die: it writes its PID (= group ID) to `pid_file`, then
 /// leaves a sleeping background job and sleeps itself.
-fn two_sleepers(pid_file: &Path) -> Cmd {
+pub(crate) fn two_sleepers(pid_file: &Path) -> Cmd {
     Cmd::new("sh").args([
         "-c",
         "echo started; echo $$ > \"$1\"; sleep 30 & sleep 30",
@@ -252,7 +252,7 @@ async fn background_pipes_can_be_taken() {
 }
 
 /// Waits, without blocking the runtime, until group `pgid` has `count` live members.
-async fn wait_for_members(pgid: u32, count: usize) {
+pub(crate) async fn wait_for_members(pgid: u32, count: usize) {
     let deadline = Instant::now() + PATIENCE;
     while live_members(pgid).len() != count {
         assert!(Instant::now() < deadline, "group {pgid}: {:?}", live_members(pgid));

@@ -12,6 +12,7 @@ mod daemon_registry;
 mod daemon_support;
 mod exclusive;
 mod exec;
+mod exec_stops;
 mod fixture;
 mod output_file;
 mod process_control;

@@ -3,9 +3,10 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use tend::script::{Script, ScriptError};
-use tend::{Process, ProcessInfo, Service};
+use tend::{MaxRestarts, Process, ProcessInfo, Restart, Service};
 
 use crate::proctable::{PATIENCE, assert_group_gone, kill_group, live_members};
 use crate::support::{until, until_some};
@@ -152,6 +153,22 @@ async fn inline_mode_writes_nothing_and_works_where_no_file_can_be_written() {
     assert_eq!(info.args, ["-s"]);
     assert_eq!(output, "it's|\"q\"|$HOME|a;b|");
     assert!(entries(dir.path()).is_empty());
+}
+
+#[tokio::test]
+async fn every_restarted_run_runs_the_whole_script_in_both_modes() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    // Fails on each of its three runs; a run that got no script would exit 0 and stop it early.
+    let script = Script::new(format!("echo run >> '{}'; echo ran; exit 3", runs.display()))
+        .restart(
+            Restart::on_failure().max(MaxRestarts::Limited(2)).delay(Duration::from_millis(10)),
+        );
+    for (info, output) in both_modes(script).await {
+        assert_eq!((info.exit_code, info.restarts), (Some(3), 2), "{info:?}");
+        assert_eq!(output, "ran\nran\nran\n");
+    }
+    assert_eq!(std::fs::read_to_string(&runs).unwrap(), "run\n".repeat(6));
 }
 
 #[tokio::test]

@@ -5,6 +5,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use super::restart::Restart;
 
 /// Default capacity of a process's output ring: 1 MiB.
@@ -74,6 +76,10 @@ pub struct StartOptions {
     pub clear_env: bool,
     /// Standard input.
     pub stdin: StdinMode,
+    /// Bytes written to the standard input of every run, which is then closed (a fresh pipe
+    /// per run, so a restarted run reads them again). Overrides `stdin`; `send_input` is
+    /// refused. This is how inline scripts reach `bash -s`.
+    pub stdin_data: Option<Bytes>,
     /// Standard output and error.
     pub output: OutputMode,
     /// Keep output in the ring (with [`OutputMode::Piped`]).
@@ -115,6 +121,7 @@ impl StartOptions {
             env: Vec::new(),
             clear_env: false,
             stdin: StdinMode::Null,
+            stdin_data: None,
             output: OutputMode::Piped,
             capture: true,
             ring_size: DEFAULT_RING_SIZE,
@@ -168,6 +175,20 @@ impl StartOptions {
     /// Sets standard input.
     pub fn stdin(mut self, mode: StdinMode) -> Self {
         self.stdin = mode;
+        self
+    }
+
+    /// Feeds `data` to every run's standard input, then closes it (see
+    /// [`stdin_data`](#structfield.stdin_data)).
+    ///
+    /// ```
+    /// use tend::StartOptions;
+    ///
+    /// let options = StartOptions::new("bash").arg("-s").stdin_data("echo hi\n");
+    /// assert_eq!(options.stdin_data.as_deref(), Some(&b"echo hi\n"[..]));
+    /// ```
+    pub fn stdin_data(mut self, data: impl Into<Bytes>) -> Self {
+        self.stdin_data = Some(data.into());
         self
     }
 

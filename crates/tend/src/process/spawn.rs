@@ -24,6 +24,7 @@ use super::options::{OutputMode, StartOptions, StdinMode};
 use super::output_file::OutputFile;
 use super::reader::read_pipe;
 use super::shared::ProcessShared;
+use super::stdin::feed_stdin;
 use crate::event::EventKind;
 use crate::output::Stream;
 use crate::{Error, Signal, os};
@@ -96,6 +97,7 @@ fn command(options: &StartOptions) -> Command {
     }
     command.envs(options.env.iter().map(|(k, v)| (k, v)));
     command.stdin(match options.stdin {
+        _ if options.stdin_data.is_some() => Stdio::piped(),
         StdinMode::Null => Stdio::null(),
         StdinMode::Piped => Stdio::piped(),
         StdinMode::Inherit => Stdio::inherit(),
@@ -149,10 +151,15 @@ fn start_run(
     if halted {
         let _ = shared.deliver(Signal::KILL, Target::GroupIfConfigured, None);
     }
-    if let Some(stdin) = child.stdin.take() {
-        shared.stdin.attach(stdin);
-    }
     let (stop, stop_rx) = watch::channel(false);
+    if let Some(stdin) = child.stdin.take() {
+        match &options.stdin_data {
+            Some(data) => {
+                tokio::spawn(feed_stdin(stdin, data.clone(), stop_rx.clone()));
+            }
+            None => shared.stdin.attach(stdin),
+        }
+    }
     let mut readers = Vec::with_capacity(2);
     if let Some(stdout) = child.stdout.take() {
         let gate = file.map(|file| file.gate(options.max_line));

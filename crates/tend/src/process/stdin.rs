@@ -10,6 +10,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::process::ChildStdin;
 use tokio::sync::{Mutex, watch};
@@ -102,5 +103,18 @@ impl StdinSlot {
     /// gives up at its next poll), so the next run's `attach` finds the slot free.
     pub(crate) async fn wait_idle(&self) {
         drop(self.pipe.lock().await);
+    }
+}
+
+/// Writes `data` to one run's stdin and closes it ([`StartOptions::stdin_data`]). Gives up
+/// when the run ends (`stop`), so a grandchild that holds the pipe without reading cannot keep
+/// this task alive.
+///
+/// [`StartOptions::stdin_data`]: crate::StartOptions::stdin_data
+pub(crate) async fn feed_stdin(mut pipe: ChildStdin, data: Bytes, mut stop: watch::Receiver<bool>) {
+    tokio::select! {
+        // A failed write means the child is gone; its status says so.
+        _ = pipe.write_all(&data) => {}
+        _ = stop.wait_for(|stopped| *stopped) => {}
     }
 }

@@ -263,6 +263,12 @@ impl Script {
         self
     }
 
+    /// Sets the restart policy. Each run gets the script afresh, in either mode.
+    pub fn restart(mut self, restart: crate::process::Restart) -> Self {
+        self.restart = restart;
+        self
+    }
+
     /// Names the process.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());

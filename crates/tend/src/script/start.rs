@@ -8,7 +8,7 @@ use tempfile::TempPath;
 use super::error::ScriptError;
 use super::render::split_pattern;
 use super::spec::{Script, ScriptMode};
-use crate::{Process, Service, StartOptions, StdinMode};
+use crate::{Process, Service, StartOptions};
 
 /// Random characters in a script file's name: enough that guessing one is hopeless.
 const RANDOM_LEN: usize = 12;
@@ -19,7 +19,7 @@ impl Script {
     ///
     /// In file mode the file is written before bash starts and removed when the process has
     /// ended (or at once when bash cannot be started). In inline mode the script is written
-    /// to bash's stdin by a background task, which then closes it.
+    /// to bash's stdin, which is then closed; with a restart policy every run gets it again.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), tend::script::ScriptError> {
@@ -53,16 +53,9 @@ impl Script {
             }
             ScriptMode::Inline => {
                 options.args.push("-s".to_owned());
-                options.stdin = StdinMode::Piped;
-                let process = service.start(options)?;
-                let feeder = process.clone();
-                tokio::spawn(async move {
-                    // A write fails only when bash has already gone (killed, or dead of a
-                    // signal); its status says so, so there is nothing to add here.
-                    let _ = feeder.send_input(text.as_bytes()).await;
-                    let _ = feeder.close_stdin().await;
-                });
-                Ok(process)
+                // Fed afresh to every run, so a restarted script runs again.
+                options.stdin_data = Some(text.into());
+                Ok(service.start(options)?)
             }
         }
     }
