@@ -6,8 +6,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
+use tend::daemon::HealthServer;
+
 use crate::daemon_support::port_open;
-use crate::support::{eventually, example_bin, tend_bin, wait_child};
+use crate::support::{eventually, example_bin, runtime, tend_bin, wait_child};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -258,4 +260,49 @@ fn tend_daemons_lists_live_entries_and_prunes_the_rest() {
 
     example.signal("TERM");
     assert_eq!(example.finish().0, Some(0));
+}
+
+#[test]
+fn example_serves_health_on_the_address_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("daemons").display().to_string();
+    let addr = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    };
+    let example = Example::start(&["--registry-dir", &registry, "--health-addr", &addr], &[]);
+    assert_eq!(example.addr, addr);
+    let health = tend(&["health", &addr, "--timeout", "5s"]);
+    assert!(health.status.success(), "{}", text(&health.stderr));
+    example.signal("TERM");
+    assert_eq!(example.finish().0, Some(0));
+}
+
+#[test]
+fn tend_health_ready_fails_while_not_ready_and_waits_for_readiness() {
+    let rt = runtime();
+    let mut server = rt.block_on(HealthServer::bind("127.0.0.1:0".parse().unwrap())).expect("bind");
+    let addr = server.local_addr().to_string();
+
+    let not_ready = tend(&["health", &addr, "--ready", "--timeout", "300ms"]);
+    assert_eq!(not_ready.status.code(), Some(1));
+    let stderr = text(&not_ready.stderr);
+    assert!(stderr.contains("not ready") && stderr.contains(&addr), "{stderr}");
+    let healthy = tend(&["health", &addr, "--timeout", "1s"]);
+    assert_eq!(healthy.status.code(), Some(0), "health is separate from readiness");
+
+    let mut waiting = Command::new(tend_bin())
+        .args(["health", &addr, "--ready", "--timeout", "20s"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Still polling half a second in: it has not given up on the first 503.
+    let polling_until = std::time::Instant::now() + Duration::from_millis(500);
+    while std::time::Instant::now() < polling_until {
+        assert!(waiting.try_wait().unwrap().is_none(), "gave up while the server was not ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.set_ready(true);
+    assert!(wait_child(&mut waiting, WAIT).success());
+    rt.block_on(server.stop(Duration::from_secs(5))).unwrap();
 }
