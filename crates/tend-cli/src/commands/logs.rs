@@ -2,7 +2,9 @@
 //!
 //! Without `-f` it prints the captured output exactly (`output?format=text`). With `-f` it
 //! reads lines from the daemon's event log (`output?since=SEQ`), stdout lines to stdout and
-//! stderr lines to stderr, polling until the process has ended and every line is out.
+//! stderr lines to stderr, polling until the process has ended and every line is out. Lines
+//! the daemon's bounded log evicted before they could be read are not lost silently: a note on
+//! stderr counts them.
 
 use std::io::Write;
 use std::time::Duration;
@@ -53,9 +55,20 @@ async fn follow(client: &Client, id: &str) -> anyhow::Result<i32> {
     let id = info["id"].as_str().unwrap_or(id).to_owned();
     let mut since = 0;
     let mut ended = false;
+    // `dropped` counts every line of the process the log has evicted so far.
+    let mut reported = 0;
     loop {
         let page =
             client.call("GET", &process_path(&id, &format!("/output?since={since}")), None).await?;
+        let dropped = page["dropped"].as_u64().unwrap_or(0);
+        if dropped > reported {
+            eprintln!(
+                "tend: {} line(s) of {id} were evicted from the daemon's event log before they \
+                 could be shown (`tend logs {id}` without -f prints the captured output)",
+                dropped - reported
+            );
+            reported = dropped;
+        }
         let lines = page["lines"].as_array().cloned().unwrap_or_default();
         print_lines(&lines)?;
         since = page["next_seq"].as_u64().unwrap_or(since);

@@ -1,5 +1,5 @@
 //! The WebSocket event stream: replay from the log, then live; `lagged` when the log evicted
-//! what a client had not read; resuming with `since`.
+//! what a client had not read; resuming with `since`; `tend logs -f` counting evicted lines.
 
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::server_support::{TestServer, fixture};
+use crate::support::tend_bin;
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
@@ -127,4 +128,39 @@ async fn a_client_behind_the_log_is_told_how_much_it_missed() {
         server.call("GET", &format!("/api/v1/processes/{id}/output?since=0"), None).await.json();
     assert_eq!(page["lines"].as_array().unwrap().len(), 49);
     assert_eq!(page["dropped"], 451);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_follow_says_how_many_lines_the_log_evicted() {
+    let server = TestServer::start_with(|mut config| {
+        config.log_events = 50;
+        config
+    })
+    .await;
+    let run =
+        server.call("POST", "/api/v1/processes/run", Some(fixture(&["lines", "500"]))).await.json();
+    let id = run["info"]["id"].as_str().unwrap().to_owned();
+    let url = format!("http://{}", server.addr);
+    let output = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::process::Command::new(tend_bin())
+            .args(["logs", "-f", &id, "--server", &url, "--token", &server.token])
+            .output(),
+    )
+    .await
+    .expect("tend logs -f to end")
+    .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let shown = stdout.lines().count();
+    // Evicted lines are counted on stderr; shown + evicted accounts for every line.
+    let evicted: usize = stderr
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no eviction note: {stderr:?}"));
+    assert!(stderr.contains("evicted") && stderr.contains(&id), "{stderr}");
+    assert_eq!(shown + evicted, 500, "shown {shown}, evicted {evicted}");
+    assert_eq!(stdout.lines().last(), run["output"].as_str().unwrap().lines().last());
 }
