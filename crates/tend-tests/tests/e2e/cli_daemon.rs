@@ -156,12 +156,17 @@ fn client_commands_end_to_end() {
 
     let table = daemon.ok(&["ps", "--all"]);
     let header = table.lines().next().unwrap();
-    assert!(
-        header.starts_with("ID") && header.contains("STATUS") && header.ends_with("COMMAND"),
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        ["ID", "NAME", "PID", "STATUS", "EXIT", "DURATION", "COMMAND"],
         "{table}"
     );
     let row = table.lines().find(|l| l.contains("greeter")).expect("greeter row");
-    assert!(row.contains("exited") && row.contains("sh -c"), "{row}");
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!((cells[1], cells[3], cells[4]), ("greeter", "exited", "0"), "{row}");
+    assert!(cells[2].parse::<u32>().is_ok(), "PID: {row}");
+    assert!(cells[5].chars().next().is_some_and(|c| c.is_ascii_digit()), "DURATION: {row}");
+    assert!(row.contains("sh -c"), "{row}");
     let short = row.split_whitespace().next().unwrap();
     assert!(id.starts_with(short), "short id {short} is a prefix of {id}");
     let json: serde_json::Value =

@@ -139,10 +139,27 @@ async fn bad_input_is_a_400_naming_it() {
     assert_eq!(array.status, 400);
     let since = server.call("GET", "/api/v1/processes/abcd/output?since=-1", None).await;
     assert_eq!(since.status, 404, "the id is resolved first");
-    let unknown_param = server.call("GET", "/api/v1/processes?colour=red", None).await;
-    assert!(unknown_param.json()["error"]["message"].as_str().unwrap().contains("colour"));
-    let bad_status = server.call("GET", "/api/v1/processes?status=sleeping", None).await;
-    assert_eq!(bad_status.status, 400);
+    // Query parameters: 400, naming the parameter.
+    let sleeper =
+        server.call("POST", "/api/v1/processes", Some(fixture(&["sleep", "30"]))).await.json();
+    let sleeper = id_of(&sleeper);
+    for (path, named) in [
+        ("/api/v1/processes?colour=red".to_owned(), "colour"),
+        ("/api/v1/processes?status=sleeping".to_owned(), "status"),
+        (format!("/api/v1/processes/{sleeper}/output?since=-1"), "since"),
+        (format!("/api/v1/processes/{sleeper}/output?format=xml"), "format"),
+        (format!("/api/v1/processes/{sleeper}/output?limit=many"), "limit"),
+    ] {
+        let reply = server.call("GET", &path, None).await;
+        assert_eq!(reply.status, 400, "{path}");
+        let message = reply.json()["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(named), "{path} → {message}");
+    }
+    let wait =
+        server.call("POST", &format!("/api/v1/processes/{sleeper}/wait?timeout=soon"), None).await;
+    assert_eq!(wait.status, 400);
+    assert!(wait.json()["error"]["message"].as_str().unwrap().contains("timeout"));
+    server.call("POST", &format!("/api/v1/processes/{sleeper}/kill"), None).await;
 
     let big = vec![b' '; 1 << 21];
     let too_large =
@@ -176,7 +193,12 @@ async fn wrong_state_is_409_and_the_limit_is_429() {
     let input = server
         .call("POST", &format!("/api/v1/processes/{id}/input"), Some(json!({ "data": "x" })))
         .await;
-    assert_eq!(input.status, 409, "stdin was not piped");
+    assert_eq!((input.status, input.code().as_str()), (409, "wrong_state"), "stdin not piped");
+    let run = server.call("POST", "/api/v1/processes/run", Some(fixture(&["exit", "0"]))).await;
+    assert_eq!((run.status, run.code().as_str()), (429, "limit_reached"), "run counts too");
+    let pipeline = json!({ "steps": [{ "name": "a", "command": FIXTURE, "args": ["exit", "0"] }] });
+    let pipeline = server.call("POST", "/api/v1/pipelines", Some(pipeline)).await;
+    assert_eq!((pipeline.status, pipeline.code().as_str()), (429, "limit_reached"));
 
     let still = server
         .call("POST", &format!("/api/v1/processes/{id}/wait?timeout=50ms"), None)
@@ -218,7 +240,7 @@ async fn stdin_signal_and_stop() {
     let done = server.call("POST", "/api/v1/processes/echo/wait?timeout=20s", None).await.json();
     assert_eq!(done["status"], "exited");
     let closed = server.call("POST", "/api/v1/processes/echo/close-stdin", None).await;
-    assert_eq!(closed.status, 409);
+    assert_eq!((closed.status, closed.code().as_str()), (409, "wrong_state"));
 
     let mut victim = fixture(&["sleep", "30"]);
     victim["name"] = json!("victim");
@@ -230,6 +252,7 @@ async fn stdin_signal_and_stop() {
         .call("POST", "/api/v1/processes/victim/signal", Some(json!({ "signal": "NOPE" })))
         .await;
     assert_eq!(bad.status, 400);
+    assert!(bad.json()["error"]["message"].as_str().unwrap().contains("NOPE"), "{:?}", bad.json());
     let usr1 =
         server.call("POST", "/api/v1/processes/victim/signal", Some(json!({ "signal": 10 }))).await;
     assert_eq!(usr1.status, 200);
@@ -259,4 +282,6 @@ async fn stdin_signal_and_stop() {
     let bad_grace =
         server.call("POST", "/api/v1/processes/stubborn/stop", Some(json!({ "grace": 5 }))).await;
     assert_eq!(bad_grace.status, 400);
+    let message = bad_grace.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("grace"), "{message}");
 }

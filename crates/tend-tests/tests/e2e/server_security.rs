@@ -98,7 +98,9 @@ async fn websocket_origin_and_query_token() {
         assert_eq!(status, expected, "{headers:?}: {reply}");
     }
     let no_token = server.raw("GET", "/api/v1/events", &upgrade, b"", true).await;
-    assert_eq!(no_token.status, 401);
+    assert_eq!((no_token.status, no_token.code().as_str()), (401, "unauthorized"));
+    let wrong_token = server.raw("GET", "/api/v1/events?token=nope", &upgrade, b"", true).await;
+    assert_eq!((wrong_token.status, wrong_token.code().as_str()), (401, "unauthorized"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -120,6 +122,11 @@ async fn health_ready_metrics_and_openapi() {
         "tend_process_exits_total 1",
         "tend_output_bytes_total 12",
         "tend_websocket_clients 0",
+        "tend_process_restarts_total 0",
+        // Event lag: what the replay log and WebSocket clients missed.
+        "tend_event_log_missed_total 0",
+        "tend_websocket_missed_events_total 0",
+        "tend_event_log_evicted_total 0",
     ];
     // The counters follow the event feed, which runs beside the request: poll.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -156,6 +163,9 @@ async fn health_ready_metrics_and_openapi() {
         "/daemons/{code}/{daemon}/health",
         "/daemons/{code}/{daemon}/stop",
         "/events",
+        "/pipelines",
+        "/pipelines/{id}",
+        "/pipelines/{id}/cancel",
         "/openapi.json",
     ] {
         assert!(paths.contains_key(path), "OpenAPI lacks {path}");
