@@ -42,8 +42,9 @@ pub(crate) struct UpArgs {
     /// On the first failure, start nothing new and shut running steps down.
     #[arg(long)]
     fail_fast: bool,
-    /// Print the report as JSON on stdout, and nothing else there.
-    #[arg(long, conflicts_with = "quiet")]
+    /// Print the report as JSON on stdout, and nothing else there (no step output anywhere,
+    /// so `--quiet` adds nothing to it).
+    #[arg(long)]
     json: bool,
     /// Print only the output of failed steps, and the summary.
     #[arg(short, long)]

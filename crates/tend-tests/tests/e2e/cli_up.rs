@@ -138,6 +138,12 @@ fn json_prints_the_report_and_nothing_else_on_stdout() {
     lines.sort_unstable();
     assert_eq!(lines, ["compiled", "warning"]);
     assert_eq!(ran.stderr, "");
+
+    // `--quiet` beside `--json` is accepted and changes nothing.
+    let both = up_in(dir.path(), &[path.to_str().unwrap(), "--json", "--quiet"], &[]);
+    assert_eq!((both.code, both.stderr.as_str()), (Some(1), ""));
+    let again: serde_json::Value = serde_json::from_str(&both.stdout).expect("one JSON document");
+    assert_eq!(again["totals"], report["totals"]);
 }
 
 #[test]
@@ -213,6 +219,17 @@ fn yaml_files_run_too_and_flags_reach_the_runner() {
 
 #[test]
 fn ctrl_c_stops_every_step_and_exits_130() {
+    interrupt_with(rustix::process::Signal::INT);
+}
+
+#[test]
+fn sigterm_stops_every_step_and_exits_130() {
+    interrupt_with(rustix::process::Signal::TERM);
+}
+
+/// Runs a pipeline whose first step leaves two children, sends `signal` to `tend up` once the
+/// step is ready, and checks the exit code, the step's group and that nothing else started.
+fn interrupt_with(signal: rustix::process::Signal) {
     let text = "[steps.spawner]\ncommand = \"FIXTURE\"\nargs = [\"spawn\", \"2\", \"60\"]\n\n\
                 [steps.later]\nrun = \"touch ran\"\nafter = [\"spawner\"]\n";
     let (dir, _) = pipeline_file("tend.toml", text);
@@ -241,7 +258,7 @@ fn ctrl_c_stops_every_step_and_exits_130() {
     assert_eq!(pids.len(), 2, "{seen:?}");
     rustix::process::kill_process(
         rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
-        rustix::process::Signal::INT,
+        signal,
     )
     .unwrap();
     let code = wait_bounded(&mut child);

@@ -95,6 +95,25 @@ async fn fail_fast_stops_running_steps_and_starts_nothing_new() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_fast_starts_no_independent_step_that_was_waiting_for_a_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let steps = vec![
+        Step::script("fails", "sleep 0.3; exit 2"),
+        // Ready from the start and depending on nothing, but queued behind `jobs = 1`.
+        Step::script("queued", format!("touch '{}'", marker.display())),
+    ];
+    let report = run_with(Runner::new(Service::new()).jobs(1).fail_fast(true), steps).await;
+    assert_eq!(statuses(&report), [("fails", StepStatus::Failed), ("queued", StepStatus::Skipped)]);
+    let queued = report.step("queued").unwrap();
+    assert_eq!(queued.error.as_deref(), Some("not started: `fails` failed and fail_fast is on"));
+    assert_eq!(queued.blocked_by.as_deref(), Some("fails"));
+    assert_eq!(queued.attempts, 0);
+    assert!(!marker.exists(), "the queued step ran");
+    assert!(!report.success);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_run_again_after_the_delay_until_a_pass() {
     let dir = tempfile::tempdir().unwrap();
     let count = dir.path().join("count");
