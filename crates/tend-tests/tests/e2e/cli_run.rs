@@ -106,9 +106,11 @@ fn tend_exits_with_the_program_even_while_its_own_stdin_stays_open() {
 #[test]
 fn directory_and_environment() {
     let dir = tempfile::tempdir().unwrap();
-    let ran = tend_fixture(&["-C", dir.path().to_str().unwrap()], &["pwd"]);
-    let printed = String::from_utf8(ran.stdout).unwrap();
-    assert_eq!(printed.trim_end(), dir.path().canonicalize().unwrap().to_str().unwrap());
+    for flag in ["-C", "--dir"] {
+        let ran = tend_fixture(&[flag, dir.path().to_str().unwrap()], &["pwd"]);
+        let printed = String::from_utf8(ran.stdout).unwrap();
+        assert_eq!(printed.trim_end(), dir.path().canonicalize().unwrap().to_str().unwrap());
+    }
 
     let ran = tend_fixture(&["-e", "A=1", "--env", "TEND_E2E_B=x=y"], &["env", "TEND_E2E_B"]);
     assert_eq!(ran.stdout, b"x=y\n", "the value is everything after the first `=`");
@@ -123,6 +125,16 @@ fn directory_and_environment() {
         .output()
         .unwrap();
     assert_eq!(output.stdout, b"yes\n");
+}
+
+#[test]
+fn the_grace_period_defaults_to_five_seconds() {
+    let start = Instant::now();
+    let ran = tend_fixture(&["--timeout", "100ms"], &["ignore-term"]);
+    let took = start.elapsed();
+    assert_eq!(ran.code, Some(124), "{}", ran.stderr);
+    // TERM at 0.1 s is ignored; KILL comes 5 s later.
+    assert!(took >= Duration::from_secs(5) && took < Duration::from_secs(15), "{took:?}");
 }
 
 #[test]
