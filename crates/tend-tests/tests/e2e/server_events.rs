@@ -98,8 +98,9 @@ async fn replay_then_live() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_client_behind_the_log_is_told_how_much_it_missed() {
+/// A server whose event log holds 50 events, after a process printed 500 lines through it;
+/// returns the server, the `run` reply and the process id.
+async fn five_hundred_lines_through_a_log_of_fifty() -> (TestServer, Value, String) {
     let server = TestServer::start_with(|mut config| {
         config.log_events = 50;
         config
@@ -108,6 +109,12 @@ async fn a_client_behind_the_log_is_told_how_much_it_missed() {
     let run =
         server.call("POST", "/api/v1/processes/run", Some(fixture(&["lines", "500"]))).await.json();
     let id = run["info"]["id"].as_str().unwrap().to_owned();
+    (server, run, id)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_behind_the_log_is_told_how_much_it_missed() {
+    let (server, _, id) = five_hundred_lines_through_a_log_of_fifty().await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while server.state.event_log().totals().exits < 1 {
         assert!(std::time::Instant::now() < deadline, "exit never reached the log");
@@ -132,14 +139,7 @@ async fn a_client_behind_the_log_is_told_how_much_it_missed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn logs_follow_says_how_many_lines_the_log_evicted() {
-    let server = TestServer::start_with(|mut config| {
-        config.log_events = 50;
-        config
-    })
-    .await;
-    let run =
-        server.call("POST", "/api/v1/processes/run", Some(fixture(&["lines", "500"]))).await.json();
-    let id = run["info"]["id"].as_str().unwrap().to_owned();
+    let (server, run, id) = five_hundred_lines_through_a_log_of_fifty().await;
     let url = format!("http://{}", server.addr);
     let output = tokio::time::timeout(
         Duration::from_secs(20),
