@@ -144,12 +144,16 @@ async fn service_shutdown_stops_every_attached_process_concurrently() {
         wait_for_line(&process, "ready").await;
         stubborn.push(process);
     }
+    let mut strays = Strays::default();
+    let (family, children) = start_family(&service, 2, &mut strays).await;
     let detached = service.start(fixture(&["sleep", "60"]).detach(true)).unwrap();
     let done = service.start(fixture(&["exit", "0"])).unwrap();
     finished(&done).await;
 
     let start = Instant::now();
     tokio::time::timeout(DEADLINE, service.shutdown(grace)).await.expect("shutdown hangs");
+    assert_eq!(family.info().reason, Some(Reason::Shutdown));
+    assert!(children.iter().all(|&pid| !pid_alive(pid)), "a group member outlived shutdown");
     let took = start.elapsed();
     assert!(took >= grace, "SIGKILL before the grace period: {took:?}");
     assert!(took < grace * 2, "one after the other, not concurrently: {took:?}");
