@@ -153,6 +153,9 @@ pub struct Totals {
     pub evicted: u64,
     /// Events the log itself missed because its feeder fell behind the service's bus.
     pub feeder_missed: u64,
+    /// The service's `seq` of the newest process event appended; the service's
+    /// [`last_seq`](tend::Service::last_seq) minus this is how far the log is behind.
+    pub followed_seq: u64,
 }
 
 /// A page of events read from the log.
@@ -227,6 +230,7 @@ impl EventLog {
                 EventKind::Output { line, .. } => inner.totals.output_bytes += line.len() as u64,
                 _ => {}
             }
+            inner.totals.followed_seq = event.seq;
             inner.last_seq += 1;
             event.seq = inner.last_seq;
             let entry = Entry { seq: event.seq, body: Body::Process(event), json: OnceLock::new() };

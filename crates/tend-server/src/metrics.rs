@@ -77,6 +77,12 @@ pub(crate) fn render(state: &ServerState) -> String {
         &[("", totals.feeder_missed)],
     );
     metric(
+        "tend_event_log_lag",
+        "gauge",
+        "Events the service has published that the replay log has not taken in yet.",
+        &[("", state.service().last_seq().saturating_sub(totals.followed_seq))],
+    );
+    metric(
         "tend_requests_refused_total",
         "counter",
         "Requests refused by the token, Host or Origin checks.",

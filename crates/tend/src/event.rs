@@ -127,6 +127,11 @@ impl EventBus {
         }
     }
 
+    /// The `seq` of the newest event published, 0 before the first.
+    pub(crate) fn last_seq(&self) -> u64 {
+        *self.next_seq.lock().unwrap_or_else(|e| e.into_inner()) - 1
+    }
+
     pub(crate) fn subscribe(&self) -> Subscription {
         // Under the numbering lock, so `last_seq` is exactly the last event published before
         // this subscriber existed: nothing before it counts as missed.

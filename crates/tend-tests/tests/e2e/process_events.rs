@@ -150,6 +150,19 @@ async fn events_serialise_flat_with_an_event_tag() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_seq_is_the_newest_event_published() {
+    let service = Service::new();
+    assert_eq!(service.last_seq(), 0, "nothing published yet");
+    let mut events = service.subscribe();
+    let process = service.start(fixture(&["lines", "3"])).unwrap();
+    let seen = until_exited(&mut events, &[process.id()]).await;
+    let newest = seen.last().unwrap().seq;
+    // Nothing else publishes, so a subscriber that read `exited` has caught up exactly.
+    assert_eq!(service.last_seq(), newest);
+    assert_eq!(newest, seen.len() as u64, "started, three lines, exited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lagging_subscriber_is_told_exactly_how_many_events_it_missed() {
     // Room for one batch. The child may write faster than the reader reads, so lines come in
     // batches of up to one read each; but 2000 lines (18 KiB) take several reads, and with

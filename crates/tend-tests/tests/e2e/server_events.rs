@@ -1,5 +1,6 @@
 //! The WebSocket event stream: replay from the log, then live; `lagged` when the log evicted
-//! what a client had not read; resuming with `since`; `tend logs -f` counting evicted lines.
+//! what a client had not read; resuming with `since`; `tend logs -f` counting evicted lines;
+//! how far the log is behind the service.
 
 use std::time::Duration;
 
@@ -163,4 +164,24 @@ async fn logs_follow_says_how_many_lines_the_log_evicted() {
     assert!(stderr.contains("evicted") && stderr.contains(&id), "{stderr}");
     assert_eq!(shown + evicted, 500, "shown {shown}, evicted {evicted}");
     assert_eq!(stdout.lines().last(), run["output"].as_str().unwrap().lines().last());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_log_knows_how_far_behind_the_service_it_is() {
+    let service = tend::Service::new();
+    let mut events = service.subscribe();
+    let process = service.start(crate::support::fixture(&["lines", "3"])).unwrap();
+    process.wait().await;
+    // A log that has taken nothing in yet is every event behind.
+    let log = tend_server::EventLog::new(100, 1 << 20);
+    assert_eq!(log.totals().followed_seq, 0);
+    assert_eq!(service.last_seq(), 5, "started, three lines, exited");
+    for _ in 0..5 {
+        let received = tokio::time::timeout(Duration::from_secs(10), events.recv()).await;
+        let Some(tend::Received::Event(event)) = received.expect("an event in time") else {
+            panic!("the subscription lagged or closed");
+        };
+        log.append(event);
+    }
+    assert_eq!(log.totals().followed_seq, service.last_seq(), "caught up");
 }

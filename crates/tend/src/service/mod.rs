@@ -172,6 +172,27 @@ impl Service {
         self.inner.bus.subscribe()
     }
 
+    /// The `seq` of the newest event published so far (0 before the first). A subscriber
+    /// whose last event has a smaller `seq` is that many events behind.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tend::Error> {
+    /// use tend::{Received, Service, StartOptions};
+    ///
+    /// let service = Service::new();
+    /// let mut events = service.subscribe();
+    /// service.run(StartOptions::new("true")).await?;
+    /// while let Some(Received::Event(event)) = events.recv().await {
+    ///     if event.seq == service.last_seq() {
+    ///         break; // caught up
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn last_seq(&self) -> u64 {
+        self.inner.bus.last_seq()
+    }
+
     /// Shuts every non-detached running process down gracefully, all at once, and waits.
     pub async fn shutdown(&self, grace: Duration) {
         let mut tasks = tokio::task::JoinSet::new();
