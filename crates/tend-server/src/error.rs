@@ -55,6 +55,10 @@ impl From<ActionError> for ApiError {
             // A spawn failure is the request's fault (no such program, bad directory).
             ActionError::Failed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ActionError::NotRegistered { .. } => StatusCode::NOT_IMPLEMENTED,
+            ActionError::Unknown { .. } => StatusCode::NOT_FOUND,
+            ActionError::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
+            ActionError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ActionError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             #[allow(unreachable_patterns)]
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -11,6 +11,11 @@
 //!   and pipeline events, replayed from the log then live; `/api/v1/openapi.json` describes
 //!   it all (OpenAPI 3.1).
 //! * `/health`, `/ready` and `/metrics` (Prometheus text) sit outside `/api`.
+//! * Every `/api` route but the `/events` stream and `output?format=text` (raw bytes) is a
+//!   named action, so a program holding the [`ServerState`] can do through
+//!   [`ServerState::actions`] whatever the API does: the library's `process.*` actions, and
+//!   those the server registers beside them: `process.stop`, `process.lines` (the `output`
+//!   pages), `daemon.list`/`get`/`health`/`stop` and `pipeline.start`/`list`/`get`/`cancel`.
 //! * Errors are `{"error": {"code", "message"}}`: 400 bad input (named), 401 token, 403
 //!   foreign `Host`/`Origin`, 404 unknown id, 409 wrong state, 413 body over 1 MiB, 429
 //!   process limit.
@@ -48,11 +53,15 @@
 //!   process events come through the service's bus: a `step_finished` can precede the
 //!   `exited` of the step's process.
 
+mod daemon_actions;
 mod error;
 mod guard;
+mod limit;
 mod log;
 mod metrics;
 mod openapi;
+mod option_bag;
+mod output_lines;
 mod pipelines;
 mod routes;
 mod state;

@@ -12,6 +12,7 @@ use crate::actions::{self, Actions};
 use crate::log::{DEFAULT_LOG_BYTES, DEFAULT_LOG_EVENTS, EventLog};
 use crate::metrics::Metrics;
 use crate::pipelines::Pipelines;
+use crate::pipelines::actions::PipelineHost;
 
 /// Largest request body accepted (413 beyond).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -43,11 +44,9 @@ pub(crate) struct StateInner {
     pub(crate) origins: Vec<String>,
     pub(crate) check_host: bool,
     pub(crate) max_processes: Option<usize>,
-    pub(crate) registry: Option<Registry>,
     pub(crate) ready: AtomicBool,
     pub(crate) metrics: Metrics,
     pub(crate) stream_runtime: Option<tokio::runtime::Handle>,
-    pub(crate) pipelines: Pipelines,
 }
 
 /// How to build a [`ServerState`] beyond the defaults of [`ServerState::new`].
@@ -116,6 +115,16 @@ impl ServerState {
         }
         let log = EventLog::new(config.log_events, config.log_bytes);
         log.follow(&service);
+        crate::output_lines::register(&actions, service.clone(), log.clone());
+        // The daemon and pipeline routes go through actions too; the server owns these.
+        crate::daemon_actions::register(&actions, config.registry.clone());
+        let host = PipelineHost {
+            pipelines: Pipelines::default(),
+            service: service.clone(),
+            log: log.clone(),
+            max_processes: config.max_processes,
+        };
+        crate::pipelines::actions::register(&actions, host);
         let port = config.bound.port();
         let mut hosts = vec![config.bound.to_string()];
         if config.bound.ip().is_loopback() {
@@ -139,11 +148,9 @@ impl ServerState {
                 origins,
                 check_host: config.check_host,
                 max_processes: config.max_processes,
-                registry: config.registry,
                 ready: AtomicBool::new(true),
                 metrics: Metrics::default(),
                 stream_runtime: config.stream_runtime,
-                pipelines: Pipelines::default(),
             }),
         }
     }

@@ -12,6 +12,7 @@
 //! the runner's [`Report`]. At most [`MAX_FINISHED_PIPELINES`] finished pipelines are kept; the oldest
 //! go first. Running ones are never dropped.
 
+pub(crate) mod actions;
 pub(crate) mod events;
 pub(crate) mod openapi;
 pub(crate) mod request;

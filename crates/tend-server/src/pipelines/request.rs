@@ -17,7 +17,7 @@ use serde::de::value::MapDeserializer;
 use serde_json::{Map, Value};
 use tend::runner::{Mode, Pipeline, steps_from};
 
-use crate::error::ApiError;
+use crate::actions::ActionError;
 
 /// Top-level keys of the body.
 const KEYS: &[&str] = &["steps", "mode", "jobs", "fail_fast"];
@@ -34,12 +34,12 @@ pub(crate) struct PipelineRequest {
     pub(crate) fail_fast: bool,
 }
 
-fn bad(message: impl std::fmt::Display) -> ApiError {
-    ApiError::bad_request(format!("body: {message}"))
+fn bad(message: impl std::fmt::Display) -> ActionError {
+    ActionError::InvalidRequest { message: format!("body: {message}") }
 }
 
 /// Reads and validates the body; every error is a 400 naming the key and the step.
-pub(crate) fn parse(mut body: Map<String, Value>) -> Result<PipelineRequest, ApiError> {
+pub(crate) fn parse(mut body: Map<String, Value>) -> Result<PipelineRequest, ActionError> {
     if let Some(key) = body.keys().find(|k| !KEYS.contains(&k.as_str())) {
         return Err(bad(format!("unknown key `{key}` (expected one of: {})", KEYS.join(", "))));
     }
@@ -113,7 +113,7 @@ mod tests {
 
     fn error(body: Value) -> String {
         let Value::Object(map) = body else { panic!("an object") };
-        parse(map).unwrap_err().message
+        parse(map).unwrap_err().to_string()
     }
 
     #[test]

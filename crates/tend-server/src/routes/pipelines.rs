@@ -1,4 +1,5 @@
-//! `/api/v1/pipelines`: run a pipeline on the server's service, follow it, cancel it.
+//! `/api/v1/pipelines`: run a pipeline on the server's service, follow it, cancel it. Each
+//! route dispatches the matching `pipeline.*` action.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -7,13 +8,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::body::{JsonObject, Params};
-use super::processes::check_limit;
-use crate::error::{ApiError, ApiResult};
-use crate::pipelines::{CancelOutcome, request};
+use crate::error::ApiResult;
 use crate::state::ServerState;
 
-fn unknown(id: &str) -> ApiError {
-    ApiError::not_found(format!("no pipeline `{id}`"))
+async fn dispatch(state: &ServerState, action: &str, options: Value) -> ApiResult<Value> {
+    Ok(state.actions().dispatch(action, options).await?)
 }
 
 /// `POST /pipelines` → 202 `{id}`: checked, then started in the background.
@@ -21,19 +20,17 @@ pub(crate) async fn start(
     State(state): State<ServerState>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Response> {
-    let request = request::parse(body)?;
-    check_limit(&state)?;
-    let id = state.inner.pipelines.launch(state.service(), state.event_log(), request);
-    Ok((StatusCode::ACCEPTED, Json(json!({ "id": id }))).into_response())
+    let started = dispatch(&state, "pipeline.start", Value::Object(body)).await?;
+    Ok((StatusCode::ACCEPTED, Json(started)).into_response())
 }
 
 /// `GET /pipelines` → summaries, oldest first.
 pub(crate) async fn list(
     State(state): State<ServerState>,
     params: Params,
-) -> ApiResult<Json<Vec<Value>>> {
+) -> ApiResult<Json<Value>> {
     params.only(&[])?;
-    Ok(Json(state.inner.pipelines.list()))
+    Ok(Json(dispatch(&state, "pipeline.list", json!({})).await?))
 }
 
 /// `GET /pipelines/{id}` → `{id, status, ..., report}`, live while it runs.
@@ -41,7 +38,7 @@ pub(crate) async fn get(
     State(state): State<ServerState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    state.inner.pipelines.get(&id).map(Json).ok_or_else(|| unknown(&id))
+    Ok(Json(dispatch(&state, "pipeline.get", json!({ "id": id })).await?))
 }
 
 /// `POST /pipelines/{id}/cancel` → 202 with its view; 409 once it has ended.
@@ -49,13 +46,6 @@ pub(crate) async fn cancel(
     State(state): State<ServerState>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    match state.inner.pipelines.cancel(&id) {
-        CancelOutcome::Cancelling(view) => Ok((StatusCode::ACCEPTED, Json(view)).into_response()),
-        CancelOutcome::Ended => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "wrong_state",
-            format!("pipeline `{id}` has already ended"),
-        )),
-        CancelOutcome::Unknown => Err(unknown(&id)),
-    }
+    let view = dispatch(&state, "pipeline.cancel", json!({ "id": id })).await?;
+    Ok((StatusCode::ACCEPTED, Json(view)).into_response())
 }

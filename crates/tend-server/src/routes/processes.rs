@@ -6,16 +6,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
-use tend::EventKind;
+use serde_json::{Map, Value};
 
 use super::body::{JsonObject, Params};
-use crate::actions::ActionError;
 use crate::error::{ApiError, ApiResult};
 use crate::state::ServerState;
-
-/// Lines returned by one `output` request at most; ask again from `next_seq` for more.
-const MAX_LINES_PER_PAGE: usize = 10_000;
 
 async fn dispatch(
     state: &ServerState,
@@ -43,17 +38,8 @@ pub(crate) async fn list(
     Ok(Json(dispatch(&state, "process.list", options).await?))
 }
 
-pub(super) fn check_limit(state: &ServerState) -> ApiResult<()> {
-    if let Some(limit) = state.inner.max_processes {
-        let running = state.service().running().len();
-        if running >= limit {
-            return Err(ActionError::LimitReached {
-                message: format!("{running} processes are running; the limit is {limit}"),
-            }
-            .into());
-        }
-    }
-    Ok(())
+fn check_limit(state: &ServerState) -> ApiResult<()> {
+    Ok(crate::limit::check(state.service(), state.inner.max_processes)?)
 }
 
 /// `POST /processes` → 201 with the info.
@@ -124,14 +110,15 @@ pub(crate) async fn control(
 }
 
 /// `GET /processes/{id}/output?since=SEQ` → `{lines: [{seq, stream, line}], next_seq,
-/// dropped}` from the event log; `?format=text` → the captured bytes, exactly.
+/// dropped}` from the event log (the server's `process.lines` action); `?format=text` → the
+/// captured bytes, exactly.
 pub(crate) async fn output(
     State(state): State<ServerState>,
     Path(id): Path<String>,
     params: Params,
 ) -> ApiResult<Response> {
     params.only(&["since", "format", "limit"])?;
-    // Resolve names and prefixes (and 404 unknown ids) through the action.
+    // Unknown ids are a 404 before any parameter is looked at.
     let info = dispatch(&state, "process.get", with_id(id.clone(), Map::new())?).await?;
     match params.get("format") {
         None | Some("json") => {}
@@ -149,32 +136,12 @@ pub(crate) async fn output(
             )));
         }
     }
-    let full_id = info
-        .get("id")
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| ApiError::not_found(format!("no process `{id}`")))?;
-    let since = params.number("since")?.unwrap_or(0);
-    let limit = params
-        .number("limit")?
-        .map_or(MAX_LINES_PER_PAGE, |n| (n as usize).clamp(1, MAX_LINES_PER_PAGE));
-    let (events, next_seq, dropped) = state.event_log().lines(full_id, since, limit);
-    let lines: Vec<Value> = events
-        .iter()
-        .filter_map(|event| match &event.kind {
-            EventKind::Output { stream, line, partial } => {
-                let mut entry = json!({
-                    "seq": event.seq,
-                    "stream": stream,
-                    "line": String::from_utf8_lossy(line),
-                });
-                if *partial {
-                    entry["partial"] = Value::Bool(true);
-                }
-                Some(entry)
-            }
-            _ => None,
-        })
-        .collect();
-    Ok(Json(json!({ "lines": lines, "next_seq": next_seq, "dropped": dropped })).into_response())
+    let full_id = info.get("id").and_then(Value::as_str).unwrap_or(&id).to_owned();
+    let mut options = with_id(full_id, Map::new())?;
+    for key in ["since", "limit"] {
+        if let Some(n) = params.number(key)? {
+            options.insert(key.into(), n.into());
+        }
+    }
+    Ok(Json(dispatch(&state, "process.lines", options).await?).into_response())
 }

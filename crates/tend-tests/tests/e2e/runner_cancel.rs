@@ -49,12 +49,16 @@ async fn cancelling_shuts_running_steps_down_and_cancels_the_rest() {
     let service = Service::new();
     let cancel = CancellationToken::new();
     let started = Arc::new(Mutex::new(Vec::new()));
-    let seen = started.clone();
-    let runner = Runner::new(service.clone()).cancel_token(cancel.clone()).on_event(move |event| {
-        if let StepEvent::Started { step, .. } = event {
-            seen.lock().unwrap().push(step.clone());
-        }
-    });
+    let finished = Arc::new(Mutex::new(Vec::new()));
+    let (seen, ended) = (started.clone(), finished.clone());
+    let runner =
+        Runner::new(service.clone()).cancel_token(cancel.clone()).on_event(
+            move |event| match event {
+                StepEvent::Started { step, .. } => seen.lock().unwrap().push(step.clone()),
+                StepEvent::Finished(report) => ended.lock().unwrap().push(report.name.clone()),
+                _ => {}
+            },
+        );
     let pipeline = busy_pipeline();
     let run = tokio::spawn(async move { runner.run(&pipeline).await });
 
@@ -63,6 +67,9 @@ async fn cancelling_shuts_running_steps_down_and_cancels_the_rest() {
     let _reaper = Reaper(pids.clone());
     assert_eq!(pids.len(), 2 + 3, "two leaders and three children: {pids:?}");
     assert!(!started.lock().unwrap().contains(&"waiting".to_owned()));
+    // Under load `quick` may still be running once the long steps are ready.
+    let quick_done = || finished.lock().unwrap().contains(&"quick".to_owned());
+    assert!(holds_within(Duration::from_secs(10), quick_done).await, "quick finished");
     cancel.cancel();
     let report = tokio::time::timeout(Duration::from_secs(20), run).await.unwrap().unwrap();
 

@@ -9,8 +9,8 @@ use tend::daemon::{DaemonEntry, Registry};
 use crate::daemon_support::{wait_child, wait_until};
 use crate::server_support::{FIXTURE, TestServer};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn list_get_health_and_stop() {
+/// A test server over a registry in a temporary directory (kept while the guard lives).
+async fn server_with_registry() -> (TestServer, Registry, tempfile::TempDir) {
     let registry_dir = tempfile::tempdir().unwrap();
     let registry = Registry::new(registry_dir.path());
     let for_server = registry.clone();
@@ -19,6 +19,12 @@ async fn list_get_health_and_stop() {
         config
     })
     .await;
+    (server, registry, registry_dir)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn list_get_health_and_stop() {
+    let (server, registry, _registry_dir) = server_with_registry().await;
     assert_eq!(server.call("GET", "/api/v1/daemons", None).await.json(), serde_json::json!([]));
 
     let mut victim =
@@ -59,14 +65,7 @@ async fn list_get_health_and_stop() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reused_pid_is_never_signalled() {
-    let registry_dir = tempfile::tempdir().unwrap();
-    let registry = Registry::new(registry_dir.path());
-    let for_server = registry.clone();
-    let server = TestServer::start_with(move |mut config| {
-        config.registry = Some(for_server);
-        config
-    })
-    .await;
+    let (server, registry, _registry_dir) = server_with_registry().await;
     let mut bystander =
         Command::new(FIXTURE).args(["sleep", "60"]).stdout(Stdio::null()).spawn().unwrap();
     // An entry naming the bystander's PID but another start time: the PID was "reused".
@@ -78,4 +77,60 @@ async fn a_reused_pid_is_never_signalled() {
     assert!(bystander.try_wait().unwrap().is_none(), "the bystander was not signalled");
     bystander.kill().unwrap();
     bystander.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn daemon_and_pipeline_routes_share_their_actions_with_every_caller() {
+    let (server, registry, _registry_dir) = server_with_registry().await;
+    let actions = server.state.actions();
+    let me = DaemonEntry::new("test", "me", std::process::id());
+    registry.register(&me).unwrap();
+
+    // The same answer through the action as through the route.
+    let listed = actions.dispatch("daemon.list", serde_json::json!({})).await.unwrap();
+    assert_eq!(listed, server.call("GET", "/api/v1/daemons", None).await.json());
+    assert_eq!(listed[0]["daemon"], "me");
+    let got = actions.dispatch("daemon.get", serde_json::json!({"code": "test", "daemon": "me"}));
+    assert_eq!(got.await.unwrap()["pid"], std::process::id());
+    let error = actions
+        .dispatch("daemon.get", serde_json::json!({"code": "test", "daemon": "nobody"}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (error.code(), error.to_string().as_str()),
+        ("not_found", "no running daemon `test/nobody`")
+    );
+    let error =
+        actions.dispatch("daemon.get", serde_json::json!({"code": "test"})).await.unwrap_err();
+    assert_eq!(error, tend::actions::ActionError::invalid("daemon", "is required: a string"));
+
+    let started = actions
+        .dispatch(
+            "pipeline.start",
+            serde_json::json!({"steps": [{"name": "a", "command": FIXTURE, "args": ["exit", "0"]}]}),
+        )
+        .await
+        .unwrap();
+    let id = started["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/pipelines/{id}");
+    let view = server.poll(&path, Duration::from_secs(20), |v| v["status"] == "finished").await;
+    let through_action =
+        actions.dispatch("pipeline.get", serde_json::json!({"id": id})).await.unwrap();
+    // Through the same JSON text as the route's answer (serde_json's float parsing does not
+    // always give back the very same f64).
+    let through_action: serde_json::Value =
+        serde_json::from_str(&through_action.to_string()).unwrap();
+    for key in ["id", "status", "report"] {
+        assert_eq!(through_action[key], view[key], "{key}");
+    }
+    let error =
+        actions.dispatch("pipeline.cancel", serde_json::json!({"id": id})).await.unwrap_err();
+    assert_eq!(error.code(), "wrong_state", "{error}");
+    let error =
+        actions.dispatch("pipeline.get", serde_json::json!({"id": "nope"})).await.unwrap_err();
+    assert_eq!(error.to_string(), "no pipeline `nope`");
+    let error =
+        actions.dispatch("pipeline.start", serde_json::json!({"steps": []})).await.unwrap_err();
+    assert_eq!(error.code(), "invalid_request", "{error}");
+    registry.unregister("test", "me").unwrap();
 }

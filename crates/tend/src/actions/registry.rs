@@ -136,19 +136,50 @@ pub enum ActionError {
         /// What went wrong.
         message: String,
     },
+    /// Nothing of another kind than a process (a pipeline, a daemon) matches.
+    #[error("no {what} `{id}`")]
+    Unknown {
+        /// What was looked for, e.g. `pipeline`.
+        what: String,
+        /// The id or name given.
+        id: String,
+    },
+    /// The request as a whole is malformed, e.g. a pipeline that fails its checks.
+    #[error("{message}")]
+    InvalidRequest {
+        /// What is wrong, naming the culprit.
+        message: String,
+    },
+    /// The operation is not allowed, e.g. signalling a daemon we may not signal.
+    #[error("{message}")]
+    Forbidden {
+        /// Why not.
+        message: String,
+    },
+    /// Something on the serving side broke (not the caller's fault), e.g. an unreadable
+    /// registry directory.
+    #[error("{message}")]
+    Internal {
+        /// What broke.
+        message: String,
+    },
 }
 
 impl ActionError {
-    /// The stable code: `not_registered`, `invalid_option`, `not_found`, `wrong_state`,
-    /// `limit_reached` or `failed`.
+    /// The stable code: `not_registered`, `invalid_option`, `not_found` (also for
+    /// [`Unknown`](Self::Unknown)), `wrong_state`, `limit_reached`, `failed`,
+    /// `invalid_request`, `forbidden` or `internal`.
     pub fn code(&self) -> &'static str {
         match self {
             ActionError::NotRegistered { .. } => "not_registered",
             ActionError::InvalidOption { .. } => "invalid_option",
-            ActionError::NotFound { .. } => "not_found",
+            ActionError::NotFound { .. } | ActionError::Unknown { .. } => "not_found",
             ActionError::WrongState { .. } => "wrong_state",
             ActionError::LimitReached { .. } => "limit_reached",
             ActionError::Failed { .. } => "failed",
+            ActionError::InvalidRequest { .. } => "invalid_request",
+            ActionError::Forbidden { .. } => "forbidden",
+            ActionError::Internal { .. } => "internal",
         }
     }
 
