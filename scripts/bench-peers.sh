@@ -16,7 +16,7 @@ peers=$PWD/target/peers
 mkdir -p "$peers"
 work=$(mktemp -d)
 cleanup=()
-trap 'for c in "${cleanup[@]}"; do eval "$c" || true; done; rm -rf "$work"' EXIT
+trap 'for c in "${cleanup[@]}"; do eval "$c" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc; }

@@ -12,8 +12,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tend::daemon::{DaemonEntry, Registry, RegistryError};
 
-use crate::actions::{ActionError, Actions};
-use crate::option_bag::object;
+use crate::actions::{ActionError, Actions, Options};
 
 /// How long a health probe of a registered daemon may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -24,7 +23,7 @@ pub(crate) fn register(actions: &Actions, registry: Option<Registry>) {
     actions.register("daemon.list", move |options| {
         let registry = on.clone();
         async move {
-            object(options, &[])?;
+            Options::parse(options, &[])?;
             let entries = with_registry(registry, |r| r.list(), Vec::new()).await?;
             Ok(serde_json::to_value(entries).unwrap_or(Value::Null))
         }
@@ -66,12 +65,8 @@ async fn with_registry<T: Send + 'static>(
 
 /// The live entry named by the `code` and `daemon` options.
 async fn entry(registry: Option<Registry>, options: Value) -> Result<DaemonEntry, ActionError> {
-    let options = object(options, &["code", "daemon"])?;
-    let name = |key: &str| match options.get(key) {
-        Some(Value::String(value)) => Ok(value.clone()),
-        _ => Err(ActionError::invalid(key, "is required: a string")),
-    };
-    let (code, daemon) = (name("code")?, name("daemon")?);
+    let options = Options::parse(options, &["code", "daemon"])?;
+    let (code, daemon) = (options.required_string("code")?, options.required_string("daemon")?);
     let (c, d) = (code.clone(), daemon.clone());
     with_registry(registry, move |r| r.get(&c, &d), None).await?.ok_or_else(|| {
         ActionError::Unknown { what: "running daemon".into(), id: format!("{code}/{daemon}") }

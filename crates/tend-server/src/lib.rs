@@ -60,7 +60,6 @@ mod limit;
 mod log;
 mod metrics;
 mod openapi;
-mod option_bag;
 mod output_lines;
 mod pipelines;
 mod routes;

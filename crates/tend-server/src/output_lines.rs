@@ -6,9 +6,8 @@
 use serde_json::{Value, json};
 use tend::{EventKind, Service};
 
-use crate::actions::{ActionError, Actions};
+use crate::actions::{ActionError, Actions, Options};
 use crate::log::EventLog;
-use crate::option_bag::object;
 
 /// Lines returned by one call at most; ask again from `next_seq` for more.
 const MAX_LINES_PER_PAGE: usize = 10_000;
@@ -19,21 +18,13 @@ pub(crate) fn register(actions: &Actions, service: Service, log: EventLog) {
     actions.register("process.lines", move |options| {
         let (service, log) = (service.clone(), log.clone());
         async move {
-            let options = object(options, &["id", "since", "limit"])?;
-            let Some(Value::String(id)) = options.get("id") else {
-                return Err(ActionError::invalid("id", "is required: a string"));
-            };
-            let number = |key: &str| match options.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(value) => value
-                    .as_u64()
-                    .map(Some)
-                    .ok_or_else(|| ActionError::invalid(key, "must be a non-negative integer")),
-            };
-            let since = number("since")?.unwrap_or(0);
-            let limit = number("limit")?
+            let options = Options::parse(options, &["id", "since", "limit"])?;
+            let id = options.required_string("id")?;
+            let since = options.count("since")?.unwrap_or(0);
+            let limit = options
+                .count("limit")?
                 .map_or(MAX_LINES_PER_PAGE, |n| (n as usize).clamp(1, MAX_LINES_PER_PAGE));
-            let process = service.get(id).map_err(ActionError::from)?;
+            let process = service.get(&id).map_err(ActionError::from)?;
             let (events, next_seq, dropped) = log.lines(process.id(), since, limit);
             let lines: Vec<Value> = events
                 .iter()

@@ -6,9 +6,8 @@ use serde_json::{Value, json};
 use tend::Service;
 
 use super::{CancelOutcome, Pipelines, request};
-use crate::actions::{ActionError, Actions};
+use crate::actions::{ActionError, Actions, Options};
 use crate::log::EventLog;
-use crate::option_bag::object;
 
 /// What the pipeline actions need of the server.
 #[derive(Clone)]
@@ -40,7 +39,7 @@ pub(crate) fn register(actions: &Actions, host: PipelineHost) {
     actions.register("pipeline.list", move |options| {
         let host = on.clone();
         async move {
-            object(options, &[])?;
+            Options::parse(options, &[])?;
             Ok(Value::Array(host.pipelines.list()))
         }
     });
@@ -72,8 +71,5 @@ fn unknown(id: String) -> ActionError {
 }
 
 fn id(options: Value) -> Result<String, ActionError> {
-    match object(options, &["id"])?.remove("id") {
-        Some(Value::String(id)) => Ok(id),
-        _ => Err(ActionError::invalid("id", "is required: a string")),
-    }
+    Options::parse(options, &["id"])?.required_string("id")
 }

@@ -124,7 +124,7 @@ pub(crate) async fn output(
         None | Some("json") => {}
         Some("text") => {
             // Raw bytes cannot travel in JSON; the ring is read directly for this form.
-            let process = state.service().get(&id).map_err(crate::stop::action_error)?;
+            let process = state.service().get(&id).map_err(crate::actions::ActionError::from)?;
             let bytes = process.output().combined();
             return Ok(
                 ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()

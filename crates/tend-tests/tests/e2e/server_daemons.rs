@@ -102,7 +102,10 @@ async fn daemon_and_pipeline_routes_share_their_actions_with_every_caller() {
     );
     let error =
         actions.dispatch("daemon.get", serde_json::json!({"code": "test"})).await.unwrap_err();
-    assert_eq!(error, tend::actions::ActionError::invalid("daemon", "is required: a string"));
+    assert!(
+        matches!(&error, tend::actions::ActionError::InvalidOption { option, .. } if option == "daemon"),
+        "{error}"
+    );
 
     let started = actions
         .dispatch(

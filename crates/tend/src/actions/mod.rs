@@ -59,12 +59,16 @@
 //!
 //! Each [`ActionError`] has a stable [`code`](ActionError::code): `not_registered`,
 //! `invalid_option`, `not_found` (no such process), `wrong_state` (not running, still
-//! running, stdin closed), `limit_reached`, `failed` (e.g. the program could not be started).
+//! running, stdin closed), `limit_reached`, `failed` (e.g. the program could not be started);
+//! actions registered elsewhere (the server's daemon and pipeline actions) may also answer
+//! `invalid_request`, `forbidden` and `internal`. [`Options`] reads an option bag with the
+//! same errors the process actions give.
 
 mod launch;
 mod options;
 mod process;
 mod registry;
 
+pub use options::Options;
 pub use process::register_process_actions;
 pub use registry::{ActionError, ActionResult, Actions};

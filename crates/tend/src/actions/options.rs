@@ -9,14 +9,27 @@ use super::registry::ActionError;
 use crate::Signal;
 
 /// An action's options: a JSON object whose keys were all checked against the action's list.
-/// A `null` value reads as an absent key.
-pub(crate) struct Options {
+/// A `null` value reads as an absent key. Every process action reads its options with this;
+/// so can actions registered elsewhere, for the same errors.
+///
+/// ```
+/// use serde_json::json;
+/// use tend::actions::Options;
+///
+/// let options = Options::parse(json!({"id": "web", "grace": "2s"}), &["id", "grace"]).unwrap();
+/// assert_eq!(options.required_string("id").unwrap(), "web");
+/// assert_eq!(options.duration("grace").unwrap(), Some(std::time::Duration::from_secs(2)));
+/// let error = Options::parse(json!({"colour": 1}), &["id"]).err().unwrap();
+/// assert_eq!(error.code(), "invalid_option");
+/// ```
+#[derive(Debug)]
+pub struct Options {
     map: Map<String, Value>,
 }
 
 impl Options {
     /// Accepts a JSON object (or `null`, read as `{}`) whose keys are all in `allowed`.
-    pub(crate) fn parse(options: Value, allowed: &[&str]) -> Result<Self, ActionError> {
+    pub fn parse(options: Value, allowed: &[&str]) -> Result<Self, ActionError> {
         let map = match options {
             Value::Object(map) => map,
             Value::Null => Map::new(),
@@ -37,12 +50,13 @@ impl Options {
         Ok(Self { map })
     }
 
-    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
+    /// The value under `key`, `None` when absent or `null`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
         self.map.get(key).filter(|value| !value.is_null())
     }
 
     /// An optional string.
-    pub(crate) fn string(&self, key: &str) -> Result<Option<String>, ActionError> {
+    pub fn string(&self, key: &str) -> Result<Option<String>, ActionError> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::String(text)) => Ok(Some(text.clone())),
@@ -51,12 +65,23 @@ impl Options {
     }
 
     /// A string that must be there.
-    pub(crate) fn required_string(&self, key: &str) -> Result<String, ActionError> {
+    pub fn required_string(&self, key: &str) -> Result<String, ActionError> {
         self.string(key)?.ok_or_else(|| ActionError::invalid(key, "missing"))
     }
 
+    /// An optional non-negative whole number.
+    pub fn count(&self, key: &str) -> Result<Option<u64>, ActionError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(value) => value
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| wrong_type(key, "a non-negative integer", value)),
+        }
+    }
+
     /// An optional boolean.
-    pub(crate) fn bool(&self, key: &str) -> Result<Option<bool>, ActionError> {
+    pub fn bool(&self, key: &str) -> Result<Option<bool>, ActionError> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Bool(flag)) => Ok(Some(*flag)),
@@ -65,7 +90,7 @@ impl Options {
     }
 
     /// An optional array of strings.
-    pub(crate) fn strings(&self, key: &str) -> Result<Option<Vec<String>>, ActionError> {
+    pub fn strings(&self, key: &str) -> Result<Option<Vec<String>>, ActionError> {
         let Some(value) = self.get(key) else { return Ok(None) };
         let not_strings = || wrong_type(key, "an array of strings", value);
         let Value::Array(items) = value else { return Err(not_strings()) };
@@ -77,10 +102,7 @@ impl Options {
     }
 
     /// An optional object of strings.
-    pub(crate) fn string_map(
-        &self,
-        key: &str,
-    ) -> Result<Option<BTreeMap<String, String>>, ActionError> {
+    pub fn string_map(&self, key: &str) -> Result<Option<BTreeMap<String, String>>, ActionError> {
         let Some(value) = self.get(key) else { return Ok(None) };
         let not_strings = || wrong_type(key, "an object of strings", value);
         let Value::Object(entries) = value else { return Err(not_strings()) };
@@ -94,7 +116,7 @@ impl Options {
     /// An optional duration, as a humantime string under `key` (`"500ms"`, `"2s"`) or a number
     /// of milliseconds under `key_ms`. A bare number under `key` is refused: go-process read
     /// it as nanoseconds, so `{"timeout": 5}` meant 5 ns.
-    pub(crate) fn duration(&self, key: &str) -> Result<Option<Duration>, ActionError> {
+    pub fn duration(&self, key: &str) -> Result<Option<Duration>, ActionError> {
         let ms_key = format!("{key}_ms");
         let text = match self.get(key) {
             None => None,
@@ -132,7 +154,7 @@ impl Options {
     }
 
     /// A signal that must be there: a name (`"TERM"`, `"SIGHUP"`) or a number.
-    pub(crate) fn signal(&self, key: &str) -> Result<Signal, ActionError> {
+    pub fn signal(&self, key: &str) -> Result<Signal, ActionError> {
         match self.get(key) {
             None => Err(ActionError::invalid(key, "missing")),
             Some(Value::String(name)) => {
