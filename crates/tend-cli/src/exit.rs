@@ -19,8 +19,39 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// Prints an error chain on stderr and picks the exit code.
+/// Prints an error chain on stderr, on one line with its control characters escaped (it may
+/// quote a name, path or answer holding ESC or `\n`), and picks the exit code.
 pub(crate) fn report(error: &anyhow::Error) -> i32 {
-    eprintln!("tend: {error:#}");
+    eprintln!("tend: {}", crate::terminal_safe::escape(&format!("{error:#}")));
     if error.downcast_ref::<UsageError>().is_some() { USAGE } else { FAILURE }
+}
+
+/// Prints a command-line error from clap and returns [`USAGE`]. clap quotes the bad argument
+/// as it was typed, and on a terminal prints it raw: when an argument holds a control
+/// character, the message comes from parsing the arguments again with their control
+/// characters escaped, so it names `\e[2J` rather than clearing the screen.
+pub(crate) fn report_usage(error: clap::Error) -> i32 {
+    use clap::Parser;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let escaped: Vec<std::ffi::OsString> = args
+        .iter()
+        .map(|arg| match arg.to_str() {
+            Some(text) => crate::terminal_safe::escape(text).into_owned().into(),
+            None => arg.clone(),
+        })
+        .collect();
+    if escaped == args {
+        let _ = error.print();
+    } else {
+        match crate::cli::Cli::try_parse_from(escaped) {
+            Err(shown) if shown.kind() == error.kind() => drop(shown.print()),
+            // Escaping changed the verdict: the plain text (clap strips escape sequences
+            // from it), with any control character left shown.
+            _ => eprint!(
+                "{}",
+                crate::terminal_safe::escape_keeping_lines(&error.render().to_string())
+            ),
+        }
+    }
+    USAGE
 }

@@ -13,6 +13,7 @@ mod interrupt;
 mod key_value;
 mod pipeline_output;
 mod table;
+mod terminal_safe;
 
 use clap::Parser;
 
@@ -25,11 +26,12 @@ pub use exit::UsageError;
 pub fn main_impl() -> i32 {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
-        Err(error) => {
-            let code = if error.use_stderr() { exit::USAGE } else { 0 };
+        Err(error) if !error.use_stderr() => {
+            // --help and --version.
             let _ = error.print();
-            return code;
+            return 0;
         }
+        Err(error) => return exit::report_usage(error),
     };
     match commands::dispatch(cli.command) {
         Ok(code) => code,

@@ -4,6 +4,11 @@
 //! minimum); cells are padded by character count, not bytes. Lines carry no trailing padding:
 //! the last cell is written as it is, and empty cells at the end of a line are left out with
 //! the gaps before them, so `grep`/`diff` on the output see no invisible spaces.
+//!
+//! Cells are made terminal-safe as they are pushed ([`terminal_safe::escape`]): a name holding
+//! ESC or `\n` shows as `\e` or `\n` and can neither drive the terminal nor forge a row.
+
+use crate::terminal_safe;
 
 /// Which side of its column a cell sits on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,10 +60,10 @@ impl Table {
         self
     }
 
-    /// Appends a row; it must have one cell per column.
+    /// Appends a row, its control characters escaped; it must have one cell per column.
     pub(crate) fn push(&mut self, row: Vec<String>) {
         debug_assert_eq!(row.len(), self.header.len(), "one cell per column");
-        self.rows.push(row);
+        self.rows.push(row.into_iter().map(terminal_safe::escape_owned).collect());
     }
 
     /// The whole table, one `\n`-terminated line per row, header first.
@@ -148,6 +153,13 @@ mod tests {
         let mut table = Table::new(&["X", "Y"]).min_width(0, 3).gap(" ");
         table.push(vec!["é".into(), "z".into()]);
         assert_eq!(table.render(), "X   Y\né   z\n");
+    }
+
+    #[test]
+    fn control_characters_cannot_forge_rows_or_reach_the_terminal() {
+        let mut table = Table::new(&["NAME", "NOTE"]);
+        table.push(vec!["evil\x1b[2J\nFAKE ROW".into(), "ok".into()]);
+        assert_eq!(table.render(), "NAME                 NOTE\nevil\\e[2J\\nFAKE ROW  ok\n");
     }
 
     #[test]

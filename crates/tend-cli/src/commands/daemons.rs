@@ -29,7 +29,8 @@ pub(crate) fn run(args: DaemonsArgs) -> anyhow::Result<i32> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&entries)?);
     } else if entries.is_empty() {
-        eprintln!("no daemons running (registry: {})", registry.dir().display());
+        let dir = registry.dir().display().to_string();
+        eprintln!("no daemons running (registry: {})", crate::terminal_safe::escape(&dir));
     } else {
         print!("{}", table(&entries));
     }

@@ -124,6 +124,7 @@ async fn supervise(options: StartOptions, events: bool, grace: Duration) -> anyh
     let process = match service.start(options) {
         Ok(process) => process,
         Err(Error::Spawn { source, .. }) => {
+            let program = crate::terminal_safe::escape(&program);
             eprintln!("tend: cannot run `{program}`: {source}");
             // `--events` readers still get the record's `exited` event (status `failed`, with
             // the error): it was published before `start` returned, so this does not wait.

@@ -1,10 +1,12 @@
-//! The live progress line: how many steps run, are done, and failed.
+//! The live progress line: how many steps run, are done, and failed (step names escaped).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tend::runner::StepEvent;
+
+use crate::terminal_safe;
 
 /// How many running step names the line shows before it says "+N".
 const NAMES_SHOWN: usize = 3;
@@ -67,22 +69,46 @@ impl Progress {
     }
 
     fn render(&self, counts: &Counts) {
-        let mut names = counts.running.iter().take(NAMES_SHOWN).cloned().collect::<Vec<_>>();
-        if counts.running.len() > NAMES_SHOWN {
-            names.push(format!("+{}", counts.running.len() - NAMES_SHOWN));
-        }
-        let running =
-            if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) };
-        self.bar.set_message(format!(
-            "running {}{running} · done {} · failed {}",
-            counts.running.len(),
-            counts.done,
-            counts.failed
-        ));
+        self.bar.set_message(message(counts));
     }
 
     /// Removes the line, before the summary is printed.
     pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// `running 2 (a, b) · done 1 · failed 0`, the step names terminal-safe.
+fn message(counts: &Counts) -> String {
+    let mut names = counts
+        .running
+        .iter()
+        .take(NAMES_SHOWN)
+        .map(|name| terminal_safe::escape_owned(name.clone()))
+        .collect::<Vec<_>>();
+    if counts.running.len() > NAMES_SHOWN {
+        names.push(format!("+{}", counts.running.len() - NAMES_SHOWN));
+    }
+    let running = if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) };
+    format!(
+        "running {}{running} · done {} · failed {}",
+        counts.running.len(),
+        counts.done,
+        counts.failed
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_names_are_shown_terminal_safe() {
+        let counts = Counts {
+            running: vec!["evil\x1b[2J\nFAKE".into(), "b".into(), "c".into(), "d".into()],
+            done: 1,
+            failed: 0,
+        };
+        assert_eq!(message(&counts), "running 4 (evil\\e[2J\\nFAKE, b, c, +1) · done 1 · failed 0");
     }
 }

@@ -5,6 +5,8 @@ use std::io::{IsTerminal, Write};
 use indicatif::ProgressBar;
 use tend::runner::Pipeline;
 
+use crate::terminal_safe;
+
 /// Whether to colour and show the progress line.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Look {
@@ -30,7 +32,8 @@ impl Look {
 /// bold so they stand apart from the steps' own colours.
 const PALETTE: [&str; 6] = ["1;36", "1;33", "1;32", "1;35", "1;34", "1;31"];
 
-/// The `name | ` prefix of each step, padded to the longest name and coloured.
+/// The `name | ` prefix of each step, padded to the longest name and coloured, its control
+/// characters escaped.
 #[derive(Debug, Clone)]
 pub(crate) struct Prefixes {
     prefixes: Vec<String>,
@@ -38,13 +41,16 @@ pub(crate) struct Prefixes {
 
 impl Prefixes {
     pub(crate) fn new(pipeline: &Pipeline, look: Look) -> Self {
-        let width = pipeline.steps().iter().map(|s| s.name.chars().count()).max().unwrap_or(0);
-        let prefixes = pipeline
-            .steps()
+        // Names are shown terminal-safe: the step's output that follows is its own business,
+        // but the prefix must not be able to move the cursor or start a fake line.
+        let names: Vec<_> =
+            pipeline.steps().iter().map(|step| terminal_safe::escape(&step.name)).collect();
+        let width = names.iter().map(|name| name.chars().count()).max().unwrap_or(0);
+        let prefixes = names
             .iter()
             .enumerate()
-            .map(|(i, step)| {
-                let padded = format!("{:<width$}", step.name);
+            .map(|(i, name)| {
+                let padded = format!("{name:<width$}");
                 format!("{} | ", look.paint(&padded, PALETTE[i % PALETTE.len()]))
             })
             .collect();

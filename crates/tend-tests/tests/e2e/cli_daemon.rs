@@ -11,18 +11,27 @@ use crate::support::{eventually, tend_bin, wait_child};
 
 const LONG: Duration = Duration::from_secs(20);
 
-/// A `tend daemon` on a free port with its own state and registry directories.
-struct DaemonUnderTest {
+/// A `tend daemon` on a free port with its own state and registry directories (also used by
+/// the `terminal` and `soak` tests).
+pub(crate) struct DaemonUnderTest {
     child: Option<Child>,
-    url: String,
+    pub(crate) url: String,
     dir: tempfile::TempDir,
 }
 
 impl DaemonUnderTest {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// [`start`](Self::start) with more `tend daemon` options.
+    pub(crate) fn start_with(options: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut child =
-            daemon_command(dir.path()).stdout(Stdio::piped()).spawn().expect("spawn tend daemon");
+        let mut child = daemon_command(dir.path())
+            .args(options)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn tend daemon");
         let stdout = child.stdout.take().expect("stdout");
         let (lines, first) = mpsc::channel();
         std::thread::spawn(move || {
@@ -38,7 +47,7 @@ impl DaemonUnderTest {
         Self { child: Some(child), url, dir }
     }
 
-    fn state_dir(&self) -> PathBuf {
+    pub(crate) fn state_dir(&self) -> PathBuf {
         self.dir.path().join("xdg/tend")
     }
 
@@ -47,7 +56,7 @@ impl DaemonUnderTest {
     }
 
     /// `tend ARGS` against this daemon, with the token from its state dir.
-    fn tend(&self, args: &[&str]) -> Output {
+    pub(crate) fn tend(&self, args: &[&str]) -> Output {
         self.tend_with_stdin(args, b"")
     }
 
@@ -80,10 +89,15 @@ impl DaemonUnderTest {
         }
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let output = self.tend(args);
         assert!(output.status.success(), "tend {args:?}: {output:?}");
         String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// The daemon's PID.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
     }
 
     fn terminate(&mut self) -> std::process::ExitStatus {
