@@ -47,6 +47,10 @@ pub(crate) struct DaemonArgs {
     /// At most this many running managed processes; API starts beyond get 429.
     #[arg(long, value_name = "N")]
     pub(crate) max_processes: Option<usize>,
+    /// At most this many events are kept for replay (`/events?since=`, output pages); older
+    /// ones are evicted first. Each costs a few hundred bytes.
+    #[arg(long, value_name = "N", default_value_t = tend_server::DEFAULT_LOG_EVENTS)]
+    pub(crate) log_events: usize,
     /// How long managed processes get to exit after SIGTERM when the daemon stops.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::durations::parse_duration)]
     pub(crate) grace: Duration,
@@ -128,6 +132,7 @@ async fn serve(
     let service = Service::new();
     let mut config = ServerConfig::new(token, bound);
     config.max_processes = args.max_processes;
+    config.log_events = args.log_events;
     config.registry = Some(registry.clone());
     config.stream_runtime = Some(streams);
     // Serving the network, clients name the host however they reach it.

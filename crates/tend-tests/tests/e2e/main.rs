@@ -34,7 +34,9 @@ mod runner_schedule;
 mod runner_support;
 mod runner_validation;
 mod script;
+mod soak;
 mod support;
+mod terminal;
 
 mod cli_daemon;
 mod server_api;
