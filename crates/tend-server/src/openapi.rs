@@ -44,6 +44,21 @@ pub(crate) fn op(mut operation: Value, errors: &[(&str, &str)]) -> Value {
     operation
 }
 
+/// `schema` (an object schema) with each optional property also allowing `null`: the
+/// actions behind the routes read a `null` option as an absent one.
+fn nullable_optionals(mut schema: Value) -> Value {
+    let required: Vec<Value> =
+        schema.get("required").and_then(Value::as_array).cloned().unwrap_or_default();
+    if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        for (name, property) in properties.iter_mut() {
+            if !required.contains(&Value::String(name.clone())) {
+                *property = json!({ "anyOf": [property.take(), { "type": "null" }] });
+            }
+        }
+    }
+    schema
+}
+
 pub(crate) fn body(schema: Value, required: bool) -> Value {
     json!({ "required": required, "content": { "application/json": { "schema": schema } } })
 }
@@ -141,8 +156,8 @@ fn process_paths() -> Value {
             "parameters": [id_param()],
             "post": op(json!({
                 "summary": "Stop gracefully: SIGTERM, grace, SIGKILL", "operationId": "stopProcess",
-                "requestBody": body(json!({ "type": "object", "additionalProperties": false,
-                    "properties": { "grace": { "type": "string" }, "grace_ms": { "type": "number", "minimum": 0 } } }), false),
+                "requestBody": body(nullable_optionals(json!({ "type": "object", "additionalProperties": false,
+                    "properties": { "grace": { "type": "string" }, "grace_ms": { "type": "number", "minimum": 0 } } })), false),
                 "responses": { "200": json_response("Its final info.", info_ref()) }
             }), &[BAD, MISSING, LARGE])
         }
@@ -211,9 +226,9 @@ fn schemas() -> Value {
                 "error": nullable("string")
             }
         },
-        "StartRequest": {
+        "StartRequest": nullable_optionals(json!({
             "type": "object", "additionalProperties": false,
-            "description": "`command` (+ `args`) or `run` (a bash script). Durations: strings such as \"2s\", or `*_ms` numbers.",
+            "description": "`command` (+ `args`) or `run` (a bash script). Durations: strings such as \"2s\", or `*_ms` numbers. `null` is the same as leaving a key out.",
             "properties": {
                 "command": { "type": "string", "minLength": 1 },
                 "args": { "type": "array", "items": { "type": "string" } },
@@ -229,7 +244,7 @@ fn schemas() -> Value {
                 "max_restarts": { "oneOf": [{ "type": "integer", "minimum": 0 }, { "type": "string", "enum": ["unlimited"] }] },
                 "restart_delay": { "type": "string" }, "restart_delay_ms": { "type": "number", "minimum": 0 }
             }
-        },
+        })),
         "RunResult": { "type": "object", "required": ["info", "output"], "properties": {
             "info": info_ref(), "output": { "type": "string" } } },
         "OutputPage": { "type": "object", "required": ["lines", "next_seq", "dropped"], "properties": {

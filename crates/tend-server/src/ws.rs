@@ -9,12 +9,13 @@
 use std::sync::atomic::Ordering;
 
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::routes::body::Params;
 use crate::state::ServerState;
 
@@ -25,9 +26,13 @@ const PAGE: usize = 512;
 pub(crate) async fn events(
     State(state): State<ServerState>,
     params: Params,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     params.only(&["since", "token"])?;
+    // A request that is not a WebSocket handshake gets the API's JSON error, not axum's text.
+    let upgrade = upgrade.map_err(|rejection| {
+        ApiError::new(rejection.status(), "invalid_request", rejection.body_text())
+    })?;
     // Decide where "from now on" starts before answering the handshake: a client that acts
     // as soon as it is connected must see the events of what it did.
     let since = params.number("since")?.unwrap_or_else(|| state.event_log().newest_seq() + 1);
