@@ -118,7 +118,7 @@ impl Api {
     /// it through its route, remove its record.
     async fn cycle(&self, number: usize) {
         let (command, args) =
-            if number % 2 == 0 { ("sleep", vec!["60"]) } else { ("true", vec![]) };
+            if number.is_multiple_of(2) { ("sleep", vec!["60"]) } else { ("true", vec![]) };
         let started = self
             .call("POST", "/processes", Some(json!({ "command": command, "args": args })))
             .await;
