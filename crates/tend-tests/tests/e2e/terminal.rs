@@ -129,3 +129,35 @@ fn procs_escapes_process_names() {
     shell.stdin.take().unwrap().write_all(b"done\n").unwrap();
     assert!(wait_child(&mut shell, BOUND).success());
 }
+
+#[test]
+fn daemons_escapes_registry_entries_and_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    // Any local process that can write the registry can put anything in an entry.
+    let registry = dir.path().join("daemons");
+    std::fs::create_dir(&registry).unwrap();
+    let pid = std::process::id();
+    let entry = format!(
+        r#"{{"code":"core","daemon":"api","pid":{pid},"health":"127.0.0.1:9000\u001b[2J\nFAKE","started":"2025-01-01T00:00:00Z"}}"#
+    );
+    std::fs::write(registry.join("core-api.json"), entry).unwrap();
+    let listed =
+        Command::new(tend_bin()).arg("daemons").arg("--registry-dir").arg(&registry).output();
+    let listed = listed.unwrap();
+    assert!(listed.status.success(), "{listed:?}");
+    let table = String::from_utf8(listed.stdout).unwrap();
+    assert_terminal_safe(&table, "tend daemons");
+    assert_eq!(table.lines().count(), 2, "a header and one row:\n{table}");
+    assert!(table.contains("127.0.0.1:9000\\e[2J\\nFAKE"), "{table}");
+
+    // An empty registry in a directory whose name holds control characters.
+    let strange = dir.path().join("reg\x1b[2J\nistry");
+    let empty =
+        Command::new(tend_bin()).arg("daemons").arg("--registry-dir").arg(&strange).output();
+    let empty = empty.unwrap();
+    assert!(empty.status.success(), "{empty:?}");
+    let message = String::from_utf8(empty.stderr).unwrap();
+    assert_terminal_safe(&message, "the message");
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.contains("reg\\e[2J\\nistry"), "{message}");
+}
