@@ -14,8 +14,13 @@ use crate::metrics::Metrics;
 use crate::pipelines::Pipelines;
 use crate::pipelines::actions::PipelineHost;
 
-/// Largest request body accepted (413 beyond).
+/// Largest request body accepted (413 beyond; a larger `Content-Length` is refused before
+/// reading).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// A request body must have arrived this long after the handler starts reading it (408
+/// beyond), so a client trickling a body cannot hold a connection for ever.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The shared state of the API: the service, its actions, the event log, the token and the
 /// limits. Cheap to clone.

@@ -83,6 +83,16 @@ pub fn raise_open_file_limit() -> std::io::Result<u64> {
     os::raise_open_file_limit()
 }
 
+/// This process's soft limit on open files (`u64::MAX` when unlimited). The runner bounds
+/// how many steps it runs at once by it, and `tend-server` its connections.
+///
+/// ```
+/// assert!(tend::open_file_limit() >= 16);
+/// ```
+pub fn open_file_limit() -> u64 {
+    os::open_file_limit()
+}
+
 /// Sets the calling thread's nice value (Linux: per thread; 0 normal, 19 lowest priority).
 /// A supervisor runs work that must never slow its children, such as fanning events out to
 /// many clients, on threads it lowers with this (for example in a Tokio runtime's

@@ -5,7 +5,6 @@
 //! reverse order: stop accepting, shut every non-detached managed process down gracefully,
 //! unregister, release the PID file, exit 0.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -13,9 +12,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use tend::Service;
 use tend::daemon::{Daemon, DaemonEntry, DaemonOptions, Registry};
-use tend_server::{ServerConfig, ServerState};
+use tend::{Service, ServiceConfig};
+use tend_server::{ServeOptions, ServerConfig, ServerState};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
@@ -50,6 +49,30 @@ pub(crate) struct DaemonArgs {
     /// How long managed processes get to exit after SIGTERM when the daemon stops.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::durations::parse_duration)]
     pub(crate) grace: Duration,
+    /// At most this many open API connections [default: a quarter of the open-file limit,
+    /// 16 to 4096]. At the bound a new connection closes the longest-idle one; when all are
+    /// busy it gets 503 and is closed at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_connections: Option<u32>,
+    /// A connection must send a request's complete head within this of waiting for one
+    /// (after connecting, or after the previous response): this closes silent, idle and
+    /// slowloris connections. Request bodies have 10s.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_header_timeout)]
+    pub(crate) header_timeout: Duration,
+    /// Finished processes whose records are kept (older ones are dropped, by end time;
+    /// running ones never are). The ids of dropped ones answer 410 `evicted` (the last
+    /// 65,536 are remembered), others 404.
+    #[arg(long, value_name = "N", default_value_t = tend::DEFAULT_MAX_FINISHED)]
+    pub(crate) max_finished: usize,
+}
+
+/// A `--header-timeout`: a duration from 1 ms to one hour.
+fn parse_header_timeout(text: &str) -> Result<Duration, String> {
+    let duration = crate::durations::parse_duration(text)?;
+    if duration < Duration::from_millis(1) || duration > Duration::from_secs(3600) {
+        return Err(format!("`{text}`: must be between 1ms and 1h"));
+    }
+    Ok(duration)
 }
 
 /// The state directory from the flag or the environment.
@@ -125,7 +148,10 @@ async fn serve(
         .await?
         .context("cannot register in the daemon registry")?;
 
-    let service = Service::new();
+    let service = Service::with_config(ServiceConfig {
+        max_finished: args.max_finished,
+        ..ServiceConfig::default()
+    });
     let mut config = ServerConfig::new(token, bound);
     config.max_processes = args.max_processes;
     config.registry = Some(registry.clone());
@@ -135,11 +161,16 @@ async fn serve(
     let state = ServerState::with_config(service.clone(), config);
     let stop = CancellationToken::new();
     let stopping = stop.clone();
-    let server = tokio::spawn(
-        axum::serve(listener, tend_server::router(state.clone()))
-            .with_graceful_shutdown(async move { stopping.cancelled().await })
-            .into_future(),
-    );
+    let mut bounds = ServeOptions { header_timeout: args.header_timeout, ..Default::default() };
+    if let Some(max) = args.max_connections {
+        bounds.max_connections = max as usize;
+    }
+    let server = tokio::spawn(tend_server::serve(
+        listener,
+        tend_server::router(state.clone()),
+        bounds,
+        async move { stopping.cancelled().await },
+    ));
     println!("listening on http://{bound}");
     daemon.set_ready(true);
 
