@@ -81,6 +81,11 @@ pub struct ServerConfig {
     /// daemon gives it low-priority threads, so fanning events out to many clients never
     /// takes CPU from the processes it supervises (or from the tasks reading their output).
     pub stream_runtime: Option<tokio::runtime::Handle>,
+    /// Runs pipelines (the scheduler, each step's task, and the tasks of the processes the
+    /// steps start) on this runtime instead of the serving one. A pipeline of thousands of
+    /// steps keeps a runtime busy spawning and reaping; on its own threads it cannot delay
+    /// the API (`/health` included) behind that work.
+    pub pipeline_runtime: Option<tokio::runtime::Handle>,
 }
 
 impl ServerConfig {
@@ -97,6 +102,7 @@ impl ServerConfig {
             log_bytes: DEFAULT_LOG_BYTES,
             actions: None,
             stream_runtime: None,
+            pipeline_runtime: None,
         }
     }
 }
@@ -128,6 +134,7 @@ impl ServerState {
             service: service.clone(),
             log: log.clone(),
             max_processes: config.max_processes,
+            runtime: config.pipeline_runtime,
         };
         crate::pipelines::actions::register(&actions, host);
         let port = config.bound.port();

@@ -68,7 +68,7 @@ pub use process::{MaxRestarts, Restart, RestartPolicy};
 pub use process::{
     OutputMode, Process, ProcessId, ProcessInfo, Reason, StartOptions, Status, StdinMode,
 };
-pub use service::{DEFAULT_MAX_FINISHED, RunOutput, Service, ServiceConfig};
+pub use service::{DEFAULT_MAX_FINISHED, MAX_EVICTED_IDS, RunOutput, Service, ServiceConfig};
 pub use signal::Signal;
 
 /// Raises this process's soft limit on open files to its hard limit, and returns the new

@@ -97,10 +97,7 @@ pub(crate) fn run(args: DaemonArgs) -> anyhow::Result<i32> {
         Some(dir) => Registry::new(dir),
         None => Registry::from_env().map_err(|e| UsageError(e.to_string()))?,
     };
-    // Thousands of managed processes need thousands of pipe descriptors.
-    if let Err(error) = tend::raise_open_file_limit() {
-        eprintln!("tend: warning: cannot raise the open-file limit: {error}");
-    }
+    // (`main_impl` has raised the open-file limit: the connection bound derives from it.)
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     // WebSocket fan-out runs on threads of the lowest priority: however many clients
     // subscribe, the children and the tasks draining their pipes come first.
@@ -112,16 +109,32 @@ pub(crate) fn run(args: DaemonArgs) -> anyhow::Result<i32> {
             let _ = tend::set_thread_nice(19);
         })
         .build()?;
-    let code = runtime.block_on(serve(args, state_dir, registry, streams.handle().clone()));
+    // Pipelines get their own threads (normal priority: their children inherit it), so that
+    // thousands of steps being spawned and reaped never queue the API behind them.
+    let pipelines = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("tend-pipeline")
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let runtimes =
+        Runtimes { streams: streams.handle().clone(), pipelines: pipelines.handle().clone() };
+    let code = runtime.block_on(serve(args, state_dir, registry, runtimes));
+    pipelines.shutdown_background();
     streams.shutdown_background();
     code
+}
+
+/// The runtimes beside the serving one.
+struct Runtimes {
+    streams: tokio::runtime::Handle,
+    pipelines: tokio::runtime::Handle,
 }
 
 async fn serve(
     args: DaemonArgs,
     state_dir: PathBuf,
     registry: Registry,
-    streams: tokio::runtime::Handle,
+    runtimes: Runtimes,
 ) -> anyhow::Result<i32> {
     // Handlers first: a signal from here on stops the daemon cleanly instead of killing it.
     let mut terminate = signal(SignalKind::terminate()).context("install the SIGTERM handler")?;
@@ -155,7 +168,8 @@ async fn serve(
     let mut config = ServerConfig::new(token, bound);
     config.max_processes = args.max_processes;
     config.registry = Some(registry.clone());
-    config.stream_runtime = Some(streams);
+    config.stream_runtime = Some(runtimes.streams);
+    config.pipeline_runtime = Some(runtimes.pipelines);
     // Serving the network, clients name the host however they reach it.
     config.check_host = bound.ip().is_loopback();
     let state = ServerState::with_config(service.clone(), config);
