@@ -40,6 +40,7 @@ mod cli_daemon;
 mod server_api;
 mod server_daemons;
 mod server_events;
+mod server_limits;
 mod server_pipelines;
 mod server_security;
 mod server_support;
