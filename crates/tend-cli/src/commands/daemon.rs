@@ -4,6 +4,13 @@
 //! registry entry, then serve and tell systemd it is ready. SIGTERM or SIGINT stops it in the
 //! reverse order: stop accepting, shut every non-detached managed process down gracefully,
 //! unregister, release the PID file, exit 0.
+//!
+//! Bounds, so that no client (with a token or without) can wedge or starve it: at most
+//! `--max-connections` connections (a quarter of the open-file limit by default, which `tend`
+//! raises to the hard limit at start), each closed when it has not sent a request's head
+//! within `--header-timeout` (5 s) of waiting for one, bodies of 1 MiB within 10 s (see
+//! [`tend_server::serve`]); `--max-finished` finished records (410 `evicted` beyond). Pipelines
+//! run on their own runtime, so the API answers while thousands of steps start and end.
 
 use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;
