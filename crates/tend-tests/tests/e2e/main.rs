@@ -28,6 +28,7 @@ mod restart;
 mod restart_cli;
 mod runner_cancel;
 mod runner_dag_prop;
+mod runner_descriptors;
 mod runner_failure;
 mod runner_report;
 mod runner_schedule;
