@@ -154,24 +154,9 @@ async fn idle_silent_and_slowloris_connections_cannot_starve_the_daemon() {
     let closes = idle.into_iter().map(|mut stream| async move {
         closed_within(&mut stream, Duration::from_secs(10), "an idle connection").await
     });
-    let waited = futures_join_all(closes).await;
+    let waited = futures_util::future::join_all(closes).await;
     assert_eq!(waited.len(), 1100);
     daemon.health_within(Duration::from_secs(1)).await;
-}
-
-/// Waits for every future (no `futures` dependency in this crate).
-async fn futures_join_all<F: std::future::Future + Send + 'static>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output>
-where
-    F::Output: Send,
-{
-    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
-    let mut outputs = Vec::with_capacity(handles.len());
-    for handle in handles {
-        outputs.push(handle.await.expect("task"));
-    }
-    outputs
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
