@@ -41,7 +41,7 @@ pub enum Error {
     /// The process ended and its record was dropped to keep the table bounded
     /// ([`ServiceConfig::max_finished`](crate::ServiceConfig::max_finished)).
     #[error(
-        "process `{0}` has ended and its record was dropped (the table keeps the last max_finished finished records)"
+        "process `{0}` has ended and its record was dropped: only the newest finished are kept"
     )]
     Evicted(String),
     /// An id prefix or name matches more than one process.

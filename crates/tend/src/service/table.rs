@@ -117,3 +117,44 @@ impl Table {
         self.evicted_set.insert(id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StartOptions;
+    use crate::event::EventBus;
+
+    fn record(bus: &Arc<EventBus>) -> Arc<ProcessShared> {
+        Arc::new(ProcessShared::new(StartOptions::new("true"), bus.clone()))
+    }
+
+    #[test]
+    fn a_dropped_record_is_evicted_an_unknown_or_discarded_one_not_found() {
+        let bus = Arc::new(EventBus::new(16));
+        let mut table = Table::default();
+        let (first, second) = (record(&bus), record(&bus));
+        table.insert(first.clone());
+        table.insert(second.clone());
+        table.finished(&first, 1);
+        table.finished(&second, 1);
+        assert!(matches!(table.find(&first.id.to_string()), Err(Error::Evicted(_))));
+        assert!(table.find(&second.id.to_string()).is_ok());
+        table.discard(&second);
+        assert!(matches!(table.find(&second.id.to_string()), Err(Error::NotFound(_))));
+        let never = ProcessId::new().to_string();
+        assert!(matches!(table.find(&never), Err(Error::NotFound(_))));
+    }
+
+    #[test]
+    fn evicted_ids_are_bounded() {
+        let mut table = Table::default();
+        let oldest = ProcessId::new();
+        table.remember_evicted(oldest);
+        for _ in 0..super::super::MAX_EVICTED_IDS {
+            table.remember_evicted(ProcessId::new());
+        }
+        assert_eq!(table.evicted.len(), super::super::MAX_EVICTED_IDS);
+        assert_eq!(table.evicted_set.len(), super::super::MAX_EVICTED_IDS);
+        assert!(!table.evicted_set.contains(&oldest), "the oldest is forgotten first");
+    }
+}
