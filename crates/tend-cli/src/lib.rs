@@ -33,6 +33,11 @@ pub fn main_impl() -> i32 {
         }
         Err(error) => return exit::report_usage(error),
     };
+    // Every command may supervise thousands of processes (`run`, `up`, `daemon`), each
+    // holding pipe descriptors: the usual soft limit of 1,024 is far too low for that.
+    if let Err(error) = tend::raise_open_file_limit() {
+        eprintln!("tend: warning: cannot raise the open-file limit: {error}");
+    }
     match commands::dispatch(cli.command) {
         Ok(code) => code,
         Err(error) => exit::report(&error),

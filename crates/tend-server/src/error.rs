@@ -50,6 +50,7 @@ impl From<ActionError> for ApiError {
         let status = match &error {
             ActionError::InvalidOption { .. } => StatusCode::BAD_REQUEST,
             ActionError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ActionError::Evicted { .. } => StatusCode::GONE,
             ActionError::WrongState { .. } => StatusCode::CONFLICT,
             ActionError::LimitReached { .. } => StatusCode::TOO_MANY_REQUESTS,
             // A spawn failure is the request's fault (no such program, bad directory).

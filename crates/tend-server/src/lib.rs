@@ -17,8 +17,13 @@
 //!   those the server registers beside them: `process.stop`, `process.lines` (the `output`
 //!   pages), `daemon.list`/`get`/`health`/`stop` and `pipeline.start`/`list`/`get`/`cancel`.
 //! * Errors are `{"error": {"code", "message"}}`: 400 bad input (named), 401 token, 403
-//!   foreign `Host`/`Origin`, 404 unknown id, 409 wrong state, 413 body over 1 MiB, 429
-//!   process limit.
+//!   foreign `Host`/`Origin`, 404 unknown id, 408 body not sent within 10 s, 409 wrong
+//!   state, 410 a finished process the table no longer holds (`evicted`), 413 body over
+//!   1 MiB (an oversized `Content-Length` is refused before a byte of it is read), 429
+//!   process limit, 503 every connection busy.
+//! * [`serve`] serves the router with the bounds a client without a token must not get
+//!   around: a header timeout that also closes idle connections, and a connection bound
+//!   below the open-file limit ([`ServeOptions`]). `axum::serve` works too, without them.
 //!
 //! # Security
 //!
@@ -35,7 +40,8 @@
 //!     tend_server::generate_token(),
 //!     listener.local_addr()?,
 //! );
-//! axum::serve(listener, tend_server::router(state)).await?;
+//! let options = tend_server::ServeOptions::default();
+//! tend_server::serve(listener, tend_server::router(state), options, std::future::pending()).await?;
 //! # Ok(()) }
 //! ```
 //!
@@ -63,6 +69,7 @@ mod openapi;
 mod output_lines;
 mod pipelines;
 mod routes;
+mod serve;
 mod state;
 mod stop;
 mod token;
@@ -76,5 +83,8 @@ pub use log::{DEFAULT_LOG_BYTES, DEFAULT_LOG_EVENTS, EventLog, Page, Totals};
 pub use openapi::openapi;
 pub use pipelines::MAX_FINISHED_PIPELINES;
 pub use routes::router;
-pub use state::{MAX_BODY_BYTES, ServerConfig, ServerState, default_state_dir};
+pub use serve::{
+    DEFAULT_HEADER_TIMEOUT, MAX_DEFAULT_CONNECTIONS, ServeOptions, default_max_connections, serve,
+};
+pub use state::{BODY_TIMEOUT, MAX_BODY_BYTES, ServerConfig, ServerState, default_state_dir};
 pub use token::{generate_token, load_or_create_token};

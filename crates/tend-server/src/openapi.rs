@@ -65,6 +65,8 @@ pub(crate) fn body(schema: Value, required: bool) -> Value {
 
 pub(crate) const BAD: (&str, &str) = ("400", "Malformed body or parameter (named in the message).");
 const MISSING: (&str, &str) = ("404", "No such process.");
+const EVICTED: (&str, &str) =
+    ("410", "The process ended and its record was dropped (`tend daemon --max-finished`).");
 const STATE: (&str, &str) = ("409", "The process is in the wrong state.");
 pub(crate) const LARGE: (&str, &str) = ("413", "Body over 1 MiB.");
 
@@ -94,9 +96,9 @@ fn process_paths() -> Value {
         "/processes/{id}": {
             "parameters": [id_param()],
             "get": op(json!({ "summary": "One process", "operationId": "getProcess",
-                "responses": { "200": json_response("Its info.", info_ref()) } }), &[BAD, MISSING]),
+                "responses": { "200": json_response("Its info.", info_ref()) } }), &[BAD, MISSING, EVICTED]),
             "delete": op(json!({ "summary": "Remove a finished record", "operationId": "removeProcess",
-                "responses": { "200": json_response("The removed record.", info_ref()) } }), &[BAD, MISSING, STATE])
+                "responses": { "200": json_response("The removed record.", info_ref()) } }), &[BAD, MISSING, EVICTED, STATE])
         },
         "/processes/{id}/output": {
             "parameters": [id_param()],
@@ -114,7 +116,7 @@ fn process_paths() -> Value {
                         "application/octet-stream": { "schema": { "type": "string" } }
                     }
                 } }
-            }), &[BAD, MISSING])
+            }), &[BAD, MISSING, EVICTED])
         },
         "/processes/{id}/wait": {
             "parameters": [id_param()],
@@ -122,7 +124,7 @@ fn process_paths() -> Value {
                 "summary": "Wait for the end (or the timeout)", "operationId": "waitProcess",
                 "parameters": [{ "name": "timeout", "in": "query", "description": "Duration such as 2s.", "schema": { "type": "string" } }],
                 "responses": { "200": json_response("Its info; still running if the timeout passed first.", info_ref()) }
-            }), &[BAD, MISSING])
+            }), &[BAD, MISSING, EVICTED])
         },
         "/processes/{id}/input": {
             "parameters": [id_param()],
@@ -131,12 +133,12 @@ fn process_paths() -> Value {
                 "requestBody": body(json!({ "type": "object", "required": ["data"], "additionalProperties": false,
                     "properties": { "data": { "type": "string" } } }), true),
                 "responses": { "200": json_response("Written.", json!({ "type": "object" })) }
-            }), &[BAD, MISSING, STATE, LARGE])
+            }), &[BAD, MISSING, EVICTED, STATE, LARGE])
         },
         "/processes/{id}/close-stdin": {
             "parameters": [id_param()],
             "post": op(json!({ "summary": "Close stdin", "operationId": "closeStdin",
-                "responses": { "200": json_response("Closed.", json!({ "type": "object" })) } }), &[BAD, MISSING, STATE])
+                "responses": { "200": json_response("Closed.", json!({ "type": "object" })) } }), &[BAD, MISSING, EVICTED, STATE])
         },
         "/processes/{id}/signal": {
             "parameters": [id_param()],
@@ -145,12 +147,12 @@ fn process_paths() -> Value {
                 "requestBody": body(json!({ "type": "object", "required": ["signal"], "additionalProperties": false,
                     "properties": { "signal": { "oneOf": [{ "type": "string" }, { "type": "integer" }] } } }), true),
                 "responses": { "200": json_response("Its info.", info_ref()) }
-            }), &[BAD, MISSING, STATE, LARGE])
+            }), &[BAD, MISSING, EVICTED, STATE, LARGE])
         },
         "/processes/{id}/kill": {
             "parameters": [id_param()],
             "post": op(json!({ "summary": "SIGKILL its group", "operationId": "killProcess",
-                "responses": { "200": json_response("Its info.", info_ref()) } }), &[BAD, MISSING])
+                "responses": { "200": json_response("Its info.", info_ref()) } }), &[BAD, MISSING, EVICTED])
         },
         "/processes/{id}/stop": {
             "parameters": [id_param()],
@@ -159,7 +161,7 @@ fn process_paths() -> Value {
                 "requestBody": body(nullable_optionals(json!({ "type": "object", "additionalProperties": false,
                     "properties": { "grace": { "type": "string" }, "grace_ms": { "type": "number", "minimum": 0 } } })), false),
                 "responses": { "200": json_response("Its final info.", info_ref()) }
-            }), &[BAD, MISSING, LARGE])
+            }), &[BAD, MISSING, EVICTED, LARGE])
         }
     })
 }

@@ -14,8 +14,13 @@ use crate::metrics::Metrics;
 use crate::pipelines::Pipelines;
 use crate::pipelines::actions::PipelineHost;
 
-/// Largest request body accepted (413 beyond).
+/// Largest request body accepted (413 beyond; a larger `Content-Length` is refused before
+/// reading).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// A request body must have arrived this long after the handler starts reading it (408
+/// beyond), so a client trickling a body cannot hold a connection for ever.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The shared state of the API: the service, its actions, the event log, the token and the
 /// limits. Cheap to clone.
@@ -76,6 +81,11 @@ pub struct ServerConfig {
     /// daemon gives it low-priority threads, so fanning events out to many clients never
     /// takes CPU from the processes it supervises (or from the tasks reading their output).
     pub stream_runtime: Option<tokio::runtime::Handle>,
+    /// Runs pipelines (the scheduler, each step's task, and the tasks of the processes the
+    /// steps start) on this runtime instead of the serving one. A pipeline of thousands of
+    /// steps keeps a runtime busy spawning and reaping; on its own threads it cannot delay
+    /// the API (`/health` included) behind that work.
+    pub pipeline_runtime: Option<tokio::runtime::Handle>,
 }
 
 impl ServerConfig {
@@ -92,6 +102,7 @@ impl ServerConfig {
             log_bytes: DEFAULT_LOG_BYTES,
             actions: None,
             stream_runtime: None,
+            pipeline_runtime: None,
         }
     }
 }
@@ -123,6 +134,7 @@ impl ServerState {
             service: service.clone(),
             log: log.clone(),
             max_processes: config.max_processes,
+            runtime: config.pipeline_runtime,
         };
         crate::pipelines::actions::register(&actions, host);
         let port = config.bound.port();

@@ -38,6 +38,12 @@ pub enum Error {
     /// No managed process matches the id, prefix or name.
     #[error("no process `{0}`")]
     NotFound(String),
+    /// The process ended and its record was dropped to keep the table bounded
+    /// ([`ServiceConfig::max_finished`](crate::ServiceConfig::max_finished)).
+    #[error(
+        "process `{0}` has ended and its record was dropped: only the newest finished are kept"
+    )]
+    Evicted(String),
     /// An id prefix or name matches more than one process.
     #[error("`{0}` matches more than one process; give more of the id")]
     Ambiguous(String),
@@ -85,6 +91,18 @@ pub struct FailedRun {
     pub info: ProcessInfo,
     /// Everything it printed (as far as the ring held).
     pub output: Output,
+}
+
+impl Error {
+    /// Whether this is a start refused because this process (EMFILE) or the system (ENFILE)
+    /// is out of file descriptors: a transient condition, worth retrying once some are freed.
+    pub fn is_descriptor_exhaustion(&self) -> bool {
+        let source = match self {
+            Error::Spawn { source, .. } | Error::OutputFile { source, .. } => source,
+            _ => return false,
+        };
+        matches!(source.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+    }
 }
 
 fn failed_message(run: &FailedRun) -> String {

@@ -68,7 +68,7 @@ pub use process::{MaxRestarts, Restart, RestartPolicy};
 pub use process::{
     OutputMode, Process, ProcessId, ProcessInfo, Reason, StartOptions, Status, StdinMode,
 };
-pub use service::{DEFAULT_MAX_FINISHED, RunOutput, Service, ServiceConfig};
+pub use service::{DEFAULT_MAX_FINISHED, MAX_EVICTED_IDS, RunOutput, Service, ServiceConfig};
 pub use signal::Signal;
 
 /// Raises this process's soft limit on open files to its hard limit, and returns the new
@@ -81,6 +81,16 @@ pub use signal::Signal;
 /// ```
 pub fn raise_open_file_limit() -> std::io::Result<u64> {
     os::raise_open_file_limit()
+}
+
+/// This process's soft limit on open files (`u64::MAX` when unlimited). The runner bounds
+/// how many steps it runs at once by it, and `tend-server` its connections.
+///
+/// ```
+/// assert!(tend::open_file_limit() >= 16);
+/// ```
+pub fn open_file_limit() -> u64 {
+    os::open_file_limit()
 }
 
 /// Sets the calling thread's nice value (Linux: per thread; 0 normal, 19 lowest priority).

@@ -4,8 +4,14 @@
 //! registry entry, then serve and tell systemd it is ready. SIGTERM or SIGINT stops it in the
 //! reverse order: stop accepting, shut every non-detached managed process down gracefully,
 //! unregister, release the PID file, exit 0.
+//!
+//! Bounds, so that no client (with a token or without) can wedge or starve it: at most
+//! `--max-connections` connections (a quarter of the open-file limit by default, which `tend`
+//! raises to the hard limit at start), each closed when it has not sent a request's head
+//! within `--header-timeout` (5 s) of waiting for one, bodies of 1 MiB within 10 s (see
+//! [`tend_server::serve`]); `--max-finished` finished records (410 `evicted` beyond). Pipelines
+//! run on their own runtime, so the API answers while thousands of steps start and end.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -13,9 +19,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use tend::Service;
 use tend::daemon::{Daemon, DaemonEntry, DaemonOptions, Registry};
-use tend_server::{ServerConfig, ServerState};
+use tend::{Service, ServiceConfig};
+use tend_server::{ServeOptions, ServerConfig, ServerState};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
@@ -54,6 +60,30 @@ pub(crate) struct DaemonArgs {
     /// How long managed processes get to exit after SIGTERM when the daemon stops.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::durations::parse_duration)]
     pub(crate) grace: Duration,
+    /// At most this many open API connections [default: a quarter of the open-file limit,
+    /// 16 to 4096]. At the bound a new connection closes the longest-idle one; when all are
+    /// busy it gets 503 and is closed at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_connections: Option<u32>,
+    /// A connection must send a request's complete head within this of waiting for one
+    /// (after connecting, or after the previous response): this closes silent, idle and
+    /// slowloris connections. Request bodies have 10s.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_header_timeout)]
+    pub(crate) header_timeout: Duration,
+    /// Finished processes whose records are kept (older ones are dropped, by end time;
+    /// running ones never are). The ids of dropped ones answer 410 `evicted` (the last
+    /// 65,536 are remembered), others 404.
+    #[arg(long, value_name = "N", default_value_t = tend::DEFAULT_MAX_FINISHED)]
+    pub(crate) max_finished: usize,
+}
+
+/// A `--header-timeout`: a duration from 1 ms to one hour.
+fn parse_header_timeout(text: &str) -> Result<Duration, String> {
+    let duration = crate::durations::parse_duration(text)?;
+    if duration < Duration::from_millis(1) || duration > Duration::from_secs(3600) {
+        return Err(format!("`{text}`: must be between 1ms and 1h"));
+    }
+    Ok(duration)
 }
 
 /// The state directory from the flag or the environment.
@@ -78,10 +108,7 @@ pub(crate) fn run(args: DaemonArgs) -> anyhow::Result<i32> {
         Some(dir) => Registry::new(dir),
         None => Registry::from_env().map_err(|e| UsageError(e.to_string()))?,
     };
-    // Thousands of managed processes need thousands of pipe descriptors.
-    if let Err(error) = tend::raise_open_file_limit() {
-        eprintln!("tend: warning: cannot raise the open-file limit: {error}");
-    }
+    // (`main_impl` has raised the open-file limit: the connection bound derives from it.)
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     // WebSocket fan-out runs on threads of the lowest priority: however many clients
     // subscribe, the children and the tasks draining their pipes come first.
@@ -93,16 +120,32 @@ pub(crate) fn run(args: DaemonArgs) -> anyhow::Result<i32> {
             let _ = tend::set_thread_nice(19);
         })
         .build()?;
-    let code = runtime.block_on(serve(args, state_dir, registry, streams.handle().clone()));
+    // Pipelines get their own threads (normal priority: their children inherit it), so that
+    // thousands of steps being spawned and reaped never queue the API behind them.
+    let pipelines = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("tend-pipeline")
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let runtimes =
+        Runtimes { streams: streams.handle().clone(), pipelines: pipelines.handle().clone() };
+    let code = runtime.block_on(serve(args, state_dir, registry, runtimes));
+    pipelines.shutdown_background();
     streams.shutdown_background();
     code
+}
+
+/// The runtimes beside the serving one.
+struct Runtimes {
+    streams: tokio::runtime::Handle,
+    pipelines: tokio::runtime::Handle,
 }
 
 async fn serve(
     args: DaemonArgs,
     state_dir: PathBuf,
     registry: Registry,
-    streams: tokio::runtime::Handle,
+    runtimes: Runtimes,
 ) -> anyhow::Result<i32> {
     // Handlers first: a signal from here on stops the daemon cleanly instead of killing it.
     let mut terminate = signal(SignalKind::terminate()).context("install the SIGTERM handler")?;
@@ -129,22 +172,31 @@ async fn serve(
         .await?
         .context("cannot register in the daemon registry")?;
 
-    let service = Service::new();
+    let service = Service::with_config(ServiceConfig {
+        max_finished: args.max_finished,
+        ..ServiceConfig::default()
+    });
     let mut config = ServerConfig::new(token, bound);
     config.max_processes = args.max_processes;
     config.log_events = args.log_events;
     config.registry = Some(registry.clone());
-    config.stream_runtime = Some(streams);
+    config.stream_runtime = Some(runtimes.streams);
+    config.pipeline_runtime = Some(runtimes.pipelines);
     // Serving the network, clients name the host however they reach it.
     config.check_host = bound.ip().is_loopback();
     let state = ServerState::with_config(service.clone(), config);
     let stop = CancellationToken::new();
     let stopping = stop.clone();
-    let server = tokio::spawn(
-        axum::serve(listener, tend_server::router(state.clone()))
-            .with_graceful_shutdown(async move { stopping.cancelled().await })
-            .into_future(),
-    );
+    let mut bounds = ServeOptions { header_timeout: args.header_timeout, ..Default::default() };
+    if let Some(max) = args.max_connections {
+        bounds.max_connections = max as usize;
+    }
+    let server = tokio::spawn(tend_server::serve(
+        listener,
+        tend_server::router(state.clone()),
+        bounds,
+        async move { stopping.cancelled().await },
+    ));
     println!("listening on http://{bound}");
     daemon.set_ready(true);
 

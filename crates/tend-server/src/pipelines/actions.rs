@@ -16,6 +16,8 @@ pub(crate) struct PipelineHost {
     pub(crate) service: Service,
     pub(crate) log: EventLog,
     pub(crate) max_processes: Option<usize>,
+    /// Where pipelines run; `None`: the caller's runtime.
+    pub(crate) runtime: Option<tokio::runtime::Handle>,
 }
 
 /// Registers the four actions.
@@ -31,7 +33,8 @@ pub(crate) fn register(actions: &Actions, host: PipelineHost) {
             };
             let request = request::parse(body)?;
             crate::limit::check(&host.service, host.max_processes)?;
-            let id = host.pipelines.launch(&host.service, &host.log, request);
+            let runtime = host.runtime.clone().unwrap_or_else(tokio::runtime::Handle::current);
+            let id = host.pipelines.launch(&runtime, &host.service, &host.log, request);
             Ok(json!({ "id": id }))
         }
     });

@@ -17,6 +17,7 @@ pub(crate) mod events;
 pub(crate) mod openapi;
 pub(crate) mod request;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -64,6 +65,8 @@ struct Record {
     began: Instant,
     /// Per step, in declaration order: its live JSON until the run's report replaces it.
     steps: Vec<(String, Value)>,
+    /// Step name → index in `steps`: a step event must not cost a scan of ten thousand.
+    index: HashMap<String, usize>,
     report: Option<Report>,
     cancel: CancellationToken,
     /// Set if the run's task died without a report (a bug): said in the view.
@@ -72,7 +75,8 @@ struct Record {
 
 impl Record {
     fn step_mut(&mut self, name: &str) -> Option<&mut Value> {
-        self.steps.iter_mut().find(|(n, _)| n == name).map(|(_, v)| v)
+        let at = *self.index.get(name)?;
+        self.steps.get_mut(at).map(|(_, v)| v)
     }
 
     /// Counts of the steps settled so far, as `Report::totals` counts them.
@@ -184,9 +188,10 @@ impl Pipelines {
         }
     }
 
-    /// Starts `request` on `service` and returns its id at once.
+    /// Starts `request` on `service`, its tasks on `runtime`, and returns its id at once.
     pub(crate) fn launch(
         &self,
+        runtime: &tokio::runtime::Handle,
         service: &tend::Service,
         log: &EventLog,
         request: PipelineRequest,
@@ -199,6 +204,7 @@ impl Pipelines {
             .iter()
             .map(|name| (name.clone(), json!({ "name": name, "status": "pending" })))
             .collect();
+        let index = names.iter().enumerate().map(|(at, name)| (name.clone(), at)).collect();
         {
             let mut records = self.lock();
             records.push(Record {
@@ -209,6 +215,7 @@ impl Pipelines {
                 ended_at: None,
                 began: Instant::now(),
                 steps,
+                index,
                 report: None,
                 cancel: cancel.clone(),
                 error: None,
@@ -231,8 +238,8 @@ impl Pipelines {
         let (store, log, pipeline_id) = (self.clone(), log.clone(), id.clone());
         // The run is its own task, watched by this one: if it died (a bug), the record says
         // so instead of staying `running` for ever.
-        let run = tokio::spawn(async move { runner.run(&pipeline).await });
-        tokio::spawn(async move {
+        let run = runtime.spawn(async move { runner.run(&pipeline).await });
+        runtime.spawn(async move {
             let outcome = run.await.map_err(|e| format!("the pipeline's task ended: {e}"));
             store.finish(&log, &pipeline_id, outcome);
         });
@@ -322,6 +329,7 @@ mod tests {
             ended_at: None,
             began: Instant::now(),
             steps: vec![("a".into(), json!({ "name": "a", "status": "passed" }))],
+            index: HashMap::from([("a".to_owned(), 0)]),
             report: None,
             cancel: CancellationToken::new(),
             error: None,

@@ -4,13 +4,40 @@ use std::collections::HashMap;
 
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::state::MAX_BODY_BYTES;
+use crate::state::{BODY_TIMEOUT, MAX_BODY_BYTES};
+
+/// Refuses a request whose `Content-Length` is over [`MAX_BODY_BYTES`] before a byte of the
+/// body is read (413), and closes its connection rather than draining gigabytes.
+pub(crate) async fn refuse_oversized(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > MAX_BODY_BYTES as u64 => {
+            let mut response = too_large(format!(
+                "body: Content-Length {length} is larger than {MAX_BODY_BYTES} bytes"
+            ))
+            .into_response();
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+        _ => next.run(request).await,
+    }
+}
+
+fn too_large(message: String) -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+}
 
 /// A JSON object body; an empty body reads as `{}`.
 #[derive(Debug, Default)]
@@ -20,7 +47,17 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state).await.map_err(body_error)?;
+        let read = Bytes::from_request(request, state);
+        let bytes = tokio::time::timeout(BODY_TIMEOUT, read)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request_timeout",
+                    format!("body: not received within {}s", BODY_TIMEOUT.as_secs()),
+                )
+            })?
+            .map_err(body_error)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self::default());
         }
@@ -34,11 +71,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
 
 fn body_error(rejection: BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("body: larger than {MAX_BODY_BYTES} bytes"),
-        )
+        too_large(format!("body: larger than {MAX_BODY_BYTES} bytes"))
     } else {
         ApiError::bad_request(format!("body: {rejection}"))
     }

@@ -16,7 +16,8 @@ use crate::state::{MAX_BODY_BYTES, ServerState};
 use crate::{guard, metrics, openapi, ws};
 
 /// Builds the API: `/api/v1/...` (token required), `/health`, `/ready` and `/metrics`, all
-/// behind the `Host` check, with bodies limited to 1 MiB.
+/// behind the `Host` check, with bodies limited to 1 MiB (a larger `Content-Length` is refused
+/// before reading) that must arrive within [`BODY_TIMEOUT`](crate::BODY_TIMEOUT).
 ///
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {
@@ -53,6 +54,8 @@ pub fn router(state: ServerState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Outermost: a huge body is refused before the token is even looked at.
+        .layer(axum::middleware::from_fn(body::refuse_oversized))
         .with_state(state)
 }
 

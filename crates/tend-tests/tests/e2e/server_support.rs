@@ -78,8 +78,10 @@ impl TestServer {
         let state =
             ServerState::with_config(service.clone(), configure(ServerConfig::new(&token, addr)));
         let app = tend_server::router(state.clone());
+        // Served as `tend daemon` serves it: with its connection bounds and timeouts.
+        let options = tend_server::ServeOptions::default();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = tend_server::serve(listener, app, options, std::future::pending()).await;
         });
         Self { addr, token, state, service, _dir: dir, task }
     }

@@ -117,6 +117,12 @@ pub enum ActionError {
         /// The id, prefix or name given.
         id: String,
     },
+    /// The process ended and its record was dropped from the bounded table.
+    #[error("{message}")]
+    Evicted {
+        /// Which process, and why it is gone.
+        message: String,
+    },
     /// The process is not in a state that allows this: not running, still running, stdin
     /// closed.
     #[error("{message}")]
@@ -167,13 +173,14 @@ pub enum ActionError {
 
 impl ActionError {
     /// The stable code: `not_registered`, `invalid_option`, `not_found` (also for
-    /// [`Unknown`](Self::Unknown)), `wrong_state`, `limit_reached`, `failed`,
+    /// [`Unknown`](Self::Unknown)), `evicted`, `wrong_state`, `limit_reached`, `failed`,
     /// `invalid_request`, `forbidden` or `internal`.
     pub fn code(&self) -> &'static str {
         match self {
             ActionError::NotRegistered { .. } => "not_registered",
             ActionError::InvalidOption { .. } => "invalid_option",
             ActionError::NotFound { .. } | ActionError::Unknown { .. } => "not_found",
+            ActionError::Evicted { .. } => "evicted",
             ActionError::WrongState { .. } => "wrong_state",
             ActionError::LimitReached { .. } => "limit_reached",
             ActionError::Failed { .. } => "failed",
@@ -207,6 +214,7 @@ impl From<crate::Error> for ActionError {
         match error {
             E::InvalidOption { option, message } => ActionError::invalid(option, message),
             E::NotFound(id) => ActionError::NotFound { id },
+            E::Evicted(_) => ActionError::Evicted { message },
             E::Ambiguous(_) => ActionError::invalid("id", message),
             E::StillRunning(_) | E::NotRunning(_) | E::StdinClosed(_) => {
                 ActionError::WrongState { message }

@@ -14,6 +14,11 @@ pub(crate) fn raise_open_file_limit() -> io::Result<u64> {
     Ok(limit.current.unwrap_or(u64::MAX))
 }
 
+/// The soft limit on open files (`u64::MAX` when unlimited).
+pub(crate) fn open_file_limit() -> u64 {
+    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+}
+
 /// Sets the calling thread's nice value. On Linux, `setpriority(PRIO_PROCESS, 0, …)` applies
 /// to the calling thread only, not to the whole process.
 pub(crate) fn set_thread_nice(nice: i32) -> io::Result<()> {

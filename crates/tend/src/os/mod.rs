@@ -17,7 +17,7 @@ mod spawn;
 
 pub(crate) use boot::boot_id;
 pub(crate) use guardian::Guardian;
-pub(crate) use limits::{raise_open_file_limit, set_thread_nice};
+pub(crate) use limits::{open_file_limit, raise_open_file_limit, set_thread_nice};
 pub(crate) use notify::send_notification;
 pub(crate) use procinfo::{Liveness, liveness, start_time};
 #[cfg(target_os = "linux")]

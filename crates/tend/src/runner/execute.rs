@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -63,14 +64,22 @@ enum Attempt {
     NotStarted(String),
 }
 
-/// Runs `step` (its processes carrying `labels` too) until it passes, runs out of attempts, or `stop` is cancelled. A step stopped
-/// while running or waiting to retry comes back `cancelled`; the caller words the reason.
+/// How long a start refused for lack of file descriptors keeps being retried before the
+/// attempt fails with that error.
+const DESCRIPTOR_WAIT: Duration = Duration::from_secs(30);
+
+/// Runs `step` (its processes carrying `labels` too) until it passes, runs out of attempts,
+/// or `stop` is cancelled. A step stopped while running or waiting to retry comes back
+/// `cancelled`; the caller words the reason. A start refused with EMFILE or ENFILE is not an
+/// attempt: it is tried again each time `freed` is notified (a step ended) or every 50 ms,
+/// for up to [`DESCRIPTOR_WAIT`].
 pub(crate) async fn run_step(
     service: Service,
     step: Step,
     labels: Vec<(String, String)>,
     stop: CancellationToken,
     observer: Option<Observer>,
+    freed: Arc<Notify>,
 ) -> StepReport {
     let notify = |event: StepEvent| {
         if let Some(observer) = &observer {
@@ -87,11 +96,19 @@ pub(crate) async fn run_step(
             break;
         }
         report.attempts = attempt;
-        let mut options = step.start_options(attempt);
-        for (key, value) in &labels {
-            options = options.label(key.clone(), value.clone());
-        }
-        let outcome = match service.start(options) {
+        let options = || {
+            let mut options = step.start_options(attempt);
+            for (key, value) in &labels {
+                options = options.label(key.clone(), value.clone());
+            }
+            options
+        };
+        let Some(started) = start_when_descriptors_allow(&service, options, &stop, &freed).await
+        else {
+            report.status = StepStatus::Cancelled;
+            break;
+        };
+        let outcome = match started {
             Err(error) => Attempt::NotStarted(error.to_string()),
             Ok(process) => {
                 report.process_id = Some(process.id());
@@ -139,6 +156,32 @@ pub(crate) async fn run_step(
         error.push_str(&format!(" (after {} attempts)", report.attempts));
     }
     report
+}
+
+/// Starts the process, retrying while the start fails for lack of file descriptors (see
+/// [`run_step`]; after [`DESCRIPTOR_WAIT`] that error is the attempt's); `None` if `stop`
+/// fired meanwhile.
+async fn start_when_descriptors_allow(
+    service: &Service,
+    options: impl Fn() -> crate::StartOptions,
+    stop: &CancellationToken,
+    freed: &Notify,
+) -> Option<Result<Process, crate::Error>> {
+    let give_up = Instant::now() + DESCRIPTOR_WAIT;
+    loop {
+        // Registered before the start, so a step ending in between is not missed.
+        let some_step_ended = freed.notified();
+        match service.start(options()) {
+            Err(error) if error.is_descriptor_exhaustion() && Instant::now() < give_up => {
+                tokio::select! {
+                    () = some_step_ended => {}
+                    () = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    () = stop.cancelled() => return None,
+                }
+            }
+            started => return Some(started),
+        }
+    }
 }
 
 /// Shuts a running attempt down (TERM to its group, grace, KILL) and returns its final info.

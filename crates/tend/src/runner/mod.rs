@@ -32,7 +32,9 @@
 //! * [`Mode::Parallel`] starts every step at once and ignores `after`.
 //!
 //! [`Runner::jobs`] bounds how many steps run at once in every mode; ready steps queue in
-//! declaration order. A step waiting to retry keeps its slot.
+//! declaration order. A step waiting to retry keeps its slot. Without it, the open-file
+//! limit does (a sixth of [`open_file_limit`](crate::open_file_limit)), so ten thousand
+//! steps queue instead of failing with EMFILE.
 //!
 //! # Failure
 //!
@@ -163,7 +165,10 @@ impl Runner {
         self
     }
 
-    /// Runs at most `jobs` steps at once; 0 means no bound (the default).
+    /// Runs at most `jobs` steps at once; 0 (the default) means no bound of its own. Either
+    /// way no more run at once than the open-file limit allows (a sixth of it: each step
+    /// holds three descriptors, and half is left for the rest), and a start refused for lack
+    /// of descriptors waits for a step to end and tries again rather than failing.
     pub fn jobs(mut self, jobs: usize) -> Self {
         self.jobs = (jobs > 0).then_some(jobs);
         self

@@ -6,10 +6,18 @@
 //! steps queue). Sequential mode is the same loop over a chain (each step after the one
 //! declared before it), and parallel mode over no edges at all, so one code path decides what
 //! runs, what is skipped and what is cancelled.
+//!
+//! However many steps are ready, at most [`descriptor_bound`] run at once (fewer with
+//! `jobs`): each running step holds descriptors (its output pipes and a pidfd), and a
+//! pipeline of ten thousand steps must queue rather than fail for lack of them. A start that
+//! still fails with EMFILE or ENFILE (descriptors taken by something else) waits for a step to
+//! end and tries again; see [`run_step`].
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -18,6 +26,22 @@ use super::execute::{StepEvent, run_step};
 use super::graph::Pipeline;
 use super::report::{Report, StepReport, StepStatus};
 use super::spec::Mode;
+
+/// Descriptors a running step holds in the supervisor: stdout and stderr pipes and a pidfd.
+const DESCRIPTORS_PER_STEP: u64 = 3;
+
+/// Steps started in one go before the scheduler lets other tasks run: a burst of thousands
+/// of ready steps must not keep a runtime's threads from everything else (an API server on
+/// the same runtime) for the seconds their spawns take.
+const START_BATCH: usize = 32;
+
+/// How many steps may run at once for the open-file limit: half of the limit over the
+/// descriptors a step holds (the other half is for everything else), at least 1. At the
+/// usual limit of 1,024 that is 170; `tend` raises the soft limit to the hard one first.
+pub(crate) fn descriptor_bound() -> usize {
+    let steps = (crate::os::open_file_limit() / 2 / DESCRIPTORS_PER_STEP).max(1);
+    usize::try_from(steps).unwrap_or(usize::MAX)
+}
 
 /// Why the run stopped starting steps.
 #[derive(Debug, Clone, Copy)]
@@ -69,7 +93,9 @@ pub(crate) async fn run(runner: &Runner, pipeline: &Pipeline) -> Report {
 impl Run<'_> {
     /// Starts ready steps up to the bound and settles them as they end, until nothing runs.
     async fn drive(&mut self) {
-        let limit = self.runner.jobs.unwrap_or(usize::MAX);
+        let limit = self.runner.jobs.unwrap_or(usize::MAX).min(descriptor_bound());
+        // Notified whenever a step ends: a start refused for lack of descriptors retries then.
+        let freed = Arc::new(Notify::new());
         // Stops running steps on cancellation (as a child of the runner's token) and on
         // fail-fast (cancelled here).
         let stop = self.runner.cancel.child_token();
@@ -79,8 +105,14 @@ impl Run<'_> {
             if self.halt.is_none() && self.runner.cancel.is_cancelled() {
                 self.halt = Some(Halt::Cancelled);
             }
+            let mut started = 0;
             while self.halt.is_none() && tasks.len() < limit {
+                if started == START_BATCH {
+                    tokio::task::yield_now().await;
+                    started = 0;
+                }
                 let Some(index) = self.ready.pop_first() else { break };
+                started += 1;
                 let step = self.pipeline.steps()[index].clone();
                 let labels = self.runner.labels_for(&step);
                 let task = run_step(
@@ -89,6 +121,7 @@ impl Run<'_> {
                     labels,
                     stop.clone(),
                     self.runner.observer.clone(),
+                    freed.clone(),
                 );
                 task_step.insert(tasks.spawn(task).id(), index);
             }
@@ -109,6 +142,7 @@ impl Run<'_> {
                             (index, StepReport::not_started(name, StepStatus::Failed, why, None))
                         }
                     };
+                    freed.notify_waiters();
                     self.finished(index, report, &stop);
                 }
             }

@@ -16,13 +16,19 @@ use crate::{Error, FailedRun};
 /// Default number of finished records kept; older ones are dropped.
 pub const DEFAULT_MAX_FINISHED: usize = 1000;
 
+/// How many ids of dropped records a service remembers (about 2 MiB at most), so that
+/// looking one up gives [`Error::Evicted`] rather than [`Error::NotFound`]. Older ones are
+/// forgotten and give `NotFound` again.
+pub const MAX_EVICTED_IDS: usize = 65_536;
+
 /// Settings of a [`Service`].
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
     /// Event batches buffered for slow subscribers before they lag.
     pub event_capacity: usize,
     /// Finished records kept; beyond this, those that ended first are dropped, so memory stays
-    /// bounded.
+    /// bounded. Looking a dropped one up by its full id gives [`Error::Evicted`] (for the
+    /// last [`MAX_EVICTED_IDS`] dropped).
     pub max_finished: usize,
 }
 
@@ -105,7 +111,9 @@ impl Service {
 
     /// Starts a process and returns its handle at once. Must be called from within a Tokio
     /// runtime. A program that cannot be started gives [`Error::Spawn`] naming it and the OS
-    /// reason, and leaves a `failed` record in the table.
+    /// reason, and leaves a `failed` record in the table, except when this process is out of
+    /// file descriptors ([`Error::is_descriptor_exhaustion`]): that passes, callers such as
+    /// the runner retry, and a record per refused try would crowd real ones out.
     pub fn start(&self, options: StartOptions) -> Result<Process, Error> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::NoRuntime);
@@ -125,7 +133,12 @@ impl Service {
         let shared = Arc::new(ProcessShared::new(options, self.inner.bus.clone()));
         self.table().insert(shared.clone());
         let owner: Arc<dyn Owner> = Arc::new(Link(Arc::downgrade(&self.inner)));
-        process::spawn(&shared, owner)?;
+        if let Err(error) = process::spawn(&shared, owner) {
+            if error.is_descriptor_exhaustion() {
+                self.table().discard(&shared);
+            }
+            return Err(error);
+        }
         Ok(Process::new(shared))
     }
 
@@ -142,7 +155,8 @@ impl Service {
         }
     }
 
-    /// Finds a process by full id, unique id prefix (4+ characters) or name.
+    /// Finds a process by full id, unique id prefix (4+ characters) or name. A full id whose
+    /// finished record retention dropped gives [`Error::Evicted`].
     pub fn get(&self, key: &str) -> Result<Process, Error> {
         self.table().find(key).map(Process::new)
     }

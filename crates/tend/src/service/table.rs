@@ -1,10 +1,10 @@
 //! The process table: every managed process in start order, with lookup and retention.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
-use crate::Error;
 use crate::process::ProcessShared;
+use crate::{Error, ProcessId};
 
 /// Shortest id prefix accepted for lookup.
 pub(crate) const MIN_PREFIX: usize = 4;
@@ -15,6 +15,11 @@ pub(crate) struct Table {
     processes: Vec<Arc<ProcessShared>>,
     /// The finished ones among them, in the order they ended: retention drops from the front.
     ended: VecDeque<Arc<ProcessShared>>,
+    /// Ids that retention dropped, so a lookup can say "evicted" instead of "no such
+    /// process": the newest [`MAX_EVICTED_IDS`](super::MAX_EVICTED_IDS), oldest first.
+    evicted: VecDeque<ProcessId>,
+    /// The same ids, for lookup.
+    evicted_set: HashSet<ProcessId>,
 }
 
 impl Table {
@@ -28,9 +33,17 @@ impl Table {
 
     /// Finds a process by full id, unique id prefix (at least [`MIN_PREFIX`] characters), or
     /// name (the most recently started one with that name).
+    /// A full id that retention dropped gives [`Error::Evicted`].
     pub(crate) fn find(&self, key: &str) -> Result<Arc<ProcessShared>, Error> {
-        if let Some(found) = self.processes.iter().find(|p| p.id.to_string() == key) {
-            return Ok(found.clone());
+        // Only the canonical (hyphenated) spelling is a full id, as before.
+        let full_id = key.parse::<ProcessId>().ok().filter(|id| id.to_string() == key);
+        if let Some(id) = full_id {
+            if let Some(found) = self.processes.iter().find(|p| p.id == id) {
+                return Ok(found.clone());
+            }
+            if self.evicted_set.contains(&id) {
+                return Err(Error::Evicted(key.to_owned()));
+            }
         }
         if key.len() >= MIN_PREFIX {
             let mut matches = self.processes.iter().filter(|p| p.id.to_string().starts_with(key));
@@ -60,6 +73,12 @@ impl Table {
         Ok(found)
     }
 
+    /// Drops `shared`'s record without remembering it as evicted (a start that never ran).
+    pub(crate) fn discard(&mut self, shared: &Arc<ProcessShared>) {
+        self.processes.retain(|p| !Arc::ptr_eq(p, shared));
+        self.ended.retain(|p| !Arc::ptr_eq(p, shared));
+    }
+
     /// Removes every finished process and returns how many went.
     pub(crate) fn clear_finished(&mut self) -> usize {
         let before = self.processes.len();
@@ -83,7 +102,59 @@ impl Table {
             let Some(oldest) = self.ended.pop_front() else { break };
             if let Some(at) = self.processes.iter().position(|p| Arc::ptr_eq(p, &oldest)) {
                 self.processes.remove(at);
+                self.remember_evicted(oldest.id);
             }
         }
+    }
+
+    fn remember_evicted(&mut self, id: ProcessId) {
+        if self.evicted.len() >= super::MAX_EVICTED_IDS
+            && let Some(forgotten) = self.evicted.pop_front()
+        {
+            self.evicted_set.remove(&forgotten);
+        }
+        self.evicted.push_back(id);
+        self.evicted_set.insert(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StartOptions;
+    use crate::event::EventBus;
+
+    fn record(bus: &Arc<EventBus>) -> Arc<ProcessShared> {
+        Arc::new(ProcessShared::new(StartOptions::new("true"), bus.clone()))
+    }
+
+    #[test]
+    fn a_dropped_record_is_evicted_an_unknown_or_discarded_one_not_found() {
+        let bus = Arc::new(EventBus::new(16));
+        let mut table = Table::default();
+        let (first, second) = (record(&bus), record(&bus));
+        table.insert(first.clone());
+        table.insert(second.clone());
+        table.finished(&first, 1);
+        table.finished(&second, 1);
+        assert!(matches!(table.find(&first.id.to_string()), Err(Error::Evicted(_))));
+        assert!(table.find(&second.id.to_string()).is_ok());
+        table.discard(&second);
+        assert!(matches!(table.find(&second.id.to_string()), Err(Error::NotFound(_))));
+        let never = ProcessId::new().to_string();
+        assert!(matches!(table.find(&never), Err(Error::NotFound(_))));
+    }
+
+    #[test]
+    fn evicted_ids_are_bounded() {
+        let mut table = Table::default();
+        let oldest = ProcessId::new();
+        table.remember_evicted(oldest);
+        for _ in 0..super::super::MAX_EVICTED_IDS {
+            table.remember_evicted(ProcessId::new());
+        }
+        assert_eq!(table.evicted.len(), super::super::MAX_EVICTED_IDS);
+        assert_eq!(table.evicted_set.len(), super::super::MAX_EVICTED_IDS);
+        assert!(!table.evicted_set.contains(&oldest), "the oldest is forgotten first");
     }
 }
