@@ -63,10 +63,13 @@ mod options;
 mod pidfile;
 mod probe;
 mod registry;
+mod state_file;
 mod store;
 
 pub use entry::DaemonEntry;
-pub use error::{DaemonError, HealthError, PidFileError, ProbeError, RegistryError};
+pub use error::{
+    DaemonError, HealthError, PidFileError, ProbeError, RegistryError, StateFileError,
+};
 pub use health::{DEFAULT_CHECK_TIMEOUT, HealthOptions, HealthServer};
 pub use lifecycle::Daemon;
 pub use notify::{NOTIFY_SOCKET_ENV, ReadyHandle};
@@ -74,3 +77,6 @@ pub use options::{DEFAULT_SHUTDOWN_TIMEOUT, DaemonOptions};
 pub use pidfile::{PidFile, PidStatus, read_pid};
 pub use probe::{PROBE_INTERVAL, wait_for_health, wait_for_ready};
 pub use registry::{REGISTRY_DIR_ENV, Registry};
+pub use state_file::{
+    MAX_STATE_FILE_BYTES, read_private_file, secure_state_dir, write_state_file,
+};
