@@ -37,7 +37,8 @@ pub(crate) fn secure(dir: &Path, create: bool) -> anyhow::Result<PathBuf> {
             dir.display()
         );
     }
-    dir.canonicalize().with_context(|| format!("cannot resolve the state directory {}", dir.display()))
+    dir.canonicalize()
+        .with_context(|| format!("cannot resolve the state directory {}", dir.display()))
 }
 
 /// The address `tend daemon` wrote in `dir`, if there is one.
@@ -51,7 +52,8 @@ pub(crate) fn read_address(dir: &Path) -> anyhow::Result<Option<String>> {
         Ok(bytes) => {
             let text = String::from_utf8(bytes).ok();
             let addr = text.as_deref().map(str::trim).filter(|a| a.parse::<SocketAddr>().is_ok());
-            let addr = addr.with_context(|| format!("{} does not hold an address", path.display()))?;
+            let addr =
+                addr.with_context(|| format!("{} does not hold an address", path.display()))?;
             Ok(Some(addr.to_owned()))
         }
         Err(e) if e.is_not_found() => Ok(None),
@@ -81,7 +83,11 @@ pub(crate) struct Published {
 ///
 /// The write's error, or the registry's (another live daemon holds the entry); nothing is
 /// left behind.
-pub(crate) fn publish(dir: &Path, registry: &Registry, bound: SocketAddr) -> anyhow::Result<Published> {
+pub(crate) fn publish(
+    dir: &Path,
+    registry: &Registry,
+    bound: SocketAddr,
+) -> anyhow::Result<Published> {
     let address_file = write_state_file(dir, ADDRESS_FILE, format!("{bound}\n").as_bytes(), 0o600)
         .context("cannot write the daemon's address")?;
     let mut entry = DaemonEntry::for_current_process(REGISTRY_CODE, registry_name(dir));
@@ -102,8 +108,9 @@ impl Published {
     /// The first removal that failed; both are attempted.
     pub(crate) fn withdraw(self) -> anyhow::Result<()> {
         let address = match std::fs::remove_file(&self.address_file) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e)
-                .with_context(|| format!("cannot remove {}", self.address_file.display())),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("cannot remove {}", self.address_file.display()))
+            }
             _ => Ok(()),
         };
         let entry =

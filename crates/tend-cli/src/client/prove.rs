@@ -39,13 +39,12 @@ impl Client {
                 self.origin.describe()
             )
         };
-        let response = match http::request(&self.addr, "GET", &path, None, None, HELLO_TIMEOUT)
-            .await
-        {
-            Ok(response) => response,
-            Err(e) if is_unreachable(&e) => return Err(self.unreachable(&e)),
-            Err(e) => return Err(refuse(format!("no valid answer to the challenge ({e})"))),
-        };
+        let response =
+            match http::request(&self.addr, "GET", &path, None, None, HELLO_TIMEOUT).await {
+                Ok(response) => response,
+                Err(e) if is_unreachable(&e) => return Err(self.unreachable(&e)),
+                Err(e) => return Err(refuse(format!("no valid answer to the challenge ({e})"))),
+            };
         if response.status != 200 {
             return Err(refuse(format!("it answered the challenge with HTTP {}", response.status)));
         }
@@ -77,7 +76,9 @@ impl Client {
 fn is_unreachable(error: &io::Error) -> bool {
     matches!(
         error.kind(),
-        io::ErrorKind::ConnectionRefused | io::ErrorKind::AddrNotAvailable | io::ErrorKind::NotFound
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::AddrNotAvailable
+            | io::ErrorKind::NotFound
     )
 }
 

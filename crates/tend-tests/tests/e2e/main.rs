@@ -37,6 +37,9 @@ mod script;
 mod support;
 
 mod cli_daemon;
+mod security_pidfile;
+mod security_support;
+mod security_token;
 mod server_api;
 mod server_daemons;
 mod server_events;

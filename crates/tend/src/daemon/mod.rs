@@ -77,6 +77,4 @@ pub use options::{DEFAULT_SHUTDOWN_TIMEOUT, DaemonOptions};
 pub use pidfile::{PidFile, PidStatus, read_pid};
 pub use probe::{PROBE_INTERVAL, wait_for_health, wait_for_ready};
 pub use registry::{REGISTRY_DIR_ENV, Registry};
-pub use state_file::{
-    MAX_STATE_FILE_BYTES, read_private_file, secure_state_dir, write_state_file,
-};
+pub use state_file::{MAX_STATE_FILE_BYTES, read_private_file, secure_state_dir, write_state_file};

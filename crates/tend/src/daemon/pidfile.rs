@@ -95,12 +95,9 @@ impl PidFile {
                 continue;
             }
             let pid = std::process::id();
-            let written = file
-                .set_len(0)
-                .map_err(io_error(&path, "truncate"))
-                .and_then(|()| {
-                    file.write_all(format!("{pid}\n").as_bytes()).map_err(io_error(&path, "write"))
-                });
+            let written = file.set_len(0).map_err(io_error(&path, "truncate")).and_then(|()| {
+                file.write_all(format!("{pid}\n").as_bytes()).map_err(io_error(&path, "write"))
+            });
             if let Err(error) = written {
                 // Still under our lock: an empty or partial PID file would only mislead.
                 let _ = fs::remove_file(&path);

@@ -204,7 +204,7 @@ impl Registry {
     pub fn get(&self, code: &str, daemon: &str) -> Result<Option<DaemonEntry>, RegistryError> {
         let path = self.entry_path(code, daemon)?;
         match read_entry(&path)? {
-            Found::Live(entry) => Ok(Some(entry)),
+            Found::Live(entry) => Ok(Some(*entry)),
             Found::Missing => Ok(None),
             Found::Stale | Found::Corrupt => Ok(self.prune(vec![path]).pop()),
         }
@@ -233,7 +233,7 @@ impl Registry {
             }
             let path = item.path();
             match read_entry(&path) {
-                Ok(Found::Live(entry)) => live.push(entry),
+                Ok(Found::Live(entry)) => live.push(*entry),
                 Ok(Found::Missing) => {}
                 Ok(Found::Stale | Found::Corrupt) => doubtful.push(path),
                 // One unreadable file (say, another user's) must not hide the others.
@@ -259,7 +259,7 @@ impl Registry {
         };
         for path in paths {
             match read_entry(&path) {
-                Ok(Found::Live(entry)) => revived.push(entry),
+                Ok(Found::Live(entry)) => revived.push(*entry),
                 Ok(Found::Stale) => {
                     let _ = store::remove_optional(&path);
                 }
@@ -275,7 +275,8 @@ impl Registry {
 
 /// What one entry file turned out to be.
 enum Found {
-    Live(DaemonEntry),
+    // Boxed: the other variants carry nothing.
+    Live(Box<DaemonEntry>),
     Stale,
     Corrupt,
     Missing,
@@ -284,7 +285,7 @@ enum Found {
 fn read_entry(path: &Path) -> Result<Found, RegistryError> {
     let Some(bytes) = store::read_optional(path)? else { return Ok(Found::Missing) };
     Ok(match parse(&bytes) {
-        Some(entry) if entry.is_alive() => Found::Live(entry),
+        Some(entry) if entry.is_alive() => Found::Live(Box::new(entry)),
         Some(_) => Found::Stale,
         None => Found::Corrupt,
     })

@@ -62,7 +62,11 @@ pub fn secure_state_dir(dir: &Path, create: bool) -> Result<Option<u32>, StateFi
     }
     if !metadata.is_dir() {
         let found = kind(&metadata);
-        return Err(StateFileError::WrongType { path: dir.to_path_buf(), found, expected: "a directory" });
+        return Err(StateFileError::WrongType {
+            path: dir.to_path_buf(),
+            found,
+            expected: "a directory",
+        });
     }
     check_owner(dir, &metadata)?;
     let mode = metadata.permissions().mode() & 0o7777;
@@ -89,7 +93,10 @@ pub fn read_private_file(path: &Path) -> Result<Vec<u8>, StateFileError> {
     let metadata = file.metadata().map_err(io_error(path, "inspect"))?;
     check_regular(path, &metadata)?;
     if metadata.nlink() != 1 {
-        return Err(StateFileError::HardLinked { path: path.to_path_buf(), links: metadata.nlink() });
+        return Err(StateFileError::HardLinked {
+            path: path.to_path_buf(),
+            links: metadata.nlink(),
+        });
     }
     check_owner(path, &metadata)?;
     let mode = metadata.permissions().mode() & 0o7777;
@@ -159,7 +166,10 @@ pub(crate) fn write_temp(
 /// Opens `path` with `options` plus the state-file flags (no symbolic link followed, no
 /// blocking on a FIFO, close-on-exec), turning the link refusal into
 /// [`StateFileError::Symlink`].
-pub(crate) fn open_state_file(options: &mut OpenOptions, path: &Path) -> Result<File, StateFileError> {
+pub(crate) fn open_state_file(
+    options: &mut OpenOptions,
+    path: &Path,
+) -> Result<File, StateFileError> {
     options.custom_flags(os::state_file_flags()).open(path).map_err(|e| {
         if os::is_symlink_refusal(&e) {
             StateFileError::Symlink { path: path.to_path_buf() }
@@ -175,7 +185,11 @@ pub(crate) fn check_regular(path: &Path, metadata: &Metadata) -> Result<(), Stat
     if metadata.is_file() {
         return Ok(());
     }
-    Err(StateFileError::WrongType { path: path.to_path_buf(), found: kind(metadata), expected: "a regular file" })
+    Err(StateFileError::WrongType {
+        path: path.to_path_buf(),
+        found: kind(metadata),
+        expected: "a regular file",
+    })
 }
 
 fn check_owner(path: &Path, metadata: &Metadata) -> Result<(), StateFileError> {
