@@ -10,7 +10,12 @@
 //!   program sets it), with a graceful, bounded stop.
 //! * [`Registry`]: one JSON file per running daemon, by default in `~/.core/daemons/`
 //!   (`TEND_REGISTRY_DIR` overrides it), readable by go-process and written atomically. Entries
-//!   whose process is gone, or whose PID now belongs to another process, are pruned on read.
+//!   whose process is gone, or whose PID now belongs to another process, are pruned on read;
+//!   [`Registry::claim`] never replaces another live daemon's entry.
+//! * State files ([`read_private_file`], [`write_state_file`], [`secure_state_dir`]): never
+//!   opened through a symbolic link, written through an exclusive temporary file and a
+//!   rename, and read only if private to this user. The PID file and the registry follow the
+//!   same rule.
 //! * [`Daemon`]: the three composed. [`Daemon::start`] rolls back on failure,
 //!   [`Daemon::run`] waits for a [`CancellationToken`](tokio_util::sync::CancellationToken) and
 //!   stops in order. Under systemd (`NOTIFY_SOCKET`) it sends `READY=1` and `STOPPING=1`.
