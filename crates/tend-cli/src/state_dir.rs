@@ -31,7 +31,7 @@ pub(crate) fn registry_name(dir: &Path) -> String {
 /// directory of another user is refused; one open to group or others is narrowed to 0700,
 /// with a warning on stderr. Returns its canonical path.
 pub(crate) fn secure(dir: &Path, create: bool) -> anyhow::Result<PathBuf> {
-    if let Some(mode) = secure_state_dir(dir, create).context("unsafe state directory")? {
+    if let Some(mode) = secure_state_dir(dir, create)? {
         eprintln!(
             "tend: warning: the state directory {} had mode {mode:04o}; narrowed to 0700",
             dir.display()

@@ -33,8 +33,8 @@ pub(crate) struct DaemonArgs {
     /// Allow a --listen address that is not loopback (the API then answers the network).
     #[arg(long)]
     pub(crate) allow_remote: bool,
-    /// State directory: token and PID file [default: $XDG_STATE_HOME/tend, else
-    /// ~/.local/state/tend].
+    /// State directory: token, address and PID file, kept 0700 (a more open one is narrowed,
+    /// with a warning) [default: $XDG_STATE_HOME/tend, else ~/.local/state/tend].
     #[arg(long, value_name = "DIR")]
     pub(crate) state_dir: Option<PathBuf>,
     /// The daemon registry directory [default: $TEND_REGISTRY_DIR, else ~/.core/daemons].
