@@ -13,7 +13,8 @@ use crate::support::{line_channel, next_line, tend_bin, wait_child};
 /// Bound on one `tend` run or daemon start.
 pub(crate) const LONG: Duration = Duration::from_secs(30);
 
-/// A temporary HOME with a registry, where state directories are made.
+/// A temporary HOME, whose `~/.core/daemons` is the registry, where state directories are
+/// made.
 pub(crate) struct Home {
     pub(crate) dir: tempfile::TempDir,
 }
@@ -24,7 +25,7 @@ impl Home {
     }
 
     pub(crate) fn registry(&self) -> PathBuf {
-        self.dir.path().join("registry")
+        self.dir.path().join(".core/daemons")
     }
 
     /// A state directory path under this home (not created).
@@ -38,7 +39,7 @@ impl Home {
         command
             .args(args)
             .env("HOME", self.dir.path())
-            .env("TEND_REGISTRY_DIR", self.registry())
+            .env_remove("TEND_REGISTRY_DIR")
             .env_remove("XDG_STATE_HOME")
             .env_remove("TEND_SERVER")
             .env_remove("TEND_TOKEN")
