@@ -83,7 +83,17 @@ impl Client {
         };
         let (addr, origin) = match &args.server {
             Some(url) => (host_port(url)?, Origin::Flag),
-            None => discover(&dir()?)?,
+            None => match dir() {
+                Ok(dir) => discover(&dir)?,
+                // With the token given, the daemon may keep its state elsewhere.
+                Err(_)
+                    if args.token.is_some()
+                        && !state_dir(args.state_dir.clone()).is_ok_and(|d| d.exists()) =>
+                {
+                    (DEFAULT_LISTEN.to_owned(), Origin::Default)
+                }
+                Err(e) => return Err(e),
+            },
         };
         let token = match &args.token {
             Some(token) => token.clone(),
