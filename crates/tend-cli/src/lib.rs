@@ -12,6 +12,7 @@ mod exit;
 mod interrupt;
 mod key_value;
 mod pipeline_output;
+mod state_dir;
 mod table;
 mod terminal_safe;
 

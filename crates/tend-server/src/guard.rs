@@ -43,7 +43,8 @@ fn check(state: &ServerState, request: &Request) -> Result<(), ApiError> {
             )));
         }
     }
-    if !request.uri().path().starts_with("/api/") {
+    // The challenge is how a client decides whether to send its token at all.
+    if !request.uri().path().starts_with("/api/") || request.uri().path() == crate::HELLO_PATH {
         return Ok(());
     }
     let upgrade = headers.contains_key(UPGRADE);

@@ -28,7 +28,8 @@
 //! # Security
 //!
 //! Every `/api` request needs `Authorization: Bearer TOKEN` (WebSocket upgrades may send
-//! `?token=` instead). Every request must name the bound address in `Host`, which defeats DNS
+//! `?token=` instead), except `GET /api/v1/hello?nonce=HEX`, by which the server proves it
+//! holds the token before a client sends it ([`hello_proof`], [`verify_hello`]). Every request must name the bound address in `Host`, which defeats DNS
 //! rebinding; WebSocket upgrades from a browser page of another origin are refused. Only
 //! managed processes can be signalled: no route takes a host PID.
 //!
@@ -87,4 +88,7 @@ pub use serve::{
     DEFAULT_HEADER_TIMEOUT, MAX_DEFAULT_CONNECTIONS, ServeOptions, default_max_connections, serve,
 };
 pub use state::{BODY_TIMEOUT, MAX_BODY_BYTES, ServerConfig, ServerState, default_state_dir};
-pub use token::{generate_token, load_or_create_token};
+pub use token::{
+    HELLO_NONCE_HEX, HELLO_PATH, Hello, generate_token, hello_proof, load_or_create_token,
+    read_token, verify_hello,
+};

@@ -198,6 +198,17 @@ fn other_paths() -> Value {
             ],
             "responses": { "101": { "description": "Switching to WebSocket; each message is an Event, a PipelineEvent or {event: lagged, missed}." } }
         }), &[BAD]) },
+        "/hello": { "get": {
+            "summary": "The server proves it holds the token (no token needed)", "operationId": "hello",
+            "parameters": [{ "name": "nonce", "in": "query", "required": true,
+                "schema": { "type": "string", "pattern": "^[0-9a-fA-F]{32,128}$" } }],
+            "responses": {
+                "200": json_response("The bound address and hex HMAC-SHA256(token, \"tend-hello-v1\\0\" + nonce + \"\\0\" + addr).",
+                    json!({ "type": "object", "required": ["addr", "proof"], "additionalProperties": false,
+                        "properties": { "addr": { "type": "string" }, "proof": { "type": "string" } } })),
+                "400": error_response(BAD.1), "403": error_response("Foreign Host.")
+            },
+            "security": [] } },
         "/openapi.json": { "get": op(json!({ "summary": "This document", "operationId": "openapi",
             "responses": { "200": json_response("OpenAPI 3.1.", json!({ "type": "object" })) } }), &[]) }
     })

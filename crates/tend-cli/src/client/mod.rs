@@ -1,10 +1,17 @@
 //! The client side of the daemon's API, shared by `tend start`, `ps`, `logs`, `kill`, …
 //!
-//! The server is `--server URL`, else `TEND_SERVER`, else the address in the registry entry
-//! of the running daemon (`tend`/`supervisor`), else `http://127.0.0.1:7420`. The token is
-//! `--token`, else `TEND_TOKEN`, else the daemon's state directory's `token` file.
+//! The server is `--server URL`, else `TEND_SERVER`, else the address `tend daemon` wrote in
+//! `STATE_DIR/address`, else the address in the registry entry of the daemon of that state
+//! directory, else `http://127.0.0.1:7420`. The token is `--token`, else `TEND_TOKEN`, else
+//! `STATE_DIR/token` (a 0600 regular file of this user, never read through a link).
+//!
+//! The token goes only to a server that proved it holds it: before the first authenticated
+//! request, the client sends a random nonce to `/api/v1/hello` and checks the answer (see
+//! [`prove`](Client::prove)). A stale address, a foreign program on the default port or a
+//! relay to another daemon never sees the token.
 
 pub(crate) mod http;
+mod prove;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,10 +19,10 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use clap::Args;
 use serde_json::Value;
-use tend::daemon::Registry;
+use tokio::sync::OnceCell;
 
 use crate::UsageError;
-use crate::commands::daemon::{DEFAULT_LISTEN, REGISTRY_CODE, REGISTRY_DAEMON, state_dir};
+use crate::commands::daemon::{DEFAULT_LISTEN, state_dir};
 
 /// Bound on one ordinary request (waits and runs pass their own).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -23,47 +30,78 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Where the daemon is and how to authenticate; flattened into every client command.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ClientArgs {
-    /// The daemon's URL [default: $TEND_SERVER, else the registry entry, else
-    /// http://127.0.0.1:7420].
+    /// The daemon's URL [default: $TEND_SERVER, else STATE_DIR/address, else the registry
+    /// entry, else http://127.0.0.1:7420]. The token is sent only once the server proved it
+    /// holds it.
     #[arg(long, value_name = "URL", env = "TEND_SERVER")]
     pub(crate) server: Option<String>,
     /// The API token [default: $TEND_TOKEN, else STATE_DIR/token].
     #[arg(long, value_name = "TOKEN", env = "TEND_TOKEN", hide_env_values = true)]
     pub(crate) token: Option<String>,
-    /// The daemon's state directory, to read the token from.
+    /// The daemon's state directory, to read the token and address from.
     #[arg(long, value_name = "DIR")]
     pub(crate) state_dir: Option<PathBuf>,
 }
 
+/// Where the server address came from, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// `--server` or `TEND_SERVER`.
+    Flag,
+    /// `STATE_DIR/address`.
+    AddressFile,
+    /// The registry entry of the state directory's daemon.
+    Registry,
+    /// The default address.
+    Default,
+}
+
 /// A connection setting for one command.
+///
+/// Every request carrying the token goes through [`raw`](Self::raw), which proves the server
+/// first; a new way of sending the token must do the same.
 #[derive(Debug)]
 pub(crate) struct Client {
     addr: String,
+    origin: Origin,
     token: String,
+    proven: OnceCell<()>,
 }
 
 impl Client {
     /// Resolves the server and the token.
     pub(crate) fn new(args: &ClientArgs) -> anyhow::Result<Self> {
-        let addr = match &args.server {
-            Some(url) => host_port(url)?,
-            None => registered().unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
+        // Checked once, and only when the server or the token is to be read from it.
+        let mut checked: Option<PathBuf> = None;
+        let mut dir = || -> anyhow::Result<PathBuf> {
+            if let Some(dir) = &checked {
+                return Ok(dir.clone());
+            }
+            let dir = crate::state_dir::secure(&state_dir(args.state_dir.clone())?, false)
+                .context("cannot use the state directory (is `tend daemon` running? else pass --server and --token)")?;
+            Ok(checked.insert(dir).clone())
+        };
+        let (addr, origin) = match &args.server {
+            Some(url) => (host_port(url)?, Origin::Flag),
+            None => match dir() {
+                Ok(dir) => discover(&dir)?,
+                // With the token given, the daemon may keep its state elsewhere.
+                Err(_)
+                    if args.token.is_some()
+                        && !state_dir(args.state_dir.clone()).is_ok_and(|d| d.exists()) =>
+                {
+                    (DEFAULT_LISTEN.to_owned(), Origin::Default)
+                }
+                Err(e) => return Err(e),
+            },
         };
         let token = match &args.token {
             Some(token) => token.clone(),
-            None => {
-                let path = state_dir(args.state_dir.clone())?.join("token");
-                std::fs::read_to_string(&path)
-                    .map(|t| t.trim().to_owned())
-                    .with_context(|| {
-                        format!(
-                            "cannot read the API token {} (is `tend daemon` running? else pass --token or TEND_TOKEN)",
-                            path.display()
-                        )
-                    })?
-            }
+            None => tend_server::read_token(&dir()?).context(
+                "cannot read the API token (is `tend daemon` running? else pass --token or TEND_TOKEN)",
+            )?,
         };
-        Ok(Self { addr, token })
+        Ok(Self { addr, origin, token, proven: OnceCell::new() })
     }
 
     /// Sends a request and returns the JSON answer; an error answer becomes an error naming
@@ -98,6 +136,7 @@ impl Client {
         body: Option<Value>,
         timeout: Duration,
     ) -> anyhow::Result<http::Response> {
+        self.proven.get_or_try_init(|| self.prove()).await?;
         let body = body.map(|b| b.to_string());
         let url = format!("/api/v1{path}");
         let response = http::request(
@@ -109,12 +148,7 @@ impl Client {
             timeout,
         )
         .await
-        .map_err(|e| {
-            anyhow!(
-                "cannot reach the tend daemon at http://{}: {e} (start it with `tend daemon`)",
-                self.addr
-            )
-        })?;
+        .map_err(|e| self.unreachable(&e))?;
         if (200..300).contains(&response.status) {
             return Ok(response);
         }
@@ -130,6 +164,18 @@ impl Client {
     }
 }
 
+/// The daemon's address from its state directory `dir`: the address file, else the registry
+/// entry, else the default.
+fn discover(dir: &std::path::Path) -> anyhow::Result<(String, Origin)> {
+    if let Some(addr) = crate::state_dir::read_address(dir)? {
+        return Ok((addr, Origin::AddressFile));
+    }
+    Ok(match crate::state_dir::registered_address(dir) {
+        Some(addr) => (addr, Origin::Registry),
+        None => (DEFAULT_LISTEN.to_owned(), Origin::Default),
+    })
+}
+
 /// `host:port` of an `http://` URL.
 fn host_port(url: &str) -> anyhow::Result<String> {
     let rest = url.strip_prefix("http://").unwrap_or(url);
@@ -138,12 +184,6 @@ fn host_port(url: &str) -> anyhow::Result<String> {
         return Err(UsageError(format!("--server {url}: expected http://HOST:PORT")).into());
     }
     Ok(host.to_owned())
-}
-
-/// The running daemon's address from the registry, if there is one.
-fn registered() -> Option<String> {
-    let registry = Registry::from_env().ok()?;
-    registry.get(REGISTRY_CODE, REGISTRY_DAEMON).ok()??.health
 }
 
 /// A one-shot runtime for a client command.

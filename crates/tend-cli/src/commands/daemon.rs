@@ -1,9 +1,10 @@
 //! `tend daemon`: the supervisor daemon serving the REST + WebSocket API.
 //!
-//! Start order: PID file (a second daemon stops here, naming the holder), token, listener,
-//! registry entry, then serve and tell systemd it is ready. SIGTERM or SIGINT stops it in the
-//! reverse order: stop accepting, shut every non-detached managed process down gracefully,
-//! unregister, release the PID file, exit 0.
+//! Start order: state directory (0700, see `state_dir`), PID file (a second daemon stops here,
+//! naming the holder), token, listener, address file and registry entry, then serve and tell
+//! systemd it is ready. SIGTERM or SIGINT stops it in the reverse order: stop accepting, shut
+//! every non-detached managed process down gracefully, withdraw the address file and registry
+//! entry, release the PID file, exit 0.
 //!
 //! Bounds, so that no client (with a token or without) can wedge or starve it: at most
 //! `--max-connections` connections (a quarter of the open-file limit by default, which `tend`
@@ -13,13 +14,12 @@
 //! run on their own runtime, so the API answers while thousands of steps start and end.
 
 use std::net::SocketAddr;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use tend::daemon::{Daemon, DaemonEntry, DaemonOptions, Registry};
+use tend::daemon::{Daemon, DaemonOptions, Registry};
 use tend::{Service, ServiceConfig};
 use tend_server::{ServeOptions, ServerConfig, ServerState};
 use tokio::signal::unix::{SignalKind, signal};
@@ -27,10 +27,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::UsageError;
 
-/// The registry entry's code and daemon name.
-pub(crate) const REGISTRY_CODE: &str = "tend";
-/// See [`REGISTRY_CODE`].
-pub(crate) const REGISTRY_DAEMON: &str = "supervisor";
 /// The default listen address.
 pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:7420";
 
@@ -43,8 +39,8 @@ pub(crate) struct DaemonArgs {
     /// Allow a --listen address that is not loopback (the API then answers the network).
     #[arg(long)]
     pub(crate) allow_remote: bool,
-    /// State directory: token and PID file [default: $XDG_STATE_HOME/tend, else
-    /// ~/.local/state/tend].
+    /// State directory: token, address and PID file, kept 0700 (a more open one is narrowed,
+    /// with a warning) [default: $XDG_STATE_HOME/tend, else ~/.local/state/tend].
     #[arg(long, value_name = "DIR")]
     pub(crate) state_dir: Option<PathBuf>,
     /// The daemon registry directory [default: $TEND_REGISTRY_DIR, else ~/.core/daemons].
@@ -150,14 +146,10 @@ async fn serve(
     // Handlers first: a signal from here on stops the daemon cleanly instead of killing it.
     let mut terminate = signal(SignalKind::terminate()).context("install the SIGTERM handler")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("install the SIGINT handler")?;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&state_dir)
-        .with_context(|| format!("cannot create the state directory {}", state_dir.display()))?;
+    let state_dir = crate::state_dir::secure(&state_dir, true)?;
     let mut daemon = Daemon::start(DaemonOptions::new().pid_file(state_dir.join("tend.pid")))
         .await
-        .context("cannot take the PID file (is another tend daemon running?)")?;
+        .context("cannot take the PID file")?;
     let token =
         tend_server::load_or_create_token(&state_dir).context("cannot set up the API token")?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -165,12 +157,7 @@ async fn serve(
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let bound = listener.local_addr()?;
 
-    let mut entry = DaemonEntry::for_current_process(REGISTRY_CODE, REGISTRY_DAEMON);
-    entry.health = Some(bound.to_string());
-    let (writer, written) = (registry.clone(), entry.clone());
-    tokio::task::spawn_blocking(move || writer.register(&written))
-        .await?
-        .context("cannot register in the daemon registry")?;
+    let published = crate::state_dir::publish(&state_dir, &registry, bound)?;
 
     let service = Service::with_config(ServiceConfig {
         max_finished: args.max_finished,
@@ -209,10 +196,8 @@ async fn serve(
     service.shutdown(args.grace).await;
     // Open WebSockets and long waits do not hold the stop up for long.
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
-    let unregister =
-        tokio::task::spawn_blocking(move || registry.unregister(REGISTRY_CODE, REGISTRY_DAEMON))
-            .await?;
+    let withdrawn = tokio::task::spawn_blocking(move || published.withdraw()).await?;
     daemon.stop().await.context("releasing the PID file")?;
-    unregister.context("cannot remove the registry entry")?;
+    withdrawn?;
     Ok(0)
 }

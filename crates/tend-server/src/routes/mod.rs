@@ -2,6 +2,7 @@
 
 pub(crate) mod body;
 mod daemons;
+mod hello;
 mod pipelines;
 mod processes;
 
@@ -44,7 +45,8 @@ pub fn router(state: ServerState) -> Router {
         .route("/pipelines/{id}", get(pipelines::get))
         .route("/pipelines/{id}/cancel", post(pipelines::cancel))
         .route("/events", get(ws::events))
-        .route("/openapi.json", get(openapi::document));
+        .route("/openapi.json", get(openapi::document))
+        .route("/hello", get(hello::hello));
     Router::new()
         .nest("/api/v1", api)
         .route("/health", get(health))

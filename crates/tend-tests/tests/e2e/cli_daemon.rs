@@ -277,10 +277,14 @@ fn files_second_daemon_and_graceful_stop() {
     assert_eq!(files.len(), 1, "one registry entry: {files:?}");
     let entry: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
-    assert_eq!(
-        (entry["code"].as_str(), entry["daemon"].as_str()),
-        (Some("tend"), Some("supervisor"))
+    assert_eq!(entry["code"].as_str(), Some("tend"));
+    let name = entry["daemon"].as_str().unwrap();
+    assert!(
+        name.starts_with("supervisor.") && name.len() == 43,
+        "named after the state dir: {name}"
     );
+    let canonical = daemon.state_dir().canonicalize().unwrap();
+    assert_eq!(entry["state_dir"].as_str(), canonical.to_str());
     assert_eq!(format!("http://{}", entry["health"].as_str().unwrap()), daemon.url);
     let daemon_pid = daemon.child.as_ref().unwrap().id();
 

@@ -295,3 +295,30 @@ fn default_directory_follows_tend_registry_dir_then_home() {
     assert_eq!(ask(&[("HOME", "/h"), ("TEND_REGISTRY_DIR", "/custom")]), "dir /custom");
     assert!(ask(&[("HOME", "")]).starts_with("error "), "no HOME, no override");
 }
+
+/// A daemon never replaces or removes the live entry of another process: `claim` refuses it
+/// and `unregister_entry` leaves it; its own entry, or a dead one, is claimed.
+#[test]
+fn claim_and_unregister_entry_respect_another_live_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::new(dir.path().join("daemons"));
+    let mut sleeper = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+    let theirs = DaemonEntry::new("core", "api", sleeper.id());
+    registry.register(&theirs).unwrap();
+
+    let ours = own_entry("core", "api");
+    match registry.claim(&ours) {
+        Err(RegistryError::Taken { pid, .. }) => assert_eq!(pid, sleeper.id()),
+        other => panic!("expected Taken, got {other:?}"),
+    }
+    assert!(!registry.unregister_entry(&ours).unwrap(), "not ours to remove");
+    assert_eq!(registry.get("core", "api").unwrap().unwrap().pid, sleeper.id());
+
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+    registry.claim(&ours).unwrap();
+    registry.claim(&ours).unwrap();
+    assert_eq!(registry.get("core", "api").unwrap().unwrap().pid, std::process::id());
+    assert!(registry.unregister_entry(&ours).unwrap());
+    assert!(registry.get("core", "api").unwrap().is_none());
+}

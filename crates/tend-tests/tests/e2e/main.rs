@@ -40,6 +40,9 @@ mod support;
 mod terminal;
 
 mod cli_daemon;
+mod security_pidfile;
+mod security_support;
+mod security_token;
 mod server_api;
 mod server_daemons;
 mod server_events;

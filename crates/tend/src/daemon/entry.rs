@@ -42,6 +42,10 @@ pub struct DaemonEntry {
     /// The kernel boot ID when the entry was written (Linux), tend's own field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot_id: Option<String>,
+    /// The daemon's state directory, when it has one (tend's own field): several daemons of
+    /// one program, each with its own state directory, register under names derived from it.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "non_empty")]
+    pub state_dir: Option<String>,
 }
 
 impl DaemonEntry {
@@ -58,7 +62,18 @@ impl DaemonEntry {
             started: Timestamp::now(),
             process_start_ticks: os::start_time(pid).ok(),
             boot_id: os::boot_id(),
+            state_dir: None,
         }
+    }
+
+    /// Whether `other` describes the same process: the same PID and, when both record it,
+    /// the same start time (so a reused PID is another process).
+    pub fn same_process(&self, other: &DaemonEntry) -> bool {
+        self.pid == other.pid
+            && match (self.process_start_ticks, other.process_start_ticks) {
+                (Some(mine), Some(theirs)) => mine == theirs,
+                _ => true,
+            }
     }
 
     /// An entry for the calling process, with `binary` set to the program's file name and

@@ -10,7 +10,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum PidFileError {
     /// Another process (or another handle in this process) holds the lock.
-    #[error("PID file {} is held by {}", path.display(), holder(*pid))]
+    #[error("PID file {} is held by {}: another instance is running", path.display(), holder(*pid))]
     Held {
         /// The PID file.
         path: PathBuf,
@@ -26,8 +26,12 @@ pub enum PidFileError {
         /// What it contained (truncated to 64 bytes).
         content: String,
     },
-    /// A file-system operation failed.
-    #[error("PID file {}: cannot {op}: {source}", path.display())]
+    /// The path is not a file we may use: a symbolic link (never followed), or not a
+    /// regular file.
+    #[error("PID file: {0}")]
+    Refused(StateFileError),
+    /// A file-system operation failed. A full disk says so; no empty PID file is left.
+    #[error("PID file {}: cannot {op}: {source}{}", path.display(), disk_full_hint(source))]
     Io {
         /// The path the operation was applied to.
         path: PathBuf,
@@ -37,6 +41,83 @@ pub enum PidFileError {
         #[source]
         source: io::Error,
     },
+}
+
+/// Why a state file (see [`read_private_file`](super::read_private_file) and
+/// [`write_state_file`](super::write_state_file)) or the state directory was refused or could
+/// not be read or written. Each names the path.
+#[derive(Debug, thiserror::Error)]
+pub enum StateFileError {
+    /// The path is a symbolic link; it is never followed.
+    #[error("{} is a symbolic link; refusing to follow it (remove it if you did not make it)", path.display())]
+    Symlink {
+        /// The link.
+        path: PathBuf,
+    },
+    /// The path is not the kind of file expected (a FIFO where a file should be, say).
+    #[error("{} is {found}, not {expected}; refusing to use it", path.display())]
+    WrongType {
+        /// The path.
+        path: PathBuf,
+        /// What it is, such as `a FIFO`.
+        found: &'static str,
+        /// What it should be.
+        expected: &'static str,
+    },
+    /// The file or directory belongs to another user.
+    #[error("{} belongs to user {owner}, not to this user ({uid}); refusing to use it", path.display())]
+    Owner {
+        /// The path.
+        path: PathBuf,
+        /// Its owner's user ID.
+        owner: u32,
+        /// This process's effective user ID.
+        uid: u32,
+    },
+    /// A private file is open to group or others.
+    #[error("{} has mode {mode:04o}, open to other users; it must be 0600 (`chmod 600 {}`, or remove it if others may have read it)", path.display(), path.display())]
+    Permissions {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A private file has more than one name, so someone else may hold another.
+    #[error("{} has {links} hard links; refusing a file that may be shared", path.display())]
+    HardLinked {
+        /// The file.
+        path: PathBuf,
+        /// Its link count.
+        links: u64,
+    },
+    /// A file-system operation failed. A full disk says so.
+    #[error("{}: cannot {op}: {source}{}", path.display(), disk_full_hint(source))]
+    Io {
+        /// The path the operation was applied to.
+        path: PathBuf,
+        /// What we tried to do, such as `open` or `write`.
+        op: &'static str,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl StateFileError {
+    /// Whether the file (or directory) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+}
+
+/// Says "the disk is full" in so many words: "No space left on device" after a failed PID
+/// file write would otherwise be read as "another daemon is running".
+fn disk_full_hint(error: &io::Error) -> &'static str {
+    if error.kind() == io::ErrorKind::StorageFull || error.kind() == io::ErrorKind::QuotaExceeded {
+        " (the disk is full: free some space and start again)"
+    } else {
+        ""
+    }
 }
 
 fn holder(pid: Option<u32>) -> String {
@@ -70,8 +151,20 @@ pub enum RegistryError {
         /// How long we waited.
         waited: Duration,
     },
+    /// A file in the registry is not one we may use: a symbolic link (never followed), or
+    /// not a regular file.
+    #[error("daemon registry: {0}")]
+    Refused(StateFileError),
+    /// Another live process holds the entry this daemon would write; it is left alone.
+    #[error("daemon registry {}: the entry belongs to running process {pid}; refusing to replace it", path.display())]
+    Taken {
+        /// The entry's file.
+        path: PathBuf,
+        /// The PID recorded in it.
+        pid: u32,
+    },
     /// A file-system operation failed.
-    #[error("daemon registry {}: cannot {op}: {source}", path.display())]
+    #[error("daemon registry {}: cannot {op}: {source}{}", path.display(), disk_full_hint(source))]
     Io {
         /// The path the operation was applied to.
         path: PathBuf,

@@ -19,8 +19,9 @@ use super::registry::Registry;
 
 /// A running daemon: what a long-running program holds while it serves.
 ///
-/// [`start`](Self::start) acquires the PID file, starts the health server, then registers;
-/// if a step fails, the earlier ones are undone (no PID file left behind, port closed) before
+/// [`start`](Self::start) acquires the PID file, starts the health server, then registers
+/// (refusing to replace the entry of another live daemon, see [`Registry::claim`]); if a step
+/// fails, the earlier ones are undone (no PID file left behind, port closed) before
 /// the error is returned. [`stop`](Self::stop) runs in the opposite order: not ready (and
 /// `STOPPING=1` to systemd), unregister, release the PID file, stop the health server within
 /// the shutdown timeout. Dropping a daemon that was not stopped does the same, except that it
@@ -95,7 +96,7 @@ impl Daemon {
             let entry = daemon.entry_for(registration, &options);
             let registry = registration.registry.clone();
             let written = entry.clone();
-            if let Err(error) = blocking(move || registry.register(&written)).await {
+            if let Err(error) = blocking(move || registry.claim(&written)).await {
                 // Close the port before returning, rather than when the server task next runs.
                 if let Some(mut health) = daemon.health.take() {
                     let _ = health.stop(daemon.shutdown_timeout).await;

@@ -10,7 +10,12 @@
 //!   program sets it), with a graceful, bounded stop.
 //! * [`Registry`]: one JSON file per running daemon, by default in `~/.core/daemons/`
 //!   (`TEND_REGISTRY_DIR` overrides it), readable by go-process and written atomically. Entries
-//!   whose process is gone, or whose PID now belongs to another process, are pruned on read.
+//!   whose process is gone, or whose PID now belongs to another process, are pruned on read;
+//!   [`Registry::claim`] never replaces another live daemon's entry.
+//! * State files ([`read_private_file`], [`write_state_file`], [`secure_state_dir`]): never
+//!   opened through a symbolic link, written through an exclusive temporary file and a
+//!   rename, and read only if private to this user. The PID file and the registry follow the
+//!   same rule.
 //! * [`Daemon`]: the three composed. [`Daemon::start`] rolls back on failure,
 //!   [`Daemon::run`] waits for a [`CancellationToken`](tokio_util::sync::CancellationToken) and
 //!   stops in order. Under systemd (`NOTIFY_SOCKET`) it sends `READY=1` and `STOPPING=1`.
@@ -63,10 +68,13 @@ mod options;
 mod pidfile;
 mod probe;
 mod registry;
+mod state_file;
 mod store;
 
 pub use entry::DaemonEntry;
-pub use error::{DaemonError, HealthError, PidFileError, ProbeError, RegistryError};
+pub use error::{
+    DaemonError, HealthError, PidFileError, ProbeError, RegistryError, StateFileError,
+};
 pub use health::{DEFAULT_CHECK_TIMEOUT, HealthOptions, HealthServer};
 pub use lifecycle::Daemon;
 pub use notify::{NOTIFY_SOCKET_ENV, ReadyHandle};
@@ -74,3 +82,4 @@ pub use options::{DEFAULT_SHUTDOWN_TIMEOUT, DaemonOptions};
 pub use pidfile::{PidFile, PidStatus, read_pid};
 pub use probe::{PROBE_INTERVAL, wait_for_health, wait_for_ready};
 pub use registry::{REGISTRY_DIR_ENV, Registry};
+pub use state_file::{MAX_STATE_FILE_BYTES, read_private_file, secure_state_dir, write_state_file};

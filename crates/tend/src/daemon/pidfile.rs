@@ -4,6 +4,10 @@
 //! its holder dies in any way (SIGKILL included), so a crashed daemon never blocks its successor
 //! and a reused PID never makes a stale file look held. The PID written inside is for people and
 //! for [`read_pid`].
+//!
+//! The file is opened without following a symbolic link (a link planted at its path is
+//! refused, not used to truncate the file it points to) and must be a regular file. If the
+//! PID cannot be written (a full disk), the file is removed rather than left empty.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -12,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::error::PidFileError;
+use super::error::{PidFileError, StateFileError};
+use super::state_file::{check_regular, open_state_file};
 use crate::os::{self, Liveness};
 
 /// How long a loser waits for the winner to write its PID, so the error can name it.
@@ -61,21 +66,20 @@ impl PidFile {
     /// # Errors
     ///
     /// [`PidFileError::Held`] naming the path and the holder's PID when another process or
-    /// another handle in this process holds it; [`PidFileError::Io`] when a file-system step
-    /// fails.
+    /// another handle in this process holds it; [`PidFileError::Refused`] when the path is a
+    /// symbolic link or not a regular file; [`PidFileError::Io`] when a file-system step
+    /// fails (its message says when the disk is full).
     pub fn acquire(path: impl AsRef<Path>) -> Result<Self, PidFileError> {
         let path = path.as_ref().to_path_buf();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             fs::create_dir_all(parent).map_err(io_error(parent, "create directory"))?;
         }
         for _ in 0..REPLACED_RETRIES {
-            let mut file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(io_error(&path, "open"))?;
+            let mut options = OpenOptions::new();
+            options.read(true).write(true).create(true).truncate(false);
+            let mut file = open_state_file(&mut options, &path).map_err(refused)?;
+            let metadata = file.metadata().map_err(io_error(&path, "inspect"))?;
+            check_regular(&path, &metadata).map_err(refused)?;
             match file.try_lock() {
                 Ok(()) => {}
                 Err(TryLockError::WouldBlock) => {
@@ -91,8 +95,14 @@ impl PidFile {
                 continue;
             }
             let pid = std::process::id();
-            file.set_len(0).map_err(io_error(&path, "truncate"))?;
-            file.write_all(format!("{pid}\n").as_bytes()).map_err(io_error(&path, "write"))?;
+            let written = file.set_len(0).map_err(io_error(&path, "truncate")).and_then(|()| {
+                file.write_all(format!("{pid}\n").as_bytes()).map_err(io_error(&path, "write"))
+            });
+            if let Err(error) = written {
+                // Still under our lock: an empty or partial PID file would only mislead.
+                let _ = fs::remove_file(&path);
+                return Err(error);
+            }
             return Ok(Self { path, file: Some(file), pid });
         }
         Err(io_error(&path, "lock")(std::io::Error::other(
@@ -152,8 +162,9 @@ impl Drop for PidFile {
 ///
 /// # Errors
 ///
-/// [`PidFileError::Io`] if the file cannot be read (for example it does not exist),
-/// [`PidFileError::Invalid`] if it does not hold a PID.
+/// [`PidFileError::Refused`] if the path is a symbolic link (it is not followed),
+/// [`PidFileError::Io`] if the file cannot be read, [`PidFileError::Invalid`] if it does not
+/// hold a PID.
 ///
 /// ```no_run
 /// let status = tend::daemon::read_pid("/run/user/1000/myapp.pid")?;
@@ -164,7 +175,12 @@ impl Drop for PidFile {
 /// ```
 pub fn read_pid(path: impl AsRef<Path>) -> Result<PidStatus, PidFileError> {
     let path = path.as_ref();
-    let content = fs::read_to_string(path).map_err(io_error(path, "read"))?;
+    let mut content = String::new();
+    open_state_file(OpenOptions::new().read(true), path)
+        .map_err(refused)?
+        .take(64 * 1024)
+        .read_to_string(&mut content)
+        .map_err(io_error(path, "read"))?;
     let pid = parse_pid(&content).ok_or_else(|| PidFileError::Invalid {
         path: path.to_path_buf(),
         content: content.chars().take(64).collect(),
@@ -200,6 +216,14 @@ fn same_file(file: &File, path: &Path) -> bool {
     match (file.metadata(), fs::metadata(path)) {
         (Ok(ours), Ok(named)) => ours.dev() == named.dev() && ours.ino() == named.ino(),
         _ => false,
+    }
+}
+
+/// A state-file check's error as ours: an I/O failure stays one, the rest are refusals.
+fn refused(error: StateFileError) -> PidFileError {
+    match error {
+        StateFileError::Io { path, op, source } => PidFileError::Io { path, op, source },
+        other => PidFileError::Refused(other),
     }
 }
 

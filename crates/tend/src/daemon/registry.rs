@@ -101,6 +101,33 @@ impl Registry {
     /// directory cannot be created or written; [`RegistryError::Busy`] if a prune held the
     /// directory lock for seconds.
     pub fn register(&self, entry: &DaemonEntry) -> Result<PathBuf, RegistryError> {
+        let (name, json) = self.prepare(entry)?;
+        store::write_atomic(&self.dir, &name, &json)
+    }
+
+    /// Writes `entry` like [`register`](Self::register), but never over the live entry of
+    /// another process: a daemon must not take over a running daemon's entry. An entry of
+    /// the same process, a stale entry or a corrupt one is replaced.
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::Taken`] naming the file and its holder's PID; otherwise as for
+    /// [`register`](Self::register).
+    pub fn claim(&self, entry: &DaemonEntry) -> Result<PathBuf, RegistryError> {
+        let (name, json) = self.prepare(entry)?;
+        let path = self.dir.join(&name);
+        let lock = store::lock_dir(&self.dir, LockKind::Exclusive)?;
+        if let Found::Live(existing) = read_entry(&path)?
+            && !existing.same_process(entry)
+        {
+            return Err(RegistryError::Taken { path, pid: existing.pid });
+        }
+        store::write_atomic_locked(&lock, &self.dir, &name, &json)
+    }
+
+    /// The file name and JSON of `entry`, with its start time and boot ID filled in, and the
+    /// directory created.
+    fn prepare(&self, entry: &DaemonEntry) -> Result<(String, Vec<u8>), RegistryError> {
         let name = checked_file_name(&entry.code, &entry.daemon)?;
         let mut entry = entry.clone();
         if entry.process_start_ticks.is_none() {
@@ -112,7 +139,7 @@ impl Registry {
         fs::create_dir_all(&self.dir).map_err(store::io_error(&self.dir, "create directory"))?;
         let mut json = serde_json::to_vec_pretty(&entry).expect("an entry always serializes");
         json.push(b'\n');
-        store::write_atomic(&self.dir, &name, &json)
+        Ok((name, json))
     }
 
     /// Removes the entry for `(code, daemon)`. Returns whether there was one.
@@ -137,13 +164,33 @@ impl Registry {
         daemon: &str,
         pid: u32,
     ) -> Result<bool, RegistryError> {
+        self.remove_if(code, daemon, |entry| entry.pid == pid)
+    }
+
+    /// Removes the file of `entry` only if it still describes the same process (PID and,
+    /// when both record it, start time), so a stopping daemon never removes an entry another
+    /// daemon wrote. Returns whether it removed one.
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::InvalidName`], [`RegistryError::Io`] or [`RegistryError::Busy`].
+    pub fn unregister_entry(&self, entry: &DaemonEntry) -> Result<bool, RegistryError> {
+        self.remove_if(&entry.code, &entry.daemon, |found| found.same_process(entry))
+    }
+
+    fn remove_if(
+        &self,
+        code: &str,
+        daemon: &str,
+        ours: impl FnOnce(&DaemonEntry) -> bool,
+    ) -> Result<bool, RegistryError> {
         let path = self.entry_path(code, daemon)?;
         if !path.exists() {
             return Ok(false);
         }
         let _lock = store::lock_dir(&self.dir, LockKind::Exclusive)?;
         match store::read_optional(&path)?.map(|bytes| parse(&bytes)) {
-            Some(Some(entry)) if entry.pid == pid => store::remove_optional(&path),
+            Some(Some(entry)) if ours(&entry) => store::remove_optional(&path),
             _ => Ok(false),
         }
     }
@@ -157,7 +204,7 @@ impl Registry {
     pub fn get(&self, code: &str, daemon: &str) -> Result<Option<DaemonEntry>, RegistryError> {
         let path = self.entry_path(code, daemon)?;
         match read_entry(&path)? {
-            Found::Live(entry) => Ok(Some(entry)),
+            Found::Live(entry) => Ok(Some(*entry)),
             Found::Missing => Ok(None),
             Found::Stale | Found::Corrupt => Ok(self.prune(vec![path]).pop()),
         }
@@ -186,7 +233,7 @@ impl Registry {
             }
             let path = item.path();
             match read_entry(&path) {
-                Ok(Found::Live(entry)) => live.push(entry),
+                Ok(Found::Live(entry)) => live.push(*entry),
                 Ok(Found::Missing) => {}
                 Ok(Found::Stale | Found::Corrupt) => doubtful.push(path),
                 // One unreadable file (say, another user's) must not hide the others.
@@ -212,7 +259,7 @@ impl Registry {
         };
         for path in paths {
             match read_entry(&path) {
-                Ok(Found::Live(entry)) => revived.push(entry),
+                Ok(Found::Live(entry)) => revived.push(*entry),
                 Ok(Found::Stale) => {
                     let _ = store::remove_optional(&path);
                 }
@@ -228,7 +275,8 @@ impl Registry {
 
 /// What one entry file turned out to be.
 enum Found {
-    Live(DaemonEntry),
+    // Boxed: the other variants carry nothing.
+    Live(Box<DaemonEntry>),
     Stale,
     Corrupt,
     Missing,
@@ -237,7 +285,7 @@ enum Found {
 fn read_entry(path: &Path) -> Result<Found, RegistryError> {
     let Some(bytes) = store::read_optional(path)? else { return Ok(Found::Missing) };
     Ok(match parse(&bytes) {
-        Some(entry) if entry.is_alive() => Found::Live(entry),
+        Some(entry) if entry.is_alive() => Found::Live(Box::new(entry)),
         Some(_) => Found::Stale,
         None => Found::Corrupt,
     })

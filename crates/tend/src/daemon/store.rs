@@ -7,21 +7,19 @@
 //! *exclusive* one. Registrations never wait for each other, only for a prune in progress.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{self, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::error::RegistryError;
+use super::error::{RegistryError, StateFileError};
+use super::state_file::{MAX_STATE_FILE_BYTES, open_state_file, write_temp};
 
 /// The lock file's name; it does not end in `.json`, so neither tend nor go-process reads it
 /// as an entry.
 const LOCK_FILE: &str = ".lock";
 /// How long an operation waits for the directory lock before reporting the registry busy.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
-
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A held directory lock; dropping it unlocks.
 #[derive(Debug)]
@@ -42,13 +40,9 @@ pub(crate) enum LockKind {
 /// produces an error instead of a hang.
 pub(crate) fn lock_dir(dir: &Path, kind: LockKind) -> Result<DirLock, RegistryError> {
     let path = dir.join(LOCK_FILE);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io_error(&path, "open lock file"))?;
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    let file = open_state_file(&mut options, &path).map_err(from_state_file)?;
     let started = Instant::now();
     let mut pause = Duration::from_micros(200);
     loop {
@@ -71,22 +65,10 @@ pub(crate) fn lock_dir(dir: &Path, kind: LockKind) -> Result<DirLock, RegistryEr
 
 /// Writes `bytes` to `dir/name` atomically: a reader sees the old content or the new, never a
 /// mix, and after a crash the file is whole or absent.
+///
+/// Entries get mode 0644 like go-process's: they name a PID and an address, nothing secret.
 pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, RegistryError> {
-    let target = dir.join(name);
-    let counter = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    // Hidden and not ending in `.json`: invisible to readers of either implementation.
-    let temp = dir.join(format!(".{name}.{}.{counter}.tmp", std::process::id()));
-    let written = (|| -> io::Result<()> {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(&temp)?;
-        file.write_all(bytes)?;
-        // Flush before the rename, or a crash could leave an empty file under the final name.
-        file.sync_data()
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_file(&temp);
-        // Name the entry, not the temporary file the user never asked for.
-        return Err(io_error(&target, "write")(e));
-    }
+    let (target, temp) = write_temp(dir, name, bytes, 0o644).map_err(from_state_file)?;
     let renamed = lock_dir(dir, LockKind::Shared)
         .and_then(|_lock| fs::rename(&temp, &target).map_err(io_error(&target, "rename")));
     if renamed.is_err() {
@@ -95,13 +77,33 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathB
     renamed.map(|()| target)
 }
 
-/// Reads a file; `None` if it does not exist (removed concurrently, or never written).
+/// [`write_atomic`] for a caller that already holds the exclusive directory lock (a shared
+/// lock taken on another descriptor would wait for it).
+pub(crate) fn write_atomic_locked(
+    _held: &DirLock,
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+) -> Result<PathBuf, RegistryError> {
+    let (target, temp) = write_temp(dir, name, bytes, 0o644).map_err(from_state_file)?;
+    fs::rename(&temp, &target).map_err(|e| {
+        let _ = fs::remove_file(&temp);
+        io_error(&target, "rename")(e)
+    })?;
+    Ok(target)
+}
+
+/// Reads a file without following a symbolic link; `None` if it does not exist (removed
+/// concurrently, or never written).
 pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, RegistryError> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_error(path, "read")(e)),
-    }
+    let file = match open_state_file(OpenOptions::new().read(true), path) {
+        Ok(file) => file,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(from_state_file(e)),
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_STATE_FILE_BYTES).read_to_end(&mut bytes).map_err(io_error(path, "read"))?;
+    Ok(Some(bytes))
 }
 
 /// Removes a file; an already missing file is not an error.
@@ -116,6 +118,14 @@ pub(crate) fn remove_optional(path: &Path) -> Result<bool, RegistryError> {
 /// How long ago a file was last modified; `None` if unknown.
 pub(crate) fn age(path: &Path) -> Option<Duration> {
     fs::metadata(path).and_then(|m| m.modified()).ok()?.elapsed().ok()
+}
+
+/// A state-file error as a registry error: an I/O failure stays one, the rest are refusals.
+fn from_state_file(error: StateFileError) -> RegistryError {
+    match error {
+        StateFileError::Io { path, op, source } => RegistryError::Io { path, op, source },
+        other => RegistryError::Refused(other),
+    }
 }
 
 pub(crate) fn io_error(path: &Path, op: &'static str) -> impl FnOnce(io::Error) -> RegistryError {

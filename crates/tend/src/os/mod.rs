@@ -8,6 +8,7 @@
 mod boot;
 mod guardian;
 mod limits;
+mod nofollow;
 mod notify;
 mod procinfo;
 #[cfg(target_os = "linux")]
@@ -18,6 +19,7 @@ mod spawn;
 pub(crate) use boot::boot_id;
 pub(crate) use guardian::Guardian;
 pub(crate) use limits::{open_file_limit, raise_open_file_limit, set_thread_nice};
+pub(crate) use nofollow::{effective_uid, is_symlink_refusal, state_file_flags};
 pub(crate) use notify::send_notification;
 pub(crate) use procinfo::{Liveness, liveness, start_time};
 #[cfg(target_os = "linux")]
