@@ -9,7 +9,7 @@ use super::info::{Reason, Status};
 use super::restart::{Restart, RestartPolicy};
 use super::shared::ProcessShared;
 use super::spawn::{Owner, exit_signal};
-use crate::Signal;
+use crate::{Signal, deadline};
 
 /// The restart decisions for one process: the budget spent so far and the next delay.
 #[derive(Debug)]
@@ -92,18 +92,12 @@ pub(super) async fn wait_before_restart(
     deadline: Option<Instant>,
 ) -> bool {
     let mut halted = shared.halted.subscribe();
-    let out_of_time = async {
-        match deadline {
-            Some(deadline) => tokio::time::sleep_until(deadline).await,
-            None => std::future::pending().await,
-        }
-    };
     let timed_out = tokio::select! {
         // A stop or the deadline wins over a delay that ends at the same moment.
         biased;
         _ = halted.wait_for(|halted| *halted) => false,
-        () = out_of_time => true,
-        () = tokio::time::sleep(delay) => false,
+        () = deadline::sleep_until(deadline) => true,
+        () = deadline::sleep(delay) => false,
     };
     let mut state = shared.state();
     if timed_out {

@@ -33,6 +33,7 @@ mod restart;
 mod shared;
 mod spawn;
 mod stdin;
+mod supervisor_panic;
 
 pub use handle::Process;
 pub use info::{ProcessId, ProcessInfo, Reason, Status};
