@@ -5,7 +5,7 @@
 //! accepted. One of [`FOREVER`] (100 years) or more means "never": that timeout never fires,
 //! that grace period never ends in SIGKILL, that delay never ends. Adding a huge duration to
 //! a clock reading would overflow (and panic, or wrap); nothing in the crate adds one without
-//! going through [`deadline_after`].
+//! going through [`deadline_after`]. A timeout of zero means no timeout.
 //!
 //! Numbers of milliseconds (the API's `*_ms` keys) are another matter: one that is negative,
 //! not a number, infinite or too large for a [`Duration`] is refused, naming the key.
@@ -26,6 +26,12 @@ pub const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 /// The instant `after` past `start`, or `None` ("never") when `after` is [`FOREVER`] or more.
 pub(crate) fn deadline_after(start: Instant, after: Duration) -> Option<Instant> {
     if after >= FOREVER { None } else { start.checked_add(after) }
+}
+
+/// When a timeout counted from `start` fires: never without one, for a zero one ("0 means no
+/// timeout", everywhere a timeout is taken) and for one of [`FOREVER`] or more.
+pub(crate) fn timeout_deadline(start: Instant, timeout: Option<Duration>) -> Option<Instant> {
+    timeout.filter(|timeout| !timeout.is_zero()).and_then(|timeout| deadline_after(start, timeout))
 }
 
 /// Sleeps until `deadline`; forever when there is none.
@@ -69,6 +75,9 @@ mod tests {
         let just_under = FOREVER - Duration::from_nanos(1);
         assert_eq!(deadline_after(now, just_under), Some(now + just_under));
         assert_eq!(deadline_after(now, Duration::ZERO), Some(now));
+        assert_eq!(timeout_deadline(now, Some(Duration::ZERO)), None, "0 means no timeout");
+        assert_eq!(timeout_deadline(now, Some(Duration::MAX)), None);
+        assert_eq!(timeout_deadline(now, Some(just_under)), Some(now + just_under));
     }
 
     #[tokio::test]

@@ -15,7 +15,7 @@ use super::capture::{CHUNK, Capture, feed_stdin, read_some, shared_pipe};
 use super::cmd::{Cmd, Input};
 use super::error::ExecError;
 use crate::Signal;
-use crate::deadline::{deadline_after, sleep_until};
+use crate::deadline::{deadline_after, sleep_until, timeout_deadline};
 
 /// What happens to stdout and stderr when the command did not choose for itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,8 +172,8 @@ impl Running {
             child,
             feed,
             cancel,
-            // A timeout too long to have a deadline is no timeout.
-            timeout: timeout.and_then(|after| Some((deadline_after(started, after)?, after))),
+            timeout: timeout
+                .and_then(|after| Some((timeout_deadline(started, Some(after))?, after))),
             drain,
             started,
             program,

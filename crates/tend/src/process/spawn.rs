@@ -26,7 +26,7 @@ use super::reader::read_pipe;
 use super::shared::ProcessShared;
 use super::stdin::feed_stdin;
 use super::supervisor_panic;
-use crate::deadline::{self, deadline_after};
+use crate::deadline::{self, deadline_after, timeout_deadline};
 use crate::event::EventKind;
 use crate::output::Stream;
 use crate::{Error, Signal, os};
@@ -192,8 +192,8 @@ async fn supervise(
     if shared.options.name.as_deref() == Some(supervisor_panic::PANIC_ON_NAME) {
         panic!("injected by a test");
     }
-    // The timeout covers every run and every restart delay; a huge one means none.
-    let deadline = shared.options.timeout.and_then(|timeout| deadline_after(run.started, timeout));
+    // The timeout covers every run and every restart delay.
+    let deadline = timeout_deadline(run.started, shared.options.timeout);
     let mut backoff = Backoff::new(&shared.options.restart);
     let (status, ended_at, pid) = loop {
         let status = wait_with_deadline(&shared, &mut run.child, deadline).await;
