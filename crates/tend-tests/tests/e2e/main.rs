@@ -10,6 +10,7 @@ mod daemon_pidfile;
 mod daemon_probe;
 mod daemon_registry;
 mod daemon_support;
+mod durations_api;
 mod exclusive;
 mod exec;
 mod exec_stops;
