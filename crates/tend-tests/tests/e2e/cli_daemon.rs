@@ -12,14 +12,14 @@ use crate::support::{eventually, tend_bin, wait_child};
 const LONG: Duration = Duration::from_secs(20);
 
 /// A `tend daemon` on a free port with its own state and registry directories.
-struct DaemonUnderTest {
+pub(crate) struct DaemonUnderTest {
     child: Option<Child>,
-    url: String,
+    pub(crate) url: String,
     dir: tempfile::TempDir,
 }
 
 impl DaemonUnderTest {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut child =
             daemon_command(dir.path()).stdout(Stdio::piped()).spawn().expect("spawn tend daemon");
@@ -47,7 +47,7 @@ impl DaemonUnderTest {
     }
 
     /// `tend ARGS` against this daemon, with the token from its state dir.
-    fn tend(&self, args: &[&str]) -> Output {
+    pub(crate) fn tend(&self, args: &[&str]) -> Output {
         self.tend_with_stdin(args, b"")
     }
 
@@ -80,13 +80,13 @@ impl DaemonUnderTest {
         }
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let output = self.tend(args);
         assert!(output.status.success(), "tend {args:?}: {output:?}");
         String::from_utf8(output.stdout).unwrap()
     }
 
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
         signal(child.id(), "TERM");
         wait_child(&mut child, LONG)

@@ -11,6 +11,7 @@ mod daemon_probe;
 mod daemon_registry;
 mod daemon_support;
 mod durations_api;
+mod durations_cli;
 mod exclusive;
 mod exec;
 mod exec_stops;
