@@ -12,6 +12,7 @@ mod daemon_registry;
 mod daemon_support;
 mod durations_api;
 mod durations_cli;
+mod durations_library;
 mod exclusive;
 mod exec;
 mod exec_stops;
