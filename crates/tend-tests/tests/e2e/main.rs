@@ -17,6 +17,7 @@ mod exclusive;
 mod exec;
 mod exec_stops;
 mod fixture;
+mod fuzz_pipeline_files;
 mod input_checks;
 mod output_file;
 mod process_control;

@@ -12,7 +12,7 @@ use crate::script::Script;
 use crate::{Process, Service, StartOptions, StdinMode};
 
 /// Every key `process.start` and `process.run` accept.
-const KEYS: &[&str] = &[
+pub(super) const KEYS: &[&str] = &[
     "command",
     "args",
     "run",
