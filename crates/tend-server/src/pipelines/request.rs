@@ -164,25 +164,19 @@ mod tests {
         use proptest::prelude::*;
         use serde_json::{Number, Value};
 
-        use super::parse;
+        use super::{DURATIONS, parse};
 
-        const STEP_KEYS: &[&str] = &[
-            "name",
-            "command",
-            "args",
-            "run",
-            "dir",
-            "env",
-            "after",
-            "allow_failure",
-            "timeout",
-            "timeout_ms",
-            "grace",
-            "grace_ms",
-            "retries",
-            "retry_delay",
-            "retry_delay_ms",
-        ];
+        /// A step's keys: the file's, the `name`, and the `*_ms` forms of the durations.
+        fn step_key() -> impl Strategy<Value = String> {
+            let ms = DURATIONS.iter().map(|key| format!("{key}_ms"));
+            let keys: Vec<String> = tend::runner::STEP_KEYS
+                .iter()
+                .map(|key| (*key).to_owned())
+                .chain(["name".to_owned()])
+                .chain(ms)
+                .collect();
+            proptest::sample::select(keys)
+        }
 
         fn leaf() -> impl Strategy<Value = Value> {
             prop_oneof![
@@ -200,7 +194,7 @@ mod tests {
         }
 
         fn step() -> impl Strategy<Value = Value> {
-            let key = proptest::sample::select(STEP_KEYS).prop_map(str::to_owned);
+            let key = step_key();
             let value = leaf().prop_recursive(2, 8, 3, |inner| {
                 prop_oneof![
                     proptest::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),

@@ -17,7 +17,7 @@ const TOO_LARGE: &str = "18446744073709551616s";
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// `tend ARGS…` with nothing on stdin, bounded by [`LIMIT`].
-fn tend(args: &[&str]) -> Output {
+pub(crate) fn tend(args: &[&str]) -> Output {
     assert_cmd::Command::new(tend_bin())
         .args(args)
         .write_stdin("")

@@ -6,7 +6,7 @@
 
 use proptest::prelude::*;
 use serde_json::{Number, Value};
-use tend::runner::{Pipeline, Step, parse_toml, parse_yaml, steps_from};
+use tend::runner::{Pipeline, STEP_KEYS, Step, parse_toml, parse_yaml, steps_from};
 
 /// A valid TOML file using every key.
 const TOML: &str = r#"[steps.build]
@@ -124,22 +124,10 @@ fn json() -> impl Strategy<Value = Value> {
         .prop_map(Value::String),
     ];
     leaf.prop_recursive(3, 16, 4, |inner| {
-        let keys = proptest::sample::select(
-            &[
-                "command",
-                "args",
-                "run",
-                "dir",
-                "env",
-                "after",
-                "allow_failure",
-                "timeout",
-                "grace",
-                "retries",
-                "retry_delay",
-                "other",
-            ][..],
-        );
+        let keys = prop_oneof![
+            9 => proptest::sample::select(STEP_KEYS),
+            1 => Just("other"),
+        ];
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
             proptest::collection::vec((keys.prop_map(str::to_owned), inner), 0..6)

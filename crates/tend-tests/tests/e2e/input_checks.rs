@@ -4,27 +4,14 @@
 //! 16 MiB (even `/dev/zero`) is refused before it is parsed.
 
 use std::process::Output;
-use std::time::Duration;
 
 use serde_json::json;
 use tend::process::{check_env_name, check_no_nul};
 use tend::script::{Script, ScriptError};
 use tend::{Error, Service, StartOptions};
 
+use crate::durations_cli::tend;
 use crate::server_support::TestServer;
-use crate::support::tend_bin;
-
-/// Generous: nothing here should run anything for long.
-const LIMIT: Duration = Duration::from_secs(30);
-
-fn tend(args: &[&str]) -> Output {
-    assert_cmd::Command::new(tend_bin())
-        .args(args)
-        .write_stdin("")
-        .timeout(LIMIT)
-        .output()
-        .expect("tend finishes")
-}
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
