@@ -4,8 +4,8 @@
 //! or leak timeout, from the library, a pipeline file, the API or the command line — is
 //! accepted. One of [`FOREVER`] (100 years) or more means "never": that timeout never fires,
 //! that grace period never ends in SIGKILL, that delay never ends. Adding a huge duration to
-//! a clock reading would overflow (and panic, or wrap); nothing in the crate adds one without
-//! going through [`deadline_after`]. A timeout of zero means no timeout.
+//! a clock reading would overflow (and panic, or wrap): no duration the crate is given is
+//! added to a clock reading except through [`deadline_after`]. A timeout of zero means no timeout.
 //!
 //! Numbers of milliseconds (the API's `*_ms` keys) are another matter: one that is negative,
 //! not a number, infinite or too large for a [`Duration`] is refused, naming the key.

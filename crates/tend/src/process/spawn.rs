@@ -308,7 +308,7 @@ async fn wait_with_deadline(
     tokio::pin!(wait);
     tokio::select! {
         status = &mut wait => return status,
-        () = deadline::sleep_until(Some(deadline)) => {}
+        () = tokio::time::sleep_until(deadline) => {}
     }
     let terminating = shared.clone();
     tokio::spawn(async move {
