@@ -20,9 +20,16 @@ pub(crate) struct DaemonUnderTest {
 
 impl DaemonUnderTest {
     pub(crate) fn start() -> Self {
+        Self::start_with_grace("2s")
+    }
+
+    /// Started with `tend daemon --grace GRACE`.
+    pub(crate) fn start_with_grace(grace: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut child =
-            daemon_command(dir.path()).stdout(Stdio::piped()).spawn().expect("spawn tend daemon");
+        let mut child = daemon_command_with_grace(dir.path(), grace)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn tend daemon");
         let stdout = child.stdout.take().expect("stdout");
         let (lines, first) = mpsc::channel();
         std::thread::spawn(move || {
@@ -103,9 +110,13 @@ impl Drop for DaemonUnderTest {
 }
 
 fn daemon_command(dir: &Path) -> Command {
+    daemon_command_with_grace(dir, "2s")
+}
+
+fn daemon_command_with_grace(dir: &Path, grace: &str) -> Command {
     let mut command = Command::new(tend_bin());
     command
-        .args(["daemon", "--listen", "127.0.0.1:0", "--grace", "2s", "--state-dir"])
+        .args(["daemon", "--listen", "127.0.0.1:0", "--grace", grace, "--state-dir"])
         .arg(dir.join("xdg/tend"))
         .arg("--registry-dir")
         .arg(dir.join("registry"))

@@ -66,6 +66,20 @@ async fn huge_durations_on_process_start_are_honoured() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_timeout_means_no_timeout() {
+    let server = TestServer::start().await;
+    for (key, zero) in [("timeout", json!("0s")), ("timeout_ms", json!(0))] {
+        let mut body = fixture(&["sleep", "0.3"]);
+        body[key] = zero;
+        let reply = server.call("POST", "/api/v1/processes", Some(body)).await;
+        assert_eq!(reply.status, 201, "{}", String::from_utf8_lossy(&reply.body));
+        let id = reply.json()["id"].as_str().expect("an id").to_owned();
+        let info = wait_ended(&server, &id).await;
+        assert_eq!((&info["status"], &info["reason"]), (&json!("exited"), &Value::Null), "{key}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_with_a_huge_timeout_can_be_killed_stopped_and_removed() {
     let server = TestServer::start().await;
     for (action, grace) in [("kill", None), ("stop", Some("18446744073709551615s"))] {

@@ -91,6 +91,19 @@ fn daemon_commands_take_the_largest_durations_and_the_daemon_still_stops() {
         let health = tend(&["health", &addr, "--timeout", huge]);
         assert_eq!(health.status.code(), Some(0), "{}", describe(&health));
     }
+    // As for `tend run`, a zero timeout is none.
+    daemon.ok(&[
+        "start",
+        "--name",
+        "zero",
+        "--timeout",
+        "0s",
+        "--",
+        fixture_path(),
+        "sleep",
+        "0.3",
+    ]);
+    assert_eq!(daemon.tend(&["wait", "zero"]).status.code(), Some(0), "not timed out (124)");
     let output = daemon.tend(&["stop", "nothing", "--grace", TOO_LARGE]);
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     let health = tend(&["health", &addr, "--timeout", TOO_LARGE]);
@@ -99,6 +112,18 @@ fn daemon_commands_take_the_largest_durations_and_the_daemon_still_stops() {
     // A process with the largest timeout still running: SIGTERM stops the daemon all the same.
     daemon.ok(&["start", "--timeout", HUGE[0], "--", fixture_path(), "sleep", "60"]);
     assert!(daemon.terminate().success(), "the daemon stops on SIGTERM");
+}
+
+#[test]
+fn the_daemon_takes_the_largest_grace_and_still_stops() {
+    let mut daemon = DaemonUnderTest::start_with_grace(HUGE[0]);
+    daemon.ok(&["start", "--name", "sleeper", "--", fixture_path(), "sleep", "60"]);
+    // The fixture dies of SIGTERM: the daemon's shutdown does not wait out the grace.
+    assert!(daemon.terminate().success(), "the daemon stops on SIGTERM");
+
+    let output = tend(&["daemon", "--grace", TOO_LARGE]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--grace"));
 }
 
 #[test]

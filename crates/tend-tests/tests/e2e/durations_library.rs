@@ -74,6 +74,16 @@ async fn exec_program_and_script_take_the_largest_durations() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_timeout_means_no_timeout() {
+    let service = Service::new();
+    let options = fixture(&["sleep", "0.3"]).timeout(Duration::ZERO);
+    let info = bounded("sleep", service.start(options).expect("starts").wait()).await;
+    assert_eq!((info.status, info.reason), (Status::Exited, None));
+    let output = Cmd::new("sleep").arg("0.3").timeout(Duration::ZERO).output();
+    bounded("exec", output).await.expect("not timed out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_toolkit_takes_the_largest_durations() {
     let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
     for huge in HUGE {
