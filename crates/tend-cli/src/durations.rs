@@ -1,4 +1,8 @@
-//! Humantime durations (`500ms`, `2s`, `1m30s`) for clap.
+//! Humantime durations (`500ms`, `2s`, `1m30s`) for clap, and for the API's `*_ms` numbers.
+//!
+//! Every duration is accepted: one of [`tend::FOREVER`] (100 years) or more means "never"
+//! (no timeout, no SIGKILL after the grace period). A value humantime cannot represent (more
+//! than about 584 billion years, or not a duration at all) is a usage error naming it.
 
 use std::time::Duration;
 
@@ -6,4 +10,25 @@ use std::time::Duration;
 pub(crate) fn parse_duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value)
         .map_err(|e| format!("`{value}` is not a duration like 500ms, 2s or 1m30s ({e})"))
+}
+
+/// `duration` as the API's `*_ms` number. Anything from [`tend::FOREVER`] up means the same
+/// ("never") and is sent as that, so the number always fits the daemon's [`Duration`].
+pub(crate) fn millis(duration: Duration) -> f64 {
+    duration.min(tend::FOREVER).as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_durations_parse_and_travel() {
+        let max = parse_duration("18446744073709551615s").unwrap();
+        assert_eq!(max.as_secs(), u64::MAX);
+        assert_eq!(millis(max), tend::FOREVER.as_secs_f64() * 1000.0);
+        assert!(Duration::try_from_secs_f64(millis(Duration::MAX) / 1000.0).is_ok());
+        let error = parse_duration("18446744073709551616s").unwrap_err();
+        assert!(error.contains("`18446744073709551616s`"), "{error}");
+    }
 }

@@ -47,6 +47,7 @@
 
 pub mod actions;
 pub mod daemon;
+mod deadline;
 mod error;
 pub mod event;
 pub mod exclusive;
@@ -61,6 +62,7 @@ pub mod script;
 mod service;
 pub mod signal;
 
+pub use deadline::FOREVER;
 pub use error::{Error, FailedRun};
 pub use event::{Event, EventKind, Received, Subscription};
 pub use output::{Output, OutputChunk, Stream};

@@ -146,7 +146,8 @@ impl Program {
         self
     }
 
-    /// Kills a run (the whole process group) that takes longer than `timeout`.
+    /// Kills a run (the whole process group) that takes longer than `timeout`; zero means no
+    /// timeout, and so does one of [`FOREVER`](crate::FOREVER) (100 years) or more.
     pub fn timeout(mut self, timeout: Duration) -> Program {
         self.timeout = Some(timeout);
         self

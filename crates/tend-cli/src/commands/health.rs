@@ -13,8 +13,9 @@ pub(crate) struct HealthArgs {
     /// Ask `/ready` instead of `/health`.
     #[arg(long)]
     pub(crate) ready: bool,
-    /// How long to keep asking (every 200 ms), such as `500ms`, `5s`, `1m`.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    /// How long to keep asking (every 200 ms), such as `500ms`, `5s`, `1m` (100 years or more:
+    /// for ever).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::durations::parse_duration)]
     pub(crate) timeout: Duration,
 }
 

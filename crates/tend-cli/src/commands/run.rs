@@ -23,7 +23,7 @@ use crate::UsageError;
 use crate::durations::parse_duration;
 use crate::events::print_events;
 use crate::interrupt::Interrupts;
-use crate::key_value::parse_key_value;
+use crate::key_value::parse_env;
 
 /// Exit status when the timeout ended the program (as coreutils `timeout`).
 const TIMED_OUT: i32 = 124;
@@ -39,12 +39,13 @@ pub(crate) struct RunArgs {
     #[arg(short = 'C', long, value_name = "DIR")]
     dir: Option<PathBuf>,
     /// Adds KEY=VALUE to the program's environment (repeatable).
-    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     env: Vec<(String, String)>,
-    /// Ends the program gracefully after this long (exit status 124).
+    /// Ends the program gracefully after this long (exit status 124); 0 means no timeout.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
-    /// Time between SIGTERM and SIGKILL when stopping the program.
+    /// Time between SIGTERM and SIGKILL when stopping the program (100 years or more: never
+    /// SIGKILL).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
     grace: Duration,
     /// Print the event stream as JSON lines on stdout instead of the program's output.
@@ -57,8 +58,8 @@ pub(crate) struct RunArgs {
     /// Most restarts, in total: a number, or `unlimited` (the default).
     #[arg(long, value_name = "N", requires = "restart")]
     max_restarts: Option<MaxRestarts>,
-    /// Delay before the first restart; it doubles with each restart, up to 30 s, and starts
-    /// over after a run of 10 s or more. Default 100ms.
+    /// Delay before the first restart; it doubles with each restart, up to 30 s (or the delay
+    /// itself when longer), and starts over after a run of 10 s or more. Default 100ms.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "restart")]
     restart_delay: Option<Duration>,
     /// The program and its arguments, after `--`.
@@ -69,6 +70,9 @@ pub(crate) struct RunArgs {
 impl RunArgs {
     fn start_options(&self) -> anyhow::Result<StartOptions> {
         let (program, args) = self.command.split_first().expect("clap requires a program");
+        if program.is_empty() {
+            return Err(UsageError("the program after `--` is empty".to_owned()).into());
+        }
         let mut options = StartOptions::new(program.clone())
             .args(args.iter().cloned())
             .grace(self.grace)

@@ -6,9 +6,10 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::{Value, json};
 
+use crate::UsageError;
 use crate::client::{ClientArgs, block_on};
-use crate::durations::parse_duration;
-use crate::key_value::parse_key_value;
+use crate::durations::{millis, parse_duration};
+use crate::key_value::{parse_env, parse_key_value};
 
 /// Arguments of `tend start`.
 #[derive(Debug, Args)]
@@ -25,9 +26,9 @@ pub(crate) struct StartArgs {
     #[arg(short = 'C', long, value_name = "DIR")]
     dir: Option<PathBuf>,
     /// Adds KEY=VALUE to the program's environment (repeatable).
-    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     env: Vec<(String, String)>,
-    /// Ends the program gracefully after this long.
+    /// Ends the program gracefully after this long; 0 means no timeout.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
     /// Restart policy: never, on_failure or always.
@@ -51,6 +52,9 @@ fn object(pairs: &[(String, String)]) -> Value {
 /// Prints the new process's full id.
 pub(crate) fn run(args: StartArgs) -> anyhow::Result<i32> {
     let (program, rest) = args.command.split_first().expect("clap requires a program");
+    if program.is_empty() {
+        return Err(UsageError("the program after `--` is empty".to_owned()).into());
+    }
     let mut body = json!({
         "command": program,
         "args": rest,
@@ -66,7 +70,7 @@ pub(crate) fn run(args: StartArgs) -> anyhow::Result<i32> {
         body["name"] = json!(name);
     }
     if let Some(timeout) = args.timeout {
-        body["timeout_ms"] = json!(timeout.as_secs_f64() * 1000.0);
+        body["timeout_ms"] = json!(millis(timeout));
     }
     if let Some(restart) = &args.restart {
         body["restart"] = json!(restart);

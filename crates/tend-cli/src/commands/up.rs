@@ -1,7 +1,7 @@
 //! `tend up`: run a pipeline file.
 //!
-//! The file (TOML, or YAML by its `.yaml`/`.yml` name) is read and checked before anything
-//! starts: an invalid one exits 2 with a message naming the step, key and line. Steps then run
+//! The file (TOML, or YAML by its `.yaml`/`.yml` name, at most 16 MiB) is read and checked
+//! before anything starts: an invalid one exits 2 with a message naming the step, key and line. Steps then run
 //! through `tend::runner` as managed processes; their output is shown live, prefixed with the
 //! step's name, and a summary table ends the run. Exit status: 0 when the run succeeded, 1 when
 //! a step failed, 2 for an invalid file or usage, 130 when interrupted.
@@ -29,7 +29,7 @@ const STEP_FAILED: i32 = 1;
 /// Arguments of `tend up`.
 #[derive(Debug, Args)]
 pub(crate) struct UpArgs {
-    /// The pipeline file: TOML, or YAML when it ends in .yaml or .yml.
+    /// The pipeline file: TOML, or YAML when it ends in .yaml or .yml; at most 16 MiB.
     #[arg(value_name = "FILE", default_value = "tend.toml")]
     file: PathBuf,
     /// Run at most N steps at once (default: no bound).

@@ -156,4 +156,88 @@ mod tests {
             error(json!({ "steps": [{ "name": "a", "command": "x", "timeout_ms": -1 }] }));
         assert!(negative.contains("`timeout_ms`"), "{negative}");
     }
+
+    mod fuzz {
+        //! Arbitrary JSON bodies, biased towards the real keys and the values that broke
+        //! durations: nothing panics, every refusal is `invalid_request`.
+
+        use proptest::prelude::*;
+        use serde_json::{Number, Value};
+
+        use super::{DURATIONS, parse};
+
+        /// A step's keys: the file's, the `name`, and the `*_ms` forms of the durations.
+        fn step_key() -> impl Strategy<Value = String> {
+            let ms = DURATIONS.iter().map(|key| format!("{key}_ms"));
+            let keys: Vec<String> = tend::runner::STEP_KEYS
+                .iter()
+                .map(|key| (*key).to_owned())
+                .chain(["name".to_owned()])
+                .chain(ms)
+                .collect();
+            proptest::sample::select(keys)
+        }
+
+        fn leaf() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<f64>().prop_filter_map("finite", |f| Number::from_f64(f).map(Value::Number)),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                Just(Value::from(f64::MAX)),
+                "[0-9]{1,22}(ns|ms|s|h|years)?".prop_map(Value::String),
+                Just(Value::from("18446744073709551615s")),
+                Just(Value::from("A=B\u{0}")),
+                any::<String>().prop_map(Value::String),
+            ]
+        }
+
+        fn step() -> impl Strategy<Value = Value> {
+            let key = step_key();
+            let value = leaf().prop_recursive(2, 8, 3, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                    proptest::collection::vec(("[A-Z=]{0,3}", inner), 0..3)
+                        .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+                ]
+            });
+            proptest::collection::vec((key, value), 0..8)
+                .prop_map(|entries| Value::Object(entries.into_iter().collect()))
+        }
+
+        fn body() -> impl Strategy<Value = serde_json::Map<String, Value>> {
+            let steps = prop_oneof![
+                4 => proptest::collection::vec(step(), 0..4).prop_map(Value::Array),
+                1 => leaf(),
+            ];
+            (steps, leaf(), leaf(), leaf(), any::<u8>()).prop_map(
+                |(steps, mode, jobs, fail_fast, present)| {
+                    let mut body = serde_json::Map::new();
+                    for (bit, key, value) in [
+                        (1, "steps", steps),
+                        (2, "mode", mode),
+                        (4, "jobs", jobs),
+                        (8, "fail_fast", fail_fast),
+                    ] {
+                        if present & bit != 0 {
+                            body.insert(key.to_owned(), value);
+                        }
+                    }
+                    body
+                },
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_body_is_an_answer(body in body()) {
+                if let Err(error) = parse(body) {
+                    prop_assert_eq!(error.code(), "invalid_request");
+                }
+            }
+        }
+    }
 }

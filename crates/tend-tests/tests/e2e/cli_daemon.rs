@@ -12,7 +12,7 @@ use crate::support::{eventually, tend_bin, wait_child};
 const LONG: Duration = Duration::from_secs(20);
 
 /// A `tend daemon` on a free port with its own state and registry directories (also used by
-/// the `terminal` and `soak` tests).
+/// the `terminal`, `soak` and `durations_*` tests).
 pub(crate) struct DaemonUnderTest {
     child: Option<Child>,
     pub(crate) url: String,
@@ -24,11 +24,23 @@ impl DaemonUnderTest {
         Self::start_with(&[])
     }
 
+    /// Started with `tend daemon --grace GRACE`.
+    pub(crate) fn start_with_grace(grace: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let command = daemon_command_with_grace(dir.path(), grace);
+        Self::spawn(dir, command)
+    }
+
     /// [`start`](Self::start) with more `tend daemon` options.
     pub(crate) fn start_with(options: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut child = daemon_command(dir.path())
-            .args(options)
+        let mut command = daemon_command(dir.path());
+        command.args(options);
+        Self::spawn(dir, command)
+    }
+
+    fn spawn(dir: tempfile::TempDir, mut command: Command) -> Self {
+        let mut child = command
             .stdout(Stdio::piped())
             .spawn()
             .expect("spawn tend daemon");
@@ -100,7 +112,7 @@ impl DaemonUnderTest {
         self.child.as_ref().expect("running").id()
     }
 
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
         signal(child.id(), "TERM");
         wait_child(&mut child, LONG)
@@ -117,9 +129,13 @@ impl Drop for DaemonUnderTest {
 }
 
 fn daemon_command(dir: &Path) -> Command {
+    daemon_command_with_grace(dir, "2s")
+}
+
+fn daemon_command_with_grace(dir: &Path, grace: &str) -> Command {
     let mut command = Command::new(tend_bin());
     command
-        .args(["daemon", "--listen", "127.0.0.1:0", "--grace", "2s", "--state-dir"])
+        .args(["daemon", "--listen", "127.0.0.1:0", "--grace", grace, "--state-dir"])
         .arg(dir.join("xdg/tend"))
         .arg("--registry-dir")
         .arg(dir.join("registry"))

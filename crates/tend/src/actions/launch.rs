@@ -5,12 +5,14 @@ use serde_json::Value;
 
 use super::options::Options;
 use super::registry::ActionError;
-use crate::process::{MaxRestarts, ParseRestartError, Restart, RestartPolicy};
+use crate::process::{
+    MaxRestarts, ParseRestartError, Restart, RestartPolicy, check_env_name, check_no_nul,
+};
 use crate::script::Script;
 use crate::{Process, Service, StartOptions, StdinMode};
 
 /// Every key `process.start` and `process.run` accept.
-const KEYS: &[&str] = &[
+pub(super) const KEYS: &[&str] = &[
     "command",
     "args",
     "run",
@@ -47,11 +49,11 @@ impl Launch {
         let run = options.string("run")?;
         let args = options.strings("args")?;
         let env = options.string_map("env")?.unwrap_or_default();
-        if let Some(key) = env.keys().find(|k| k.is_empty() || k.contains(['=', '\0'])) {
-            return Err(ActionError::invalid(
-                "env",
-                format!("`{key}` is not a variable name (empty, or holds `=` or NUL)"),
-            ));
+        // The library's own checks and words, before anything is started or written.
+        for (name, value) in &env {
+            check_env_name(name)
+                .and_then(|()| check_no_nul(value))
+                .map_err(|message| ActionError::invalid("env", message))?;
         }
         let restart = restart(&options)?;
         let stdin = match options.string("stdin")?.as_deref() {
@@ -95,6 +97,7 @@ impl Launch {
                 start.capture = capture.unwrap_or(start.capture);
                 start.detach = detach;
                 start.restart = restart;
+                start.check()?;
                 Ok(Launch::Command(start))
             }
             (None, Some(text)) => {
@@ -103,6 +106,10 @@ impl Launch {
                         "args",
                         "`args` go with `command`; a `run` script takes none",
                     ));
+                }
+                check_no_nul(&text).map_err(|message| ActionError::invalid("run", message))?;
+                if let Some(dir) = &dir {
+                    check_no_nul(dir).map_err(|message| ActionError::invalid("dir", message))?;
                 }
                 let mut script = Script::new(text)
                     .envs(env.into_iter().map(|(k, v)| format!("{k}={v}")))

@@ -31,7 +31,9 @@
 //! or out of range is an [`InvalidOption`](ActionError::InvalidOption) error naming the key.
 //! Durations are humantime strings (`"500ms"`, `"2s"`, `"1m30s"`) or numbers of milliseconds
 //! under the key with `_ms` appended (`timeout_ms`); a bare number under `timeout` is refused,
-//! never read as nanoseconds. `id` is a full process id, a unique id prefix of 4 or more
+//! never read as nanoseconds. A `*_ms` number that is negative or too large for a duration is
+//! refused too. Any duration string is accepted: one of [`FOREVER`](crate::FOREVER) (100
+//! years) or more means "never", and a `timeout` of zero means no timeout. `id` is a full process id, a unique id prefix of 4 or more
 //! characters, or a name. An info is the [`ProcessInfo`](crate::ProcessInfo) JSON.
 //!
 //! | action | options | result |
@@ -64,6 +66,8 @@
 //! `invalid_request`, `forbidden` and `internal`. [`Options`] reads an option bag with the
 //! same errors the process actions give.
 
+#[cfg(test)]
+mod fuzz;
 mod launch;
 mod options;
 mod process;

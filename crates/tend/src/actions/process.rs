@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::launch::Launch;
 use super::options::Options;
 use super::registry::{ActionError, ActionResult, Actions};
-use crate::{Process, ProcessInfo, Service, Status};
+use crate::{Process, ProcessInfo, Service, Status, deadline};
 
 /// How long `process.kill` waits for the killed process to be over before it answers.
 const KILL_WAIT: Duration = Duration::from_secs(5);
@@ -120,7 +120,7 @@ async fn wait(service: Service, options: Value) -> ActionResult {
     let (process, options) = find(&service, options, &["timeout", "timeout_ms"])?;
     match options.duration("timeout")? {
         // When the timeout passes first, the info says it is still running.
-        Some(timeout) => drop(tokio::time::timeout(timeout, process.wait()).await),
+        Some(timeout) => drop(deadline::within(timeout, process.wait()).await),
         None => drop(process.wait().await),
     }
     info_json(process.info())

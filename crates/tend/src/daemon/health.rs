@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::error::HealthError;
+use crate::deadline::within;
 
 /// The default bound on one health check.
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -214,7 +215,7 @@ impl HealthServer {
     pub async fn stop(&mut self, timeout: Duration) -> Result<(), HealthError> {
         let Some(mut task) = self.task.take() else { return Ok(()) };
         self.shutdown.cancel();
-        if tokio::time::timeout(timeout, &mut task).await.is_ok() {
+        if within(timeout, &mut task).await.is_some() {
             return Ok(());
         }
         self.shared.force.cancel();
@@ -258,7 +259,7 @@ async fn health_endpoint(State(shared): State<Arc<Shared>>) -> (StatusCode, Stri
 }
 
 /// Aborts the spawned checks when a request is dropped (client gone, server forced down).
-struct AbortOnDrop(Vec<JoinHandle<Result<Result<(), String>, tokio::time::error::Elapsed>>>);
+struct AbortOnDrop(Vec<JoinHandle<Option<Result<(), String>>>>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -274,13 +275,13 @@ async fn run_checks(shared: &Shared) -> Result<(), String> {
     let mut tasks = AbortOnDrop(Vec::with_capacity(checks.len()));
     for (_, check) in &checks {
         let future = check();
-        tasks.0.push(tokio::spawn(tokio::time::timeout(timeout, future)));
+        tasks.0.push(tokio::spawn(within(timeout, future)));
     }
     for (index, (name, _)) in checks.iter().enumerate() {
         let reason = match (&mut tasks.0[index]).await {
-            Ok(Ok(Ok(()))) => continue,
-            Ok(Ok(Err(reason))) => reason,
-            Ok(Err(_elapsed)) => format!("timed out after {}", humantime::format_duration(timeout)),
+            Ok(Some(Ok(()))) => continue,
+            Ok(Some(Err(reason))) => reason,
+            Ok(None) => format!("timed out after {}", humantime::format_duration(timeout)),
             Err(join) if join.is_panic() => "panicked".to_owned(),
             Err(_) => "cancelled".to_owned(),
         };

@@ -6,6 +6,8 @@ use tokio::time::Instant;
 
 use super::error::ProbeError;
 use super::http;
+use crate::FOREVER;
+use crate::deadline::{deadline_after, within};
 
 /// How often the probes ask.
 pub const PROBE_INTERVAL: Duration = Duration::from_millis(200);
@@ -55,25 +57,29 @@ async fn wait_for(
     timeout: Duration,
 ) -> Result<(), ProbeError> {
     let host = addr.trim().trim_start_matches("http://").trim_end_matches('/');
-    let deadline = Instant::now() + timeout;
+    // A timeout too long to have a deadline keeps asking for ever.
+    let deadline = deadline_after(Instant::now(), timeout);
     let mut reason;
     loop {
         let attempt = Instant::now();
-        let allowance = deadline.saturating_duration_since(attempt).max(MIN_ATTEMPT);
-        reason = match tokio::time::timeout(allowance, http::get(host, path)).await {
-            Ok(Ok(response)) if response.status == 200 => return Ok(()),
-            Ok(Ok(response)) => match response.body.trim() {
+        let allowance = deadline
+            .map_or(FOREVER, |deadline| deadline.saturating_duration_since(attempt))
+            .max(MIN_ATTEMPT);
+        reason = match within(allowance, http::get(host, path)).await {
+            Some(Ok(response)) if response.status == 200 => return Ok(()),
+            Some(Ok(response)) => match response.body.trim() {
                 "" => format!("HTTP {}", response.status),
                 body => body.to_owned(),
             },
-            Ok(Err(error)) => error.to_string(),
-            Err(_) => format!("no answer within {}", humantime::format_duration(allowance)),
+            Some(Err(error)) => error.to_string(),
+            None => format!("no answer within {}", humantime::format_duration(allowance)),
         };
-        if Instant::now() >= deadline {
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             break;
         }
         // The last attempt falls on the deadline itself, not up to an interval before it.
-        tokio::time::sleep_until((attempt + PROBE_INTERVAL).min(deadline)).await;
+        let next = attempt + PROBE_INTERVAL;
+        tokio::time::sleep_until(deadline.map_or(next, |deadline| next.min(deadline))).await;
     }
     Err(ProbeError { addr: addr.to_owned(), what, timeout, reason })
 }

@@ -207,7 +207,8 @@ impl Cmd {
     }
 
     /// Kills the whole process group if the program has not exited `timeout` after it
-    /// started; the run then fails with [`ExecError::TimedOut`].
+    /// started; the run then fails with [`ExecError::TimedOut`]. A timeout of zero, or of
+    /// [`FOREVER`](crate::FOREVER) or more, is no timeout.
     pub fn timeout(mut self, timeout: Duration) -> Cmd {
         self.timeout = Some(timeout);
         self

@@ -15,6 +15,7 @@ use super::capture::{CHUNK, Capture, feed_stdin, read_some, shared_pipe};
 use super::cmd::{Cmd, Input};
 use super::error::ExecError;
 use crate::Signal;
+use crate::deadline::{deadline_after, sleep_until, timeout_deadline};
 
 /// What happens to stdout and stderr when the command did not choose for itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,7 +172,8 @@ impl Running {
             child,
             feed,
             cancel,
-            timeout: timeout.map(|after| (started + after, after)),
+            timeout: timeout
+                .and_then(|after| Some((timeout_deadline(started, Some(after))?, after))),
             drain,
             started,
             program,
@@ -250,7 +252,7 @@ impl Running {
                     let elapsed = self.started.elapsed();
                     tracing::debug!(program, pid = self.pid, status = %waited, ?elapsed, "exited");
                     status = Some(waited);
-                    drain_until = Some(Instant::now() + self.drain);
+                    drain_until = deadline_after(Instant::now(), self.drain);
                 }
                 () = self.cancel.cancelled(), if status.is_none() && stop.is_none() => {
                     stop = Some(Stop::Cancelled);
@@ -305,14 +307,6 @@ fn blame_dir(error: io::Error, dir: Option<&str>) -> io::Error {
             io::Error::new(error.kind(), format!("working directory {dir}: {error}"))
         }
         _ => error,
-    }
-}
-
-/// Sleeps until `at`, or for ever without one.
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 

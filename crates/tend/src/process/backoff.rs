@@ -9,7 +9,7 @@ use super::info::{Reason, Status};
 use super::restart::{Restart, RestartPolicy};
 use super::shared::ProcessShared;
 use super::spawn::{Owner, exit_signal};
-use crate::Signal;
+use crate::{Signal, deadline};
 
 /// The restart decisions for one process: the budget spent so far and the next delay.
 #[derive(Debug)]
@@ -39,12 +39,13 @@ impl Backoff {
             self.next_delay = self.restart.delay;
         }
         self.done += 1;
-        let delay = self.next_delay.min(self.restart.max_delay);
+        // The cap never shortens the first delay: a long one asked for is a long one given.
+        let cap = self.restart.max_delay.max(self.restart.delay);
+        let delay = self.next_delay.min(cap);
         let factor = if self.restart.multiplier >= 1.0 { self.restart.multiplier } else { 1.0 };
         // Saturates instead of overflowing: the cap applies anyway.
-        let grown = Duration::try_from_secs_f64(delay.as_secs_f64() * factor)
-            .unwrap_or(self.restart.max_delay);
-        self.next_delay = grown.min(self.restart.max_delay);
+        let grown = Duration::try_from_secs_f64(delay.as_secs_f64() * factor).unwrap_or(cap);
+        self.next_delay = grown.min(cap);
         Some(delay)
     }
 }
@@ -92,18 +93,12 @@ pub(super) async fn wait_before_restart(
     deadline: Option<Instant>,
 ) -> bool {
     let mut halted = shared.halted.subscribe();
-    let out_of_time = async {
-        match deadline {
-            Some(deadline) => tokio::time::sleep_until(deadline).await,
-            None => std::future::pending().await,
-        }
-    };
     let timed_out = tokio::select! {
         // A stop or the deadline wins over a delay that ends at the same moment.
         biased;
         _ = halted.wait_for(|halted| *halted) => false,
-        () = out_of_time => true,
-        () = tokio::time::sleep(delay) => false,
+        () = deadline::sleep_until(deadline) => true,
+        () = deadline::sleep(delay) => false,
     };
     let mut state = shared.state();
     if timed_out {
@@ -159,6 +154,18 @@ mod tests {
         assert_eq!(Backoff::new(&Restart::on_failure()).next(true, MS), None);
         assert!(Backoff::new(&Restart::on_failure()).next(false, MS).is_some());
         assert!(Backoff::new(&Restart::always()).next(true, MS).is_some());
+    }
+
+    #[test]
+    fn a_first_delay_beyond_the_cap_is_kept_and_huge_ones_do_not_overflow() {
+        let restart =
+            Restart::always().delay(Duration::from_secs(60)).max_delay(Duration::from_secs(30));
+        let mut backoff = Backoff::new(&restart);
+        assert_eq!(delays(&mut backoff, &[(true, MS); 2]), [Some(Duration::from_secs(60)); 2]);
+        for huge in [Duration::MAX, crate::FOREVER] {
+            let mut backoff = Backoff::new(&Restart::always().delay(huge).multiplier(f64::MAX));
+            assert_eq!(delays(&mut backoff, &[(true, MS); 3]), [Some(huge); 3]);
+        }
     }
 
     #[test]

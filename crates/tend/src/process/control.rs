@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::info::Reason;
 use super::shared::ProcessShared;
+use crate::deadline;
 use crate::os::{self, Delivery};
 use crate::{Error, Signal};
 
@@ -75,7 +76,7 @@ impl ProcessShared {
         if self.deliver(Signal::TERM, Target::GroupIfConfigured, Some(reason))? {
             // A stopped process cannot act on SIGTERM until it continues.
             let _ = self.deliver(Signal::CONT, Target::GroupIfConfigured, None);
-            if tokio::time::timeout(grace, self.wait_reaped()).await.is_err() {
+            if deadline::within(grace, self.wait_reaped()).await.is_none() {
                 self.deliver(Signal::KILL, Target::GroupIfConfigured, Some(reason))?;
             }
         }

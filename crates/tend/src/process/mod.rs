@@ -33,6 +33,8 @@ mod restart;
 mod shared;
 mod spawn;
 mod stdin;
+mod supervisor_panic;
+mod validate;
 
 pub use handle::Process;
 pub use info::{ProcessId, ProcessInfo, Reason, Status};
@@ -46,3 +48,4 @@ pub use restart::{
 };
 pub(crate) use shared::ProcessShared;
 pub(crate) use spawn::{Owner, spawn};
+pub use validate::{check_env_name, check_no_nul};

@@ -94,9 +94,12 @@ pub struct StartOptions {
     /// [`kill`](crate::Process::kill) and shutdown reach the whole process group, and group
     /// members left behind by the leader are killed after the leak timeout. On by default.
     pub kill_group: bool,
-    /// End the process gracefully after this long; its `reason` is then `timeout`.
+    /// End the process gracefully after this long; its `reason` is then `timeout`. Counted
+    /// from the first start, over every run and restart delay; zero means no timeout, and so
+    /// does one of [`FOREVER`](crate::FOREVER) (100 years) or more.
     pub timeout: Option<Duration>,
-    /// Time between SIGTERM and SIGKILL when shutting down.
+    /// Time between SIGTERM and SIGKILL when shutting down; one of
+    /// [`FOREVER`](crate::FOREVER) or more never sends SIGKILL.
     pub grace: Duration,
     /// How long to keep draining output after the process exits.
     pub leak_timeout: Duration,
@@ -228,7 +231,8 @@ impl StartOptions {
         self
     }
 
-    /// Sets a timeout.
+    /// Sets a timeout; zero means no timeout, and so does one of [`FOREVER`](crate::FOREVER) (100
+    /// years) or more.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self

@@ -176,8 +176,10 @@ pub struct ParseRestartError(String);
 ///   is then `killed` with the reason, and the exit code or signal of its last run.
 /// * [`RestartPolicy::OnFailure`] restarts after a non-zero exit code or a death by a signal
 ///   nobody here sent; [`RestartPolicy::Always`] after any end, success included.
-/// * The delay before restart *n* is `delay × multiplierⁿ⁻¹`, capped at `max_delay`. A run
-///   that lasted at least `reset_after` brings the delay back to `delay`.
+/// * The delay before restart *n* is `delay × multiplierⁿ⁻¹`, capped at `max_delay` (or at
+///   `delay` when that is longer). A run that lasted at least `reset_after` brings the delay
+///   back to `delay`. A delay of [`FOREVER`](crate::FOREVER) (100 years) or more never ends:
+///   the process waits, `pending`, until it is killed or shut down.
 /// * [`MaxRestarts`] bounds the total number of restarts over the process's life; a long run
 ///   resets the delay, not the count. Once the budget is spent, the last run's outcome is
 ///   final: `on_failure` with `Limited(3)` runs a failing program exactly 4 times.
@@ -218,7 +220,7 @@ pub struct Restart {
     /// Factor the delay grows by after each restart; values below 1, or not a number, count
     /// as 1 (a constant delay).
     pub multiplier: f64,
-    /// Longest delay.
+    /// Longest delay; never shorter than `delay`, which is kept when it is longer.
     pub max_delay: Duration,
     /// A run lasting at least this long resets the delay to `delay` (not the restart count);
     /// `None` never resets it.

@@ -25,6 +25,8 @@ use super::output_file::OutputFile;
 use super::reader::read_pipe;
 use super::shared::ProcessShared;
 use super::stdin::feed_stdin;
+use super::supervisor_panic;
+use crate::deadline::{self, deadline_after, timeout_deadline};
 use crate::event::EventKind;
 use crate::output::Stream;
 use crate::{Error, Signal, os};
@@ -67,9 +69,9 @@ pub(crate) fn spawn(shared: &Arc<ProcessShared>, owner: Arc<dyn Owner>) -> Resul
             return Err(error);
         }
     };
-    // The timeout covers every run and every restart delay.
-    let deadline = shared.options.timeout.map(|timeout| run.started + timeout);
-    tokio::spawn(supervise(shared.clone(), run, file, deadline, owner));
+    // From here on the task owns the process; a panic in it must not leave the record stuck.
+    let supervising = supervise(shared.clone(), run, file, owner.clone());
+    tokio::spawn(supervisor_panic::guard(shared.clone(), owner, supervising));
     Ok(())
 }
 
@@ -184,9 +186,14 @@ async fn supervise(
     shared: Arc<ProcessShared>,
     mut run: Run,
     file: Option<OutputFile>,
-    deadline: Option<Instant>,
     owner: Arc<dyn Owner>,
 ) {
+    #[cfg(test)]
+    if shared.options.name.as_deref() == Some(supervisor_panic::PANIC_ON_NAME) {
+        panic!("injected by a test");
+    }
+    // The timeout covers every run and every restart delay.
+    let deadline = timeout_deadline(run.started, shared.options.timeout);
     let mut backoff = Backoff::new(&shared.options.restart);
     let (status, ended_at, pid) = loop {
         let status = wait_with_deadline(&shared, &mut run.child, deadline).await;
@@ -267,10 +274,10 @@ async fn end_run(shared: &Arc<ProcessShared>, run: Run, owner: &dyn Owner) -> Ti
     shared.reaped.send_replace(true);
 
     let options = &shared.options;
-    let deadline = Instant::now() + options.leak_timeout;
+    let deadline = deadline_after(Instant::now(), options.leak_timeout);
     let mut draining = Vec::new();
     for mut reader in readers {
-        if tokio::time::timeout_at(deadline, &mut reader).await.is_err() {
+        if deadline::until(deadline, &mut reader).await.is_none() {
             draining.push(reader);
         }
     }
@@ -316,12 +323,12 @@ async fn wait_with_deadline(
 ///
 /// After the SIGKILL it waits, for at most [`KILLED_GROUP_WAIT`], until the members are gone,
 /// so that once the process is reported done nothing of its group is still running.
-async fn reap_group_leftovers(pgid: u32, deadline: Instant) {
+async fn reap_group_leftovers(pgid: u32, deadline: Option<Instant>) {
     let mut killed_at: Option<Instant> = None;
     while os::group_exists(pgid) {
         let now = Instant::now();
         match killed_at {
-            None if now >= deadline => {
+            None if deadline.is_some_and(|deadline| now >= deadline) => {
                 let _ = os::signal_group(pgid, Signal::KILL.number());
                 killed_at = Some(now);
             }

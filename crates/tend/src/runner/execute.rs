@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::report::{StepReport, StepStatus};
 use super::spec::Step;
-use crate::{Process, ProcessId, ProcessInfo, Reason, Service, Status};
+use crate::{Process, ProcessId, ProcessInfo, Reason, Service, Status, deadline};
 
 /// What the runner reports while it works; see [`Runner::on_event`](super::Runner::on_event).
 #[derive(Debug, Clone)]
@@ -140,7 +140,7 @@ pub(crate) async fn run_step(
             error: report.error.clone().unwrap_or_default(),
         });
         tokio::select! {
-            () = tokio::time::sleep(step.retry_delay) => {}
+            () = deadline::sleep(step.retry_delay) => {}
             () = stop.cancelled() => {
                 report.status = StepStatus::Cancelled;
                 break;

@@ -24,13 +24,22 @@
 //! `timeout`, `grace`, `retry_delay` (humantime strings such as `500ms`, `2s`, `1m30s`) and
 //! `retries`. Steps keep their declaration order. Unknown keys, a step with both or neither
 //! of `command` and `run`, and values of the wrong kind are errors naming the step, the key
-//! and the line.
+//! and the line. So are a NUL byte in any string, and an `env` name that is empty or holds
+//! `=` (the same words as [`StartOptions::check`](crate::StartOptions::check)).
+//!
+//! A `timeout` of zero means no timeout; a duration of [`FOREVER`](crate::FOREVER) (100 years)
+//! or more never ends (no timeout, no SIGKILL after `grace`, no retry). A file larger than
+//! [`MAX_FILE_SIZE`] (16 MiB) is refused before it is parsed.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::graph::{Pipeline, PipelineError};
 use super::schema::{Document, StepsSeed};
 use super::spec::Step;
+
+/// The largest pipeline file [`load`] reads: 16 MiB. A larger one is refused before parsing.
+pub const MAX_FILE_SIZE: u64 = 16 << 20;
 
 /// Why a pipeline file could not be loaded. Displays as `PATH:LINE:COLUMN: message`.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +53,12 @@ pub enum FileError {
         /// The operating system's reason.
         #[source]
         source: std::io::Error,
+    },
+    /// The file is larger than [`MAX_FILE_SIZE`]; it was not parsed.
+    #[error("`{}` is larger than {} MiB; a pipeline file must not be", .path.display(), MAX_FILE_SIZE >> 20)]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
     },
     /// The text is not a valid pipeline file: bad syntax, an unknown key, a value of the
     /// wrong kind, a step with both or neither of `command` and `run`.
@@ -95,7 +110,9 @@ impl FileError {
             FileError::Parse { path, .. } | FileError::Invalid { path, .. } => {
                 *path = Some(file.to_owned());
             }
-            FileError::Read { .. } | FileError::YamlUnsupported { .. } => {}
+            FileError::Read { .. }
+            | FileError::TooLarge { .. }
+            | FileError::YamlUnsupported { .. } => {}
         }
         self
     }
@@ -122,8 +139,7 @@ impl FileError {
 /// ```
 pub fn load(path: impl AsRef<Path>) -> Result<Pipeline, FileError> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| FileError::Read { path: path.to_owned(), source })?;
+    let text = read_bounded(path)?;
     let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
     let steps = if yaml { parse_yaml_file(path, &text) } else { parse_toml(&text) };
     let mut steps = steps.map_err(|e| e.in_file(path))?;
@@ -139,6 +155,20 @@ pub fn load(path: impl AsRef<Path>) -> Result<Pipeline, FileError> {
     }
     Pipeline::new(steps)
         .map_err(|source| FileError::Invalid { path: Some(path.to_owned()), source })
+}
+
+/// Reads the file as text, refusing it once more than [`MAX_FILE_SIZE`] bytes have come: its
+/// size on disk is not trusted (`/dev/zero`, a pipe or a growing file have none that counts).
+fn read_bounded(path: &Path) -> Result<String, FileError> {
+    let read = |source| FileError::Read { path: path.to_owned(), source };
+    let file = std::fs::File::open(path).map_err(read)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes).map_err(read)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(FileError::TooLarge { path: path.to_owned() });
+    }
+    String::from_utf8(bytes)
+        .map_err(|error| read(std::io::Error::new(std::io::ErrorKind::InvalidData, error)))
 }
 
 #[cfg(feature = "yaml_serde")]

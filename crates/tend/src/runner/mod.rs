@@ -81,9 +81,10 @@ use std::sync::Arc;
 pub use execute::StepEvent;
 #[cfg(feature = "yaml_serde")]
 pub use file::parse_yaml;
-pub use file::{FileError, load, parse_toml, steps_from};
+pub use file::{FileError, MAX_FILE_SIZE, load, parse_toml, steps_from};
 pub use graph::{Pipeline, PipelineError};
 pub use report::{Report, StepReport, StepStatus, Totals};
+pub use schema::STEP_KEYS;
 pub use spec::{DEFAULT_RETRY_DELAY, Mode, SCRIPT_SHELL, Step, StepCommand, UnknownMode};
 /// Re-exported so callers need not depend on `tokio-util` to cancel a run.
 pub use tokio_util::sync::CancellationToken;

@@ -13,8 +13,8 @@ use super::values::{Count, EnvTable, Field, Flag, Span, Text, TextList};
 
 /// Top-level keys.
 const FILE_KEYS: &[&str] = &["steps"];
-/// Keys of a step table.
-const STEP_KEYS: &[&str] = &[
+/// The keys a step takes: in a pipeline file's `[steps.NAME]` table, and in an API request.
+pub const STEP_KEYS: &[&str] = &[
     "command",
     "args",
     "run",

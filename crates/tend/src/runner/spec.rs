@@ -68,7 +68,8 @@ pub struct Step {
     /// A failure of this step is reported as `allowed_failure`, does not block the steps
     /// after it, and does not fail the run.
     pub allow_failure: bool,
-    /// Each attempt is ended gracefully (SIGTERM to its group, `grace`, SIGKILL) after this long.
+    /// Each attempt is ended gracefully (SIGTERM to its group, `grace`, SIGKILL) after this long
+    /// (zero: no timeout).
     pub timeout: Option<Duration>,
     /// Time between SIGTERM and SIGKILL when the step is timed out, cancelled or stopped.
     pub grace: Duration,
@@ -151,7 +152,8 @@ impl Step {
         self
     }
 
-    /// Sets the timeout of each attempt.
+    /// Sets the timeout of each attempt; zero means no timeout, and so does one of
+    /// [`FOREVER`](crate::FOREVER) (100 years) or more.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use crate::process::{check_env_name, check_no_nul};
+
 /// Where a value stands, for its error messages.
 #[derive(Clone, Copy)]
 pub(super) struct Field<'a> {
@@ -29,6 +31,13 @@ impl Field<'_> {
             self.key,
             u32::MAX
         ))
+    }
+}
+
+impl Field<'_> {
+    /// An error for this field with the library's own wording for unusable input.
+    fn refuse<E: de::Error>(&self, message: String) -> E {
+        E::custom(format!("step `{}`: `{}`: {message}", self.step, self.key))
     }
 }
 
@@ -97,6 +106,8 @@ impl<'de> Visitor<'de> for Expect<'_, Text> {
     type Value = String;
     expecting!();
     fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        // Every string of a step reaches a program (or names a step, which does not need one).
+        check_no_nul(v).map_err(|message| self.0.refuse(message))?;
         Ok(v.to_owned())
     }
 }
@@ -191,8 +202,10 @@ impl<'de> Visitor<'de> for Expect<'_, EnvTable> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut env = BTreeMap::new();
         while let Some(name) = map.next_key::<String>()? {
+            check_env_name(&name).map_err(|message| self.0.refuse(message))?;
             // Numbers and booleans are written as they read: `PORT = 8080` is natural.
             let value = map.next_value_seed(self.0.of::<Scalar>())?;
+            check_no_nul(&value).map_err(|message| self.0.refuse(message))?;
             env.insert(name, value);
         }
         Ok(env)

@@ -1,5 +1,6 @@
 //! Turning a [`Script`] into the text bash reads, and its environment into pairs.
 
+use crate::process::{check_env_name, check_no_nul};
 use std::collections::HashSet;
 
 use super::error::ScriptError;
@@ -65,9 +66,9 @@ impl Script {
             if key.is_empty() {
                 return Err(invalid("the key is empty"));
             }
-            if entry.contains('\0') {
-                return Err(invalid("contains a NUL byte"));
-            }
+            check_env_name(key).and_then(|()| check_no_nul(value)).map_err(|message| {
+                ScriptError::Start(crate::Error::InvalidOption { option: "env", message })
+            })?;
             if !seen.insert(key) {
                 return Err(ScriptError::DuplicateEnv { key: key.to_owned() });
             }

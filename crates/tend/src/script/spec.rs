@@ -97,7 +97,7 @@ pub struct Script {
     pub capture: bool,
     /// Detach the process (its own session; not killed when the supervisor stops or dies).
     pub detach: bool,
-    /// End the script gracefully after this long.
+    /// End the script gracefully after this long (zero: no timeout).
     pub timeout: Option<Duration>,
     /// Time between SIGTERM and SIGKILL when shutting down.
     pub grace: Duration,
@@ -215,7 +215,8 @@ impl Script {
         self
     }
 
-    /// Lets background jobs outlive the script (see [`allow_detached`](#structfield.allow_detached)).
+    /// Lets background jobs outlive the script (see
+    /// [`allow_detached`](#structfield.allow_detached)).
     pub fn allow_detached(mut self, allow: bool) -> Self {
         self.allow_detached = allow;
         self
@@ -251,7 +252,8 @@ impl Script {
         self
     }
 
-    /// Sets a timeout.
+    /// Sets a timeout; zero means no timeout, and so does one of [`FOREVER`](crate::FOREVER) (100
+    /// years) or more.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self

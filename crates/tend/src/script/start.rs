@@ -8,6 +8,7 @@ use tempfile::TempPath;
 use super::error::ScriptError;
 use super::render::split_pattern;
 use super::spec::{Script, ScriptMode};
+use crate::process::check_no_nul;
 use crate::{Process, Service, StartOptions};
 
 /// Random characters in a script file's name: enough that guessing one is hopeless.
@@ -35,6 +36,9 @@ impl Script {
     pub fn start(&self, service: &Service) -> Result<Process, ScriptError> {
         let mut options = self.start_options()?;
         let text = self.render()?;
+        check_no_nul(&text)
+            .map_err(|message| crate::Error::InvalidOption { option: "run", message })?;
+        options.check()?;
         match &self.mode {
             ScriptMode::File { dir, pattern } => {
                 let file = write_file(dir.as_deref(), pattern, &text)?;

@@ -110,20 +110,17 @@ impl Service {
     }
 
     /// Starts a process and returns its handle at once. Must be called from within a Tokio
-    /// runtime. A program that cannot be started gives [`Error::Spawn`] naming it and the OS
-    /// reason, and leaves a `failed` record in the table, except when this process is out of
-    /// file descriptors ([`Error::is_descriptor_exhaustion`]): that passes, callers such as
-    /// the runner retry, and a record per refused try would crowd real ones out.
+    /// runtime. Options that cannot reach a program ([`StartOptions::check`]) give
+    /// [`Error::InvalidOption`] and leave no record. A program that cannot be started gives
+    /// [`Error::Spawn`] naming it and the OS reason, and leaves a `failed` record in the table,
+    /// except when this process is out of file descriptors
+    /// ([`Error::is_descriptor_exhaustion`]): that passes, callers such as the runner retry,
+    /// and a record per refused try would crowd real ones out.
     pub fn start(&self, options: StartOptions) -> Result<Process, Error> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::NoRuntime);
         }
-        if options.command.is_empty() {
-            return Err(Error::InvalidOption {
-                option: "command",
-                message: "must not be empty".into(),
-            });
-        }
+        options.check()?;
         if !options.detach {
             // Fork the guardian before the child exists, not on the first registration after
             // it: a supervisor that dies in between would otherwise orphan the group, and
