@@ -74,6 +74,9 @@ pub(crate) fn run(args: DaemonArgs) -> anyhow::Result<i32> {
         Some(dir) => Registry::new(dir),
         None => Registry::from_env().map_err(|e| UsageError(e.to_string()))?,
     };
+    // Escaped descendants are adopted, and killed with the rest at stop (`Service::shutdown`)
+    // or by the guardian if the daemon dies.
+    crate::containment::contain_descendants();
     // Thousands of managed processes need thousands of pipe descriptors.
     if let Err(error) = tend::raise_open_file_limit() {
         eprintln!("tend: warning: cannot raise the open-file limit: {error}");

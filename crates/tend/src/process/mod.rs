@@ -23,6 +23,7 @@
 //!   to catch up. A renamed (rotated) file keeps being written, as with any open file.
 
 mod backoff;
+mod contain;
 mod control;
 mod handle;
 mod info;
@@ -34,6 +35,7 @@ mod shared;
 mod spawn;
 mod stdin;
 
+pub use contain::{Containment, contain_descendants};
 pub use handle::Process;
 pub use info::{ProcessId, ProcessInfo, Reason, Status};
 pub use options::{

@@ -194,12 +194,22 @@ impl Service {
     }
 
     /// Shuts every non-detached running process down gracefully, all at once, and waits.
+    ///
+    /// With [containment](crate::process::contain_descendants) on, what those processes
+    /// started and that left their process groups is then killed too (SIGKILL).
     pub async fn shutdown(&self, grace: Duration) {
         let mut tasks = tokio::task::JoinSet::new();
         for process in self.running().into_iter().filter(|p| !p.shared().options.detach) {
             tasks.spawn(async move { process.shutdown(grace).await });
         }
         while tasks.join_next().await.is_some() {}
+        let inner = self.inner.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(Some(guardian)) = inner.guardian.get() {
+                guardian.kill_escapees();
+            }
+        })
+        .await;
     }
 }
 
@@ -222,11 +232,11 @@ impl ServiceInner {
 }
 
 impl Owner for Link {
-    fn watch_group(&self, pgid: u32) {
+    fn protect(&self, command: &mut tokio::process::Command) {
         if let Some(inner) = self.0.upgrade()
             && let Some(guardian) = inner.guardian()
         {
-            guardian.watch(pgid);
+            guardian.protect(command);
         }
     }
 
