@@ -63,6 +63,28 @@ impl Cgroup {
     }
 }
 
+/// Removes the empty directories that supervisors killed between creating a directory and
+/// handing it to their guardian left behind below our cgroup: `tend-<pid>-<n>` whose `pid`
+/// is dead. A directory still holding a process is not empty, and `rmdir` leaves it.
+pub(crate) fn remove_stale() {
+    let Ok(parent) = own_dir() else { return };
+    let Ok(entries) = fs::read_dir(&parent) else { return };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("tend-"))
+            .and_then(|n| n.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if super::liveness(pid) == super::Liveness::Dead {
+            let _ = fs::remove_dir(entry.path());
+        }
+    }
+}
+
 fn open(path: &Path, write: bool) -> io::Result<OwnedFd> {
     let file = OpenOptions::new()
         .read(!write)

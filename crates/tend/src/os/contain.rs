@@ -56,6 +56,7 @@ pub(crate) fn tagging() -> Tagging {
 /// Whether a cgroup directory can be made (and is removed again at once).
 #[cfg(target_os = "linux")]
 fn cgroup_works() -> bool {
+    super::cgroup::remove_stale();
     match super::cgroup::Cgroup::create() {
         Ok(cgroup) => {
             // SAFETY: a NUL-terminated path we own; the directory is empty.

@@ -1,0 +1,220 @@
+//! Nothing is left running: descendants that left their process group and session
+//! (`setsid`) are killed when `tend daemon`, `tend up` or `tend run` stops or dies, with a
+//! cgroup (where one is writable, as on the test machines) and without one (the environment
+//! token, `TEND_NO_CGROUP=1`). The binaries are child subreapers: escapees are re-parented to
+//! them, and reaped when they end, without taking the statuses of their own children.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use rustix::process::Signal as Sig;
+
+use crate::escape_support::{MODES, Marker};
+use crate::support::{eventually, send_signal, stat, tend_bin, wait_child};
+
+/// How long the guardian or the stop may take to clear everything.
+const CLEARED: Duration = Duration::from_secs(10);
+
+/// A `tend daemon` on a free port, in a temporary state directory.
+struct Daemon {
+    child: Child,
+    url: String,
+    dir: tempfile::TempDir,
+    no_cgroup: &'static str,
+}
+
+impl Daemon {
+    fn start(no_cgroup: &'static str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(tend_bin())
+            .args(["daemon", "--listen", "127.0.0.1:0", "--grace", "2s", "--state-dir"])
+            .arg(dir.path().join("xdg/tend"))
+            .arg("--registry-dir")
+            .arg(dir.path().join("registry"))
+            .env("TEND_NO_CGROUP", no_cgroup)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn tend daemon");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url = line.trim().strip_prefix("listening on ").expect("listening line").to_owned();
+        Self { child, url, dir, no_cgroup }
+    }
+
+    /// `tend ARGS` against this daemon; fails the test unless it exits 0.
+    fn tend(&self, args: &[&str]) -> String {
+        let output = Command::new(tend_bin())
+            .args(args)
+            .env("TEND_SERVER", &self.url)
+            .env("XDG_STATE_HOME", self.dir.path().join("xdg"))
+            .env("TEND_REGISTRY_DIR", self.dir.path().join("registry"))
+            .env_remove("TEND_TOKEN")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "tend {args:?} ({} mode): {output:?}", self.no_cgroup);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn start_sh(&self, name: &str, script: &str) {
+        self.tend(&["start", "--name", name, "--", "sh", "-c", script]);
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Ten `sh -c 'setsid sleep & sleep'` on a daemon, then `signal` to the daemon.
+fn daemon_case(signal: Sig) {
+    for (mode, no_cgroup) in MODES {
+        let marker = Marker::new();
+        let mut daemon = Daemon::start(no_cgroup);
+        for i in 0..10 {
+            daemon.start_sh(&format!("escape{i}"), &marker.escaping_script());
+        }
+        marker.wait_for(30); // ten shells, ten sleeps in their groups, ten that left
+        send_signal(daemon.child.id(), signal);
+        let status = wait_child(&mut daemon.child, Duration::from_secs(30));
+        if signal == Sig::TERM {
+            assert_eq!(status.code(), Some(0), "{mode}: the daemon stops cleanly");
+        }
+        marker.assert_none_left(CLEARED, &format!("daemon {signal:?}, {mode}"));
+    }
+}
+
+#[test]
+fn daemon_sigterm_leaves_no_setsid_escapee() {
+    daemon_case(Sig::TERM);
+}
+
+#[test]
+fn daemon_sigkill_leaves_no_setsid_escapee() {
+    daemon_case(Sig::KILL);
+}
+
+/// `tend up` with three escaping steps, then `signal` to it.
+fn up_case(signal: Sig) {
+    for (mode, no_cgroup) in MODES {
+        let marker = Marker::new();
+        let dir = tempfile::tempdir().unwrap();
+        let steps: String = (0..3)
+            .map(|i| format!("[steps.s{i}]\nrun = \"{}\"\n", marker.escaping_script()))
+            .collect();
+        std::fs::write(dir.path().join("tend.toml"), steps).unwrap();
+        let mut up = supervisor(&["up", "--quiet"], dir.path(), no_cgroup);
+        marker.wait_for(9);
+        send_signal(up.id(), signal);
+        wait_child(&mut up, Duration::from_secs(30));
+        marker.assert_none_left(CLEARED, &format!("tend up {signal:?}, {mode}"));
+    }
+}
+
+#[test]
+fn tend_up_sigterm_leaves_no_setsid_escapee() {
+    up_case(Sig::TERM);
+}
+
+#[test]
+fn tend_up_sigkill_leaves_no_setsid_escapee() {
+    up_case(Sig::KILL);
+}
+
+/// `tend run` of an escaping script, then `signal` to it.
+fn run_case(signal: Sig) {
+    for (mode, no_cgroup) in MODES {
+        let marker = Marker::new();
+        let script = marker.escaping_script();
+        let mut run = supervisor(
+            &["run", "--grace", "2s", "--", "sh", "-c", &script],
+            Path::new("/"),
+            no_cgroup,
+        );
+        marker.wait_for(3);
+        send_signal(run.id(), signal);
+        wait_child(&mut run, Duration::from_secs(30));
+        marker.assert_none_left(CLEARED, &format!("tend run {signal:?}, {mode}"));
+    }
+}
+
+#[test]
+fn tend_run_sigterm_leaves_no_setsid_escapee() {
+    run_case(Sig::TERM);
+}
+
+#[test]
+fn tend_run_sigkill_leaves_no_setsid_escapee() {
+    run_case(Sig::KILL);
+}
+
+/// A program that ends normally leaves no escapee either: it goes with `tend run`.
+#[test]
+fn tend_run_takes_escapees_of_a_finished_program_along() {
+    for (mode, no_cgroup) in MODES {
+        let marker = Marker::new();
+        let script = format!("{} & exit 0", marker.setsid_sleep(1003));
+        let mut run = supervisor(&["run", "--", "sh", "-c", &script], Path::new("/"), no_cgroup);
+        let status = wait_child(&mut run, Duration::from_secs(30));
+        assert_eq!(status.code(), Some(0), "{mode}");
+        marker.assert_none_left(CLEARED, &format!("tend run finished, {mode}"));
+    }
+}
+
+/// An escapee whose parent ended is re-parented to the daemon (a child subreaper), not to
+/// init; when it ends, the daemon reaps it: no zombie stays behind.
+#[test]
+fn the_daemon_adopts_escapees_and_reaps_them() {
+    for (mode, no_cgroup) in MODES {
+        let marker = Marker::new();
+        let daemon = Daemon::start(no_cgroup);
+        let daemon_pid = daemon.child.id();
+        daemon.start_sh("orphaner", &format!("{} & exit 0", marker.setsid_sleep(1003)));
+        marker.wait_for(1);
+        let escapee = marker.survivors()[0];
+        eventually(Duration::from_secs(10), "the escapee to be re-parented to the daemon", || {
+            stat(escapee).is_some_and(|s| s.ppid == daemon_pid)
+        });
+        send_signal(escapee, Sig::KILL);
+        eventually(Duration::from_secs(10), &format!("the daemon to reap it ({mode})"), || {
+            stat(escapee).is_none_or(|s| s.ppid != daemon_pid)
+        });
+        // Its own child's status was not taken: the record says how the shell exited.
+        daemon.tend(&["wait", "orphaner"]);
+    }
+}
+
+/// A subreaper reaps what it adopts, never the statuses of its own children: 60 steps whose
+/// shells each leave an orphan that exits at once all end `exited 0`.
+#[test]
+fn reaping_orphans_never_takes_a_step_s_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps: String = (0..60)
+        .map(|i| format!("[steps.s{i}]\nrun = \"setsid sh -c 'exit 3' & exit 0\"\n"))
+        .collect();
+    std::fs::write(dir.path().join("tend.toml"), steps).unwrap();
+    for (mode, no_cgroup) in MODES {
+        let mut up = supervisor(&["up", "--quiet", "--jobs", "8"], dir.path(), no_cgroup);
+        let status = wait_child(&mut up, Duration::from_secs(50));
+        assert_eq!(status.code(), Some(0), "{mode}: every step exited 0");
+    }
+}
+
+/// `tend ARGS` in `dir`, quiet, with or without cgroups.
+fn supervisor(args: &[&str], dir: &Path, no_cgroup: &str) -> Child {
+    Command::new(tend_bin())
+        .args(args)
+        .current_dir(dir)
+        .env("TEND_NO_CGROUP", no_cgroup)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn tend")
+}
