@@ -38,6 +38,7 @@ const BATCH_PAUSE_NS: libc::c_long = 20_000_000;
 const CAPACITY: usize = 1 << 16;
 
 /// How long a cgroup's members get to disappear after `cgroup.kill`, in milliseconds.
+#[cfg(target_os = "linux")]
 const CGROUP_EMPTY_WAIT_MS: u32 = 2_000;
 
 /// Handle on a running guardian process. Dropping it closes the pipe, which makes the guardian
@@ -67,7 +68,7 @@ impl Guardian {
     /// Forks the guardian.
     pub(crate) fn spawn() -> io::Result<Self> {
         let tag = new_tag();
-        let (read_end, write_end) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        let (read_end, write_end) = cloexec_pipe()?;
         let mut table: Vec<i32> = Vec::with_capacity(CAPACITY);
         let at_end = AtEnd::of(&tag);
         let table_ptr = table.as_mut_ptr();
@@ -159,6 +160,22 @@ impl Guardian {
     }
 }
 
+#[cfg(target_os = "linux")]
+fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    Ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?)
+}
+
+/// No `pipe2` on macOS: set close-on-exec right after (nothing else forks in between that
+/// matters: such a child would hold the pipe only until its own `exec`).
+#[cfg(not(target_os = "linux"))]
+fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let (read_end, write_end) = rustix::pipe::pipe()?;
+    for end in [&read_end, &write_end] {
+        rustix::io::fcntl_setfd(end, rustix::io::FdFlags::CLOEXEC)?;
+    }
+    Ok((read_end, write_end))
+}
+
 /// The tag for a guardian forked now, as containment is configured.
 fn new_tag() -> Tag {
     let token = || uuid::Uuid::now_v7().simple().to_string();
@@ -222,6 +239,7 @@ impl Drop for Guardian {
 
 /// What the guardian does after the groups, prepared before the fork: raw descriptors and
 /// pointers into buffers the parent keeps alive (the child has its own copy of them).
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 struct AtEnd {
     /// `cgroup.kill`, `cgroup.events` and the directory; -1 and null without a cgroup.
     kill: i32,

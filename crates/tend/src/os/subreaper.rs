@@ -11,10 +11,9 @@
 use std::collections::HashSet;
 use std::io;
 use std::sync::{Mutex, OnceLock, RwLock, RwLockReadGuard};
-use std::time::Duration;
-
 /// How often the reaper looks for exited adopted children.
-const REAP_EVERY: Duration = Duration::from_millis(100);
+#[cfg(target_os = "linux")]
+const REAP_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Held (shared) while a child is spawned and registered; the reaper takes it exclusively.
 static SPAWNING: RwLock<()> = RwLock::new(());
