@@ -1,11 +1,13 @@
-//! A cgroup v2 directory holding one service's processes and everything they start (Linux).
+//! A cgroup v2 directory holding this process and everything it starts (Linux).
 //!
 //! A process cannot leave its cgroup by `setsid`, double-forking or changing its group, so a
 //! cgroup is the one container that holds every descendant — systemd's
-//! `KillMode=control-group`. Each guardian gets a directory `tend-<pid>-<n>` below the cgroup
-//! this process is in; a managed process moves itself in before `exec` (writing `0` to
-//! `cgroup.procs` through a descriptor opened here), and writing `1` to `cgroup.kill` (Linux
-//! 5.14+) SIGKILLs all of them at once, with no race against `fork`.
+//! `KillMode=control-group`. The supervisor moves itself into a directory `tend-<pid>` below
+//! the cgroup it was started in; every child it forks is then born inside, with no window in
+//! which it is not, and writing `1` to `cgroup.kill` (Linux 5.14+) SIGKILLs all of them at
+//! once, with no race against `fork`. What must outlive the supervisor or act after it (a
+//! detached child, a guardian) moves itself back out, by writing `0` to the original
+//! cgroup's `cgroup.procs`.
 //!
 //! It needs the unified hierarchy mounted and our own cgroup writable: root, or a delegated
 //! subtree (systemd `Delegate=yes`). Anything else gives an error and the caller falls back.
@@ -17,42 +19,41 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
-/// One cgroup directory, created by [`Cgroup::create`] and removed by whoever kills it last.
+/// One cgroup directory, created by [`Cgroup::create`] and removed by whoever kills it.
 #[derive(Debug)]
 pub(crate) struct Cgroup {
     /// The directory, for `rmdir` (also by the forked guardian, which cannot allocate).
     pub(crate) dir: CString,
-    /// `cgroup.procs`, open for writing: a child writes `0` to it to move itself in.
-    pub(crate) procs: Arc<OwnedFd>,
     /// `cgroup.kill`, open for writing.
     pub(crate) kill: OwnedFd,
     /// `cgroup.events`, open for reading: `populated 0` once every member is gone.
     pub(crate) events: OwnedFd,
+    /// `cgroup.procs` of the cgroup we started in, open for writing: writing `0` to it moves
+    /// the writer back out.
+    pub(crate) outside: OwnedFd,
+    procs: PathBuf,
 }
 
 impl Cgroup {
-    /// Creates a fresh directory below this process's own cgroup v2 directory.
+    /// Creates `tend-<pid>` below this process's own cgroup v2 directory.
     pub(crate) fn create() -> io::Result<Self> {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
         let parent = own_dir()?;
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = parent.join(format!("tend-{}-{n}", std::process::id()));
+        let dir = parent.join(format!("tend-{}", std::process::id()));
         fs::create_dir(&dir)?;
         let opened = (|| {
             let kill = open(&dir.join("cgroup.kill"), true)?;
-            let procs = open(&dir.join("cgroup.procs"), true)?;
             let events = open(&dir.join("cgroup.events"), false)?;
-            Ok::<_, io::Error>((kill, procs, events))
+            let outside = open(&parent.join("cgroup.procs"), true)?;
+            Ok::<_, io::Error>((kill, events, outside))
         })();
         match opened {
-            Ok((kill, procs, events)) => Ok(Self {
+            Ok((kill, events, outside)) => Ok(Self {
                 dir: CString::new(dir.as_os_str().as_bytes())?,
-                procs: Arc::new(procs),
                 kill,
                 events,
+                outside,
+                procs: dir.join("cgroup.procs"),
             }),
             Err(error) => {
                 // No cgroup.kill: a kernel older than 5.14.
@@ -61,11 +62,22 @@ impl Cgroup {
             }
         }
     }
+
+    /// Moves this whole process (every thread) into the cgroup.
+    pub(crate) fn enter(&self) -> io::Result<()> {
+        fs::write(&self.procs, b"0")
+    }
+
+    /// The processes in the cgroup now.
+    pub(crate) fn members(&self) -> io::Result<Vec<u32>> {
+        let text = fs::read_to_string(&self.procs)?;
+        Ok(text.lines().filter_map(|line| line.trim().parse().ok()).collect())
+    }
 }
 
 /// Removes the empty directories that supervisors killed between creating a directory and
-/// handing it to their guardian left behind below our cgroup: `tend-<pid>-<n>` whose `pid`
-/// is dead. A directory still holding a process is not empty, and `rmdir` leaves it.
+/// forking its guardian left behind below our cgroup: `tend-<pid>` whose `pid` is dead. A
+/// directory still holding a process is not empty, and `rmdir` leaves it.
 pub(crate) fn remove_stale() {
     let Ok(parent) = own_dir() else { return };
     let Ok(entries) = fs::read_dir(&parent) else { return };
@@ -74,8 +86,7 @@ pub(crate) fn remove_stale() {
         let Some(pid) = name
             .to_str()
             .and_then(|n| n.strip_prefix("tend-"))
-            .and_then(|n| n.split_once('-'))
-            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+            .and_then(|pid| pid.parse::<u32>().ok())
         else {
             continue;
         };

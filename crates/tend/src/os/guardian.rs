@@ -9,15 +9,17 @@
 //! SIGKILL included — the guardian reads end-of-file, sends SIGKILL to every group still on its
 //! list, and exits.
 //!
-//! The child registers itself, in a `pre_exec` hook, rather than the service after `spawn`
-//! returns: a supervisor killed in between used to leave a group the guardian never heard of
-//! (and the child keeps a copy of the write end until `exec`, so end-of-file cannot come
-//! before its record).
+//! The group must be on the list from the moment the child exists: a supervisor killed
+//! between `fork` and a registration written after `spawn` returned used to leave a whole group
+//! the guardian never heard of. So the child registers itself, in a `pre_exec` hook (and it
+//! holds a copy of the write end until `exec`, so end-of-file cannot come before its record).
+//! Inside our own cgroup ([`contain`](super::contain)) that is not needed — the child is born
+//! in the cgroup, which the keeper kills if we die — so the service writes the record after
+//! `spawn`, and the child is spawned without a hook (`posix_spawn`, far cheaper than `fork`).
 //!
-//! With containment on ([`contain`](super::contain)) the guardian also finds descendants that
-//! left their group: every process of the service is in the service's cgroup, which it kills
-//! with `cgroup.kill`; or, without a writable cgroup, it carries a token in its environment,
-//! and the guardian kills whatever carries it ([`sweep`](super::sweep)).
+//! Without a cgroup, containment tags the service's processes with a token in their
+//! environment, and the guardian also kills whatever carries it ([`sweep`](super::sweep)):
+//! the descendants that left their group.
 //!
 //! The guardian is forked without `exec`, so in the child only async-signal-safe calls are
 //! made: `setsid`, `prctl`, `fcntl`, `dup2`, `close`, `read`, `pread`, `write`, `nanosleep`,
@@ -42,122 +44,137 @@ const CAPACITY: usize = 1 << 16;
 const CGROUP_EMPTY_WAIT_MS: u32 = 2_000;
 
 /// Handle on a running guardian process. Dropping it closes the pipe, which makes the guardian
-/// kill every group still registered (and the service's cgroup or tagged processes), and then
-/// reaps it.
+/// kill every group still registered (and the processes carrying its token), and then reaps
+/// it.
 #[derive(Debug)]
 pub(crate) struct Guardian {
     pid: libc::pid_t,
     pipe: Mutex<Option<Arc<OwnedFd>>>,
-    tag: Tag,
-}
-
-/// How this guardian's service finds its processes beyond their groups.
-#[derive(Debug)]
-enum Tag {
-    None,
-    #[cfg(target_os = "linux")]
-    Cgroup(super::cgroup::Cgroup),
-    /// The token, and the whole value of the marker variable children get.
-    Environment {
-        token: String,
-        value: String,
-    },
+    /// Children register themselves before `exec` (else the service registers them).
+    self_registering: bool,
+    /// The environment token, and the whole value of the marker variable children get.
+    token: Option<(String, String)>,
 }
 
 impl Guardian {
-    /// Forks the guardian.
+    /// Forks the guardian of one service.
     pub(crate) fn spawn() -> io::Result<Self> {
-        let tag = new_tag();
-        let (read_end, write_end) = cloexec_pipe()?;
-        let mut table: Vec<i32> = Vec::with_capacity(CAPACITY);
-        let at_end = AtEnd::of(&tag);
-        let table_ptr = table.as_mut_ptr();
-        let read_fd = read_end.as_raw_fd();
-        // Held until the PID is registered, so the reaper never takes the guardian's status.
-        let spawning = subreaper::spawn_lock();
-        // SAFETY: fork(2) has no memory-safety preconditions of its own. In the child we only
-        // run `guardian_main`, which makes async-signal-safe calls and writes to the table the
-        // parent allocated before the fork (the child's copy), so no lock held by another
-        // thread at fork time is ever needed.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            // SAFETY: in the freshly forked child; `table_ptr` points to CAPACITY writable i32s
-            // and `at_end` to buffers the parent allocated before the fork.
-            unsafe { guardian_main(read_fd, table_ptr, CAPACITY, &at_end) }
+        let tagging = tagging();
+        let token = (tagging == Tagging::Environment).then(new_token);
+        let mut at_end = AtEnd::nothing();
+        if let Some((token, _)) = &token {
+            at_end.token = token.as_ptr();
+            at_end.token_len = token.len();
         }
-        if pid < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        subreaper::register(pid as u32);
-        drop(spawning);
-        drop(read_end);
-        drop(table);
-        Ok(Self { pid, pipe: Mutex::new(Some(Arc::new(write_end))), tag })
+        // Inside our cgroup the guardian must step out, or killing the cgroup from within
+        // (a graceful stop) would kill it too.
+        at_end.leave = super::contain::outside_procs().unwrap_or(-1);
+        let (pid, pipe) = fork_guardian(&at_end)?;
+        Ok(Self {
+            pid,
+            pipe: Mutex::new(Some(pipe)),
+            self_registering: tagging != Tagging::Cgroup,
+            token,
+        })
+    }
+
+    /// Forks the keeper of this process's cgroup: a guardian with no groups, which kills the
+    /// cgroup and removes it when the pipe closes.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn keeper(cgroup: &super::cgroup::Cgroup) -> io::Result<Self> {
+        let mut at_end = AtEnd::nothing();
+        at_end.kill = cgroup.kill.as_raw_fd();
+        at_end.events = cgroup.events.as_raw_fd();
+        at_end.dir = cgroup.dir.as_ptr();
+        let (pid, pipe) = fork_guardian(&at_end)?;
+        Ok(Self { pid, pipe: Mutex::new(Some(pipe)), self_registering: false, token: None })
     }
 
     /// Prepares a command so that its process registers its group with the guardian (and
-    /// joins the service's cgroup, or carries its token) before it runs a single instruction
-    /// of the program. The command must put the child in a process group of its own.
+    /// carries the service's token) before it runs a single instruction of the program. The
+    /// command must put the child in a process group of its own.
     pub(crate) fn protect(&self, command: &mut tokio::process::Command) {
+        if !self.self_registering {
+            return;
+        }
         let Some(pipe) = self.pipe.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
             return;
         };
-        #[cfg(target_os = "linux")]
-        let procs = match &self.tag {
-            Tag::Cgroup(cgroup) => Some(cgroup.procs.clone()),
-            _ => None,
-        };
-        #[cfg(not(target_os = "linux"))]
-        let procs: Option<Arc<OwnedFd>> = None;
-        if let Tag::Environment { value, .. } = &self.tag {
+        if let Some((_, value)) = &self.token {
             command.env(super::contain::MARKER, value);
         }
         // SAFETY: the hook runs in the forked child before exec and makes only
-        // async-signal-safe calls (getpid, sigaction, write) on descriptors the closure keeps
-        // open (the `Arc`s live as long as the command).
+        // async-signal-safe calls (getpid, sigaction, write) on a descriptor the closure keeps
+        // open (the `Arc` lives as long as the command).
         unsafe {
             command.pre_exec(move || {
-                if let Some(procs) = &procs {
-                    // "0" moves the writer. Should it fail the process still has its group.
-                    libc::write(procs.as_raw_fd(), b"0".as_ptr().cast(), 1);
-                }
                 register_self(pipe.as_raw_fd());
                 Ok(())
             });
         }
     }
 
+    /// Adds a process group that [`protect`](Self::protect) did not have register itself.
+    pub(crate) fn watch(&self, pgid: u32) {
+        if !self.self_registering {
+            self.send(pgid as i32);
+        }
+    }
+
     /// Removes a process group from the list (it ended, or was handed over).
     pub(crate) fn forget(&self, pgid: u32) {
+        self.send(-(pgid as i32));
+    }
+
+    fn send(&self, record: i32) {
         let pipe = self.pipe.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(pipe) = pipe.as_ref() {
             // A 4-byte write to a pipe is atomic. If the guardian is gone (it cannot exit on
             // its own) there is nothing better to do than carry on.
-            let _ = rustix::io::write(pipe, &(-(pgid as i32)).to_ne_bytes());
+            let _ = rustix::io::write(pipe, &record.to_ne_bytes());
         }
     }
 
-    /// Kills, now, every process of the service that is still in its cgroup or carries its
-    /// token: the descendants that left their group. Blocks for at most a few seconds.
+    /// Kills, now, what the service's processes started and that left their groups: whatever
+    /// carries its token, or else every other process in our cgroup. Blocks for at most a
+    /// few seconds.
     pub(crate) fn kill_escapees(&self) {
-        match &self.tag {
-            Tag::None => {}
+        match &self.token {
             #[cfg(target_os = "linux")]
-            Tag::Cgroup(cgroup) => {
-                // SAFETY: descriptors the cgroup owns; async-signal-safe calls on them.
-                unsafe { kill_cgroup(cgroup.kill.as_raw_fd(), cgroup.events.as_raw_fd()) };
-            }
-            Tag::Environment { token, .. } => {
-                #[cfg(target_os = "linux")]
-                // SAFETY: the token is 32 bytes; sweep only makes system calls.
-                unsafe {
-                    super::sweep::sweep(token.as_bytes())
-                };
-                #[cfg(not(target_os = "linux"))]
-                let _ = token;
-            }
+            // SAFETY: the token is 32 bytes; sweep only makes system calls.
+            Some((token, _)) => unsafe {
+                super::sweep::sweep(token.as_bytes());
+            },
+            _ => super::contain::kill_cgroup_members(),
         }
     }
+}
+
+/// Forks a guardian that reads group records until end-of-file and then does `at_end`.
+/// Returns its PID and the write end of its pipe.
+fn fork_guardian(at_end: &AtEnd) -> io::Result<(libc::pid_t, Arc<OwnedFd>)> {
+    let (read_end, write_end) = cloexec_pipe()?;
+    let mut table: Vec<i32> = Vec::with_capacity(CAPACITY);
+    let table_ptr = table.as_mut_ptr();
+    let read_fd = read_end.as_raw_fd();
+    // Held until the PID is registered, so the reaper never takes the guardian's status.
+    let spawning = subreaper::spawn_lock();
+    // SAFETY: fork(2) has no memory-safety preconditions of its own. In the child we only run
+    // `guardian_main`, which makes async-signal-safe calls and writes to the table the parent
+    // allocated before the fork (the child's copy), so no lock held by another thread at fork
+    // time is ever needed.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: in the freshly forked child; `table_ptr` points to CAPACITY writable i32s
+        // and `at_end` to buffers the parent allocated before the fork.
+        unsafe { guardian_main(read_fd, table_ptr, CAPACITY, at_end) }
+    }
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    subreaper::register(pid as u32);
+    drop(spawning);
+    Ok((pid, Arc::new(write_end)))
 }
 
 #[cfg(target_os = "linux")]
@@ -176,30 +193,15 @@ fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok((read_end, write_end))
 }
 
-/// The tag for a guardian forked now, as containment is configured.
-fn new_tag() -> Tag {
-    let token = || uuid::Uuid::now_v7().simple().to_string();
-    match tagging() {
-        Tagging::Off => Tag::None,
-        #[cfg(target_os = "linux")]
-        Tagging::Cgroup => match super::cgroup::Cgroup::create() {
-            Ok(cgroup) => Tag::Cgroup(cgroup),
-            Err(error) => {
-                tracing::debug!(%error, "cannot create a cgroup; tagging by environment");
-                environment_tag(token())
-            }
-        },
-        _ => environment_tag(token()),
-    }
-}
-
-fn environment_tag(token: String) -> Tag {
-    // Keep the tokens of the tends that run us: each of them must still find our children.
+/// A fresh token, and the marker variable's value for our children: the tokens of the tends
+/// that run us, if any, then ours — each of them must still find our children.
+fn new_token() -> (String, String) {
+    let token = uuid::Uuid::now_v7().simple().to_string();
     let value = match std::env::var(super::contain::MARKER) {
         Ok(outer) if !outer.is_empty() => format!("{outer}:{token}"),
         _ => token.clone(),
     };
-    Tag::Environment { token, value }
+    (token, value)
 }
 
 /// Writes the calling process's PID (its group ID) to the guardian's pipe.
@@ -237,42 +239,32 @@ impl Drop for Guardian {
     }
 }
 
-/// What the guardian does after the groups, prepared before the fork: raw descriptors and
+/// What the guardian does besides the groups, prepared before the fork: raw descriptors and
 /// pointers into buffers the parent keeps alive (the child has its own copy of them).
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 struct AtEnd {
-    /// `cgroup.kill`, `cgroup.events` and the directory; -1 and null without a cgroup.
+    /// `cgroup.procs` to write `0` to at start, leaving our cgroup; -1 for none.
+    leave: i32,
+    /// `cgroup.kill`, `cgroup.events` and the directory of a cgroup to kill at the end; -1
+    /// and null for none.
     kill: i32,
     events: i32,
     dir: *const libc::c_char,
-    /// The environment token; null without one.
+    /// The environment token to sweep for at the end; null for none.
     token: *const u8,
     token_len: usize,
 }
 
 impl AtEnd {
-    fn of(tag: &Tag) -> Self {
-        let mut at_end = Self {
+    fn nothing() -> Self {
+        Self {
+            leave: -1,
             kill: -1,
             events: -1,
             dir: std::ptr::null(),
             token: std::ptr::null(),
             token_len: 0,
-        };
-        match tag {
-            Tag::None => {}
-            #[cfg(target_os = "linux")]
-            Tag::Cgroup(cgroup) => {
-                at_end.kill = cgroup.kill.as_raw_fd();
-                at_end.events = cgroup.events.as_raw_fd();
-                at_end.dir = cgroup.dir.as_ptr();
-            }
-            Tag::Environment { token, .. } => {
-                at_end.token = token.as_ptr();
-                at_end.token_len = token.len();
-            }
         }
-        at_end
     }
 }
 
@@ -288,6 +280,9 @@ unsafe fn guardian_main(read_fd: i32, table: *mut i32, capacity: usize, at_end: 
         // Own session: terminal signals (Ctrl-C, hang-up) aimed at the supervisor's group
         // must not reach the guardian before it has done its job.
         libc::setsid();
+        if at_end.leave >= 0 {
+            libc::write(at_end.leave, b"0".as_ptr().cast(), 1);
+        }
         #[cfg(target_os = "linux")]
         libc::prctl(libc::PR_SET_NAME, c"tend-guardian".as_ptr() as libc::c_ulong, 0, 0, 0);
         // Keep only the pipe (as 0) and the cgroup's files (as 1 and 2): holding a copy of

@@ -35,6 +35,9 @@ pub(crate) trait Owner: Send + Sync + 'static {
     /// Prepares the command of a non-detached run so that its group is known to the guardian
     /// from before its `exec` (and its escaped descendants can be found).
     fn protect(&self, command: &mut Command);
+    /// A non-detached process group now exists (the guardian ignores it if the child
+    /// registered itself).
+    fn watch_group(&self, pgid: u32);
     /// That group is gone.
     fn forget_group(&self, pgid: u32);
     /// The process is over; its record may be retired.
@@ -139,6 +142,9 @@ fn start_run(
     let pid = child.id().unwrap_or_default();
     os::register_child(pid);
     drop(spawning);
+    if !options.detach {
+        owner.watch_group(pid);
+    }
     let halted = {
         let mut state = shared.state();
         state.status = Status::Running;

@@ -240,6 +240,12 @@ impl Owner for Link {
         }
     }
 
+    fn watch_group(&self, pgid: u32) {
+        if let Some(guardian) = self.0.upgrade().as_ref().and_then(|i| i.guardian.get()?.as_ref()) {
+            guardian.watch(pgid);
+        }
+    }
+
     fn forget_group(&self, pgid: u32) {
         if let Some(guardian) = self.0.upgrade().as_ref().and_then(|i| i.guardian.get()?.as_ref()) {
             guardian.forget(pgid);
