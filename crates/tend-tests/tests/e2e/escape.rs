@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use rustix::process::Signal as Sig;
 
+use crate::daemon_support::{HelperSpec, hear, helper_role, say};
 use crate::escape_support::{MODES, Marker};
 use crate::support::{eventually, send_signal, stat, tend_bin, wait_child};
 
@@ -217,4 +218,57 @@ fn supervisor(args: &[&str], dir: &Path, no_cgroup: &str) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn tend")
+}
+
+/// Through the library: a program that turns containment on and dies by SIGKILL takes
+/// everything along — including what left its group — except a detached process.
+#[test]
+fn containment_spares_detached_processes() {
+    if let Some(role) = helper_role() {
+        contained_program(&role);
+        return;
+    }
+    for (mode, _) in MODES {
+        let marker = Marker::new();
+        let detached = marker.sleep(1007);
+        let program = HelperSpec::new("escape::containment_spares_detached_processes", mode)
+            .env("ESCAPE_SCRIPT", marker.escaping_script())
+            .env("ESCAPE_DETACHED", &detached)
+            .spawn();
+        assert_eq!(program.next_line(Duration::from_secs(20)), "started");
+        marker.wait_for(4); // the shell, its two sleeps, and the detached sleep
+        send_signal(program.pid(), Sig::KILL);
+        eventually(CLEARED, &format!("only the detached process to be left ({mode})"), || {
+            let left = marker.survivors();
+            left.len() == 1 && cmdline(left[0]).contains(&detached)
+        });
+    }
+}
+
+/// The helper: contains its descendants (with a cgroup or by environment, as `mode` says),
+/// starts an escaping script and a detached sleep, and waits to be killed.
+fn contained_program(mode: &str) {
+    let containment = tend::process::contain_descendants(mode == MODES[0].0);
+    assert_eq!(containment.cgroup, mode == MODES[0].0, "{containment:?}");
+    assert!(containment.subreaper);
+    let script = std::env::var("ESCAPE_SCRIPT").unwrap();
+    let detached = std::env::var("ESCAPE_DETACHED").unwrap();
+    let runtime = crate::support::runtime();
+    runtime.block_on(async {
+        let service = tend::Service::new();
+        service.start(tend::StartOptions::new("sh").args(["-c", &script])).unwrap();
+        let detached = tend::StartOptions::new("sh")
+            .args(["-c", &format!("exec {detached}")])
+            .detach(true)
+            .output(tend::OutputMode::Null);
+        service.start(detached).unwrap();
+        say("started");
+        // Until the test kills us.
+        let _ = tokio::task::spawn_blocking(hear).await;
+    });
+}
+
+fn cmdline(pid: u32) -> String {
+    let line = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&line).replace('\0', " ")
 }

@@ -10,32 +10,34 @@ pub struct Containment {
     /// This process is a child subreaper: orphaned descendants are re-parented to it (not to
     /// init), and a thread reaps those that exit.
     pub subreaper: bool,
-    /// Each [`Service`](crate::Service) puts its non-detached processes in a cgroup v2
-    /// directory of its own, `tend-<pid>-<n>` below this process's cgroup, removed when the
-    /// service is dropped.
+    /// This process moved into a cgroup v2 directory of its own, `tend-<pid>` below the one
+    /// it started in, so everything it starts is born inside; a keeper process outside kills
+    /// the cgroup (and removes it) when this process dies.
     pub cgroup: bool,
     /// Without a cgroup, non-detached processes carry a random token in the `TEND_GUARD`
-    /// environment variable, by which the guardian finds them in `/proc`.
+    /// environment variable, by which their service's guardian finds them in `/proc`.
     pub environment: bool,
 }
 
-/// Makes every [`Service`](crate::Service) created from now on able to kill the descendants of
-/// its processes that left their process group (`setsid`, a daemon's double fork), when it
-/// shuts down ([`Service::shutdown`](crate::Service::shutdown)), when it is dropped, and when
-/// this process dies, even by SIGKILL. Linux only; elsewhere it changes nothing.
+/// Makes the [`Service`](crate::Service)s of this process able to kill the descendants of their
+/// processes that left their process group (`setsid`, a daemon's double fork) when they shut
+/// down ([`Service::shutdown`](crate::Service::shutdown)) and when this process dies, even by
+/// SIGKILL. Linux only; elsewhere it changes nothing. Call it before starting anything.
 ///
 /// It changes process-wide state, so only a program may call it, at start, never a library:
 ///
 /// * this process becomes a child subreaper (`PR_SET_CHILD_SUBREAPER`), and a thread named
 ///   `tend-reaper` reaps the orphans it adopts (never a child spawned by a `Service`);
-/// * with `cgroups` and a writable cgroup v2 hierarchy (root, or a delegated subtree), each
-///   service's processes go into a cgroup of their own, killed with `cgroup.kill`;
-/// * otherwise they carry the `TEND_GUARD` environment variable; a descendant that clears its
-///   environment is then not found.
+/// * with `cgroups` and a writable cgroup v2 hierarchy (root, or a delegated subtree), this
+///   process moves into a cgroup of its own (see [`Containment::cgroup`]); its services'
+///   detached processes and guardians step back out. `Service::shutdown` then kills every
+///   other process left in it — also those of other services of this process;
+/// * otherwise non-detached processes carry the `TEND_GUARD` environment variable, and are
+///   spawned with a `pre_exec` hook (`fork` rather than `posix_spawn`, slower to start); a
+///   descendant that clears its environment is then not found.
 ///
 /// Children spawned outside a `Service` (`std::process`, [`exec`](crate::exec)) may have their
-/// exit status taken by the reaper once the subreaper is on. The first call decides; later
-/// calls report the same.
+/// exit status taken by the reaper. The first call decides; later calls report the same.
 ///
 /// ```no_run
 /// let containment = tend::process::contain_descendants(true);

@@ -17,15 +17,16 @@
 //!   more; give them [`OutputMode::Null`] or a file.
 //! * **Containment (opt-in, Linux).** [`contain_descendants`], called by a program at start
 //!   (the `tend` binaries do), makes it a child subreaper that adopts and reaps orphaned
-//!   descendants, and puts each service's non-detached processes in a cgroup v2 directory
-//!   of its own when one can be created (root or a delegated subtree), else tags them with a
-//!   token in the `TEND_GUARD` environment variable. [`Service::shutdown`](crate::Service::shutdown),
-//!   dropping the service and the guardian (when the supervisor dies, even by SIGKILL) then
-//!   also kill the descendants that left their group. Not covered: without a cgroup, a
-//!   descendant that clears its environment; and if the supervisor *and* its guardian are
-//!   killed together, nothing of ours is left to act — with a cgroup, the survivors are
-//!   still in `tend-<pid>-<n>` and `echo 1 > …/cgroup.kill` ends them. Library code must
-//!   not call it: it changes process-wide state (the subreaper flag, a `tend-reaper`
+//!   descendants, and moves it into a cgroup v2 directory of its own when one can be created
+//!   (root or a delegated subtree) — everything it starts is born inside, and a keeper
+//!   process kills the cgroup when it dies — or else tags non-detached processes with a
+//!   token in the `TEND_GUARD` environment variable. [`Service::shutdown`](crate::Service::shutdown)
+//!   and the guardians (when the supervisor dies, even by SIGKILL) then also kill the
+//!   descendants that left their group. Not covered: without a cgroup, a descendant that
+//!   clears its environment; and if the supervisor *and* its guardian (or keeper) are killed
+//!   together, nothing of ours is left to act — with a cgroup, the survivors are still in
+//!   `tend-<pid>`, and `echo 1 > …/tend-<pid>/cgroup.kill` ends them. Library code must not
+//!   call it: it changes process-wide state (the subreaper flag, the cgroup, a `tend-reaper`
 //!   thread that reaps exited children not spawned by a `Service`).
 //! * **Leftovers.** When a leader exits, members of its group still alive after the leak
 //!   timeout are killed, unless it was detached or started with `kill_group(false)`.

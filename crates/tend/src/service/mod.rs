@@ -196,7 +196,8 @@ impl Service {
     /// Shuts every non-detached running process down gracefully, all at once, and waits.
     ///
     /// With [containment](crate::process::contain_descendants) on, what those processes
-    /// started and that left their process groups is then killed too (SIGKILL).
+    /// started and that left their process groups is then killed too (SIGKILL): whatever
+    /// carries this service's token, or, in a cgroup, every other process left in it.
     pub async fn shutdown(&self, grace: Duration) {
         let mut tasks = tokio::task::JoinSet::new();
         for process in self.running().into_iter().filter(|p| !p.shared().options.detach) {
