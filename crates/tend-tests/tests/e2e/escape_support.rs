@@ -49,10 +49,15 @@ impl Marker {
             .collect()
     }
 
-    /// Waits until `count` processes carry the marker (they have all started).
-    pub(crate) fn wait_for(&self, count: usize) {
-        eventually(Duration::from_secs(20), "the marked processes to start", || {
-            self.survivors().len() >= count
+    /// Waits until `count` marked sleeps run (`tend run`'s own command line, and the
+    /// shells', carry the marker too, so only the sleeps are counted).
+    pub(crate) fn wait_for_sleeps(&self, count: usize) {
+        eventually(Duration::from_secs(20), "the marked sleeps to start", || {
+            let sleeps = self.survivors().into_iter().filter(|&pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|l| l.starts_with(b"sleep\0"))
+            });
+            sleeps.count() >= count
         });
     }
 

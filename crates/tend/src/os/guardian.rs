@@ -83,6 +83,7 @@ impl Guardian {
     #[cfg(target_os = "linux")]
     pub(crate) fn keeper(cgroup: &super::cgroup::Cgroup) -> io::Result<Self> {
         let mut at_end = AtEnd::nothing();
+        at_end.name = c"tend-keeper".as_ptr();
         at_end.kill = cgroup.kill.as_raw_fd();
         at_end.events = cgroup.events.as_raw_fd();
         at_end.dir = cgroup.dir.as_ptr();
@@ -243,6 +244,8 @@ impl Drop for Guardian {
 /// pointers into buffers the parent keeps alive (the child has its own copy of them).
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 struct AtEnd {
+    /// The process name (`tend-guardian`, or `tend-keeper` for a cgroup's keeper).
+    name: *const libc::c_char,
     /// `cgroup.procs` to write `0` to at start, leaving our cgroup; -1 for none.
     leave: i32,
     /// `cgroup.kill`, `cgroup.events` and the directory of a cgroup to kill at the end; -1
@@ -258,6 +261,7 @@ struct AtEnd {
 impl AtEnd {
     fn nothing() -> Self {
         Self {
+            name: c"tend-guardian".as_ptr(),
             leave: -1,
             kill: -1,
             events: -1,
@@ -284,7 +288,7 @@ unsafe fn guardian_main(read_fd: i32, table: *mut i32, capacity: usize, at_end: 
             libc::write(at_end.leave, b"0".as_ptr().cast(), 1);
         }
         #[cfg(target_os = "linux")]
-        libc::prctl(libc::PR_SET_NAME, c"tend-guardian".as_ptr() as libc::c_ulong, 0, 0, 0);
+        libc::prctl(libc::PR_SET_NAME, at_end.name as libc::c_ulong, 0, 0, 0);
         // Keep only the pipe (as 0) and the cgroup's files (as 1 and 2): holding a copy of
         // some other pipe's write end would stop that pipe from ever reaching end-of-file.
         // Out of the way first, so no dup2 overwrites a descriptor still to be moved.
