@@ -275,22 +275,25 @@ fn cmdline(pid: u32) -> String {
     String::from_utf8_lossy(&line).replace('\0', " ")
 }
 
-/// With a cgroup, the cgroup's keeper is a second, separate watcher: SIGKILLing `tend run`
-/// and its guardian together still leaves nothing. (Without a cgroup nothing of ours is left
-/// to act then; see the `process` module's caveats.)
+/// The keeper (of the cgroup, or of the process's environment token) is a second watcher,
+/// separate from the service's guardian: SIGKILLing `tend run` and its guardian together still
+/// leaves nothing. (Killing the keeper as well leaves nothing of ours to act; see the
+/// `process` module's caveats.)
 #[test]
-fn sigkill_of_tend_run_and_its_guardian_together_leaves_nothing_with_a_cgroup() {
-    let marker = Marker::new();
-    let script = marker.escaping_script();
-    let mut run = supervisor(&["run", "--", "sh", "-c", &script], Path::new("/"), "0");
-    marker.wait_for_sleeps(2);
-    let guardian = children_named(run.id(), "tend-guardian");
-    assert_eq!(guardian.len(), 1, "one guardian under tend run");
-    assert_eq!(children_named(run.id(), "tend-keeper").len(), 1, "a keeper: cgroups work here");
-    send_signal(run.id(), Sig::KILL);
-    send_signal(guardian[0], Sig::KILL);
-    wait_child(&mut run, Duration::from_secs(30));
-    marker.assert_none_left(CLEARED, "tend run and its guardian SIGKILLed together");
+fn sigkill_of_tend_run_and_its_guardian_together_leaves_nothing() {
+    for (mode, no_cgroup) in MODES {
+        let marker = Marker::new();
+        let script = marker.escaping_script();
+        let mut run = supervisor(&["run", "--", "sh", "-c", &script], Path::new("/"), no_cgroup);
+        marker.wait_for_sleeps(2);
+        let guardian = children_named(run.id(), "tend-guardian");
+        assert_eq!(guardian.len(), 1, "{mode}: one guardian under tend run");
+        assert_eq!(children_named(run.id(), "tend-keeper").len(), 1, "{mode}: one keeper");
+        send_signal(run.id(), Sig::KILL);
+        send_signal(guardian[0], Sig::KILL);
+        wait_child(&mut run, Duration::from_secs(30));
+        marker.assert_none_left(CLEARED, &format!("tend run and its guardian SIGKILLed, {mode}"));
+    }
 }
 
 fn children_named(parent: u32, name: &str) -> Vec<u32> {

@@ -6,8 +6,10 @@
 //!
 //! With a writable cgroup v2 hierarchy this process moves into a cgroup of its own
 //! ([`cgroup`](super::cgroup)), after forking a *keeper*: a guardian that stays outside and
-//! kills the whole cgroup when we die. Without one, each service's guardian tags its processes
-//! with a token in the environment ([`MARKER`]) and sweeps `/proc` for it.
+//! kills the whole cgroup when we die. Without one, non-detached processes carry tokens in the
+//! environment ([`MARKER`]): this process's, swept by its keeper when we die, and their
+//! service's, swept by the service's guardian. The keeper is a second watcher besides the
+//! services' guardians: killing the supervisor and one of them together still leaves one.
 
 use std::io;
 use std::sync::OnceLock;
@@ -34,6 +36,39 @@ static TAGGING: OnceLock<Tagging> = OnceLock::new();
 #[cfg(target_os = "linux")]
 static CONTAINED: OnceLock<(super::cgroup::Cgroup, super::Guardian)> = OnceLock::new();
 
+/// Without a cgroup: this process's token, carried by every non-detached process of its
+/// services next to the service's own, and the keeper that kills what carries it when we die.
+#[cfg(target_os = "linux")]
+static TOKEN_KEEPER: OnceLock<(String, super::Guardian)> = OnceLock::new();
+
+/// A fresh random token (32 hex digits).
+pub(crate) fn new_token() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+/// This process's token, once its keeper runs.
+pub(crate) fn process_token() -> Option<&'static str> {
+    #[cfg(target_os = "linux")]
+    return TOKEN_KEEPER.get().map(|(token, _)| token.as_str());
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
+#[cfg(target_os = "linux")]
+fn start_token_keeper() {
+    let token = new_token();
+    match super::Guardian::token_keeper(&token) {
+        Ok(keeper) => {
+            let _ = TOKEN_KEEPER.set((token, keeper));
+        }
+        // The services' own guardians still sweep for their tokens.
+        Err(error) => tracing::warn!(%error, "cannot fork the token's keeper"),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_token_keeper() {}
+
 /// What [`enable`] set up.
 #[derive(Debug)]
 pub(crate) struct Enabled {
@@ -51,6 +86,7 @@ pub(crate) fn enable(allow_cgroup: bool) -> Enabled {
         } else if allow_cgroup && enter_cgroup() {
             Tagging::Cgroup
         } else {
+            start_token_keeper();
             Tagging::Environment
         }
     });
@@ -107,7 +143,7 @@ fn enter_cgroup() -> bool {
             return false;
         }
     };
-    let keeper = match super::Guardian::keeper(&cgroup) {
+    let keeper = match super::Guardian::cgroup_keeper(&cgroup) {
         Ok(keeper) => keeper,
         Err(error) => {
             tracing::warn!(%error, "cannot fork the cgroup's keeper");

@@ -81,12 +81,29 @@ impl Guardian {
     /// Forks the keeper of this process's cgroup: a guardian with no groups, which kills the
     /// cgroup and removes it when the pipe closes.
     #[cfg(target_os = "linux")]
-    pub(crate) fn keeper(cgroup: &super::cgroup::Cgroup) -> io::Result<Self> {
+    pub(crate) fn cgroup_keeper(cgroup: &super::cgroup::Cgroup) -> io::Result<Self> {
         let mut at_end = AtEnd::nothing();
-        at_end.name = c"tend-keeper".as_ptr();
         at_end.kill = cgroup.kill.as_raw_fd();
         at_end.events = cgroup.events.as_raw_fd();
         at_end.dir = cgroup.dir.as_ptr();
+        Self::keeper(&at_end)
+    }
+
+    /// Forks the keeper of this process's token: a guardian with no groups, which kills
+    /// whatever carries `token` when the pipe closes.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn token_keeper(token: &str) -> io::Result<Self> {
+        let mut at_end = AtEnd::nothing();
+        at_end.token = token.as_ptr();
+        at_end.token_len = token.len();
+        Self::keeper(&at_end)
+    }
+
+    /// A process-wide guardian: separate from the services' own, so that killing one of
+    /// them together with the supervisor still leaves one to act.
+    #[cfg(target_os = "linux")]
+    fn keeper(at_end: &AtEnd) -> io::Result<Self> {
+        let at_end = AtEnd { name: c"tend-keeper".as_ptr(), ..*at_end };
         let (pid, pipe) = fork_guardian(&at_end)?;
         Ok(Self { pid, pipe: Mutex::new(Some(pipe)), self_registering: false, token: None })
     }
@@ -195,14 +212,18 @@ fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 }
 
 /// A fresh token, and the marker variable's value for our children: the tokens of the tends
-/// that run us, if any, then ours — each of them must still find our children.
+/// that run us, if any, this process's (its keeper's), then the service's — each of them must
+/// still find our children.
 fn new_token() -> (String, String) {
-    let token = uuid::Uuid::now_v7().simple().to_string();
-    let value = match std::env::var(super::contain::MARKER) {
-        Ok(outer) if !outer.is_empty() => format!("{outer}:{token}"),
-        _ => token.clone(),
-    };
-    (token, value)
+    let token = super::contain::new_token();
+    let tokens: Vec<String> = std::env::var(super::contain::MARKER)
+        .ok()
+        .filter(|outer| !outer.is_empty())
+        .into_iter()
+        .chain(super::contain::process_token().map(str::to_owned))
+        .chain([token.clone()])
+        .collect();
+    (token, tokens.join(":"))
 }
 
 /// Writes the calling process's PID (its group ID) to the guardian's pipe.
@@ -242,6 +263,7 @@ impl Drop for Guardian {
 
 /// What the guardian does besides the groups, prepared before the fork: raw descriptors and
 /// pointers into buffers the parent keeps alive (the child has its own copy of them).
+#[derive(Clone, Copy)]
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 struct AtEnd {
     /// The process name (`tend-guardian`, or `tend-keeper` for a cgroup's keeper).
