@@ -12,7 +12,7 @@ use std::time::Duration;
 use rustix::process::Signal as Sig;
 
 use crate::daemon_support::{HelperSpec, hear, helper_role, say};
-use crate::escape_support::{MODES, Marker};
+use crate::escape_support::{MODES, Marker, cmdline};
 use crate::support::{eventually, send_signal, stat, tend_bin, wait_child};
 
 /// How long the guardian or the stop may take to clear everything.
@@ -268,11 +268,6 @@ fn contained_program(mode: &str) {
         // Until the test kills us.
         let _ = tokio::task::spawn_blocking(hear).await;
     });
-}
-
-fn cmdline(pid: u32) -> String {
-    let line = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    String::from_utf8_lossy(&line).replace('\0', " ")
 }
 
 /// The keeper (of the cgroup, or of the process's environment token) is a second watcher,

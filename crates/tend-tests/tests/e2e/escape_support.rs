@@ -53,10 +53,8 @@ impl Marker {
     /// shells', carry the marker too, so only the sleeps are counted).
     pub(crate) fn wait_for_sleeps(&self, count: usize) {
         eventually(Duration::from_secs(20), "the marked sleeps to start", || {
-            let sleeps = self.survivors().into_iter().filter(|&pid| {
-                std::fs::read(format!("/proc/{pid}/cmdline"))
-                    .is_ok_and(|l| l.starts_with(b"sleep\0"))
-            });
+            let sleeps =
+                self.survivors().into_iter().filter(|&pid| cmdline(pid).starts_with("sleep "));
             sleeps.count() >= count
         });
     }
@@ -91,10 +89,14 @@ impl Drop for Marker {
 
 /// `PID (ppid P) command line`, for failure messages.
 fn describe(pid: u32) -> String {
-    let line = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    let line = String::from_utf8_lossy(&line).replace('\0', " ");
     let ppid = crate::support::stat(pid).map_or(0, |s| s.ppid);
-    format!("  {pid} (ppid {ppid}) {line}")
+    format!("  {pid} (ppid {ppid}) {}", cmdline(pid))
+}
+
+/// The command line of `pid`, arguments separated by spaces; empty for a zombie or the gone.
+pub(crate) fn cmdline(pid: u32) -> String {
+    let line = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&line).replace('\0', " ")
 }
 
 /// The containment modes of the `tend` binaries: a cgroup where one is writable, and the
