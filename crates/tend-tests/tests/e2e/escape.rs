@@ -299,3 +299,32 @@ fn children_named(parent: u32, name: &str) -> Vec<u32> {
         })
         .collect()
 }
+
+/// A `tend` run by a `tend`, both with a cgroup: a SIGKILL of the outer one kills everything,
+/// and removes both cgroup directories (the inner one's keeper dies with it).
+#[test]
+fn nested_tends_leave_neither_processes_nor_cgroups() {
+    let marker = Marker::new();
+    let tend = tend_bin();
+    let tend = tend.to_str().unwrap();
+    let script = marker.escaping_script();
+    let mut outer =
+        supervisor(&["run", "--", tend, "run", "--", "sh", "-c", &script], Path::new("/"), "0");
+    marker.wait_for_sleeps(2);
+    let cgroup = std::fs::read_to_string(format!("/proc/{}/cgroup", outer.id())).unwrap();
+    let cgroup = cgroup.lines().find_map(|l| l.strip_prefix("0::")).unwrap().to_owned();
+    assert!(cgroup.ends_with(&format!("/tend-{}", outer.id())), "outer in its cgroup: {cgroup}");
+    let dir = cgroup2_mount().join(cgroup.trim_start_matches('/'));
+    assert!(dir.is_dir(), "{} exists", dir.display());
+    send_signal(outer.id(), Sig::KILL);
+    wait_child(&mut outer, Duration::from_secs(30));
+    marker.assert_none_left(CLEARED, "nested tend run SIGKILLed");
+    eventually(CLEARED, "both cgroup directories to be removed", || !dir.exists());
+}
+
+/// Where the unified (v2) cgroup hierarchy is mounted.
+fn cgroup2_mount() -> std::path::PathBuf {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let line = mounts.lines().find(|l| l.contains(" - cgroup2 ")).expect("a cgroup2 mount");
+    line.split(' ').nth(4).unwrap().into()
+}

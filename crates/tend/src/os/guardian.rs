@@ -332,7 +332,7 @@ unsafe fn guardian_main(read_fd: i32, table: *mut i32, capacity: usize, at_end: 
         #[cfg(target_os = "linux")]
         if !at_end.dir.is_null() {
             kill_cgroup(1, 2);
-            libc::rmdir(at_end.dir);
+            remove_cgroup(at_end.dir);
         } else if !at_end.token.is_null() {
             super::sweep::sweep(std::slice::from_raw_parts(at_end.token, at_end.token_len));
         }
@@ -409,6 +409,28 @@ unsafe fn kill_cgroup(kill: i32, events: i32) {
             let pause = libc::timespec { tv_sec: 0, tv_nsec: 1_000_000 };
             libc::nanosleep(&pause, std::ptr::null_mut());
         }
+    }
+}
+
+/// Removes a killed cgroup's directory, and first the directories a `tend` we ran made in
+/// it (one level: killed with ours, their keepers could not remove them).
+///
+/// # Safety
+/// Async-signal-safe; `dir` is a NUL-terminated path.
+#[cfg(target_os = "linux")]
+unsafe fn remove_cgroup(dir: *const libc::c_char) {
+    // SAFETY: open, getdents64, unlinkat, close and rmdir on our own descriptor and paths.
+    unsafe {
+        let fd = libc::open(dir, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC);
+        if fd >= 0 {
+            super::sweep::each_entry(fd, |name, c_name, kind| {
+                if kind == libc::DT_DIR && name.starts_with(b"tend-") {
+                    libc::unlinkat(fd, c_name, libc::AT_REMOVEDIR);
+                }
+            });
+            libc::close(fd);
+        }
+        libc::rmdir(dir);
     }
 }
 

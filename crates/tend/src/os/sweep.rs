@@ -49,6 +49,27 @@ pub(crate) unsafe fn sweep(token: &[u8]) -> usize {
 /// One pass over the entries of `/proc` (open as `dir`).
 unsafe fn one_pass(dir: i32, me: i32, token: &[u8]) -> usize {
     let mut killed = 0;
+    // SAFETY: async-signal-safe helpers on stack buffers.
+    unsafe {
+        each_entry(dir, |name, _, _| {
+            if let Some(pid) = parse_pid(name)
+                && pid != me
+                && environ_contains(name, token)
+            {
+                libc::kill(pid, libc::SIGKILL);
+                killed += 1;
+            }
+        });
+    }
+    killed
+}
+
+/// Calls `visit(name, name as a C string, type)` for each entry of the open directory `dir`
+/// from its current offset on, with `getdents64` into a stack buffer.
+///
+/// # Safety
+/// Async-signal-safe as long as `visit` is; the C string lives only during the call.
+pub(crate) unsafe fn each_entry(dir: i32, mut visit: impl FnMut(&[u8], *const libc::c_char, u8)) {
     let mut entries = [0u8; 8192];
     loop {
         // SAFETY: getdents64 writes at most `entries.len()` bytes into the buffer.
@@ -56,7 +77,7 @@ unsafe fn one_pass(dir: i32, me: i32, token: &[u8]) -> usize {
             libc::syscall(libc::SYS_getdents64, dir, entries.as_mut_ptr(), entries.len())
         };
         if n <= 0 {
-            return killed;
+            return;
         }
         let mut at = 0usize;
         while at + 19 < n as usize {
@@ -67,15 +88,7 @@ unsafe fn one_pass(dir: i32, me: i32, token: &[u8]) -> usize {
             }
             let name = &entries[at + 19..(at + reclen).min(n as usize)];
             let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-            if let Some(pid) = parse_pid(name)
-                && pid != me
-                // SAFETY: async-signal-safe helpers on stack buffers.
-                && unsafe { environ_contains(name, token) }
-            {
-                // SAFETY: kill(2) is async-signal-safe.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-                killed += 1;
-            }
+            visit(name, entries[at + 19..].as_ptr().cast(), entries[at + 18]);
             at += reclen;
         }
     }
