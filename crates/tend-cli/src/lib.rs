@@ -6,6 +6,7 @@
 mod cli;
 mod client;
 mod commands;
+mod containment;
 mod durations;
 mod events;
 mod exit;

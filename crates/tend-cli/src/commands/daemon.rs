@@ -105,6 +105,9 @@ pub(crate) fn run(args: DaemonArgs) -> anyhow::Result<i32> {
         None => Registry::from_env().map_err(|e| UsageError(e.to_string()))?,
     };
     // (`main_impl` has raised the open-file limit: the connection bound derives from it.)
+    // Escaped descendants are adopted, and killed with the rest at stop (`Service::shutdown`)
+    // or by the guardian if the daemon dies.
+    crate::containment::contain_descendants();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     // WebSocket fan-out runs on threads of the lowest priority: however many clients
     // subscribe, the children and the tasks draining their pipes come first.

@@ -108,6 +108,7 @@ impl RunArgs {
 
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<i32> {
     let options = args.start_options()?;
+    crate::containment::contain_descendants();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let code = runtime.block_on(supervise(options, args.events, args.grace));

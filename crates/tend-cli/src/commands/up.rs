@@ -71,6 +71,7 @@ impl From<ModeArg> for Mode {
 
 pub(crate) fn run(args: UpArgs) -> anyhow::Result<i32> {
     let pipeline = tend::runner::load(&args.file).map_err(|e| UsageError(e.to_string()))?;
+    crate::containment::contain_descendants();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(up(&args, &pipeline))

@@ -40,10 +40,7 @@ impl DaemonUnderTest {
     }
 
     fn spawn(dir: tempfile::TempDir, mut command: Command) -> Self {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn tend daemon");
+        let mut child = command.stdout(Stdio::piped()).spawn().expect("spawn tend daemon");
         let stdout = child.stdout.take().expect("stdout");
         let (lines, first) = mpsc::channel();
         std::thread::spawn(move || {

@@ -1,21 +1,37 @@
-//! The guardian: a tiny forked process that kills our process groups if we die.
+//! The guardian: a tiny forked process that kills our processes if we die.
 //!
 //! `PR_SET_PDEATHSIG` reaches only the direct child, and only when the *thread* that forked it
 //! exits, so it cannot take down a child's whole group when the supervisor is killed with
 //! SIGKILL. Instead every [`Service`](crate::Service) forks one guardian at its first spawn. The
-//! guardian holds the read end of a pipe; the service writes the group IDs it starts (and later
-//! forgets) into the write end. When the write end closes — the service was dropped, or the
-//! supervisor process died for any reason, SIGKILL included — the guardian reads end-of-file,
-//! sends SIGKILL to every group still on its list, and exits.
+//! guardian holds the read end of a pipe; each managed process writes its own group ID into
+//! the write end before it `exec`s, and the service writes the groups it forgets. When the
+//! write end closes — the service was dropped, or the supervisor process died for any reason,
+//! SIGKILL included — the guardian reads end-of-file, sends SIGKILL to every group still on its
+//! list, and exits.
 //!
-//! The guardian is forked without `exec`, so in the child only async-signal-safe calls are made:
-//! `setsid`, `prctl`, `dup2`, `close`, `read`, `nanosleep`, `kill` and `_exit`. Its table is allocated by the
-//! parent before the fork, so the child never allocates.
+//! The group must be on the list from the moment the child exists: a supervisor killed
+//! between `fork` and a registration written after `spawn` returned used to leave a whole group
+//! the guardian never heard of. So the child registers itself, in a `pre_exec` hook (and it
+//! holds a copy of the write end until `exec`, so end-of-file cannot come before its record).
+//! Inside our own cgroup ([`contain`](super::contain)) that is not needed — the child is born
+//! in the cgroup, which the keeper kills if we die — so the service writes the record after
+//! `spawn`, and the child is spawned without a hook (`posix_spawn`, far cheaper than `fork`).
+//!
+//! Without a cgroup, containment tags the service's processes with a token in their
+//! environment, and the guardian also kills whatever carries it ([`sweep`](super::sweep)):
+//! the descendants that left their group.
+//!
+//! The guardian is forked without `exec`, so in the child only async-signal-safe calls are
+//! made: `setsid`, `prctl`, `fcntl`, `dup2`, `close`, `read`, `pread`, `write`, `nanosleep`,
+//! `kill`, `rmdir`, the `/proc` scan and `_exit`. Its table is allocated by the parent before
+//! the fork, so the child never allocates.
 
-use std::fs::File;
-use std::io::{self, Write};
-use std::os::fd::AsRawFd;
-use std::sync::Mutex;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::{Arc, Mutex};
+
+use super::contain::{Tagging, tagging};
+use super::subreaper;
 
 /// Pause between two reads of the pipe, in nanoseconds (20 ms).
 const BATCH_PAUSE_NS: libc::c_long = 20_000_000;
@@ -23,41 +39,104 @@ const BATCH_PAUSE_NS: libc::c_long = 20_000_000;
 /// Most groups one guardian tracks at once; beyond that new groups are not protected.
 const CAPACITY: usize = 1 << 16;
 
+/// How long a cgroup's members get to disappear after `cgroup.kill`, in milliseconds.
+#[cfg(target_os = "linux")]
+const CGROUP_EMPTY_WAIT_MS: u32 = 2_000;
+
 /// Handle on a running guardian process. Dropping it closes the pipe, which makes the guardian
-/// kill every group still registered, and then reaps it.
+/// kill every group still registered (and the processes carrying its token), and then reaps
+/// it.
 #[derive(Debug)]
 pub(crate) struct Guardian {
     pid: libc::pid_t,
-    pipe: Mutex<Option<File>>,
+    pipe: Mutex<Option<Arc<OwnedFd>>>,
+    /// Children register themselves before `exec` (else the service registers them).
+    self_registering: bool,
+    /// The environment token, and the whole value of the marker variable children get.
+    token: Option<(String, String)>,
 }
 
 impl Guardian {
-    /// Forks the guardian.
+    /// Forks the guardian of one service.
     pub(crate) fn spawn() -> io::Result<Self> {
-        let (read_end, write_end) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
-        let mut table: Vec<i32> = Vec::with_capacity(CAPACITY);
-        let table_ptr = table.as_mut_ptr();
-        let read_fd = read_end.as_raw_fd();
-        // SAFETY: fork(2) has no memory-safety preconditions of its own. In the child we only
-        // run `guardian_main`, which makes async-signal-safe calls and writes to the table the
-        // parent allocated before the fork (the child's copy), so no lock held by another
-        // thread at fork time is ever needed.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            // SAFETY: in the freshly forked child; `table_ptr` points to CAPACITY writable i32s.
-            unsafe { guardian_main(read_fd, table_ptr, CAPACITY) }
+        let tagging = tagging();
+        let token = (tagging == Tagging::Environment).then(new_token);
+        let mut at_end = AtEnd::nothing();
+        if let Some((token, _)) = &token {
+            at_end.token = token.as_ptr();
+            at_end.token_len = token.len();
         }
-        if pid < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        drop(read_end);
-        drop(table);
-        Ok(Self { pid, pipe: Mutex::new(Some(File::from(write_end))) })
+        // Inside our cgroup the guardian must step out, or killing the cgroup from within
+        // (a graceful stop) would kill it too.
+        at_end.leave = super::contain::outside_procs().unwrap_or(-1);
+        let (pid, pipe) = fork_guardian(&at_end)?;
+        Ok(Self {
+            pid,
+            pipe: Mutex::new(Some(pipe)),
+            self_registering: tagging != Tagging::Cgroup,
+            token,
+        })
     }
 
-    /// Adds a process group to the list killed when we die.
+    /// Forks the keeper of this process's cgroup: a guardian with no groups, which kills the
+    /// cgroup and removes it when the pipe closes.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn cgroup_keeper(cgroup: &super::cgroup::Cgroup) -> io::Result<Self> {
+        let mut at_end = AtEnd::nothing();
+        at_end.kill = cgroup.kill.as_raw_fd();
+        at_end.events = cgroup.events.as_raw_fd();
+        at_end.dir = cgroup.dir.as_ptr();
+        Self::keeper(&at_end)
+    }
+
+    /// Forks the keeper of this process's token: a guardian with no groups, which kills
+    /// whatever carries `token` when the pipe closes.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn token_keeper(token: &str) -> io::Result<Self> {
+        let mut at_end = AtEnd::nothing();
+        at_end.token = token.as_ptr();
+        at_end.token_len = token.len();
+        Self::keeper(&at_end)
+    }
+
+    /// A process-wide guardian: separate from the services' own, so that killing one of
+    /// them together with the supervisor still leaves one to act.
+    #[cfg(target_os = "linux")]
+    fn keeper(at_end: &AtEnd) -> io::Result<Self> {
+        let at_end = AtEnd { name: c"tend-keeper".as_ptr(), ..*at_end };
+        let (pid, pipe) = fork_guardian(&at_end)?;
+        Ok(Self { pid, pipe: Mutex::new(Some(pipe)), self_registering: false, token: None })
+    }
+
+    /// Prepares a command so that its process registers its group with the guardian (and
+    /// carries the service's token) before it runs a single instruction of the program. The
+    /// command must put the child in a process group of its own.
+    pub(crate) fn protect(&self, command: &mut tokio::process::Command) {
+        if !self.self_registering {
+            return;
+        }
+        let Some(pipe) = self.pipe.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
+            return;
+        };
+        if let Some((_, value)) = &self.token {
+            command.env(super::contain::MARKER, value);
+        }
+        // SAFETY: the hook runs in the forked child before exec and makes only
+        // async-signal-safe calls (getpid, sigaction, write) on a descriptor the closure keeps
+        // open (the `Arc` lives as long as the command).
+        unsafe {
+            command.pre_exec(move || {
+                register_self(pipe.as_raw_fd());
+                Ok(())
+            });
+        }
+    }
+
+    /// Adds a process group that [`protect`](Self::protect) did not have register itself.
     pub(crate) fn watch(&self, pgid: u32) {
-        self.send(pgid as i32);
+        if !self.self_registering {
+            self.send(pgid as i32);
+        }
     }
 
     /// Removes a process group from the list (it ended, or was handed over).
@@ -66,12 +145,103 @@ impl Guardian {
     }
 
     fn send(&self, record: i32) {
-        // A 4-byte write to a pipe is atomic. If the guardian is gone (it cannot exit on its own)
-        // there is nothing better to do than carry on.
-        let mut pipe = self.pipe.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(pipe) = pipe.as_mut() {
-            let _ = pipe.write_all(&record.to_ne_bytes());
+        let pipe = self.pipe.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(pipe) = pipe.as_ref() {
+            // A 4-byte write to a pipe is atomic. If the guardian is gone (it cannot exit on
+            // its own) there is nothing better to do than carry on.
+            let _ = rustix::io::write(pipe, &record.to_ne_bytes());
         }
+    }
+
+    /// Kills, now, what the service's processes started and that left their groups: whatever
+    /// carries its token, or else every other process in our cgroup. Blocks for at most a
+    /// few seconds.
+    pub(crate) fn kill_escapees(&self) {
+        match &self.token {
+            #[cfg(target_os = "linux")]
+            // SAFETY: the token is 32 bytes; sweep only makes system calls.
+            Some((token, _)) => unsafe {
+                super::sweep::sweep(token.as_bytes());
+            },
+            _ => super::contain::kill_cgroup_members(),
+        }
+    }
+}
+
+/// Forks a guardian that reads group records until end-of-file and then does `at_end`.
+/// Returns its PID and the write end of its pipe.
+fn fork_guardian(at_end: &AtEnd) -> io::Result<(libc::pid_t, Arc<OwnedFd>)> {
+    let (read_end, write_end) = cloexec_pipe()?;
+    let mut table: Vec<i32> = Vec::with_capacity(CAPACITY);
+    let table_ptr = table.as_mut_ptr();
+    let read_fd = read_end.as_raw_fd();
+    // Held until the PID is registered, so the reaper never takes the guardian's status.
+    let spawning = subreaper::spawn_lock();
+    // SAFETY: fork(2) has no memory-safety preconditions of its own. In the child we only run
+    // `guardian_main`, which makes async-signal-safe calls and writes to the table the parent
+    // allocated before the fork (the child's copy), so no lock held by another thread at fork
+    // time is ever needed.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: in the freshly forked child; `table_ptr` points to CAPACITY writable i32s
+        // and `at_end` to buffers the parent allocated before the fork.
+        unsafe { guardian_main(read_fd, table_ptr, CAPACITY, at_end) }
+    }
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    subreaper::register(pid as u32);
+    drop(spawning);
+    Ok((pid, Arc::new(write_end)))
+}
+
+#[cfg(target_os = "linux")]
+fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    Ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?)
+}
+
+/// No `pipe2` on macOS: set close-on-exec right after (nothing else forks in between that
+/// matters: such a child would hold the pipe only until its own `exec`).
+#[cfg(not(target_os = "linux"))]
+fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let (read_end, write_end) = rustix::pipe::pipe()?;
+    for end in [&read_end, &write_end] {
+        rustix::io::fcntl_setfd(end, rustix::io::FdFlags::CLOEXEC)?;
+    }
+    Ok((read_end, write_end))
+}
+
+/// A fresh token, and the marker variable's value for our children: the tokens of the tends
+/// that run us, if any, this process's (its keeper's), then the service's — each of them must
+/// still find our children.
+fn new_token() -> (String, String) {
+    let token = super::contain::new_token();
+    let tokens: Vec<String> = std::env::var(super::contain::MARKER)
+        .ok()
+        .filter(|outer| !outer.is_empty())
+        .into_iter()
+        .chain(super::contain::process_token().map(str::to_owned))
+        .chain([token.clone()])
+        .collect();
+    (token, tokens.join(":"))
+}
+
+/// Writes the calling process's PID (its group ID) to the guardian's pipe.
+///
+/// # Safety
+/// For a `pre_exec` hook: async-signal-safe.
+unsafe fn register_self(pipe: i32) {
+    // SAFETY: getpid, sigaction and write are async-signal-safe; the sigactions are locals.
+    unsafe {
+        let record = libc::getpid().to_ne_bytes();
+        // SIGPIPE is back at its default in the child: a guardian that is gone must not kill
+        // the process before it starts, so ignore it around the write.
+        let mut ignore: libc::sigaction = std::mem::zeroed();
+        ignore.sa_sigaction = libc::SIG_IGN;
+        let mut previous: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGPIPE, &ignore, &mut previous);
+        libc::write(pipe, record.as_ptr().cast(), record.len());
+        libc::sigaction(libc::SIGPIPE, &previous, std::ptr::null_mut());
     }
 }
 
@@ -87,6 +257,40 @@ impl Drop for Guardian {
                 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
             {}
         }
+        subreaper::unregister(self.pid as u32);
+    }
+}
+
+/// What the guardian does besides the groups, prepared before the fork: raw descriptors and
+/// pointers into buffers the parent keeps alive (the child has its own copy of them).
+#[derive(Clone, Copy)]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+struct AtEnd {
+    /// The process name (`tend-guardian`, or `tend-keeper` for a cgroup's keeper).
+    name: *const libc::c_char,
+    /// `cgroup.procs` to write `0` to at start, leaving our cgroup; -1 for none.
+    leave: i32,
+    /// `cgroup.kill`, `cgroup.events` and the directory of a cgroup to kill at the end; -1
+    /// and null for none.
+    kill: i32,
+    events: i32,
+    dir: *const libc::c_char,
+    /// The environment token to sweep for at the end; null for none.
+    token: *const u8,
+    token_len: usize,
+}
+
+impl AtEnd {
+    fn nothing() -> Self {
+        Self {
+            name: c"tend-guardian".as_ptr(),
+            leave: -1,
+            kill: -1,
+            events: -1,
+            dir: std::ptr::null(),
+            token: std::ptr::null(),
+            token_len: 0,
+        }
     }
 }
 
@@ -94,21 +298,55 @@ impl Drop for Guardian {
 ///
 /// # Safety
 /// Must only be called in a freshly forked child, with `table` pointing to `capacity` writable
-/// `i32`s.
-unsafe fn guardian_main(read_fd: i32, table: *mut i32, capacity: usize) -> ! {
+/// `i32`s and `at_end`'s pointers valid.
+unsafe fn guardian_main(read_fd: i32, table: *mut i32, capacity: usize, at_end: &AtEnd) -> ! {
     // SAFETY (whole body): only async-signal-safe syscalls; raw pointer accesses stay below
     // `capacity`, and `buf` is a local array.
     unsafe {
         // Own session: terminal signals (Ctrl-C, hang-up) aimed at the supervisor's group
         // must not reach the guardian before it has done its job.
         libc::setsid();
+        if at_end.leave >= 0 {
+            libc::write(at_end.leave, b"0".as_ptr().cast(), 1);
+        }
         #[cfg(target_os = "linux")]
-        libc::prctl(libc::PR_SET_NAME, c"tend-guardian".as_ptr() as libc::c_ulong, 0, 0, 0);
-        // Keep only the pipe, as descriptor 0: holding a copy of some other pipe's write end
-        // would stop that pipe from ever reaching end-of-file.
-        libc::dup2(read_fd, 0);
-        close_from(1);
+        libc::prctl(libc::PR_SET_NAME, at_end.name as libc::c_ulong, 0, 0, 0);
+        // Keep only the pipe (as 0) and the cgroup's files (as 1 and 2): holding a copy of
+        // some other pipe's write end would stop that pipe from ever reaching end-of-file.
+        // Out of the way first, so no dup2 overwrites a descriptor still to be moved.
+        let keep = [read_fd, at_end.kill, at_end.events];
+        let moved = keep.map(|fd| if fd < 0 { -1 } else { libc::fcntl(fd, libc::F_DUPFD, 10) });
+        for (target, fd) in moved.iter().enumerate() {
+            if *fd >= 0 {
+                libc::dup2(*fd, target as i32);
+            } else {
+                libc::close(target as i32);
+            }
+        }
+        close_from(3);
 
+        let len = read_records(table, capacity);
+        for i in 0..len {
+            libc::kill(-*table.add(i), libc::SIGKILL);
+        }
+        #[cfg(target_os = "linux")]
+        if !at_end.dir.is_null() {
+            kill_cgroup(1, 2);
+            remove_cgroup(at_end.dir);
+        } else if !at_end.token.is_null() {
+            super::sweep::sweep(std::slice::from_raw_parts(at_end.token, at_end.token_len));
+        }
+        libc::_exit(0)
+    }
+}
+
+/// Reads group records from descriptor 0 until end-of-file; returns how many are listed.
+///
+/// # Safety
+/// As [`guardian_main`].
+unsafe fn read_records(table: *mut i32, capacity: usize) -> usize {
+    // SAFETY: as the caller's.
+    unsafe {
         let mut len = 0usize;
         let mut buf = [0u8; 4096];
         let mut have = 0usize;
@@ -118,10 +356,10 @@ unsafe fn guardian_main(read_fd: i32, table: *mut i32, capacity: usize) -> ! {
                 if *errno() == libc::EINTR {
                     continue;
                 }
-                break;
+                return len;
             }
             if n == 0 {
-                break;
+                return len;
             }
             have += n as usize;
             let whole = have - have % 4;
@@ -129,6 +367,8 @@ unsafe fn guardian_main(read_fd: i32, table: *mut i32, capacity: usize) -> ! {
             while at < whole {
                 let record = i32::from_ne_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
                 at += 4;
+                // A multiset: the same group ID can be listed twice while a forgotten group's
+                // record and a new group that reuses the ID cross in the pipe.
                 if record > 0 {
                     if len < capacity {
                         *table.add(len) = record;
@@ -147,10 +387,50 @@ unsafe fn guardian_main(read_fd: i32, table: *mut i32, capacity: usize) -> ! {
             let pause = libc::timespec { tv_sec: 0, tv_nsec: BATCH_PAUSE_NS };
             libc::nanosleep(&pause, std::ptr::null_mut());
         }
-        for i in 0..len {
-            libc::kill(-*table.add(i), libc::SIGKILL);
+    }
+}
+
+/// Writes `1` to `cgroup.kill` and waits, boundedly, until `cgroup.events` says the cgroup
+/// is empty.
+///
+/// # Safety
+/// Async-signal-safe; `kill` and `events` are open descriptors of those files.
+#[cfg(target_os = "linux")]
+unsafe fn kill_cgroup(kill: i32, events: i32) {
+    // SAFETY: write, pread and nanosleep on our descriptors and a stack buffer.
+    unsafe {
+        libc::write(kill, b"1".as_ptr().cast(), 1);
+        let mut buf = [0u8; 256];
+        for _ in 0..CGROUP_EMPTY_WAIT_MS {
+            let n = libc::pread(events, buf.as_mut_ptr().cast(), buf.len(), 0);
+            if n <= 0 || buf[..n as usize].windows(11).any(|w| w == b"populated 0") {
+                return;
+            }
+            let pause = libc::timespec { tv_sec: 0, tv_nsec: 1_000_000 };
+            libc::nanosleep(&pause, std::ptr::null_mut());
         }
-        libc::_exit(0)
+    }
+}
+
+/// Removes a killed cgroup's directory, and first the directories a `tend` we ran made in
+/// it (one level: killed with ours, their keepers could not remove them).
+///
+/// # Safety
+/// Async-signal-safe; `dir` is a NUL-terminated path.
+#[cfg(target_os = "linux")]
+unsafe fn remove_cgroup(dir: *const libc::c_char) {
+    // SAFETY: open, getdents64, unlinkat, close and rmdir on our own descriptor and paths.
+    unsafe {
+        let fd = libc::open(dir, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC);
+        if fd >= 0 {
+            super::sweep::each_entry(fd, |name, c_name, kind| {
+                if kind == libc::DT_DIR && name.starts_with(b"tend-") {
+                    libc::unlinkat(fd, c_name, libc::AT_REMOVEDIR);
+                }
+            });
+            libc::close(fd);
+        }
+        libc::rmdir(dir);
     }
 }
 

@@ -6,6 +6,9 @@
 #![allow(unsafe_code)]
 
 mod boot;
+#[cfg(target_os = "linux")]
+mod cgroup;
+mod contain;
 mod guardian;
 mod limits;
 mod nofollow;
@@ -15,8 +18,12 @@ mod procinfo;
 mod proctable;
 mod signals;
 mod spawn;
+mod subreaper;
+#[cfg(target_os = "linux")]
+mod sweep;
 
 pub(crate) use boot::boot_id;
+pub(crate) use contain::{Tagging, enable as enable_containment};
 pub(crate) use guardian::Guardian;
 pub(crate) use limits::{open_file_limit, raise_open_file_limit, set_thread_nice};
 pub(crate) use nofollow::{effective_uid, is_symlink_refusal, state_file_flags};
@@ -26,3 +33,6 @@ pub(crate) use procinfo::{Liveness, liveness, start_time};
 pub(crate) use proctable::{count_pids, entry as process_entry, scan as scan_processes};
 pub(crate) use signals::{Delivery, SIGNAL_NAMES, group_exists, signal_group, signal_process};
 pub(crate) use spawn::{configure_group, enlarge_pipe};
+pub(crate) use subreaper::{
+    register as register_child, spawn_lock, unregister as unregister_child,
+};

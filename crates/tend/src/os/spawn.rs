@@ -10,13 +10,23 @@ pub(crate) fn configure_group(command: &mut tokio::process::Command, detach: boo
         // setsid(2) fails with EPERM for a process that already leads a group, which left
         // "detached" children in our session. setsid alone makes the child the leader of a new
         // session and of a new group whose id is its PID, the same group id as below.
-        // SAFETY: the closure runs in the forked child before exec; it only calls setsid(2),
-        // which is async-signal-safe, and neither allocates nor takes locks.
+        // Inside our own cgroup (containment), a detached child steps back out of it: killing
+        // the cgroup when we stop or die must not reach it.
+        let leave = super::contain::outside_procs();
+        // SAFETY: the closure runs in the forked child before exec; it only calls setsid(2)
+        // and write(2) on a descriptor that lives as long as the process, both
+        // async-signal-safe, and neither allocates nor takes locks.
         unsafe {
-            command.pre_exec(|| {
+            command.pre_exec(move || {
                 // A fresh child leads no group, so this cannot fail; if it somehow did, refuse
                 // to start rather than run attached while claiming to be detached.
                 rustix::process::setsid()?;
+                if let Some(procs) = leave
+                    && libc::write(procs, b"0".as_ptr().cast(), 1) != 1
+                {
+                    // As above: not detached from our cgroup is not detached.
+                    return Err(std::io::Error::last_os_error());
+                }
                 Ok(())
             });
         }

@@ -7,11 +7,27 @@
 //! # Caveats
 //!
 //! * **Groups.** Kill and shutdown reach the child's whole process group. A grandchild that
-//!   moves itself to another group or session (a daemonising program) escapes them.
+//!   moves itself to another group or session (`setsid`, a daemonising program) escapes them
+//!   — unless [containment](contain_descendants) is on, see below.
 //! * **Supervisor death.** On Unix a small guardian process (forked at the first start) kills
-//!   every non-detached group when the supervisor dies, even by SIGKILL. Detached processes
-//!   are left alone — and if their output is piped, they get `EPIPE` on their next write once
-//!   nobody reads the pipe any more; give them [`OutputMode::Null`] or a file.
+//!   every non-detached group when the supervisor dies, even by SIGKILL. Each child registers
+//!   its group with the guardian before `exec`, so there is no moment when a group exists
+//!   and the guardian does not know it. Detached processes are left alone — and if their
+//!   output is piped, they get `EPIPE` on their next write once nobody reads the pipe any
+//!   more; give them [`OutputMode::Null`] or a file.
+//! * **Containment (opt-in, Linux).** [`contain_descendants`], called by a program at start
+//!   (the `tend` binaries do), makes it a child subreaper that adopts and reaps orphaned
+//!   descendants, and moves it into a cgroup v2 directory of its own when one can be created
+//!   (root or a delegated subtree) — everything it starts is born inside, and a keeper
+//!   process kills the cgroup when it dies — or else tags non-detached processes with a
+//!   token in the `TEND_GUARD` environment variable. [`Service::shutdown`](crate::Service::shutdown)
+//!   and the guardians (when the supervisor dies, even by SIGKILL) then also kill the
+//!   descendants that left their group. Not covered: without a cgroup, a descendant that
+//!   clears its environment; and if the supervisor *and* its guardian (or keeper) are killed
+//!   together, nothing of ours is left to act — with a cgroup, the survivors are still in
+//!   `tend-<pid>`, and `echo 1 > …/tend-<pid>/cgroup.kill` ends them. Library code must not
+//!   call it: it changes process-wide state (the subreaper flag, the cgroup, a `tend-reaper`
+//!   thread that reaps exited children not spawned by a `Service`).
 //! * **Leftovers.** When a leader exits, members of its group still alive after the leak
 //!   timeout are killed, unless it was detached or started with `kill_group(false)`.
 //! * **Signals.** The library never installs signal handlers; the `tend` binary does.
@@ -23,6 +39,7 @@
 //!   to catch up. A renamed (rotated) file keeps being written, as with any open file.
 
 mod backoff;
+mod contain;
 mod control;
 mod handle;
 mod info;
@@ -36,6 +53,7 @@ mod stdin;
 mod supervisor_panic;
 mod validate;
 
+pub use contain::{Containment, contain_descendants};
 pub use handle::Process;
 pub use info::{ProcessId, ProcessInfo, Reason, Status};
 pub use options::{

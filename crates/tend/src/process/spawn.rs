@@ -34,7 +34,11 @@ use crate::{Error, Signal, os};
 /// What a process needs from whoever owns it (the service): group bookkeeping for the
 /// guardian, and a call when it is over.
 pub(crate) trait Owner: Send + Sync + 'static {
-    /// A non-detached process group now exists.
+    /// Prepares the command of a non-detached run so that its group is known to the guardian
+    /// from before its `exec` (and its escaped descendants can be found).
+    fn protect(&self, command: &mut Command);
+    /// A non-detached process group now exists (the guardian ignores it if the child
+    /// registered itself).
     fn watch_group(&self, pgid: u32);
     /// That group is gone.
     fn forget_group(&self, pgid: u32);
@@ -123,12 +127,23 @@ fn start_run(
     let options = &shared.options;
     // Before the new PID becomes visible: whoever signals it must wait for *this* run's reap.
     shared.reaped.send_replace(false);
-    let mut child = command(options).spawn().map_err(|source| Error::Spawn {
+    let mut command = command(options);
+    if !options.detach {
+        owner.protect(&mut command);
+    }
+    // Until the PID is registered, a reaper of adopted orphans must not take its status.
+    let spawning = os::spawn_lock();
+    let spawned = command.spawn();
+    // The command holds copies of the guardian's pipe: let it reach end-of-file when due.
+    drop(command);
+    let mut child = spawned.map_err(|source| Error::Spawn {
         command: options.command.clone(),
         source: blame_dir(source, options.dir.as_deref()),
     })?;
     let started = Instant::now();
     let pid = child.id().unwrap_or_default();
+    os::register_child(pid);
+    drop(spawning);
     if !options.detach {
         owner.watch_group(pid);
     }
@@ -265,6 +280,8 @@ fn blame_dir(source: std::io::Error, dir: Option<&std::path::Path>) -> std::io::
 /// up the group, and returns when the run ended.
 async fn end_run(shared: &Arc<ProcessShared>, run: Run, owner: &dyn Owner) -> Timestamp {
     let Run { pid, readers, stop, .. } = run;
+    // Tokio has reaped it: from now on its PID may name an adopted orphan.
+    os::unregister_child(pid);
     let ended_at = Timestamp::now();
     {
         let mut state = shared.state();

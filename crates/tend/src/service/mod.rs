@@ -205,12 +205,23 @@ impl Service {
     }
 
     /// Shuts every non-detached running process down gracefully, all at once, and waits.
+    ///
+    /// With [containment](crate::process::contain_descendants) on, what those processes
+    /// started and that left their process groups is then killed too (SIGKILL): whatever
+    /// carries this service's token, or, in a cgroup, every other process left in it.
     pub async fn shutdown(&self, grace: Duration) {
         let mut tasks = tokio::task::JoinSet::new();
         for process in self.running().into_iter().filter(|p| !p.shared().options.detach) {
             tasks.spawn(async move { process.shutdown(grace).await });
         }
         while tasks.join_next().await.is_some() {}
+        let inner = self.inner.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(Some(guardian)) = inner.guardian.get() {
+                guardian.kill_escapees();
+            }
+        })
+        .await;
     }
 }
 
@@ -233,10 +244,16 @@ impl ServiceInner {
 }
 
 impl Owner for Link {
-    fn watch_group(&self, pgid: u32) {
+    fn protect(&self, command: &mut tokio::process::Command) {
         if let Some(inner) = self.0.upgrade()
             && let Some(guardian) = inner.guardian()
         {
+            guardian.protect(command);
+        }
+    }
+
+    fn watch_group(&self, pgid: u32) {
+        if let Some(guardian) = self.0.upgrade().as_ref().and_then(|i| i.guardian.get()?.as_ref()) {
             guardian.watch(pgid);
         }
     }

@@ -1,0 +1,55 @@
+//! A SIGKILL of `tend run` at any moment of its start leaves nothing running.
+//!
+//! The group used to be registered with the guardian only after `spawn` returned, so a
+//! supervisor killed between the fork and that write left the whole group running (the
+//! guardian read end-of-file with an empty list). Now the child registers itself before
+//! `exec`. Here `tend run` is killed 200 times, 0–100 ms after it started, by four threads at
+//! once, alternating the cgroup and the environment-token modes.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use rustix::process::Signal as Sig;
+
+use crate::escape_support::{MODES, Marker};
+use crate::support::{send_signal, tend_bin, wait_child};
+
+const KILLS: u64 = 200;
+const THREADS: u64 = 4;
+
+#[test]
+fn sigkill_of_tend_run_at_any_moment_leaves_nothing_running() {
+    let threads: Vec<_> = (0..THREADS)
+        .map(|thread| {
+            std::thread::spawn(move || {
+                for i in (thread..KILLS).step_by(THREADS as usize) {
+                    // Spread over 0..=100 ms, in an order that mixes short and long delays.
+                    let delay = Duration::from_millis(i * 37 % 101);
+                    kill_once(delay, MODES[(i % 2) as usize]);
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("a kill left something running");
+    }
+}
+
+fn kill_once(delay: Duration, (mode, no_cgroup): (&str, &str)) {
+    let marker = Marker::new();
+    let script = format!("{} & {}", marker.sleep(1005), marker.sleep(1006));
+    let mut run = Command::new(tend_bin())
+        .args(["run", "--", "sh", "-c", &script])
+        .env("TEND_NO_CGROUP", no_cgroup)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn tend run");
+    std::thread::sleep(delay);
+    send_signal(run.id(), Sig::KILL);
+    wait_child(&mut run, Duration::from_secs(10));
+    // Counted by the marker in their command lines: `tend run`'s own copies (a child not yet
+    // past exec, the guardian) count too, until they are gone.
+    marker.assert_none_left(Duration::from_secs(5), &format!("SIGKILL after {delay:?}, {mode}"));
+}
