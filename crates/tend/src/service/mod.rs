@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use table::Table;
 
-use crate::event::{DEFAULT_EVENT_CAPACITY, EventBus, Subscription};
+use crate::event::{DEFAULT_EVENT_BYTES, DEFAULT_EVENT_CAPACITY, EventBus, Subscription};
 use crate::os::Guardian;
 use crate::output::Output;
 use crate::process::{self, Owner, Process, ProcessInfo, ProcessShared, StartOptions, Status};
@@ -19,8 +19,11 @@ pub const DEFAULT_MAX_FINISHED: usize = 1000;
 /// Settings of a [`Service`].
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
-    /// Event batches buffered for slow subscribers before they lag.
+    /// Events held for subscribers that have not read them; beyond this (or `event_bytes`)
+    /// the oldest are dropped and a slow subscriber gets [`Received::Lagged`](crate::Received).
     pub event_capacity: usize,
+    /// Bytes (line bytes plus bookkeeping) held for subscribers that have not read them.
+    pub event_bytes: usize,
     /// Finished records kept; beyond this, those that ended first are dropped, so memory stays
     /// bounded.
     pub max_finished: usize,
@@ -28,7 +31,11 @@ pub struct ServiceConfig {
 
 impl Default for ServiceConfig {
     fn default() -> Self {
-        Self { event_capacity: DEFAULT_EVENT_CAPACITY, max_finished: DEFAULT_MAX_FINISHED }
+        Self {
+            event_capacity: DEFAULT_EVENT_CAPACITY,
+            event_bytes: DEFAULT_EVENT_BYTES,
+            max_finished: DEFAULT_MAX_FINISHED,
+        }
     }
 }
 
@@ -88,7 +95,7 @@ impl Service {
 
     /// A service with the given settings.
     pub fn with_config(config: ServiceConfig) -> Self {
-        let bus = Arc::new(EventBus::new(config.event_capacity));
+        let bus = Arc::new(EventBus::new(config.event_capacity, config.event_bytes));
         Self {
             inner: Arc::new(ServiceInner {
                 config,
