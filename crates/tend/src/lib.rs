@@ -63,7 +63,7 @@ pub mod signal;
 
 pub use error::{Error, FailedRun};
 pub use event::{Event, EventKind, Received, Subscription};
-pub use output::{Output, OutputChunk, Stream};
+pub use output::{Output, OutputChunk, OutputSince, Stream};
 pub use process::{MaxRestarts, Restart, RestartPolicy};
 pub use process::{
     OutputMode, Process, ProcessId, ProcessInfo, Reason, StartOptions, Status, StdinMode,

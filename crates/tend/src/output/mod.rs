@@ -40,6 +40,6 @@ mod tests;
 
 pub(crate) use lines::LineBatch;
 pub(crate) use ring::OutputRing;
-pub use snapshot::{Output, OutputChunk};
+pub use snapshot::{Output, OutputChunk, OutputSince};
 pub(crate) use splitter::LineSplitter;
 pub use stream::Stream;
