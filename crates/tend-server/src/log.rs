@@ -32,6 +32,10 @@ const EVENT_OVERHEAD: usize = size_of::<Entry>() + 2 * size_of::<usize>() + size
 /// Processes whose evicted-line counts are kept (about 40 bytes each).
 const MAX_EVICTION_COUNTS: usize = 10_000;
 
+/// Bytes a [`forget`](EventLog::forget) must free before the allocator is asked to give free
+/// memory back to the OS.
+const FREED_BEFORE_TRIM: usize = 1 << 20;
+
 /// Events the feeder takes from the service per lock of the log.
 const FEED_BATCH: usize = 1024;
 
@@ -323,6 +327,38 @@ impl EventLog {
             }
             newer
         });
+    }
+
+    /// Drops every event of process `id` and its evicted-line count: called when its record
+    /// is removed, so a removed flood gives its memory back at once instead of when newer
+    /// events push it out. A reader that asks for those events afterwards is told they were
+    /// missed, as if evicted.
+    pub fn forget(&self, id: ProcessId) {
+        let freed = self.drop_events_of(id);
+        if freed >= FREED_BEFORE_TRIM {
+            tend::release_free_memory();
+        }
+    }
+
+    /// Drops every event of `id`; returns the bytes that frees.
+    fn drop_events_of(&self, id: ProcessId) -> usize {
+        let mut inner = self.lock();
+        let before = inner.events.len();
+        let mut freed = 0;
+        inner.events.retain(|entry| {
+            let keep = entry.process().is_none_or(|event| event.id != id);
+            if !keep {
+                freed += entry.cost();
+            }
+            keep
+        });
+        inner.bytes -= freed;
+        inner.evicted_total += (before - inner.events.len()) as u64;
+        inner.evicted.remove(&id);
+        if inner.events.capacity() > 2 * inner.events.len().max(1024) {
+            inner.events.shrink_to_fit();
+        }
+        freed
     }
 
     /// A receiver that changes whenever an event is appended.

@@ -197,7 +197,16 @@ impl Subscription {
 
     /// Takes the next batch into `self.batch`, or reports a gap.
     fn fetch(&mut self) -> Option<Received> {
-        match bus::lock(&self.ring).fetch(self.key, &mut self.next_seq) {
+        let (fetched, trim) = {
+            let mut ring = bus::lock(&self.ring);
+            let fetched = ring.fetch(self.key, &mut self.next_seq);
+            (fetched, ring.take_trim())
+        };
+        if trim {
+            // Outside the lock: publishers never wait for it.
+            crate::os::release_free_memory();
+        }
+        match fetched {
             Fetched::Batch(batch) => self.batch = Some(batch),
             Fetched::Lagged(missed) => return Some(Received::Lagged { missed }),
             Fetched::Nothing => {}

@@ -63,6 +63,7 @@ pub mod signal;
 
 pub use error::{Error, FailedRun};
 pub use event::{Event, EventKind, Received, Subscription};
+pub use os::release_free_memory;
 pub use output::{Output, OutputChunk, OutputSince, Stream};
 pub use process::{MaxRestarts, Restart, RestartPolicy};
 pub use process::{

@@ -19,6 +19,10 @@ use super::{Event, EventKind};
 use crate::output::LineBatch;
 use crate::process::ProcessId;
 
+/// Bytes released by the ring after which, once it is empty (a burst is over), the allocator
+/// is asked to give free memory back to the OS.
+const TRIM_AFTER: usize = 64 << 20;
+
 /// Bookkeeping per batch beyond its events, for the byte bound.
 const BATCH_OVERHEAD: usize = size_of::<Batch>() + 2 * size_of::<usize>() + size_of::<usize>();
 
@@ -106,6 +110,8 @@ pub(super) struct Ring {
     /// Per subscriber: the first seq it has not taken from the ring yet.
     cursors: HashMap<u64, u64>,
     next_subscriber: u64,
+    /// Bytes released since the allocator was last asked to trim.
+    released: usize,
 }
 
 impl Ring {
@@ -129,8 +135,20 @@ impl Ring {
     fn pop_front(&mut self) {
         if let Some(old) = self.batches.pop_front() {
             self.events -= old.len();
-            self.bytes -= old.cost();
+            let cost = old.cost();
+            self.bytes -= cost;
+            self.released += cost;
         }
+    }
+
+    /// Whether a burst just ended: the ring is empty after releasing a lot. Asking the
+    /// allocator to trim then is what brings the daemon's resident size back down.
+    pub(super) fn take_trim(&mut self) -> bool {
+        let due = self.batches.is_empty() && self.released >= TRIM_AFTER;
+        if due {
+            self.released = 0;
+        }
+        due
     }
 
     /// Drops the batches every subscriber has taken (all of them when nobody subscribes).
@@ -196,6 +214,7 @@ impl EventBus {
             max_bytes,
             cursors: HashMap::new(),
             next_subscriber: 0,
+            released: 0,
         };
         Self { ring: Arc::new(Mutex::new(ring)), newest: watch::Sender::new(0) }
     }

@@ -14,6 +14,7 @@ mod procinfo;
 mod proctable;
 mod signals;
 mod spawn;
+mod trim;
 
 pub(crate) use boot::boot_id;
 pub(crate) use guardian::Guardian;
@@ -24,3 +25,4 @@ pub(crate) use procinfo::{Liveness, liveness, start_time};
 pub(crate) use proctable::{count_pids, entry as process_entry, scan as scan_processes};
 pub(crate) use signals::{Delivery, SIGNAL_NAMES, group_exists, signal_group, signal_process};
 pub(crate) use spawn::{configure_group, enlarge_pipe};
+pub use trim::release_free_memory;
