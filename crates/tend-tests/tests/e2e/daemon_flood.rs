@@ -47,6 +47,8 @@ async fn four_floods_with_fifty_idle_subscribers_stay_under_200_mb_and_fall_unde
     let mut running = ids.to_vec();
     while !running.is_empty() {
         polled_peak = polled_peak.max(status_kb(pid, "VmRSS"));
+        // Fail as soon as the bound is passed, rather than let a regression eat the machine.
+        assert!(polled_peak < PEAK_LIMIT_KB, "RSS {polled_peak} kB, goal under {PEAK_LIMIT_KB}");
         let mut still = Vec::new();
         for id in running {
             let info = daemon.call("GET", &format!("/processes/{id}"), None).await.json();

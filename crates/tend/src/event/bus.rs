@@ -274,3 +274,82 @@ impl EventBus {
         (self.ring.clone(), self.newest.subscribe(), key, next)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::Received;
+    use crate::output::{LineSplitter, Stream};
+
+    /// A batch of `count` empty lines, as the reader publishes it.
+    fn empty_lines(count: usize) -> LineBatch {
+        let chunk = Bytes::from(vec![b'\n'; count]);
+        let mut batch = LineBatch::new(Stream::Stdout, chunk.clone());
+        LineSplitter::new(100).split(&chunk, |piece, partial| batch.add(piece, partial));
+        batch
+    }
+
+    fn held(bus: &EventBus) -> (usize, u64, usize) {
+        let ring = lock(&bus.ring);
+        (ring.batches.len(), ring.events, ring.bytes)
+    }
+
+    #[test]
+    fn nothing_is_held_without_subscribers_or_once_all_have_read() {
+        let bus = EventBus::new(1 << 20, 16 << 20);
+        let id = ProcessId::new();
+        bus.publish_lines(id, empty_lines(1000));
+        assert_eq!(held(&bus), (0, 0, 0), "nobody subscribes: nothing kept");
+
+        let (mut first, mut second) = (bus.subscribe(), bus.subscribe());
+        bus.publish_lines(id, empty_lines(1000));
+        bus.publish(id, [EventKind::Restarted { attempt: 1 }]);
+        for _ in 0..1001 {
+            assert!(matches!(first.try_recv(), Some(Received::Event(_))));
+        }
+        assert!(first.try_recv().is_none());
+        assert_eq!(held(&bus).0, 2, "the second subscriber has read nothing yet");
+        for seq in 1001..=2001 {
+            let Some(Received::Event(event)) = second.try_recv() else { panic!("event {seq}") };
+            assert_eq!(event.seq, seq);
+        }
+        assert_eq!(held(&bus), (0, 0, 0), "read by everyone: released");
+        assert_eq!(bus.last_seq(), 2001);
+        drop(first);
+        drop(second);
+        assert!(!bus.has_subscribers());
+    }
+
+    #[test]
+    fn a_slow_subscriber_loses_the_oldest_beyond_the_byte_bound_and_is_told_exactly() {
+        // 64 KiB of empty lines per batch costs 64 KiB of chunk and 256 KiB of line ends.
+        let bus = EventBus::new(usize::MAX, 1 << 20);
+        let id = ProcessId::new();
+        let mut slow = bus.subscribe();
+        for _ in 0..100 {
+            bus.publish_lines(id, empty_lines(64 * 1024));
+            let (_, _, bytes) = held(&bus);
+            assert!(bytes <= (1 << 20) + 400 * 1024, "{bytes} bytes held");
+        }
+        let Some(Received::Lagged { missed }) = slow.try_recv() else { panic!("no lag") };
+        let (_, events, _) = held(&bus);
+        assert_eq!(missed + events, 100 * 64 * 1024, "every event read or counted");
+        let Some(Received::Event(event)) = slow.try_recv() else { panic!("no event") };
+        assert_eq!(event.seq, missed + 1, "continues right after the gap");
+    }
+
+    #[test]
+    fn the_event_bound_keeps_at_least_the_newest_batch() {
+        let bus = EventBus::new(1, 16 << 20);
+        let id = ProcessId::new();
+        let mut slow = bus.subscribe();
+        bus.publish_lines(id, empty_lines(10));
+        bus.publish_lines(id, empty_lines(10));
+        assert_eq!(held(&bus).0, 1);
+        assert!(matches!(slow.try_recv(), Some(Received::Lagged { missed: 10 })));
+        let Some(Received::Event(event)) = slow.try_recv() else { panic!("no event") };
+        assert_eq!(event.seq, 11);
+    }
+}
