@@ -10,6 +10,14 @@
 //! pipeline events the server's runs append share one increasing `seq`. Events the feeder
 //! missed (it fell behind the service's bus) leave a gap of their number, so readers still
 //! see that something was missed.
+//!
+//! # Memory
+//!
+//! At most `max_events` events and about `max_bytes` bytes, counting each event's line bytes
+//! plus its bookkeeping (the entry, its reference counts, its slot and the allocator's
+//! header), so the bound is the memory really held. Per process, the number of its lines evicted is kept
+//! after its own events are gone (for `dropped`), for up to 10,000 processes. Removing a
+//! process's record drops its events at once ([`EventLog::forget`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -22,7 +30,7 @@ use tokio::sync::watch;
 
 /// Default bound on the events the log holds.
 pub const DEFAULT_LOG_EVENTS: usize = 100_000;
-/// Default bound on the output-line bytes the log holds.
+/// Default bound on the bytes the log holds: line bytes plus bookkeeping per event.
 pub const DEFAULT_LOG_BYTES: usize = 32 << 20;
 
 /// Memory per event beyond its line bytes, for the byte bound: the entry, its `Arc` counts
