@@ -208,6 +208,8 @@ pub struct Totals {
     pub output_bytes: u64,
     /// Events held now.
     pub held: u64,
+    /// Bytes they cost now, as counted against the byte bound.
+    pub held_bytes: u64,
     /// Events evicted so far.
     pub evicted: u64,
     /// Events the log itself missed because its feeder fell behind the service's bus.
@@ -382,7 +384,12 @@ impl EventLog {
     /// Totals over every event appended.
     pub fn totals(&self) -> Totals {
         let inner = self.lock();
-        Totals { held: inner.events.len() as u64, evicted: inner.evicted_total, ..inner.totals }
+        Totals {
+            held: inner.events.len() as u64,
+            held_bytes: inner.bytes as u64,
+            evicted: inner.evicted_total,
+            ..inner.totals
+        }
     }
 
     /// Up to `limit` process events with `seq >= since` (pipeline events are skipped: they

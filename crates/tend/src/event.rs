@@ -109,6 +109,16 @@ pub const DEFAULT_EVENT_CAPACITY: usize = 1 << 20;
 /// bytes plus bookkeeping (about a hundred bytes per lifecycle event, four per line).
 pub const DEFAULT_EVENT_BYTES: usize = 16 << 20;
 
+/// What the event bus holds now for subscribers that have not read it (see
+/// [`Service::event_backlog`](crate::Service::event_backlog)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventBacklog {
+    /// Events held.
+    pub events: u64,
+    /// Bytes they cost, as counted against the byte bound.
+    pub bytes: usize,
+}
+
 /// What [`Subscription::recv`] hands out.
 #[derive(Debug, Clone)]
 pub enum Received {

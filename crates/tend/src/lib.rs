@@ -62,7 +62,7 @@ mod service;
 pub mod signal;
 
 pub use error::{Error, FailedRun};
-pub use event::{Event, EventKind, Received, Subscription};
+pub use event::{Event, EventBacklog, EventKind, Received, Subscription};
 pub use os::release_free_memory;
 pub use output::{Output, OutputChunk, OutputSince, Stream};
 pub use process::{MaxRestarts, Restart, RestartPolicy};

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use jiff::Timestamp;
 use tokio::sync::watch;
 
-use super::{Event, EventKind};
+use super::{Event, EventBacklog, EventKind};
 use crate::output::LineBatch;
 use crate::process::ProcessId;
 
@@ -264,6 +264,12 @@ impl EventBus {
         lock(&self.ring).next_seq - 1
     }
 
+    /// What it holds now.
+    pub(crate) fn backlog(&self) -> EventBacklog {
+        let ring = lock(&self.ring);
+        EventBacklog { events: ring.events, bytes: ring.bytes }
+    }
+
     /// A new subscriber's ring, wake-up receiver, key and first seq: the next one published.
     pub(super) fn register(&self) -> (Arc<Mutex<Ring>>, watch::Receiver<u64>, u64, u64) {
         let mut ring = lock(&self.ring);
@@ -292,8 +298,9 @@ mod tests {
     }
 
     fn held(bus: &EventBus) -> (usize, u64, usize) {
-        let ring = lock(&bus.ring);
-        (ring.batches.len(), ring.events, ring.bytes)
+        let batches = lock(&bus.ring).batches.len();
+        let backlog = bus.backlog();
+        (batches, backlog.events, backlog.bytes)
     }
 
     #[test]

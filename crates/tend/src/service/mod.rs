@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use table::Table;
 
-use crate::event::{DEFAULT_EVENT_BYTES, DEFAULT_EVENT_CAPACITY, EventBus, Subscription};
+use crate::event::{
+    DEFAULT_EVENT_BYTES, DEFAULT_EVENT_CAPACITY, EventBacklog, EventBus, Subscription,
+};
 use crate::os::Guardian;
 use crate::output::Output;
 use crate::process::{self, Owner, Process, ProcessInfo, ProcessShared, StartOptions, Status};
@@ -198,6 +200,13 @@ impl Service {
     /// ```
     pub fn last_seq(&self) -> u64 {
         self.inner.bus.last_seq()
+    }
+
+    /// What the event bus holds now for subscribers that have not read it, bounded by
+    /// [`ServiceConfig::event_capacity`] and [`ServiceConfig::event_bytes`]. Zero when every
+    /// subscriber has caught up.
+    pub fn event_backlog(&self) -> EventBacklog {
+        self.inner.bus.backlog()
     }
 
     /// Shuts every non-detached running process down gracefully, all at once, and waits.
