@@ -10,6 +10,14 @@
 //! pipeline events the server's runs append share one increasing `seq`. Events the feeder
 //! missed (it fell behind the service's bus) leave a gap of their number, so readers still
 //! see that something was missed.
+//!
+//! # Memory
+//!
+//! At most `max_events` events and about `max_bytes` bytes, counting each event's line bytes
+//! plus its bookkeeping (the entry, its reference counts, its slot and the allocator's
+//! header), so the bound is the memory really held. Per process, the number of its lines evicted is kept
+//! after its own events are gone (for `dropped`), for up to 10,000 processes. Removing a
+//! process's record drops its events at once ([`EventLog::forget`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -22,11 +30,22 @@ use tokio::sync::watch;
 
 /// Default bound on the events the log holds.
 pub const DEFAULT_LOG_EVENTS: usize = 100_000;
-/// Default bound on the output-line bytes the log holds.
+/// Default bound on the bytes the log holds: line bytes plus bookkeeping per event.
 pub const DEFAULT_LOG_BYTES: usize = 32 << 20;
 
-/// Bookkeeping per event beyond its line bytes, for the byte bound.
-const EVENT_OVERHEAD: usize = 96;
+/// Memory per event beyond its line bytes, for the byte bound: the entry, its `Arc` counts
+/// and its slot in the deque, plus what the allocator adds to each block.
+const EVENT_OVERHEAD: usize = size_of::<Entry>() + 2 * size_of::<usize>() + size_of::<usize>() + 16;
+
+/// Processes whose evicted-line counts are kept (about 40 bytes each).
+const MAX_EVICTION_COUNTS: usize = 10_000;
+
+/// Bytes a [`forget`](EventLog::forget) must free before the allocator is asked to give free
+/// memory back to the OS.
+const FREED_BEFORE_TRIM: usize = 1 << 20;
+
+/// Events the feeder takes from the service per lock of the log.
+const FEED_BATCH: usize = 1024;
 
 /// A bounded, shared replay buffer of events. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -112,6 +131,8 @@ impl LogInner {
         let seq = entry.seq;
         self.bytes += entry.cost();
         self.events.push_back(Arc::new(entry));
+        // Output lines evicted, counted per run of one process's lines.
+        let mut run: Option<(ProcessId, u64, u64)> = None;
         while self.events.len() > self.max_events
             || (self.bytes > self.max_bytes && self.events.len() > 1)
         {
@@ -119,20 +140,58 @@ impl LogInner {
             self.bytes -= old.cost();
             self.evicted_total += 1;
             let Some(event) = old.process() else { continue };
-            match &event.kind {
-                EventKind::Output { .. } => {
-                    let entry = self.evicted.entry(event.id).or_default();
-                    entry.0 += 1;
-                    entry.1 = old.seq;
+            if let EventKind::Output { .. } = &event.kind {
+                match &mut run {
+                    Some((id, count, last)) if *id == event.id => {
+                        *count += 1;
+                        *last = old.seq;
+                    }
+                    _ => {
+                        self.count_evicted(run.take());
+                        run = Some((event.id, 1, old.seq));
+                    }
                 }
-                // Nothing of a process older than its exit is still wanted per process.
-                EventKind::Exited { .. } => {
-                    self.evicted.remove(&event.id);
-                }
-                _ => {}
             }
         }
+        self.count_evicted(run);
         seq
+    }
+
+    /// Adds a run of evicted lines to its process's count. The counts outlive the process's
+    /// own events (a quiet process's `exited` goes with its lines), up to
+    /// [`MAX_EVICTION_COUNTS`] processes: beyond that, the half whose lines were evicted
+    /// longest ago are forgotten.
+    fn count_evicted(&mut self, run: Option<(ProcessId, u64, u64)>) {
+        let Some((id, count, last)) = run else { return };
+        let entry = self.evicted.entry(id).or_default();
+        entry.0 += count;
+        entry.1 = last;
+        if self.evicted.len() > MAX_EVICTION_COUNTS {
+            let mut lasts: Vec<u64> = self.evicted.values().map(|&(_, last)| last).collect();
+            let (_, &mut median, _) = lasts.select_nth_unstable(MAX_EVICTION_COUNTS / 2);
+            self.evicted.retain(|_, &mut (_, last)| last >= median);
+        }
+    }
+
+    /// Appends one process event, renumbered in the log's sequence.
+    fn append(&mut self, mut event: Event) {
+        // A line shares the buffer of the read it came from (up to 64 KiB): held for long,
+        // one short line would pin the whole buffer. A copy makes the byte bound real.
+        if let EventKind::Output { line, .. } = &mut event.kind {
+            *line = bytes::Bytes::copy_from_slice(line);
+        }
+        match &event.kind {
+            EventKind::Started { .. } => self.totals.starts += 1,
+            EventKind::Exited { .. } => self.totals.exits += 1,
+            EventKind::Restarted { .. } => self.totals.restarts += 1,
+            EventKind::Output { line, .. } => self.totals.output_bytes += line.len() as u64,
+            _ => {}
+        }
+        self.totals.followed_seq = event.seq;
+        self.last_seq += 1;
+        event.seq = self.last_seq;
+        let entry = Entry { seq: event.seq, body: Body::Process(event), json: OnceLock::new() };
+        self.push(entry);
     }
 }
 
@@ -149,6 +208,8 @@ pub struct Totals {
     pub output_bytes: u64,
     /// Events held now.
     pub held: u64,
+    /// Bytes they cost now, as counted against the byte bound.
+    pub held_bytes: u64,
     /// Events evicted so far.
     pub evicted: u64,
     /// Events the log itself missed because its feeder fell behind the service's bus.
@@ -193,48 +254,56 @@ impl EventLog {
 
     /// Starts the task that feeds the log from `service`'s events. Must be called inside a
     /// Tokio runtime; the task ends when the service is gone.
+    ///
+    /// The task takes whatever events are ready at once (up to [`FEED_BATCH`]) and appends
+    /// them under one lock, so a flood costs one lock and one wake-up of the readers per
+    /// batch rather than per line.
     pub fn follow(&self, service: &Service) {
         let mut subscription = service.subscribe();
         let log = self.clone();
         tokio::spawn(async move {
-            while let Some(received) = subscription.recv().await {
+            let mut ready = Vec::with_capacity(FEED_BATCH);
+            while let Some(first) = subscription.recv().await {
+                ready.push(first);
+                while ready.len() < FEED_BATCH {
+                    match subscription.try_recv() {
+                        Some(received) => ready.push(received),
+                        None => break,
+                    }
+                }
+                log.take_in(ready.drain(..));
+            }
+        });
+    }
+
+    /// Appends events and gaps from the service in order, under one lock.
+    fn take_in(&self, received: impl Iterator<Item = Received>) {
+        let seq = {
+            let mut inner = self.lock();
+            for received in received {
                 match received {
-                    Received::Event(event) => log.append(event),
+                    Received::Event(event) => inner.append(event),
                     // The gap shows as a jump in `seq`; readers report it as missed.
                     Received::Lagged { missed } => {
-                        tracing::warn!(missed, "event log fell behind the service");
-                        let mut inner = log.lock();
+                        tracing::debug!(missed, "event log fell behind the service");
                         inner.totals.feeder_missed += missed;
                         inner.last_seq += missed;
                     }
                 }
             }
-        });
+            inner.last_seq
+        };
+        self.announce(seq);
     }
 
     /// Appends one process event, evicting the oldest beyond the bounds. The log numbers
     /// what it holds itself (process and pipeline events in one sequence), so `event.seq` is
     /// replaced by the log's next sequence number.
-    pub fn append(&self, mut event: Event) {
-        // A line shares the buffer of the read it came from (up to 64 KiB): held for long,
-        // one short line would pin the whole buffer. A copy makes the byte bound real.
-        if let EventKind::Output { line, .. } = &mut event.kind {
-            *line = bytes::Bytes::copy_from_slice(line);
-        }
+    pub fn append(&self, event: Event) {
         let seq = {
             let mut inner = self.lock();
-            match &event.kind {
-                EventKind::Started { .. } => inner.totals.starts += 1,
-                EventKind::Exited { .. } => inner.totals.exits += 1,
-                EventKind::Restarted { .. } => inner.totals.restarts += 1,
-                EventKind::Output { line, .. } => inner.totals.output_bytes += line.len() as u64,
-                _ => {}
-            }
-            inner.totals.followed_seq = event.seq;
-            inner.last_seq += 1;
-            event.seq = inner.last_seq;
-            let entry = Entry { seq: event.seq, body: Body::Process(event), json: OnceLock::new() };
-            inner.push(entry)
+            inner.append(event);
+            inner.last_seq
         };
         self.announce(seq);
     }
@@ -270,6 +339,38 @@ impl EventLog {
         });
     }
 
+    /// Drops every event of process `id` and its evicted-line count: called when its record
+    /// is removed, so a removed flood gives its memory back at once instead of when newer
+    /// events push it out. A reader that asks for those events afterwards is told they were
+    /// missed, as if evicted.
+    pub fn forget(&self, id: ProcessId) {
+        let freed = self.drop_events_of(id);
+        if freed >= FREED_BEFORE_TRIM {
+            tend::release_free_memory();
+        }
+    }
+
+    /// Drops every event of `id`; returns the bytes that frees.
+    fn drop_events_of(&self, id: ProcessId) -> usize {
+        let mut inner = self.lock();
+        let before = inner.events.len();
+        let mut freed = 0;
+        inner.events.retain(|entry| {
+            let keep = entry.process().is_none_or(|event| event.id != id);
+            if !keep {
+                freed += entry.cost();
+            }
+            keep
+        });
+        inner.bytes -= freed;
+        inner.evicted_total += (before - inner.events.len()) as u64;
+        inner.evicted.remove(&id);
+        if inner.events.capacity() > 2 * inner.events.len().max(1024) {
+            inner.events.shrink_to_fit();
+        }
+        freed
+    }
+
     /// A receiver that changes whenever an event is appended.
     pub fn watch(&self) -> watch::Receiver<u64> {
         self.newest.subscribe()
@@ -283,7 +384,12 @@ impl EventLog {
     /// Totals over every event appended.
     pub fn totals(&self) -> Totals {
         let inner = self.lock();
-        Totals { held: inner.events.len() as u64, evicted: inner.evicted_total, ..inner.totals }
+        Totals {
+            held: inner.events.len() as u64,
+            held_bytes: inner.bytes as u64,
+            evicted: inner.evicted_total,
+            ..inner.totals
+        }
     }
 
     /// Up to `limit` process events with `seq >= since` (pipeline events are skipped: they

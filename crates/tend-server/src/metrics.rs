@@ -65,6 +65,25 @@ pub(crate) fn render(state: &ServerState) -> String {
     );
     metric("tend_event_log_events", "gauge", "Events held for replay.", &[("", totals.held)]);
     metric(
+        "tend_event_log_bytes",
+        "gauge",
+        "Bytes the events held for replay cost (line bytes and bookkeeping).",
+        &[("", totals.held_bytes)],
+    );
+    let backlog = state.service().event_backlog();
+    metric(
+        "tend_event_bus_events",
+        "gauge",
+        "Events the service's bus holds for subscribers that have not read them.",
+        &[("", backlog.events)],
+    );
+    metric(
+        "tend_event_bus_bytes",
+        "gauge",
+        "Bytes those events cost.",
+        &[("", backlog.bytes as u64)],
+    );
+    metric(
         "tend_event_log_evicted_total",
         "counter",
         "Events evicted from the replay log.",

@@ -107,7 +107,11 @@ fn process_paths() -> Value {
                 "parameters": [
                     { "name": "since", "in": "query", "schema": { "type": "integer", "minimum": 0 } },
                     { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 0 } },
-                    { "name": "format", "in": "query", "schema": { "type": "string", "enum": ["json", "text"] } }
+                    { "name": "format", "in": "query", "schema": { "type": "string", "enum": ["json", "text"] } },
+                    { "name": "offset", "in": "query", "description": "format=text: first byte wanted (0 = the first ever written)",
+                      "schema": { "type": "integer", "minimum": 0 } },
+                    { "name": "follow", "in": "query", "description": "format=text: wait up to 10 s for bytes past `offset` or the end",
+                      "schema": { "type": "boolean" } }
                 ],
                 "responses": { "200": {
                     "description": "Lines (JSON), or the captured bytes with format=text.",

@@ -2,15 +2,31 @@
 //!
 //! Every event carries a service-wide sequence number `seq`. For each process the order is
 //! `started` < `output`… < `killed` < `exited`. Publishing never waits for subscribers: a
-//! subscriber that falls behind by more than the bus capacity loses the oldest events and is
+//! subscriber that falls behind by more than the bus holds loses the oldest events and is
 //! told how many with [`Received::Lagged`].
+//!
+//! # Memory
+//!
+//! The bus holds the events some subscriber has not read yet, up to
+//! [`ServiceConfig::event_capacity`](crate::ServiceConfig::event_capacity) events and about
+//! [`ServiceConfig::event_bytes`](crate::ServiceConfig::event_bytes) bytes (defaults
+//! [`DEFAULT_EVENT_CAPACITY`] and [`DEFAULT_EVENT_BYTES`]); what every subscriber has read is
+//! released at once. Output lines are held as the chunk they were read in plus four bytes a
+//! line, and become [`Event`]s only when a subscriber reads them, so a flood of short lines
+//! costs little more than its bytes. Each subscriber also holds the batch it is reading (at
+//! most one pipe read: 64 KiB and its index).
+
+mod bus;
 
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use jiff::Timestamp;
 use serde::{Serialize, Serializer};
-use tokio::sync::broadcast;
+use tokio::sync::watch;
+
+pub(crate) use bus::EventBus;
+use bus::{Batch, Fetched, Ring};
 
 use crate::Signal;
 use crate::output::Stream;
@@ -86,58 +102,21 @@ fn lossy<S: Serializer>(bytes: &Bytes, serializer: S) -> Result<S::Ok, S::Error>
     serializer.serialize_str(&String::from_utf8_lossy(bytes))
 }
 
-/// Default number of event batches the bus keeps for slow subscribers. One batch holds the
-/// lines of one read from a pipe (up to 64 KiB), or a single lifecycle event.
-pub const DEFAULT_EVENT_CAPACITY: usize = 4096;
+/// Default bound on the events the bus holds for subscribers that have not read them.
+pub const DEFAULT_EVENT_CAPACITY: usize = 1 << 20;
 
-/// The broadcast channel and the sequence counter behind it.
-#[derive(Debug)]
-pub(crate) struct EventBus {
-    sender: broadcast::Sender<Arc<[Event]>>,
-    next_seq: Mutex<u64>,
-}
+/// Default bound on the bytes the bus holds for subscribers that have not read them: line
+/// bytes plus bookkeeping (about a hundred bytes per lifecycle event, four per line).
+pub const DEFAULT_EVENT_BYTES: usize = 16 << 20;
 
-impl EventBus {
-    pub(crate) fn new(capacity: usize) -> Self {
-        let (sender, _) = broadcast::channel(capacity.max(1));
-        Self { sender, next_seq: Mutex::new(1) }
-    }
-
-    /// Whether anyone listens; readers skip building line events when nobody does.
-    pub(crate) fn has_subscribers(&self) -> bool {
-        self.sender.receiver_count() > 0
-    }
-
-    /// Publishes events about one process as one batch, numbering them. The lock makes
-    /// numbering and sending one step, so `seq` order is delivery order.
-    pub(crate) fn publish(&self, id: ProcessId, kinds: impl IntoIterator<Item = EventKind>) {
-        let mut next = self.next_seq.lock().unwrap_or_else(|e| e.into_inner());
-        let time = Timestamp::now();
-        let batch: Arc<[Event]> = kinds
-            .into_iter()
-            .map(|kind| {
-                let seq = *next;
-                *next += 1;
-                Event { seq, time, id, kind }
-            })
-            .collect();
-        if !batch.is_empty() {
-            // No receivers is fine: nobody wanted these.
-            let _ = self.sender.send(batch);
-        }
-    }
-
-    /// The `seq` of the newest event published, 0 before the first.
-    pub(crate) fn last_seq(&self) -> u64 {
-        *self.next_seq.lock().unwrap_or_else(|e| e.into_inner()) - 1
-    }
-
-    pub(crate) fn subscribe(&self) -> Subscription {
-        // Under the numbering lock, so `last_seq` is exactly the last event published before
-        // this subscriber existed: nothing before it counts as missed.
-        let next = self.next_seq.lock().unwrap_or_else(|e| e.into_inner());
-        Subscription { receiver: self.sender.subscribe(), batch: None, at: 0, last_seq: *next - 1 }
-    }
+/// What the event bus holds now for subscribers that have not read it (see
+/// [`Service::event_backlog`](crate::Service::event_backlog)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventBacklog {
+    /// Events held.
+    pub events: u64,
+    /// Bytes they cost, as counted against the byte bound.
+    pub bytes: usize,
 }
 
 /// What [`Subscription::recv`] hands out.
@@ -154,6 +133,9 @@ pub enum Received {
 }
 
 /// A live feed of the service's events, from the moment of subscribing.
+///
+/// A subscription never slows the processes: one that does not keep up loses the oldest
+/// events it has not read and gets [`Received::Lagged`] saying how many.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), tend::Error> {
@@ -172,49 +154,79 @@ pub enum Received {
 /// ```
 #[derive(Debug)]
 pub struct Subscription {
-    receiver: broadcast::Receiver<Arc<[Event]>>,
-    batch: Option<Arc<[Event]>>,
-    at: usize,
-    last_seq: u64,
+    ring: Arc<Mutex<Ring>>,
+    /// Changes when something is published; closed when the service is gone.
+    newest: watch::Receiver<u64>,
+    key: u64,
+    /// The batch being read, and the seq of the next event to hand out.
+    batch: Option<Arc<Batch>>,
+    next_seq: u64,
+}
+
+impl EventBus {
+    /// A subscription from the next event published on.
+    pub(crate) fn subscribe(&self) -> Subscription {
+        let (ring, newest, key, next_seq) = self.register();
+        Subscription { ring, newest, key, batch: None, next_seq }
+    }
 }
 
 impl Subscription {
     /// Waits for the next event. `None` once the service is gone and every event was read.
     pub async fn recv(&mut self) -> Option<Received> {
         loop {
+            // Mark the newest seen before looking, so a publish after the look wakes us.
+            self.newest.borrow_and_update();
+            if let Some(received) = self.try_recv() {
+                return Some(received);
+            }
+            if self.newest.changed().await.is_err() {
+                // The service is gone: nothing more can come. What is left, then the end.
+                return self.try_recv();
+            }
+        }
+    }
+
+    /// The next event if one is ready now, without waiting; `None` if none is.
+    pub fn try_recv(&mut self) -> Option<Received> {
+        loop {
             if let Some(batch) = &self.batch {
-                if let Some(event) = batch.get(self.at) {
-                    self.at += 1;
-                    self.last_seq = event.seq;
-                    return Some(Received::Event(event.clone()));
+                if self.next_seq < batch.end() {
+                    let event = batch.event(self.next_seq);
+                    self.next_seq += 1;
+                    return Some(Received::Event(event));
                 }
                 self.batch = None;
             }
-            match self.receiver.recv().await {
-                Ok(batch) => {
-                    self.batch = Some(batch);
-                    self.at = 0;
-                }
-                Err(broadcast::error::RecvError::Closed) => return None,
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    // The count above is in batches; report events, from the sequence gap.
-                    let next = match self.receiver.recv().await {
-                        Ok(batch) => batch,
-                        Err(broadcast::error::RecvError::Closed) => return None,
-                        Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    };
-                    let first = next.first().map_or(self.last_seq + 1, |e| e.seq);
-                    let missed = first.saturating_sub(self.last_seq + 1);
-                    self.batch = Some(next);
-                    self.at = 0;
-                    if missed > 0 {
-                        if let Some(first_event) = self.batch.as_ref().and_then(|b| b.first()) {
-                            self.last_seq = first_event.seq - 1;
-                        }
-                        return Some(Received::Lagged { missed });
-                    }
-                }
+            if let Some(lagged) = self.fetch() {
+                return Some(lagged);
             }
+            self.batch.as_ref()?;
         }
+    }
+
+    /// Takes the next batch into `self.batch`, or reports a gap.
+    fn fetch(&mut self) -> Option<Received> {
+        let (fetched, trim) = {
+            let mut ring = bus::lock(&self.ring);
+            let fetched = ring.fetch(self.key, &mut self.next_seq);
+            (fetched, ring.take_trim())
+        };
+        if trim {
+            // Outside the lock: publishers never wait for it.
+            crate::os::release_free_memory();
+        }
+        match fetched {
+            Fetched::Batch(batch) => self.batch = Some(batch),
+            Fetched::Lagged(missed) => return Some(Received::Lagged { missed }),
+            Fetched::Nothing => {}
+        }
+        None
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        bus::lock(&self.ring).unsubscribe(self.key);
     }
 }

@@ -64,8 +64,9 @@ pub mod signal;
 
 pub use deadline::FOREVER;
 pub use error::{Error, FailedRun};
-pub use event::{Event, EventKind, Received, Subscription};
-pub use output::{Output, OutputChunk, Stream};
+pub use event::{Event, EventBacklog, EventKind, Received, Subscription};
+pub use os::release_free_memory;
+pub use output::{Output, OutputChunk, OutputSince, Stream};
 pub use process::{MaxRestarts, Restart, RestartPolicy};
 pub use process::{
     OutputMode, Process, ProcessId, ProcessInfo, Reason, StartOptions, Status, StdinMode,

@@ -11,11 +11,20 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// A response: status and raw body.
+/// A response: status, headers and raw body.
 #[derive(Debug)]
 pub(crate) struct Response {
     pub(crate) status: u16,
+    /// Header names as sent (compare without case), values trimmed.
+    pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
+}
+
+impl Response {
+    /// The value of header `name` (any case), if present.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
 }
 
 fn invalid(what: &str) -> io::Error {
@@ -66,8 +75,10 @@ fn parse(raw: &[u8]) -> io::Result<Response> {
         .ok_or_else(|| invalid("bad status line"))?;
     let mut length = None;
     let mut chunked = false;
+    let mut headers = Vec::new();
     for line in lines {
         let Some((name, value)) = line.split_once(':') else { continue };
+        headers.push((name.to_owned(), value.trim().to_owned()));
         if name.eq_ignore_ascii_case("content-length") {
             length = value.trim().parse::<usize>().ok();
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
@@ -82,7 +93,7 @@ fn parse(raw: &[u8]) -> io::Result<Response> {
     } else {
         rest.to_vec()
     };
-    Ok(Response { status, body })
+    Ok(Response { status, headers, body })
 }
 
 fn dechunk(mut rest: &[u8]) -> io::Result<Vec<u8>> {
@@ -126,6 +137,7 @@ mod tests {
     fn parses_and_encodes() {
         let r = parse(b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\n{}").unwrap();
         assert_eq!((r.status, r.body.as_slice()), (201, &b"{}"[..]));
+        assert_eq!(r.header("Content-Length"), Some("2"));
         let r = parse(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n")
             .unwrap();
         assert_eq!(r.body, b"ok");

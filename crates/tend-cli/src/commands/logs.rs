@@ -1,21 +1,24 @@
-//! `tend logs`: a managed process's output; `-f` follows it until the process ends.
+//! `tend logs`: a managed process's captured output, exactly; `-f` follows it until the
+//! process ends.
 //!
-//! Without `-f` it prints the captured output exactly (`output?format=text`). With `-f` it
-//! reads lines from the daemon's event log (`output?since=SEQ`), stdout lines to stdout and
-//! stderr lines to stderr, polling until the process has ended and every line is out. Lines
-//! the daemon's bounded log evicted before they could be read are not lost silently: a note on
-//! stderr counts them.
+//! Both print the bytes the process wrote — both streams, in the order they were captured —
+//! to stdout, unaltered: `tend logs -f` prints byte for byte what `tend logs` prints once the
+//! process has ended. Both read the capture ring (`output?format=text`); following asks again
+//! from the next byte (`&offset=N&follow=true`, which waits for new bytes on the daemon). When
+//! the ring dropped bytes before the first one shown (it keeps the most recent output of each
+//! process), a note on stderr says how many, and whether the first line shown is cut.
 
 use std::io::Write;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::Args;
-use serde_json::Value;
 
+use crate::client::http::Response;
 use crate::client::{Client, ClientArgs, block_on, process_path};
 
-/// Pause between polls when nothing new arrived.
-const POLL: Duration = Duration::from_millis(100);
+/// Time bound of one request: the daemon answers a follow request within 10 s.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Arguments of `tend logs`.
 #[derive(Debug, Args)]
@@ -24,7 +27,7 @@ pub(crate) struct LogsArgs {
     client: ClientArgs,
     /// Id, unique id prefix or name.
     id: String,
-    /// Follow the output live until the process ends.
+    /// Follow the output live until the process ends (its bytes exactly, as without -f).
     #[arg(short, long)]
     follow: bool,
 }
@@ -34,73 +37,54 @@ pub(crate) fn run(args: LogsArgs) -> anyhow::Result<i32> {
     let client = Client::new(&args.client)?;
     block_on(async {
         if !args.follow {
-            let text = client
-                .raw(
-                    "GET",
-                    &process_path(&args.id, "/output?format=text"),
-                    None,
-                    Duration::from_secs(30),
-                )
-                .await?;
-            std::io::stdout().write_all(&text.body)?;
+            let path = process_path(&args.id, "/output?format=text");
+            let response = client.raw("GET", &path, None, REQUEST_TIMEOUT).await?;
+            note_dropped(&response, &args.id, 0)?;
+            write_out(&response.body)?;
             return Ok(0);
         }
-        follow(&client, &args.id).await
+        // Resolve a name or prefix once, so a later process with the same name is not followed.
+        let info = client.call("GET", &process_path(&args.id, ""), None).await?;
+        let id = info["id"].as_str().unwrap_or(&args.id).to_owned();
+        let mut offset = 0;
+        loop {
+            let path =
+                process_path(&id, &format!("/output?format=text&offset={offset}&follow=true"));
+            let response = client.raw("GET", &path, None, REQUEST_TIMEOUT).await?;
+            offset = note_dropped(&response, &id, offset)? + response.body.len() as u64;
+            write_out(&response.body)?;
+            if response.header("x-tend-ended") == Some("true") {
+                return Ok(0);
+            }
+        }
     })
 }
 
-async fn follow(client: &Client, id: &str) -> anyhow::Result<i32> {
-    // Resolve a name or prefix once, so a later process with the same name is not followed.
-    let info = client.call("GET", &process_path(id, ""), None).await?;
-    let id = info["id"].as_str().unwrap_or(id).to_owned();
-    let mut since = 0;
-    let mut ended = false;
-    // `dropped` counts every line of the process the log has evicted so far.
-    let mut reported = 0;
-    loop {
-        let page =
-            client.call("GET", &process_path(&id, &format!("/output?since={since}")), None).await?;
-        let dropped = page["dropped"].as_u64().unwrap_or(0);
-        if dropped > reported {
-            eprintln!(
-                "tend: {} line(s) of {id} were evicted from the daemon's event log before they \
-                 could be shown (`tend logs {id}` without -f prints the captured output)",
-                dropped - reported
-            );
-            reported = dropped;
-        }
-        let lines = page["lines"].as_array().cloned().unwrap_or_default();
-        print_lines(&lines)?;
-        since = page["next_seq"].as_u64().unwrap_or(since);
-        if !lines.is_empty() {
-            continue;
-        }
-        // `exited` comes after every line in the log: once it has ended and a read after
-        // that found nothing new, everything is out.
-        if ended {
-            return Ok(0);
-        }
-        let info = client.call("GET", &process_path(&id, ""), None).await?;
-        if matches!(info["status"].as_str(), Some("exited" | "failed" | "killed")) {
-            ended = true;
-            continue;
-        }
-        tokio::time::sleep(POLL).await;
+/// Says on stderr how many bytes the daemon dropped between `asked` and the body; returns
+/// the offset the body starts at.
+fn note_dropped(response: &Response, id: &str, asked: u64) -> anyhow::Result<u64> {
+    let number = |name: &str| -> anyhow::Result<u64> {
+        response.header(name).map_or(Ok(0), |value| {
+            value.parse().with_context(|| format!("the daemon sent a bad {name} header: {value:?}"))
+        })
+    };
+    let dropped = number("x-tend-dropped-bytes")?;
+    if dropped > 0 {
+        let cut = if response.header("x-tend-cut-line") == Some("true") {
+            "; the first line shown is cut"
+        } else {
+            ""
+        };
+        eprintln!(
+            "tend: {dropped} byte(s) of the output of {id} were dropped before what follows (the \
+             daemon keeps only the most recent output of each process){cut}"
+        );
     }
+    Ok(number("x-tend-offset")?.max(asked))
 }
 
-fn print_lines(lines: &[Value]) -> std::io::Result<()> {
-    let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
-    let (mut out, mut err) = (stdout.lock(), stderr.lock());
-    for line in lines {
-        let text = line["line"].as_str().unwrap_or_default();
-        let end = if line["partial"] == true { "" } else { "\n" };
-        if line["stream"] == "stderr" {
-            write!(err, "{text}{end}")?;
-        } else {
-            write!(out, "{text}{end}")?;
-        }
-    }
-    out.flush()?;
-    err.flush()
+fn write_out(bytes: &[u8]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()
 }

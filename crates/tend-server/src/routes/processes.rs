@@ -2,9 +2,11 @@
 //! dispatches the matching `process.*` action, so the API and every other caller of the
 //! actions share one code path.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
@@ -74,7 +76,12 @@ pub(crate) async fn remove(
     State(state): State<ServerState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(dispatch(&state, "process.remove", with_id(id, Map::new())?).await?))
+    let removed = dispatch(&state, "process.remove", with_id(id, Map::new())?).await?;
+    // Its events go from the replay log too, and their memory with them.
+    if let Some(id) = removed["id"].as_str().and_then(|id| id.parse().ok()) {
+        state.event_log().forget(id);
+    }
+    Ok(Json(removed))
 }
 
 /// `POST /processes/{id}/wait?timeout=DURATION`
@@ -111,13 +118,13 @@ pub(crate) async fn control(
 
 /// `GET /processes/{id}/output?since=SEQ` → `{lines: [{seq, stream, line}], next_seq,
 /// dropped}` from the event log (the server's `process.lines` action); `?format=text` → the
-/// captured bytes, exactly.
+/// captured bytes, exactly (see [`output_text`]).
 pub(crate) async fn output(
     State(state): State<ServerState>,
     Path(id): Path<String>,
     params: Params,
 ) -> ApiResult<Response> {
-    params.only(&["since", "format", "limit"])?;
+    params.only(&["since", "format", "limit", "offset", "follow"])?;
     // Unknown ids are a 404 before any parameter is looked at.
     let info = dispatch(&state, "process.get", with_id(id.clone(), Map::new())?).await?;
     match params.get("format") {
@@ -125,10 +132,7 @@ pub(crate) async fn output(
         Some("text") => {
             // Raw bytes cannot travel in JSON; the ring is read directly for this form.
             let process = state.service().get(&id).map_err(crate::actions::ActionError::from)?;
-            let bytes = process.output().combined();
-            return Ok(
-                ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
-            );
+            return output_text(&process, &params).await;
         }
         Some(other) => {
             return Err(ApiError::bad_request(format!(
@@ -144,4 +148,51 @@ pub(crate) async fn output(
         }
     }
     Ok(Json(dispatch(&state, "process.lines", options).await?).into_response())
+}
+
+/// How long `format=text&follow=true` waits for output beyond `offset` before answering with
+/// nothing new; the client asks again.
+const FOLLOW_WAIT: Duration = Duration::from_secs(10);
+
+/// `?format=text[&offset=N][&follow=true]`: the captured bytes from byte `offset` on (0, the
+/// first byte the process ever wrote, by default), both streams in order, exactly as written.
+/// With `follow=true` it first waits (up to 10 s) until there is something past `offset` or
+/// the process has ended. Headers say where the body starts and what is missing before it:
+///
+/// * `X-Tend-Offset`: the offset of the first byte of the body; ask for
+///   `X-Tend-Offset + body length` next to follow;
+/// * `X-Tend-Dropped-Bytes`: bytes between `offset` and the body that the capture ring
+///   dropped before they were read;
+/// * `X-Tend-Cut-Line`: `true` when bytes were dropped and the body starts inside a line;
+/// * `X-Tend-Ended`: `true` when the process has ended and the body reaches the end of its
+///   output: nothing more will come.
+async fn output_text(process: &tend::Process, params: &Params) -> ApiResult<Response> {
+    let offset = params.number("offset")?.unwrap_or(0);
+    let follow = match params.get("follow") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "query parameter `follow`: `{other}` is not true or false"
+            )));
+        }
+    };
+    if follow {
+        // Nothing new within the wait is an empty answer, not an error.
+        let _ = tokio::time::timeout(FOLLOW_WAIT, process.wait_output(offset)).await;
+    }
+    let since = process.output_since(offset);
+    // A zero timeout polls once: `Ok(false)` is "ended, and nothing past what we send".
+    let ended = matches!(
+        tokio::time::timeout(Duration::ZERO, process.wait_output(since.next_offset())).await,
+        Ok(false)
+    );
+    let headers = [
+        (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+        (HeaderName::from_static("x-tend-offset"), since.offset.to_string()),
+        (HeaderName::from_static("x-tend-dropped-bytes"), since.dropped.to_string()),
+        (HeaderName::from_static("x-tend-cut-line"), since.cut.to_string()),
+        (HeaderName::from_static("x-tend-ended"), ended.to_string()),
+    ];
+    Ok((headers, since.bytes).into_response())
 }

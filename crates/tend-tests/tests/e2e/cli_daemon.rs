@@ -270,10 +270,13 @@ fn logs_follow_streams_until_the_process_ends() {
     daemon.ok(&["close-stdin", "chat"]);
     let status = wait_child(&mut follower, LONG);
     assert!(status.success(), "{status:?}");
+    // Like `tend logs`, -f prints the captured bytes of both streams in order on stdout.
+    assert_eq!(received.recv_timeout(LONG).unwrap(), "eof", "its stderr, in capture order");
     assert!(received.recv_timeout(LONG).is_err(), "nothing more on stdout");
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut follower.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert_eq!(stderr, "eof\n", "stderr lines go to stderr");
+    assert_eq!(stderr, "", "nothing was dropped, so nothing to say");
+    assert_eq!(daemon.ok(&["logs", "chat"]), "before\nduring\neof\n", "the same as logs");
 }
 
 #[test]

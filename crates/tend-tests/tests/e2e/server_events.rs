@@ -1,5 +1,5 @@
 //! The WebSocket event stream: replay from the log, then live; `lagged` when the log evicted
-//! what a client had not read; resuming with `since`; `tend logs -f` counting evicted lines;
+//! what a client had not read; resuming with `since`; `tend logs -f` unaffected by the log;
 //! how far the log is behind the service.
 
 use std::time::Duration;
@@ -139,7 +139,7 @@ async fn a_client_behind_the_log_is_told_how_much_it_missed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn logs_follow_says_how_many_lines_the_log_evicted() {
+async fn logs_follow_reads_the_captured_bytes_whatever_the_log_evicted() {
     let (server, run, id) = five_hundred_lines_through_a_log_of_fifty().await;
     let url = format!("http://{}", server.addr);
     let output = tokio::time::timeout(
@@ -152,18 +152,9 @@ async fn logs_follow_says_how_many_lines_the_log_evicted() {
     .expect("tend logs -f to end")
     .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    let shown = stdout.lines().count();
-    // Evicted lines are counted on stderr; shown + evicted accounts for every line.
-    let evicted: usize = stderr
-        .split_whitespace()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no eviction note: {stderr:?}"));
-    assert!(stderr.contains("evicted") && stderr.contains(&id), "{stderr}");
-    assert_eq!(shown + evicted, 500, "shown {shown}, evicted {evicted}");
-    assert_eq!(stdout.lines().last(), run["output"].as_str().unwrap().lines().last());
+    // The log kept 50 events, but -f follows the capture ring: every line, nothing dropped.
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), run["output"].as_str().unwrap());
+    assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
 #[tokio::test(flavor = "multi_thread")]

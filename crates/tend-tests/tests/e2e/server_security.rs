@@ -128,6 +128,9 @@ async fn health_ready_metrics_and_openapi() {
         "tend_websocket_missed_events_total 0",
         "tend_event_log_evicted_total 0",
         "tend_event_log_lag 0",
+        // Once the log has read everything, the bus holds nothing.
+        "tend_event_bus_events 0",
+        "tend_event_bus_bytes 0",
     ];
     // The counters follow the event feed, which runs beside the request: poll.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -21,6 +21,7 @@ mod spawn;
 mod subreaper;
 #[cfg(target_os = "linux")]
 mod sweep;
+mod trim;
 
 pub(crate) use boot::boot_id;
 pub(crate) use contain::{Tagging, enable as enable_containment};
@@ -36,3 +37,4 @@ pub(crate) use spawn::{configure_group, enlarge_pipe};
 pub(crate) use subreaper::{
     register as register_child, spawn_lock, unregister as unregister_child,
 };
+pub use trim::release_free_memory;

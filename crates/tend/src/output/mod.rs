@@ -30,6 +30,7 @@
 //! * The ring tags every run of same-stream bytes; output that alternates streams byte by byte
 //!   therefore costs one small bookkeeping entry per run on top of the bytes themselves.
 
+mod lines;
 mod ring;
 mod snapshot;
 mod splitter;
@@ -37,7 +38,8 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use lines::LineBatch;
 pub(crate) use ring::OutputRing;
-pub use snapshot::{Output, OutputChunk};
+pub use snapshot::{Output, OutputChunk, OutputSince};
 pub(crate) use splitter::LineSplitter;
 pub use stream::Stream;

@@ -7,7 +7,9 @@
 
 use std::collections::VecDeque;
 
-use super::{Output, OutputChunk, Stream};
+use tokio::sync::watch;
+
+use super::{Output, OutputChunk, OutputSince, Stream};
 
 /// The first allocation. Small, because most processes write little; later growth doubles.
 const FIRST_ALLOCATION: usize = 512;
@@ -35,6 +37,10 @@ pub(crate) struct OutputRing {
     len: usize,
     runs: VecDeque<Run>,
     dropped: u64,
+    /// The last byte dropped, if any: whether the oldest byte held starts a line.
+    last_dropped: Option<u8>,
+    /// Bytes pushed since creation (`dropped + len`), for followers waiting for more.
+    written: watch::Sender<u64>,
 }
 
 impl OutputRing {
@@ -48,6 +54,8 @@ impl OutputRing {
             len: 0,
             runs: VecDeque::new(),
             dropped: 0,
+            last_dropped: None,
+            written: watch::Sender::new(0),
         }
     }
 
@@ -60,6 +68,8 @@ impl OutputRing {
         }
         if self.capacity == 0 {
             self.dropped += bytes.len() as u64;
+            self.last_dropped = bytes.last().copied();
+            self.announce();
             return;
         }
         let mut bytes = bytes;
@@ -68,6 +78,12 @@ impl OutputRing {
             // Only the newest `capacity` bytes of this push survive, and nothing older does.
             let skip = bytes.len() - self.capacity;
             trimmed = skip > 0 || self.len > 0;
+            if skip > 0 {
+                self.last_dropped = Some(bytes[skip - 1]);
+            } else if self.len > 0 {
+                let (first, second) = self.as_slices();
+                self.last_dropped = second.last().or(first.last()).copied();
+            }
             self.dropped += (self.len + skip) as u64;
             self.head = 0;
             self.len = 0;
@@ -89,6 +105,39 @@ impl OutputRing {
         }
         if trimmed {
             self.align_head();
+        }
+        self.announce();
+    }
+
+    fn announce(&self) {
+        self.written.send_replace(self.dropped + self.len as u64);
+    }
+
+    /// A receiver of the number of bytes pushed so far; it changes with every push.
+    pub(crate) fn watch_written(&self) -> watch::Receiver<u64> {
+        self.written.subscribe()
+    }
+
+    /// The bytes held from absolute offset `from` (counted from the first byte ever pushed),
+    /// both streams in order. Bytes between `from` and the oldest byte held were dropped;
+    /// the answer says how many.
+    pub(crate) fn read_from(&self, from: u64) -> OutputSince {
+        let start = self.dropped;
+        let dropped = start.saturating_sub(from);
+        let skip = (from.max(start) - start).min(self.len as u64) as usize;
+        let (first, second) = self.as_slices();
+        let mut bytes = Vec::with_capacity(self.len - skip);
+        if skip < first.len() {
+            bytes.extend_from_slice(&first[skip..]);
+            bytes.extend_from_slice(second);
+        } else {
+            bytes.extend_from_slice(&second[skip - first.len()..]);
+        }
+        OutputSince {
+            offset: start + skip as u64,
+            dropped,
+            cut: dropped > 0 && self.last_dropped.is_some_and(|byte| byte != b'\n'),
+            bytes,
         }
     }
 
@@ -181,6 +230,9 @@ impl OutputRing {
         self.head += count;
         if self.head >= self.buf.len() {
             self.head -= self.buf.len();
+        }
+        if count > 0 {
+            self.last_dropped = Some(self.buf[(self.head + self.buf.len() - 1) % self.buf.len()]);
         }
         self.len -= count;
         self.dropped += count as u64;
@@ -293,6 +345,33 @@ mod tests {
         ring.push(Stderr, "€".as_bytes()); // E2 82 AC: evicts C3, leaving A9 at the head
         assert_eq!(runs(&ring), [(Stderr, "€".as_bytes().to_vec())]);
         assert_eq!(ring.dropped_bytes(), 2);
+    }
+
+    #[test]
+    fn reads_from_an_offset_and_says_what_was_dropped_before_it() {
+        let mut ring = OutputRing::new(8);
+        ring.push(Stdout, b"ab\ncd");
+        let since = ring.read_from(0);
+        assert_eq!((since.offset, since.dropped, since.cut), (0, 0, false));
+        assert_eq!(since.bytes, b"ab\ncd");
+        assert_eq!(ring.read_from(3).bytes, b"cd");
+        // Ten bytes into eight: "ab" goes, and the oldest byte held is in the middle of a line.
+        ring.push(Stderr, b"ef\ngh");
+        let since = ring.read_from(0);
+        assert_eq!((since.offset, since.dropped, since.cut), (2, 2, true));
+        assert_eq!(since.bytes, b"\ncdef\ngh");
+        // One more: the newline goes too, and now the head starts a line.
+        ring.push(Stdout, b"\n");
+        let since = ring.read_from(1);
+        assert_eq!((since.offset, since.dropped, since.cut), (3, 2, false));
+        assert_eq!(since.next_offset(), 11);
+        assert_eq!(ring.read_from(11), OutputSince { offset: 11, ..OutputSince::default() });
+        assert_eq!(ring.read_from(99).offset, 11, "never past the end");
+        // A follower that is up to date is woken by the next push.
+        let mut written = ring.watch_written();
+        assert_eq!(*written.borrow_and_update(), 11);
+        ring.push(Stdout, b"x");
+        assert!(written.has_changed().unwrap());
     }
 
     #[test]

@@ -18,6 +18,35 @@ impl OutputChunk {
     }
 }
 
+/// Captured bytes from a given offset on: what [`Process::output_since`] returns, for
+/// following the output exactly, byte for byte.
+///
+/// Offsets count every byte the process ever wrote (both streams, in capture order), so a
+/// follower asks for `offset + bytes.len()` next. When the ring dropped bytes the follower had
+/// not read yet, `dropped` says how many, and `cut` whether the first byte shown is in the
+/// middle of a line.
+///
+/// [`Process::output_since`]: crate::Process::output_since
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutputSince {
+    /// Offset of the first byte of `bytes`.
+    pub offset: u64,
+    /// Bytes between the offset asked for and `offset` that were dropped before anyone read
+    /// them.
+    pub dropped: u64,
+    /// Bytes were dropped and the first byte shown does not start a line.
+    pub cut: bool,
+    /// The bytes held from `offset` on, both streams in order, exactly as written.
+    pub bytes: Vec<u8>,
+}
+
+impl OutputSince {
+    /// The offset to ask for next.
+    pub fn next_offset(&self) -> u64 {
+        self.offset + self.bytes.len() as u64
+    }
+}
+
 /// A copy of captured output, in the order it was written, each chunk tagged with its stream.
 ///
 /// Consecutive chunks always belong to different streams (runs of the same stream are merged),

@@ -1,13 +1,25 @@
 //! [`LineSplitter`]: turns one stream's chunks into line events, with no limit on line length.
 //!
-//! Lines that lie wholly inside a chunk are handed out as zero-copy slices of it; only a line
-//! that straddles two reads is copied, once, into a small pending buffer. A line longer than
-//! `max_line` is cut into pieces of at most `max_line` bytes as soon as it is known to be too
-//! long, so the pending buffer never holds more than `max_line` bytes however long the line.
+//! Lines that lie wholly inside a chunk are handed out as ranges of it (zero-copy); only a
+//! line that straddles two reads is copied, once, into a small pending buffer. A line longer
+//! than `max_line` is cut into pieces of at most `max_line` bytes as soon as it is known to be
+//! too long, so the pending buffer never holds more than `max_line` bytes however long the
+//! line.
+
+use std::ops::Range;
 
 use bytes::{Bytes, BytesMut};
 
 use super::ring::is_continuation;
+
+/// One line (or piece of a long line) the splitter hands out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Piece {
+    /// Bytes it had to copy: the end of a line begun in an earlier chunk.
+    Held(Bytes),
+    /// A range of the chunk just fed.
+    InChunk(Range<usize>),
+}
 
 /// Splits one stream's bytes into line events. No line-length limit on input.
 ///
@@ -27,15 +39,15 @@ impl LineSplitter {
         LineSplitter { max_line: max_line.max(1), pending: BytesMut::new() }
     }
 
-    /// Feeds the next chunk read from the pipe. Calls `emit(line, partial)` for every complete
+    /// Feeds the next chunk read from the pipe. Calls `emit(piece, partial)` for every complete
     /// line (without its `\n`) and, when the pending line grows past `max_line` bytes, for each
     /// piece of at most `max_line` bytes with `partial = true` ("this line continues in the
     /// next event"). The last piece of a long line has `partial = false`. Pieces are cut at a
     /// UTF-8 character boundary when one lies within the last three bytes of the limit.
     ///
-    /// Lines that lie wholly inside `chunk` are zero-copy slices of it.
-    pub(crate) fn push(&mut self, chunk: &Bytes, mut emit: impl FnMut(Bytes, bool)) {
-        let data = &chunk[..];
+    /// Every [`Piece::Held`] comes before every [`Piece::InChunk`]; in-chunk pieces come in
+    /// order, each starting where the one before ended (after its `\n` unless it was partial).
+    pub(crate) fn split(&mut self, chunk: &[u8], mut emit: impl FnMut(Piece, bool)) {
         let max = self.max_line;
         let mut pos = 0;
 
@@ -43,44 +55,54 @@ impl LineSplitter {
         // the byte that proves it too long, then cut.
         while !self.pending.is_empty() {
             let room = max + 1 - self.pending.len();
-            let end = data.len().min(pos + room);
-            if let Some(i) = memchr::memchr(b'\n', &data[pos..end]) {
-                self.pending.extend_from_slice(&data[pos..pos + i]);
-                emit(self.pending.split().freeze(), false);
+            let end = chunk.len().min(pos + room);
+            if let Some(i) = memchr::memchr(b'\n', &chunk[pos..end]) {
+                self.pending.extend_from_slice(&chunk[pos..pos + i]);
+                emit(Piece::Held(self.pending.split().freeze()), false);
                 pos += i + 1;
                 break;
             }
-            self.pending.extend_from_slice(&data[pos..end]);
+            self.pending.extend_from_slice(&chunk[pos..end]);
             pos = end;
             if self.pending.len() <= max {
                 return; // chunk used up, line neither ended nor too long yet
             }
             let cut = cut_point(&self.pending, max);
-            emit(self.pending.split_to(cut).freeze(), true);
+            emit(Piece::Held(self.pending.split_to(cut).freeze()), true);
         }
 
-        // Lines wholly inside the chunk: slices, no copies.
+        // Lines wholly inside the chunk: ranges, no copies.
         let mut start = pos;
-        for newline in memchr::memchr_iter(b'\n', &data[pos..]) {
+        for newline in memchr::memchr_iter(b'\n', &chunk[pos..]) {
             let end = pos + newline;
             if end - start > max {
                 start = emit_long_prefix(chunk, start, end, max, &mut emit);
             }
-            emit(chunk.slice(start..end), false);
+            emit(Piece::InChunk(start..end), false);
             start = end + 1;
         }
 
         // The unterminated tail: hand out what is already known to be too long, keep the rest.
-        start = emit_long_prefix(chunk, start, data.len(), max, &mut emit);
-        self.pending.extend_from_slice(&data[start..]);
+        start = emit_long_prefix(chunk, start, chunk.len(), max, &mut emit);
+        self.pending.extend_from_slice(&chunk[start..]);
+    }
+
+    /// Like [`split`](Self::split), with each piece as bytes (in-chunk ones are zero-copy
+    /// slices of `chunk`).
+    #[cfg(test)]
+    pub(crate) fn push(&mut self, chunk: &Bytes, mut emit: impl FnMut(Bytes, bool)) {
+        self.split(chunk, |piece, partial| match piece {
+            Piece::Held(bytes) => emit(bytes, partial),
+            Piece::InChunk(range) => emit(chunk.slice(range), partial),
+        });
     }
 
     /// Feeds a chunk nobody wants line events for. Leaves the splitter exactly as
     /// `push(chunk, |_, _| {})` would, so later subscribers see correct lines, but looks only
     /// for the last newline instead of every one.
-    pub(crate) fn skip(&mut self, chunk: &Bytes) {
+    pub(crate) fn skip(&mut self, chunk: &[u8]) {
         let Some(last) = memchr::memrchr(b'\n', chunk) else {
-            return self.push(chunk, |_, _| {});
+            return self.split(chunk, |_, _| {});
         };
         // The line under way ended in this chunk; the next one starts after the last newline.
         let start = emit_long_prefix(chunk, last + 1, chunk.len(), self.max_line, &mut |_, _| {});
@@ -111,15 +133,15 @@ impl LineSplitter {
 #[cold]
 #[inline(never)]
 fn emit_long_prefix(
-    chunk: &Bytes,
+    chunk: &[u8],
     mut start: usize,
     end: usize,
     max: usize,
-    emit: &mut impl FnMut(Bytes, bool),
+    emit: &mut impl FnMut(Piece, bool),
 ) -> usize {
     while end - start > max {
         let cut = cut_point(&chunk[start..end], max);
-        emit(chunk.slice(start..start + cut), true);
+        emit(Piece::InChunk(start..start + cut), true);
         start += cut;
     }
     start

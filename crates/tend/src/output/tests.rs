@@ -5,7 +5,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::ring::is_continuation;
-use super::{LineSplitter, OutputRing, Stream};
+use super::{LineBatch, LineSplitter, OutputRing, Stream};
 
 /// Bytes rich in the cases that matter: newlines, `\r`, multi-byte UTF-8 and stray
 /// continuation bytes.
@@ -115,6 +115,14 @@ proptest! {
         prop_assert_eq!(out.combined(), &all[start..]);
         prop_assert_eq!(out.dropped_bytes(), start as u64);
         prop_assert_eq!(ring.dropped_bytes(), start as u64);
+        // Following from any offset gives exactly the suffix held from there.
+        for from in [0, start / 2, start, all.len().saturating_sub(1), all.len()] {
+            let since = ring.read_from(from as u64);
+            prop_assert_eq!(since.offset as usize, from.max(start));
+            prop_assert_eq!(since.dropped as usize, start.saturating_sub(from));
+            prop_assert_eq!(&since.bytes[..], &all[from.max(start)..]);
+            prop_assert_eq!(since.cut, since.dropped > 0 && all[start - 1] != b'\n');
+        }
         if capacity > 0 {
             // Only the boundary adjustment (at most 3 bytes) may drop more than overflow does.
             prop_assert!(start <= all.len().saturating_sub(capacity) + 3);
@@ -134,5 +142,56 @@ proptest! {
             at += chunk.bytes.len();
         }
         prop_assert!(ring.heap_bytes() <= capacity + 64 * size_of::<(Stream, usize)>() * pushes.len().max(1));
+    }
+}
+
+/// Runs arbitrary chunks through a splitter as the reader does (a [`LineBatch`] per chunk) and
+/// rebuilds the input from the events: `\n` after each complete line, nothing after a partial
+/// piece or the last line `finish` gave.
+fn rejoin_through_batches(max_line: usize, chunks: &[Bytes]) -> Result<Vec<u8>, TestCaseError> {
+    let mut splitter = LineSplitter::new(max_line);
+    let mut rejoined = Vec::new();
+    for chunk in chunks {
+        let mut batch = LineBatch::new(Stream::Stdout, chunk.clone());
+        splitter.split(chunk, |piece, partial| batch.add(piece, partial));
+        batch.shrink();
+        for i in 0..batch.len() {
+            let (line, partial) = batch.get(i);
+            prop_assert!(line.len() <= max_line.max(1));
+            prop_assert!(!line.contains(&b'\n'));
+            rejoined.extend_from_slice(&line);
+            if !partial {
+                rejoined.push(b'\n');
+            }
+        }
+    }
+    splitter.finish(|line, partial| {
+        assert!(!partial && !line.is_empty());
+        rejoined.extend_from_slice(&line);
+    });
+    Ok(rejoined)
+}
+
+proptest! {
+    // The fuzz target of the line splitter (issue 10), bounded for CI: any bytes, any
+    // chunking, any `max_line` (including 0, read as 1): no panic, and the events give back
+    // the input exactly.
+    #![proptest_config(ProptestConfig::with_cases(512))]
+    #[test]
+    fn fuzz_splitter_any_bytes_any_chunks_rejoin_exactly(
+        data in vec(any::<u8>(), 0..4096),
+        newline_every in 0usize..64,
+        cuts in vec(any::<usize>(), 0..64),
+        max_line in prop_oneof![0usize..8, 8usize..300, Just(64 * 1024)],
+    ) {
+        // Arbitrary bytes rarely hold a newline: sprinkle some in, at a random density.
+        let mut data = data;
+        if newline_every > 0 {
+            for byte in data.iter_mut().step_by(newline_every) {
+                *byte = b'\n';
+            }
+        }
+        let rejoined = rejoin_through_batches(max_line, &chunked(&data, &cuts))?;
+        prop_assert_eq!(rejoined, data);
     }
 }

@@ -7,7 +7,7 @@ use super::control::Target;
 use super::info::{ProcessId, ProcessInfo, Reason, Status};
 use super::shared::ProcessShared;
 use super::stdin::StdinFailure;
-use crate::output::Output;
+use crate::output::{Output, OutputSince};
 use crate::{Error, Signal};
 
 /// A handle on a managed process. Cheap to clone; every clone controls the same process.
@@ -66,6 +66,48 @@ impl Process {
     /// A copy of the captured output so far.
     pub fn output(&self) -> Output {
         self.shared.output()
+    }
+
+    /// The captured bytes from absolute offset `offset` on (0 is the first byte it ever wrote),
+    /// both streams in order, and how many bytes before them were dropped. Following the
+    /// output exactly is a loop of this and [`wait_output`](Self::wait_output).
+    pub fn output_since(&self, offset: u64) -> OutputSince {
+        self.shared.ring().read_from(offset)
+    }
+
+    /// Waits until captured output goes past byte `offset`, or it has ended and its output is
+    /// drained; returns whether there are bytes past `offset`.
+    ///
+    /// ```no_run
+    /// # async fn demo(process: tend::Process) {
+    /// use std::io::Write;
+    /// let mut offset = 0;
+    /// while process.wait_output(offset).await {
+    ///     let since = process.output_since(offset);
+    ///     if since.dropped > 0 {
+    ///         eprintln!("{} bytes dropped", since.dropped);
+    ///     }
+    ///     std::io::stdout().write_all(&since.bytes).unwrap();
+    ///     offset = since.next_offset();
+    /// }
+    /// # }
+    /// ```
+    pub async fn wait_output(&self, offset: u64) -> bool {
+        let mut written = self.shared.ring().watch_written();
+        let mut done = self.shared.done.subscribe();
+        loop {
+            if *written.borrow_and_update() > offset {
+                return true;
+            }
+            if *done.borrow_and_update() {
+                return *written.borrow() > offset;
+            }
+            // Both senders live as long as `self.shared`: neither can close here.
+            tokio::select! {
+                _ = written.changed() => {}
+                _ = done.changed() => {}
+            }
+        }
     }
 
     /// Waits until it has ended and its output is drained, then returns the final info.

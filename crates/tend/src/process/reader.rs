@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::os::fd::AsFd;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::watch;
 
@@ -14,7 +14,7 @@ use super::output_file::LineGate;
 use super::shared::ProcessShared;
 use crate::event::EventKind;
 use crate::os;
-use crate::output::{LineSplitter, Stream};
+use crate::output::{LineBatch, LineSplitter, Stream};
 
 /// First read size. An idle process keeps only this much per pipe.
 const SMALL_READ: usize = 4 * 1024;
@@ -24,7 +24,8 @@ const LARGE_READ: usize = 64 * 1024;
 const PIPE_BUFFER: usize = 1 << 20;
 
 /// Reads `pipe` until end-of-file or until `stop` turns true (then only what the pipe already
-/// holds), then delivers the last partial line. Never blocks on subscribers: publishing is a non-blocking broadcast.
+/// holds), then delivers the last partial line. Never blocks on subscribers: publishing only
+/// appends to the bus's bounded ring.
 pub(crate) async fn read_pipe<R: AsyncRead + AsFd + Unpin>(
     mut pipe: R,
     stream: Stream,
@@ -34,7 +35,6 @@ pub(crate) async fn read_pipe<R: AsyncRead + AsFd + Unpin>(
 ) {
     let mut splitter = LineSplitter::new(shared.options.max_line);
     let mut size = SMALL_READ;
-    let mut lines = Vec::new();
     // Bytes read since `stop`; `None` until then.
     let mut swept: Option<usize> = None;
     loop {
@@ -76,10 +76,12 @@ pub(crate) async fn read_pipe<R: AsyncRead + AsFd + Unpin>(
             shared.ring().push(stream, &chunk);
         }
         if shared.bus.has_subscribers() {
-            splitter.push(&chunk, |line, partial| {
-                lines.push(EventKind::Output { stream, line, partial });
-            });
-            shared.bus.publish(shared.id, lines.drain(..));
+            // The bus keeps the chunk while its lines wait for readers: a small read in a
+            // large buffer is copied out rather than pinning the whole buffer.
+            let kept = if n * 4 < size { Bytes::copy_from_slice(&chunk) } else { chunk.clone() };
+            let mut batch = LineBatch::new(stream, kept);
+            splitter.split(&chunk, |piece, partial| batch.add(piece, partial));
+            shared.bus.publish_lines(shared.id, batch);
         } else {
             // Keep the splitter's view of the current line right for later subscribers.
             splitter.skip(&chunk);
@@ -91,6 +93,7 @@ pub(crate) async fn read_pipe<R: AsyncRead + AsFd + Unpin>(
     if let Some(file) = file {
         file.finish().await;
     }
-    splitter.finish(|line, partial| lines.push(EventKind::Output { stream, line, partial }));
-    shared.bus.publish(shared.id, lines.drain(..));
+    let mut last = None;
+    splitter.finish(|line, partial| last = Some(EventKind::Output { stream, line, partial }));
+    shared.bus.publish(shared.id, last);
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use table::Table;
 
-use crate::event::{DEFAULT_EVENT_CAPACITY, EventBus, Subscription};
+use crate::event::{
+    DEFAULT_EVENT_BYTES, DEFAULT_EVENT_CAPACITY, EventBacklog, EventBus, Subscription,
+};
 use crate::os::Guardian;
 use crate::output::Output;
 use crate::process::{self, Owner, Process, ProcessInfo, ProcessShared, StartOptions, Status};
@@ -24,8 +26,11 @@ pub const MAX_EVICTED_IDS: usize = 65_536;
 /// Settings of a [`Service`].
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
-    /// Event batches buffered for slow subscribers before they lag.
+    /// Events held for subscribers that have not read them; beyond this (or `event_bytes`)
+    /// the oldest are dropped and a slow subscriber gets [`Received::Lagged`](crate::Received).
     pub event_capacity: usize,
+    /// Bytes (line bytes plus bookkeeping) held for subscribers that have not read them.
+    pub event_bytes: usize,
     /// Finished records kept; beyond this, those that ended first are dropped, so memory stays
     /// bounded. Looking a dropped one up by its full id gives [`Error::Evicted`] (for the
     /// last [`MAX_EVICTED_IDS`] dropped).
@@ -34,7 +39,11 @@ pub struct ServiceConfig {
 
 impl Default for ServiceConfig {
     fn default() -> Self {
-        Self { event_capacity: DEFAULT_EVENT_CAPACITY, max_finished: DEFAULT_MAX_FINISHED }
+        Self {
+            event_capacity: DEFAULT_EVENT_CAPACITY,
+            event_bytes: DEFAULT_EVENT_BYTES,
+            max_finished: DEFAULT_MAX_FINISHED,
+        }
     }
 }
 
@@ -94,7 +103,7 @@ impl Service {
 
     /// A service with the given settings.
     pub fn with_config(config: ServiceConfig) -> Self {
-        let bus = Arc::new(EventBus::new(config.event_capacity));
+        let bus = Arc::new(EventBus::new(config.event_capacity, config.event_bytes));
         Self {
             inner: Arc::new(ServiceInner {
                 config,
@@ -202,6 +211,13 @@ impl Service {
     /// ```
     pub fn last_seq(&self) -> u64 {
         self.inner.bus.last_seq()
+    }
+
+    /// What the event bus holds now for subscribers that have not read it, bounded by
+    /// [`ServiceConfig::event_capacity`] and [`ServiceConfig::event_bytes`]. Zero when every
+    /// subscriber has caught up.
+    pub fn event_backlog(&self) -> EventBacklog {
+        self.inner.bus.backlog()
     }
 
     /// Shuts every non-detached running process down gracefully, all at once, and waits.

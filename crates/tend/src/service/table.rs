@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn a_dropped_record_is_evicted_an_unknown_or_discarded_one_not_found() {
-        let bus = Arc::new(EventBus::new(16));
+        let bus = Arc::new(EventBus::new(16, 1 << 20));
         let mut table = Table::default();
         let (first, second) = (record(&bus), record(&bus));
         table.insert(first.clone());

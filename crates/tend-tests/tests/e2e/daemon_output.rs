@@ -1,0 +1,100 @@
+//! Output through the real daemon after eviction (issue 10, defect 6): `dropped` still counts
+//! a quiet process's lines once a flood evicted them and its `exited`; `tend logs -f` prints
+//! byte for byte what `tend logs` prints; what the capture ring dropped is said, in a header
+//! and on stderr, never silently.
+
+use std::time::{Duration, Instant};
+
+use crate::real_daemon::RealDaemon;
+
+const LONG: Duration = Duration::from_secs(40);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_process_keeps_its_dropped_count_and_its_logs_after_a_flood() {
+    let daemon = RealDaemon::start();
+    let quiet = daemon.start_sh("echo one; echo two").await;
+    daemon.wait_ended(&quiet, LONG).await;
+    // Its two lines reached the event log before the flood.
+    let path = format!("/processes/{quiet}/output");
+    let deadline = Instant::now() + LONG;
+    while daemon.call("GET", &path, None).await.json()["lines"].as_array().unwrap().len() < 2 {
+        assert!(Instant::now() < deadline, "the quiet lines never reached the log");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let loud = daemon.start_sh("seq 1 1000000").await;
+    daemon.wait_ended(&loud, LONG).await;
+
+    // A million lines through a log of 100,000 events evict the quiet lines and `exited`.
+    let deadline = Instant::now() + LONG;
+    let page = loop {
+        let page = daemon.call("GET", &path, None).await.json();
+        if page["lines"].as_array().unwrap().is_empty() {
+            break page;
+        }
+        assert!(Instant::now() < deadline, "the quiet lines were never evicted: {page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(page["dropped"], 2, "both evicted lines are counted: {page}");
+
+    let logs = daemon.tend(&["logs", &quiet]).await;
+    assert!(logs.status.success(), "{logs:?}");
+    assert_eq!(logs.stdout, b"one\ntwo\n");
+    let follow = daemon.tend(&["logs", "-f", &quiet]).await;
+    assert!(follow.status.success(), "{follow:?}");
+    assert_eq!(follow.stdout, logs.stdout, "logs -f prints what logs prints");
+    assert!(follow.stderr.is_empty(), "nothing was dropped: {follow:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_prints_binary_output_byte_for_byte() {
+    let daemon = RealDaemon::start();
+    // \377 is 0xFF (not UTF-8), a NUL, CR LF kept, and a last line without a newline, written
+    // in two goes so the follower sees part of it live.
+    let id = daemon.start_sh(r"printf '\377\000a\r\n'; sleep 0.5; printf b").await;
+    let follow = daemon.tend_command(&["logs", "-f", &id]).output();
+    let follow = tokio::time::timeout(LONG, follow).await.expect("logs -f ends").unwrap();
+    assert!(follow.status.success(), "{follow:?}");
+    let logs = daemon.tend(&["logs", &id]).await;
+    assert_eq!(logs.stdout, b"\xff\x00a\r\nb", "logs prints the bytes exactly");
+    assert_eq!(follow.stdout, logs.stdout, "logs -f prints what logs prints");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_dropped_by_the_ring_are_said_before_what_is_shown() {
+    let daemon = RealDaemon::start();
+    // 300,000 numbered lines: 1,988,895 bytes through a ring of 1 MiB.
+    let id = daemon.start_sh("seq 1 300000").await;
+    daemon.wait_ended(&id, LONG).await;
+    let total: u64 = (1..=300_000u64).map(|n| n.to_string().len() as u64 + 1).sum();
+
+    let reply = daemon.call("GET", &format!("/processes/{id}/output?format=text"), None).await;
+    let header = |name: &str| reply.header(name).unwrap_or_else(|| panic!("no {name}"));
+    let dropped: u64 = header("x-tend-dropped-bytes").parse().unwrap();
+    assert_eq!(dropped, total - (1 << 20), "everything but the last MiB was dropped");
+    assert_eq!(header("x-tend-offset"), dropped.to_string());
+    assert_eq!(header("x-tend-ended"), "true");
+    // The head is cut unless the byte before it was a newline; the header says which.
+    let all: Vec<u8> = (1..=300_000u64).flat_map(|n| format!("{n}\n").into_bytes()).collect();
+    let cut = all[dropped as usize - 1] != b'\n';
+    assert_eq!(header("x-tend-cut-line"), cut.to_string());
+    assert_eq!(reply.body, all[dropped as usize..]);
+
+    // The CLI says the same on stderr, and prints the bytes held.
+    let logs = daemon.tend(&["logs", &id]).await;
+    assert!(logs.status.success(), "{logs:?}");
+    assert_eq!(logs.stdout, reply.body);
+    let note = String::from_utf8_lossy(&logs.stderr);
+    assert!(note.contains(&format!("{dropped} byte(s)")) && note.contains(&id), "{note}");
+    assert_eq!(note.contains("cut"), cut, "{note}");
+    // Following from the start says it too, and ends with the same bytes.
+    let follow = daemon.tend(&["logs", "-f", &id]).await;
+    assert_eq!((follow.stdout, follow.stderr), (logs.stdout, logs.stderr));
+
+    // Asking from an offset inside what is held: nothing dropped before it.
+    let from = dropped + 10;
+    let reply = daemon
+        .call("GET", &format!("/processes/{id}/output?format=text&offset={from}"), None)
+        .await;
+    assert_eq!(reply.header("x-tend-dropped-bytes"), Some("0"));
+    assert_eq!(reply.body, all[from as usize..]);
+}
