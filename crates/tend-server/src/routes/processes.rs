@@ -127,12 +127,24 @@ pub(crate) async fn output(
     params.only(&["since", "format", "limit", "offset", "follow"])?;
     // Unknown ids are a 404 before any parameter is looked at.
     let info = dispatch(&state, "process.get", with_id(id.clone(), Map::new())?).await?;
+    // Every parameter is checked whichever form is asked for, so a bad one is a 400 in both.
+    let (since, limit) = (params.number("since")?, params.number("limit")?);
+    let offset = params.number("offset")?.unwrap_or(0);
+    let follow = match params.get("follow") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "query parameter `follow`: `{other}` is not true or false"
+            )));
+        }
+    };
     match params.get("format") {
         None | Some("json") => {}
         Some("text") => {
             // Raw bytes cannot travel in JSON; the ring is read directly for this form.
             let process = state.service().get(&id).map_err(crate::actions::ActionError::from)?;
-            return output_text(&process, &params).await;
+            return output_text(&process, offset, follow).await;
         }
         Some(other) => {
             return Err(ApiError::bad_request(format!(
@@ -142,8 +154,8 @@ pub(crate) async fn output(
     }
     let full_id = info.get("id").and_then(Value::as_str).unwrap_or(&id).to_owned();
     let mut options = with_id(full_id, Map::new())?;
-    for key in ["since", "limit"] {
-        if let Some(n) = params.number(key)? {
+    for (key, value) in [("since", since), ("limit", limit)] {
+        if let Some(n) = value {
             options.insert(key.into(), n.into());
         }
     }
@@ -166,17 +178,7 @@ const FOLLOW_WAIT: Duration = Duration::from_secs(10);
 /// * `X-Tend-Cut-Line`: `true` when bytes were dropped and the body starts inside a line;
 /// * `X-Tend-Ended`: `true` when the process has ended and the body reaches the end of its
 ///   output: nothing more will come.
-async fn output_text(process: &tend::Process, params: &Params) -> ApiResult<Response> {
-    let offset = params.number("offset")?.unwrap_or(0);
-    let follow = match params.get("follow") {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "query parameter `follow`: `{other}` is not true or false"
-            )));
-        }
-    };
+async fn output_text(process: &tend::Process, offset: u64, follow: bool) -> ApiResult<Response> {
     if follow {
         // Nothing new within the wait is an empty answer, not an error.
         let _ = tokio::time::timeout(FOLLOW_WAIT, process.wait_output(offset)).await;

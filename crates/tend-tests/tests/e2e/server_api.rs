@@ -149,6 +149,11 @@ async fn bad_input_is_a_400_naming_it() {
         (format!("/api/v1/processes/{sleeper}/output?since=-1"), "since"),
         (format!("/api/v1/processes/{sleeper}/output?format=xml"), "format"),
         (format!("/api/v1/processes/{sleeper}/output?limit=many"), "limit"),
+        // The text form checks every parameter too (it once answered 200 and ignored them).
+        (format!("/api/v1/processes/{sleeper}/output?format=text&limit="), "limit"),
+        (format!("/api/v1/processes/{sleeper}/output?format=text&since=-1"), "since"),
+        (format!("/api/v1/processes/{sleeper}/output?format=text&offset=x"), "offset"),
+        (format!("/api/v1/processes/{sleeper}/output?follow=maybe"), "follow"),
     ] {
         let reply = server.call("GET", &path, None).await;
         assert_eq!(reply.status, 400, "{path}");
