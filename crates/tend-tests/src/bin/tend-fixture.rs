@@ -31,6 +31,8 @@ usage: tend-fixture MODE [ARGS]
   signal NAME                    die by signal NAME (TERM, KILL, INT, HUP, SEGV, ...)
   env NAME                       print variable NAME, or `<unset>`
   pwd                            print the working directory
+  supervise PROGRAM [ARGS...]    run PROGRAM as a managed process of a tend::Service with the
+                                 library's defaults (no containment); exit with its code
   help                           this text";
 
 /// Size of the blocks written by the bulk modes: large writes are what makes `flood` fast.
@@ -194,12 +196,31 @@ fn run(mode: &str, mut args: Args) -> Result<(), Failure> {
             let dir = std::env::current_dir()?;
             say(&mut io::stdout(), dir.as_os_str().as_encoded_bytes())
         }
+        "supervise" => {
+            let command = args.rest();
+            let (program, program_args) =
+                command.split_first().ok_or_else(|| Failure::usage("missing PROGRAM"))?;
+            supervise(program, program_args)
+        }
         "help" | "--help" | "-h" => {
             args.finish()?;
             say(&mut io::stdout(), USAGE.as_bytes())
         }
         other => Err(Failure::usage(format!("unknown mode `{other}`"))),
     }
+}
+
+/// Runs `program` through a [`tend::Service`] as an embedder would, and exits with its code.
+fn supervise(program: &str, args: &[String]) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let code = runtime.block_on(async {
+        let service = tend::Service::new();
+        let process = service
+            .start(tend::StartOptions::new(program).args(args.iter().cloned()))
+            .map_err(|error| Failure::Io(io::Error::other(error.to_string())))?;
+        Ok::<_, Failure>(process.wait().await.exit_code.unwrap_or(1))
+    })?;
+    std::process::exit(code)
 }
 
 /// Writes `line` and a newline, then flushes, so the reader sees each line as it happens.

@@ -2,9 +2,11 @@
 //!
 //! The group used to be registered with the guardian only after `spawn` returned, so a
 //! supervisor killed between the fork and that write left the whole group running (the
-//! guardian read end-of-file with an empty list). Now the child registers itself before
-//! `exec`. Here `tend run` is killed 200 times, 0–100 ms after it started, by four threads at
-//! once, alternating the cgroup and the environment-token modes.
+//! guardian read end-of-file with an empty list). Now the child is born in the supervisor's
+//! cgroup, or carries a token the guardian sweeps for. Here `tend run` is killed 200 times,
+//! 0–100 ms after it started, by four threads at once, alternating the cgroup and the
+//! environment-token modes; and so is a program embedding the library with its defaults (no
+//! containment), where the guardian kills the groups of token carriers in its session.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -12,7 +14,7 @@ use std::time::Duration;
 use rustix::process::Signal as Sig;
 
 use crate::escape_support::{MODES, Marker};
-use crate::support::{send_signal, tend_bin, wait_child};
+use crate::support::{FIXTURE, send_signal, tend_bin, wait_child};
 
 const KILLS: u64 = 200;
 const THREADS: u64 = 4;
@@ -35,12 +37,35 @@ fn sigkill_of_tend_run_at_any_moment_leaves_nothing_running() {
     }
 }
 
+#[test]
+fn sigkill_of_a_program_embedding_the_library_at_any_moment_leaves_nothing_running() {
+    let threads: Vec<_> = (0..THREADS)
+        .map(|thread| {
+            std::thread::spawn(move || {
+                for i in (thread..KILLS).step_by(THREADS as usize) {
+                    kill_once(Duration::from_millis(i * 37 % 101), ("library defaults", ""));
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("a kill left something running");
+    }
+}
+
 fn kill_once(delay: Duration, (mode, no_cgroup): (&str, &str)) {
     let marker = Marker::new();
     let script = format!("{} & {}", marker.sleep(1005), marker.sleep(1006));
-    let mut run = Command::new(tend_bin())
-        .args(["run", "--", "sh", "-c", &script])
-        .env("TEND_NO_CGROUP", no_cgroup)
+    let mut supervisor = if mode == "library defaults" {
+        let mut fixture = Command::new(FIXTURE);
+        fixture.args(["supervise", "sh", "-c", &script]);
+        fixture
+    } else {
+        let mut run = Command::new(tend_bin());
+        run.args(["run", "--", "sh", "-c", &script]).env("TEND_NO_CGROUP", no_cgroup);
+        run
+    };
+    let mut run = supervisor
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

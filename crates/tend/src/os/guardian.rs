@@ -10,16 +10,21 @@
 //! list, and exits.
 //!
 //! The group must be on the list from the moment the child exists: a supervisor killed
-//! between `fork` and a registration written after `spawn` returned used to leave a whole group
-//! the guardian never heard of. So the child registers itself, in a `pre_exec` hook (and it
-//! holds a copy of the write end until `exec`, so end-of-file cannot come before its record).
-//! Inside our own cgroup ([`contain`](super::contain)) that is not needed — the child is born
-//! in the cgroup, which the keeper kills if we die — so the service writes the record after
-//! `spawn`, and the child is spawned without a hook (`posix_spawn`, far cheaper than `fork`).
+//! between `fork` and the registration the service writes after `spawn` returned used to leave
+//! a whole group the guardian never heard of. Three ways close that window, none of which
+//! needs a `pre_exec` hook on Linux (a hook makes std `fork` instead of `posix_spawn`, which
+//! cost 0.4 ms a start):
+//! * inside our own cgroup ([`contain`](super::contain)) the child is born in the cgroup,
+//!   which the keeper kills if we die;
+//! * with containment but no cgroup, the child carries the service's token in its
+//!   environment and the guardian kills whatever carries it ([`sweep`](super::sweep)) — also
+//!   the descendants that left their group;
+//! * by default (no containment) the child carries the token too, and the guardian kills the
+//!   groups of the token carriers that lead a group in the supervisor's session: exactly the
+//!   children it may not have heard of yet, and nothing that left the session.
 //!
-//! Without a cgroup, containment tags the service's processes with a token in their
-//! environment, and the guardian also kills whatever carries it ([`sweep`](super::sweep)):
-//! the descendants that left their group.
+//! Elsewhere (no `/proc` to sweep) the child registers itself, in a `pre_exec` hook (and it
+//! holds a copy of the write end until `exec`, so end-of-file cannot come before its record).
 //!
 //! The guardian is forked without `exec`, so in the child only async-signal-safe calls are
 //! made: `setsid`, `prctl`, `fcntl`, `dup2`, `close`, `read`, `pread`, `write`, `nanosleep`,
@@ -54,17 +59,21 @@ pub(crate) struct Guardian {
     self_registering: bool,
     /// The environment token, and the whole value of the marker variable children get.
     token: Option<(String, String)>,
+    /// Containment is on: [`kill_escapees`](Self::kill_escapees) has something to do.
+    contained: bool,
 }
 
 impl Guardian {
     /// Forks the guardian of one service.
     pub(crate) fn spawn() -> io::Result<Self> {
         let tagging = tagging();
-        let token = (tagging == Tagging::Environment).then(new_token);
+        let sweeps = cfg!(target_os = "linux") && tagging != Tagging::Cgroup;
+        let token = sweeps.then(new_token);
         let mut at_end = AtEnd::nothing();
         if let Some((token, _)) = &token {
             at_end.token = token.as_ptr();
             at_end.token_len = token.len();
+            at_end.leaders_only = tagging == Tagging::Off;
         }
         // Inside our cgroup the guardian must step out, or killing the cgroup from within
         // (a graceful stop) would kill it too.
@@ -73,8 +82,9 @@ impl Guardian {
         Ok(Self {
             pid,
             pipe: Mutex::new(Some(pipe)),
-            self_registering: tagging != Tagging::Cgroup,
+            self_registering: tagging != Tagging::Cgroup && !sweeps,
             token,
+            contained: tagging != Tagging::Off,
         })
     }
 
@@ -105,22 +115,28 @@ impl Guardian {
     fn keeper(at_end: &AtEnd) -> io::Result<Self> {
         let at_end = AtEnd { name: c"tend-keeper".as_ptr(), ..*at_end };
         let (pid, pipe) = fork_guardian(&at_end)?;
-        Ok(Self { pid, pipe: Mutex::new(Some(pipe)), self_registering: false, token: None })
+        Ok(Self {
+            pid,
+            pipe: Mutex::new(Some(pipe)),
+            self_registering: false,
+            token: None,
+            contained: true,
+        })
     }
 
     /// Prepares a command so that its process registers its group with the guardian (and
     /// carries the service's token) before it runs a single instruction of the program. The
     /// command must put the child in a process group of its own.
     pub(crate) fn protect(&self, command: &mut tokio::process::Command) {
+        if let Some((_, value)) = &self.token {
+            command.env(super::contain::MARKER, value);
+        }
         if !self.self_registering {
             return;
         }
         let Some(pipe) = self.pipe.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
             return;
         };
-        if let Some((_, value)) = &self.token {
-            command.env(super::contain::MARKER, value);
-        }
         // SAFETY: the hook runs in the forked child before exec and makes only
         // async-signal-safe calls (getpid, sigaction, write) on a descriptor the closure keeps
         // open (the `Arc` lives as long as the command).
@@ -157,6 +173,9 @@ impl Guardian {
     /// carries its token, or else every other process in our cgroup. Blocks for at most a
     /// few seconds.
     pub(crate) fn kill_escapees(&self) {
+        if !self.contained {
+            return;
+        }
         match &self.token {
             #[cfg(target_os = "linux")]
             // SAFETY: the token is 32 bytes; sweep only makes system calls.
@@ -278,6 +297,9 @@ struct AtEnd {
     /// The environment token to sweep for at the end; null for none.
     token: *const u8,
     token_len: usize,
+    /// Sweep only the carriers that lead a process group in the supervisor's session (and
+    /// kill their groups): the children spawned but maybe not registered yet.
+    leaders_only: bool,
 }
 
 impl AtEnd {
@@ -290,6 +312,7 @@ impl AtEnd {
             dir: std::ptr::null(),
             token: std::ptr::null(),
             token_len: 0,
+            leaders_only: false,
         }
     }
 }
@@ -303,6 +326,8 @@ unsafe fn guardian_main(read_fd: i32, table: *mut i32, capacity: usize, at_end: 
     // SAFETY (whole body): only async-signal-safe syscalls; raw pointer accesses stay below
     // `capacity`, and `buf` is a local array.
     unsafe {
+        // The supervisor's session, before leaving it: its children lead groups in it.
+        let session = libc::getsid(0);
         // Own session: terminal signals (Ctrl-C, hang-up) aimed at the supervisor's group
         // must not reach the guardian before it has done its job.
         libc::setsid();
@@ -334,7 +359,12 @@ unsafe fn guardian_main(read_fd: i32, table: *mut i32, capacity: usize, at_end: 
             kill_cgroup(1, 2);
             remove_cgroup(at_end.dir);
         } else if !at_end.token.is_null() {
-            super::sweep::sweep(std::slice::from_raw_parts(at_end.token, at_end.token_len));
+            let token = std::slice::from_raw_parts(at_end.token, at_end.token_len);
+            if at_end.leaders_only {
+                super::sweep::sweep_group_leaders(token, session);
+            } else {
+                super::sweep::sweep(token);
+            }
         }
         libc::_exit(0)
     }

@@ -46,6 +46,38 @@ pub(crate) unsafe fn sweep(token: &[u8]) -> usize {
     }
 }
 
+/// Kills, with SIGKILL, the process group of every process that carries `token`, leads its
+/// own group and is in session `session`: the children of a supervisor that died before it
+/// registered their groups. Descendants that left the session are spared (without
+/// containment they are on their own). One pass: such a leader cannot start another one in
+/// the session once its group is dead. Returns how many groups were signalled.
+///
+/// # Safety
+/// As [`sweep`].
+pub(crate) unsafe fn sweep_group_leaders(token: &[u8], session: i32) -> usize {
+    // SAFETY: only system calls on descriptors opened here and on stack buffers.
+    unsafe {
+        let dir =
+            libc::open(c"/proc".as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC);
+        if dir < 0 {
+            return 0;
+        }
+        let mut killed = 0;
+        each_entry(dir, |name, _, _| {
+            // The cheap test first: few processes lead a group in the session.
+            if let Some(pid) = parse_pid(name)
+                && group_and_session(name) == Some((pid, session))
+                && environ_contains(name, token)
+            {
+                libc::kill(-pid, libc::SIGKILL);
+                killed += 1;
+            }
+        });
+        libc::close(dir);
+        killed
+    }
+}
+
 /// One pass over the entries of `/proc` (open as `dir`).
 unsafe fn one_pass(dir: i32, me: i32, token: &[u8]) -> usize {
     let mut killed = 0;
@@ -62,6 +94,41 @@ unsafe fn one_pass(dir: i32, me: i32, token: &[u8]) -> usize {
         });
     }
     killed
+}
+
+/// The process group and session of `/proc/<pid>`, from its `stat`; `None` if unreadable.
+unsafe fn group_and_session(pid: &[u8]) -> Option<(i32, i32)> {
+    let mut buf = [0u8; 1024];
+    // SAFETY: reads into a stack buffer.
+    let len = unsafe { read_proc_file(pid, b"/stat\0", &mut buf)? };
+    // `pid (comm) state ppid pgrp session …`; comm may hold spaces and parentheses, so
+    // start after the last `)`.
+    let after = &buf[buf[..len].iter().rposition(|&b| b == b')')? + 1..len];
+    let mut fields = after.split(|&b| b == b' ').filter(|f| !f.is_empty()).skip(2);
+    let group = parse_pid(fields.next()?)?;
+    let session = parse_pid(fields.next()?)?;
+    Some((group, session))
+}
+
+/// Reads `/proc/<pid><file>` (`file` NUL-terminated) into `buf`; how many bytes, or `None`.
+unsafe fn read_proc_file(pid: &[u8], file: &[u8], buf: &mut [u8]) -> Option<usize> {
+    let mut path = [0u8; 32];
+    let parts: [&[u8]; 3] = [b"/proc/", pid, file];
+    let mut len = 0;
+    for part in parts {
+        path[len..len + part.len()].copy_from_slice(part);
+        len += part.len();
+    }
+    // SAFETY: `path` is NUL-terminated; the descriptor is closed below.
+    unsafe {
+        let fd = libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return None;
+        }
+        let n = libc::read(fd, buf.as_mut_ptr().cast(), buf.len());
+        libc::close(fd);
+        (n > 0).then_some(n as usize)
+    }
 }
 
 /// Calls `visit(name, name as a C string, type)` for each entry of the open directory `dir`
