@@ -41,18 +41,7 @@ impl DaemonUnderTest {
 
     fn spawn(dir: tempfile::TempDir, mut command: Command) -> Self {
         let mut child = command.stdout(Stdio::piped()).spawn().expect("spawn tend daemon");
-        let stdout = child.stdout.take().expect("stdout");
-        let (lines, first) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
-        let line = first.recv_timeout(LONG).expect("the daemon's first line");
-        let url = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line: {line}"))
-            .to_owned();
+        let url = crate::real_daemon::listening_url(&mut child, LONG);
         Self { child: Some(child), url, dir }
     }
 

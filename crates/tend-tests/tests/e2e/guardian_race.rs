@@ -21,29 +21,23 @@ const THREADS: u64 = 4;
 
 #[test]
 fn sigkill_of_tend_run_at_any_moment_leaves_nothing_running() {
+    kill_many(|i| MODES[(i % 2) as usize]);
+}
+
+#[test]
+fn sigkill_of_a_program_embedding_the_library_at_any_moment_leaves_nothing_running() {
+    kill_many(|_| ("library defaults", ""));
+}
+
+/// [`KILLS`] kills from [`THREADS`] threads, kill `i` in `mode(i)`.
+fn kill_many(mode: fn(u64) -> (&'static str, &'static str)) {
     let threads: Vec<_> = (0..THREADS)
         .map(|thread| {
             std::thread::spawn(move || {
                 for i in (thread..KILLS).step_by(THREADS as usize) {
                     // Spread over 0..=100 ms, in an order that mixes short and long delays.
                     let delay = Duration::from_millis(i * 37 % 101);
-                    kill_once(delay, MODES[(i % 2) as usize]);
-                }
-            })
-        })
-        .collect();
-    for thread in threads {
-        thread.join().expect("a kill left something running");
-    }
-}
-
-#[test]
-fn sigkill_of_a_program_embedding_the_library_at_any_moment_leaves_nothing_running() {
-    let threads: Vec<_> = (0..THREADS)
-        .map(|thread| {
-            std::thread::spawn(move || {
-                for i in (thread..KILLS).step_by(THREADS as usize) {
-                    kill_once(Duration::from_millis(i * 37 % 101), ("library defaults", ""));
+                    kill_once(delay, mode(i));
                 }
             })
         })

@@ -1,16 +1,14 @@
 //! A real `tend daemon` process for tests that measure it from outside (its memory, its
 //! answers on the wire) and drive it with the real `tend` client.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::server_support::{Reply, send};
-use crate::support::tend_bin;
+use crate::support::{line_channel, tend_bin};
 
 const START: Duration = Duration::from_secs(20);
 
@@ -26,33 +24,49 @@ pub(crate) struct RealDaemon {
 
 impl RealDaemon {
     pub(crate) fn start() -> Self {
+        Self::start_with(None, &[])
+    }
+
+    /// Started with more `tend daemon` flags, and by `sh` after `ulimit -n LIMIT` when given
+    /// a limit (soft and hard: the daemon cannot raise it again).
+    pub(crate) fn start_with(fd_limit: Option<u32>, flags: &[&str]) -> Self {
+        let ulimit = fd_limit.map(|n| format!("ulimit -n {n} && ")).unwrap_or_default();
         let dir = tempfile::tempdir().expect("temp dir");
         let state = dir.path().join("state");
-        let mut child = Command::new(tend_bin())
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("{ulimit}exec \"$0\" \"$@\""))
+            .arg(tend_bin())
             .args(["daemon", "--listen", "127.0.0.1:0", "--grace", "2s", "--state-dir"])
             .arg(&state)
             .arg("--registry-dir")
             .arg(dir.path().join("registry"))
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn tend daemon");
-        let stdout = child.stdout.take().expect("stdout");
-        let (lines, first) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
-        let line = first.recv_timeout(START).expect("the daemon's first line");
-        let url = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line: {line}"))
-            .to_owned();
+        let url = listening_url(&mut child, START);
         let addr = url.trim_start_matches("http://").parse().expect("address");
         let token = std::fs::read_to_string(state.join("token")).expect("token").trim().to_owned();
         Self { child, addr, url, token, _dir: dir }
+    }
+
+    /// The `Host` header line for this daemon.
+    pub(crate) fn host(&self) -> String {
+        format!("Host: {}\r\n", self.addr)
+    }
+
+    /// `GET /health`, failing the test unless it answers `ok` within `within`; how long it took.
+    pub(crate) async fn health_within(&self, within: Duration) -> Duration {
+        let began = Instant::now();
+        let reply =
+            tokio::time::timeout(within, send(self.addr, "GET", "/health", &self.host(), &[], b""))
+                .await
+                .unwrap_or_else(|_| panic!("/health did not answer within {within:?}"));
+        assert_eq!((reply.status, reply.body.as_slice()), (200, b"ok".as_slice()));
+        began.elapsed()
     }
 
     pub(crate) fn pid(&self) -> u32 {
@@ -67,8 +81,8 @@ impl RealDaemon {
         if !body.is_empty() {
             headers.push(("Content-Type", "application/json"));
         }
-        let host = format!("Host: {}\r\n", self.addr);
-        send(self.addr, method, &format!("/api/v1{path}"), &host, &headers, body.as_bytes()).await
+        send(self.addr, method, &format!("/api/v1{path}"), &self.host(), &headers, body.as_bytes())
+            .await
     }
 
     /// Starts `sh -c SCRIPT` through the API; returns its id.
@@ -115,6 +129,14 @@ impl Drop for RealDaemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Reads the first line a starting daemon prints, `listening on URL`; returns URL. Later
+/// lines are drained so the daemon never blocks on its stdout.
+pub(crate) fn listening_url(child: &mut Child, within: Duration) -> String {
+    let lines = line_channel(child.stdout.take().expect("stdout piped"));
+    let line = lines.recv_timeout(within).expect("the daemon's first line");
+    line.strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line}")).to_owned()
 }
 
 /// A value in kB from `/proc/PID/status` (`VmRSS`, `VmHWM`).

@@ -2,9 +2,7 @@
 //! silent and slowloris connections, a 10 GiB `Content-Length`, a table that forgot a
 //! process, and pipelines of thousands of steps (issue 10, defects 3 and 10).
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -13,84 +11,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::server_support::{Reply, send};
+use crate::real_daemon::RealDaemon;
+use crate::server_support::send;
 use crate::support::tend_bin;
-
-/// A `tend daemon`, started by `sh` after `ulimit -n LIMIT` when given one (soft and hard:
-/// the daemon cannot raise it again).
-struct LimitedDaemon {
-    child: Child,
-    addr: SocketAddr,
-    token: String,
-    _dir: tempfile::TempDir,
-}
-
-impl LimitedDaemon {
-    fn start(fd_limit: Option<u32>, flags: &[&str]) -> Self {
-        let ulimit = fd_limit.map(|n| format!("ulimit -n {n} && ")).unwrap_or_default();
-        let dir = tempfile::tempdir().expect("temp dir");
-        let state = dir.path().join("state");
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(format!("{ulimit}exec \"$0\" \"$@\""))
-            .arg(tend_bin())
-            .args(["daemon", "--listen", "127.0.0.1:0", "--grace", "1s", "--state-dir"])
-            .arg(&state)
-            .arg("--registry-dir")
-            .arg(dir.path().join("registry"))
-            .args(flags)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn tend daemon");
-        let stdout = child.stdout.take().expect("stdout");
-        let (lines, first) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
-        let line = first.recv_timeout(Duration::from_secs(20)).expect("the daemon's first line");
-        let addr = line
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("first line: {line}"))
-            .parse()
-            .expect("bound address");
-        let token = std::fs::read_to_string(state.join("token")).expect("token").trim().to_owned();
-        Self { child, addr, token, _dir: dir }
-    }
-
-    fn host(&self) -> String {
-        format!("Host: {}\r\n", self.addr)
-    }
-
-    /// An authorised request on a fresh connection.
-    async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
-        let auth = format!("Bearer {}", self.token);
-        let body = body.map(Value::to_string).unwrap_or_default();
-        let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
-        send(self.addr, method, path, &self.host(), &headers, body.as_bytes()).await
-    }
-
-    /// `GET /health`, failing the test unless it answers `ok` within `within`; how long it took.
-    async fn health_within(&self, within: Duration) -> Duration {
-        let began = Instant::now();
-        let reply =
-            tokio::time::timeout(within, send(self.addr, "GET", "/health", &self.host(), &[], b""))
-                .await
-                .unwrap_or_else(|_| panic!("/health did not answer within {within:?}"));
-        assert_eq!((reply.status, reply.body.as_slice()), (200, b"ok".as_slice()));
-        began.elapsed()
-    }
-}
-
-impl Drop for LimitedDaemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Reads until the server closes the connection; how long that took (fails after `within`).
 async fn closed_within(stream: &mut TcpStream, within: Duration, what: &str) -> Duration {
@@ -104,7 +27,7 @@ async fn closed_within(stream: &mut TcpStream, within: Duration, what: &str) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_silent_and_slowloris_connections_cannot_starve_the_daemon() {
-    let daemon = LimitedDaemon::start(Some(1024), &[]);
+    let daemon = RealDaemon::start_with(Some(1024), &[]);
     let mut idle = Vec::new();
     for _ in 0..1100 {
         idle.push(TcpStream::connect(daemon.addr).await.expect("connect"));
@@ -112,15 +35,14 @@ async fn idle_silent_and_slowloris_connections_cannot_starve_the_daemon() {
     // More connections than descriptors: the API still answers, at once.
     let took = daemon.health_within(Duration::from_secs(1)).await;
     eprintln!("/health with 1,100 idle connections open: {took:?}");
-    let list =
-        tokio::time::timeout(Duration::from_secs(2), daemon.call("GET", "/api/v1/processes", None))
-            .await
-            .expect("list within 2s");
+    let list = tokio::time::timeout(Duration::from_secs(2), daemon.call("GET", "/processes", None))
+        .await
+        .expect("list within 2s");
     assert_eq!(list.status, 200, "{list:?}");
     let start = json!({ "command": "true" });
     let started = tokio::time::timeout(
         Duration::from_secs(2),
-        daemon.call("POST", "/api/v1/processes", Some(&start)),
+        daemon.call("POST", "/processes", Some(start)),
     )
     .await
     .expect("start within 2s");
@@ -161,7 +83,7 @@ async fn idle_silent_and_slowloris_connections_cannot_starve_the_daemon() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ten_gib_content_length_gets_413_before_the_body() {
-    let daemon = LimitedDaemon::start(Some(1024), &[]);
+    let daemon = RealDaemon::start_with(Some(1024), &[]);
     let mut stream = TcpStream::connect(daemon.addr).await.expect("connect");
     let head = format!(
         "POST /api/v1/processes HTTP/1.1\r\n{}Authorization: Bearer {}\r\n\
@@ -191,25 +113,20 @@ async fn a_ten_gib_content_length_gets_413_before_the_body() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_the_table_forgot_answers_410_evicted() {
-    let daemon = LimitedDaemon::start(Some(1024), &["--max-finished", "2"]);
+    let daemon = RealDaemon::start_with(Some(1024), &["--max-finished", "2"]);
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let reply =
-            daemon.call("POST", "/api/v1/processes/run", Some(&json!({ "command": "true" }))).await;
+        let reply = daemon.call("POST", "/processes/run", Some(json!({ "command": "true" }))).await;
         assert_eq!(reply.status, 200, "{reply:?}");
         ids.push(reply.json()["info"]["id"].as_str().expect("id").to_owned());
     }
-    let forgotten = daemon.call("GET", &format!("/api/v1/processes/{}", ids[0]), None).await;
+    let forgotten = daemon.call("GET", &format!("/processes/{}", ids[0]), None).await;
     assert_eq!((forgotten.status, forgotten.code().as_str()), (410, "evicted"), "{forgotten:?}");
     assert!(forgotten.json()["error"]["message"].as_str().unwrap().contains(&ids[0]));
     for kept in &ids[1..] {
-        assert_eq!(
-            daemon.call("GET", &format!("/api/v1/processes/{kept}"), None).await.status,
-            200
-        );
+        assert_eq!(daemon.call("GET", &format!("/processes/{kept}"), None).await.status, 200);
     }
-    let never =
-        daemon.call("GET", "/api/v1/processes/0190a6f0-0000-7000-8000-000000000000", None).await;
+    let never = daemon.call("GET", "/processes/0190a6f0-0000-7000-8000-000000000000", None).await;
     assert_eq!((never.status, never.code().as_str()), (404, "not_found"));
 
     let help =
@@ -246,7 +163,7 @@ fn ten_thousand_steps_under_a_low_fd_limit_all_pass() {
 /// Runs a pipeline of `steps` `true` steps on a daemon while polling `/health` every 50 ms;
 /// the latencies, sorted.
 async fn health_during_pipeline(steps: usize) -> Vec<Duration> {
-    let daemon = Arc::new(LimitedDaemon::start(None, &[]));
+    let daemon = Arc::new(RealDaemon::start_with(None, &[]));
     let body = json!({ "steps": (0..steps).map(|i| json!({ "name": format!("s{i}"), "command": "true" })).collect::<Vec<_>>() });
     let done = Arc::new(AtomicBool::new(false));
     let poller = {
@@ -261,13 +178,13 @@ async fn health_during_pipeline(steps: usize) -> Vec<Duration> {
         })
     };
     let began = Instant::now();
-    let started = daemon.call("POST", "/api/v1/pipelines", Some(&body)).await;
+    let started = daemon.call("POST", "/pipelines", Some(body)).await;
     assert_eq!(started.status, 202, "{started:?}");
     let id = started.json()["id"].as_str().unwrap().to_owned();
     let summary = loop {
         assert!(began.elapsed() < Duration::from_secs(50), "the pipeline did not end within 50s");
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let list = daemon.call("GET", "/api/v1/pipelines", None).await.json();
+        let list = daemon.call("GET", "/pipelines", None).await.json();
         let mine =
             list.as_array().unwrap().iter().find(|p| p["id"] == id.as_str()).unwrap().clone();
         if mine["status"] != "running" {
