@@ -18,9 +18,30 @@ pub(crate) fn millis(duration: Duration) -> f64 {
     duration.min(tend::FOREVER).as_secs_f64() * 1000.0
 }
 
+/// A run time as people read it in tables and summaries: `850ms`, `12.3s`, `2m05s` (never
+/// the raw `606.7523030000001` of the wire's `duration_ms`).
+pub(crate) fn human(duration: Duration) -> String {
+    let ms = duration.as_secs_f64() * 1000.0;
+    if ms < 1000.0 {
+        format!("{ms:.0}ms")
+    } else if ms < 60_000.0 {
+        format!("{:.1}s", ms / 1000.0)
+    } else {
+        let seconds = duration.as_secs_f64().round() as u64;
+        format!("{}m{:02}s", seconds / 60, seconds % 60)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_at_a_glance() {
+        assert_eq!(human(Duration::from_secs_f64(0.6067523030000001)), "607ms");
+        assert_eq!(human(Duration::from_secs_f64(12.345)), "12.3s");
+        assert_eq!(human(Duration::from_secs(125)), "2m05s");
+    }
 
     #[test]
     fn the_largest_durations_parse_and_travel() {

@@ -17,9 +17,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use tend::CancellationToken;
 use tend::daemon::{Daemon, DaemonOptions, Registry};
 use tokio::signal::unix::{SignalKind, signal};
-use tokio_util::sync::CancellationToken;
 
 const USAGE: &str = "usage: daemon [--pid-file PATH] [--health-addr ADDR] [--registry-dir DIR] \
                      [--code CODE] [--name NAME] [--unhealthy-after DURATION]";

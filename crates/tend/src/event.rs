@@ -19,6 +19,7 @@
 mod bus;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use jiff::Timestamp;
@@ -30,7 +31,7 @@ use bus::{Batch, Fetched, Ring};
 
 use crate::Signal;
 use crate::output::Stream;
-use crate::process::{ProcessId, Reason, Status};
+use crate::process::{ProcessId, Reason, Status, duration_from_millis};
 
 /// One event about one process.
 #[derive(Debug, Clone, Serialize)]
@@ -96,6 +97,25 @@ pub enum EventKind {
         /// Why it could not start, if it could not.
         error: Option<String>,
     },
+}
+
+impl EventKind {
+    /// The run time an `exited` event carries (`duration_ms` as a [`Duration`]); `None` for
+    /// every other kind. `{:.1?}` prints it rounded.
+    ///
+    /// ```
+    /// # fn show(event: &tend::Event) {
+    /// if let Some(took) = event.kind.duration() {
+    ///     println!("{} ended after {took:.1?}", event.id);
+    /// }
+    /// # }
+    /// ```
+    pub fn duration(&self) -> Option<Duration> {
+        match self {
+            EventKind::Exited { duration_ms, .. } => Some(duration_from_millis(*duration_ms)),
+            _ => None,
+        }
+    }
 }
 
 fn lossy<S: Serializer>(bytes: &Bytes, serializer: S) -> Result<S::Ok, S::Error> {

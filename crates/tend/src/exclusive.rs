@@ -11,7 +11,7 @@
 //! # async fn demo() -> Result<(), tend::exclusive::ExclusiveError> {
 //! use tend::Service;
 //! use tend::exclusive::{ExclusiveError, ExclusiveRunner};
-//! use tend::exec::CancellationToken;
+//! use tend::CancellationToken;
 //! use tend::script::Script;
 //!
 //! let runner = ExclusiveRunner::new(Service::new());

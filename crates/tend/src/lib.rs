@@ -26,11 +26,27 @@
 //!     StartOptions::new("make").arg("all").timeout(Duration::from_secs(300)).name("build"),
 //! )?;
 //! let info = build.wait().await;
-//! println!("{} ended: {} in {:?} ms", info.command, info.status, info.duration_ms);
+//! // `duration()` is a `Duration`; `{:.1?}` rounds it (`606.8ms`, `1.2s`).
+//! println!("{} ended: {} in {:.1?}", info.command, info.status, info.duration().unwrap_or_default());
 //! # Ok(()) }
 //! ```
 //!
 //! See the [`process`] module for the lifecycle and its caveats.
+//!
+//! ## What a program needs beside `tend`
+//!
+//! tend runs on Tokio. The examples in these docs compile with `tend` and, for `#[tokio::main]`
+//! and `tokio::signal`, these Tokio features:
+//!
+//! ```toml
+//! [dependencies]
+//! tend = "0.1"
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread", "signal"] }
+//! ```
+//!
+//! Cancellation takes a [`CancellationToken`] (re-exported here; no `tokio-util` needed). The
+//! [`actions`] examples also build arguments with `serde_json::json!`, as actions take and
+//! return `serde_json::Value`s.
 //!
 //! ## Daemon toolkit
 //!
@@ -73,6 +89,10 @@ pub use process::{
 };
 pub use service::{DEFAULT_MAX_FINISHED, MAX_EVICTED_IDS, RunOutput, Service, ServiceConfig};
 pub use signal::Signal;
+/// The cancellation token every cancellable call takes ([`exec::Cmd::cancel`],
+/// [`runner::Runner::cancel_token`], [`daemon::Daemon::run`], …), re-exported from
+/// `tokio-util` so programs need not depend on it.
+pub use tokio_util::sync::CancellationToken;
 
 /// Raises this process's soft limit on open files to its hard limit, and returns the new
 /// limit. Each managed process with piped output holds two or three descriptors in the

@@ -62,13 +62,14 @@ impl Signal {
 
 impl fmt::Display for Signal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SIG{}", self.short_name())
+        // One `pad` of the whole name, so `{:<8}` pads `SIGTERM` in a table.
+        f.pad(&format!("SIG{}", self.short_name()))
     }
 }
 
 impl fmt::Debug for Signal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{self}")
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -1,5 +1,7 @@
 //! `tend ps`: the daemon's managed processes.
 
+use std::time::Duration;
+
 use clap::Args;
 use serde_json::Value;
 
@@ -45,11 +47,9 @@ fn text(value: &Value) -> String {
 }
 
 fn duration(ms: &Value) -> String {
-    let Some(ms) = ms.as_f64() else { return "-".to_owned() };
-    match ms {
-        ms if ms < 1000.0 => format!("{ms:.0}ms"),
-        ms if ms < 60_000.0 => format!("{:.1}s", ms / 1000.0),
-        ms => format!("{}m{:02}s", (ms / 60_000.0) as u64, ((ms % 60_000.0) / 1000.0) as u64),
+    match ms.as_f64().and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok()) {
+        Some(duration) => crate::durations::human(duration),
+        None => "-".to_owned(),
     }
 }
 

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use tend::runner::{Report, StepStatus};
 
 use super::style::{Look, Out, Prefixes};
+use crate::durations::human;
 use crate::table::Table;
 
 /// Prints one row per step (declaration order) and a line of totals.
@@ -22,7 +23,7 @@ pub(crate) fn print_summary(report: &Report, look: Look, out: &Out) {
             (None, Some(signal)) => signal.short_name().to_owned(),
             (None, None) => "-".to_owned(),
         };
-        let time = step.duration_ms.map_or_else(|| "-".to_owned(), format_ms);
+        let time = step.duration().map_or_else(|| "-".to_owned(), human);
         let note = match &step.error {
             Some(error) => error.clone(),
             None if step.attempts > 1 => format!("passed on attempt {}", step.attempts),
@@ -47,8 +48,7 @@ pub(crate) fn print_summary(report: &Report, look: Look, out: &Out) {
     parts.push(format!("{} cancelled", totals.cancelled));
     let verdict =
         if report.success { look.paint("ok", "1;32") } else { look.paint("FAILED", "1;31") };
-    let _ =
-        writeln!(text, "\n{verdict}: {} in {}", parts.join(", "), format_ms(report.duration_ms));
+    let _ = writeln!(text, "\n{verdict}: {} in {}", parts.join(", "), human(report.duration()));
     out.write(&text);
 }
 
@@ -75,29 +75,5 @@ fn colour(status: StepStatus) -> &'static str {
         StepStatus::Failed | StepStatus::TimedOut => "31",
         StepStatus::AllowedFailure => "33",
         StepStatus::Skipped | StepStatus::Cancelled => "2",
-    }
-}
-
-/// `850ms`, `12.3s`, `2m05s`.
-fn format_ms(ms: f64) -> String {
-    if ms < 1000.0 {
-        format!("{ms:.0}ms")
-    } else if ms < 60_000.0 {
-        format!("{:.1}s", ms / 1000.0)
-    } else {
-        let seconds = (ms / 1000.0).round() as u64;
-        format!("{}m{:02}s", seconds / 60, seconds % 60)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_ms;
-
-    #[test]
-    fn durations_read_at_a_glance() {
-        assert_eq!(format_ms(12.4), "12ms");
-        assert_eq!(format_ms(12_345.0), "12.3s");
-        assert_eq!(format_ms(125_000.0), "2m05s");
     }
 }

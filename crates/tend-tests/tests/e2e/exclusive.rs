@@ -152,7 +152,7 @@ async fn a_token_cancelled_beforehand_starts_nothing() {
 #[tokio::test]
 async fn a_script_that_cannot_start_releases_the_runner() {
     let runner = ExclusiveRunner::new(Service::new());
-    let script = Script::new("true").env("NO_EQUALS_SIGN");
+    let script = Script::new("true").env("", "no name");
     let err = runner.run_until_completion(script, CancellationToken::new()).await.unwrap_err();
     assert!(matches!(err, ExclusiveError::Script(_)), "{err:?}");
     let ok = runner.run_until_completion(Script::new("true"), CancellationToken::new()).await;

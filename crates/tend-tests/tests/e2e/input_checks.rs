@@ -45,7 +45,7 @@ async fn the_library_refuses_before_starting_anything() {
         matches!(&script, ScriptError::Start(Error::InvalidOption { option: "run", .. })),
         "{script:?}"
     );
-    let env = Script::new("true").env("A\0=x").start(&service).unwrap_err();
+    let env = Script::new("true").env("A\0", "x").start(&service).unwrap_err();
     assert!(
         matches!(&env, ScriptError::Start(Error::InvalidOption { option: "env", .. })),
         "{env:?}"

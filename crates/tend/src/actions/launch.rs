@@ -111,10 +111,7 @@ impl Launch {
                 if let Some(dir) = &dir {
                     check_no_nul(dir).map_err(|message| ActionError::invalid("dir", message))?;
                 }
-                let mut script = Script::new(text)
-                    .envs(env.into_iter().map(|(k, v)| format!("{k}={v}")))
-                    .stdin(stdin)
-                    .detach(detach);
+                let mut script = Script::new(text).envs(env).stdin(stdin).detach(detach);
                 script.dir = dir.map(Into::into);
                 script.name = name;
                 script.labels = labels;

@@ -229,7 +229,6 @@ impl From<crate::script::ScriptError> for ActionError {
         use crate::script::ScriptError as E;
         let message = error.to_string();
         match error {
-            E::InvalidEnv { .. } | E::DuplicateEnv { .. } => ActionError::invalid("env", message),
             E::Start(error) => error.into(),
             _ => ActionError::Failed { message },
         }

@@ -34,7 +34,7 @@ use super::registry::Registry;
 ///
 /// ```no_run
 /// use tend::daemon::{Daemon, DaemonOptions, Registry};
-/// use tokio_util::sync::CancellationToken;
+/// use tend::CancellationToken;
 ///
 /// # async fn demo() -> Result<(), tend::daemon::DaemonError> {
 /// let options = DaemonOptions::new()

@@ -17,13 +17,13 @@
 //!   rename, and read only if private to this user. The PID file and the registry follow the
 //!   same rule.
 //! * [`Daemon`]: the three composed. [`Daemon::start`] rolls back on failure,
-//!   [`Daemon::run`] waits for a [`CancellationToken`](tokio_util::sync::CancellationToken) and
+//!   [`Daemon::run`] waits for a [`CancellationToken`](crate::CancellationToken) and
 //!   stops in order. Under systemd (`NOTIFY_SOCKET`) it sends `READY=1` and `STOPPING=1`.
 //! * [`wait_for_health`] and [`wait_for_ready`]: poll an address until it answers `200`.
 //!
 //! ```no_run
 //! use tend::daemon::{Daemon, DaemonOptions, Registry};
-//! use tokio_util::sync::CancellationToken;
+//! use tend::CancellationToken;
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let options = DaemonOptions::new()

@@ -1,5 +1,6 @@
 //! Waiting for a health server to answer `200` on `/health` or `/ready`.
 
+use std::fmt::Display;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -17,8 +18,10 @@ const MIN_ATTEMPT: Duration = Duration::from_millis(100);
 
 /// Waits until `GET /health` on `addr` answers `200`, asking every 200 ms.
 ///
-/// `addr` is `host:port` (an `http://` prefix and a trailing `/` are accepted). Every attempt is
-/// bounded by the time left, so the call returns within `timeout` plus at most 100 ms.
+/// `addr` is anything that prints as `host:port`: a `&str` or `String` (an `http://` prefix
+/// and a trailing `/` are accepted) or a [`SocketAddr`](std::net::SocketAddr), such as
+/// [`Daemon::health_addr`](super::Daemon::health_addr) returns. Every attempt is bounded by the
+/// time left, so the call returns within `timeout` plus at most 100 ms.
 ///
 /// # Errors
 ///
@@ -27,12 +30,17 @@ const MIN_ATTEMPT: Duration = Duration::from_millis(100);
 /// error.
 ///
 /// ```no_run
-/// # async fn demo() -> Result<(), tend::daemon::ProbeError> {
-/// tend::daemon::wait_for_health("127.0.0.1:9000", std::time::Duration::from_secs(5)).await?;
+/// # async fn demo(daemon: tend::daemon::Daemon) -> Result<(), tend::daemon::ProbeError> {
+/// use std::time::Duration;
+///
+/// tend::daemon::wait_for_health("127.0.0.1:9000", Duration::from_secs(5)).await?;
+/// if let Some(addr) = daemon.health_addr() {
+///     tend::daemon::wait_for_health(addr, Duration::from_secs(5)).await?;
+/// }
 /// # Ok(()) }
 /// ```
-pub async fn wait_for_health(addr: &str, timeout: Duration) -> Result<(), ProbeError> {
-    wait_for(addr, "/health", "healthy", timeout).await
+pub async fn wait_for_health(addr: impl Display, timeout: Duration) -> Result<(), ProbeError> {
+    wait_for(&addr.to_string(), "/health", "healthy", timeout).await
 }
 
 /// Waits until `GET /ready` on `addr` answers `200`; otherwise like [`wait_for_health`].
@@ -46,8 +54,8 @@ pub async fn wait_for_health(addr: &str, timeout: Duration) -> Result<(), ProbeE
 /// tend::daemon::wait_for_ready("127.0.0.1:9000", std::time::Duration::from_secs(5)).await?;
 /// # Ok(()) }
 /// ```
-pub async fn wait_for_ready(addr: &str, timeout: Duration) -> Result<(), ProbeError> {
-    wait_for(addr, "/ready", "ready", timeout).await
+pub async fn wait_for_ready(addr: impl Display, timeout: Duration) -> Result<(), ProbeError> {
+    wait_for(&addr.to_string(), "/ready", "ready", timeout).await
 }
 
 async fn wait_for(

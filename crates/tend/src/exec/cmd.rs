@@ -27,7 +27,8 @@ pub(crate) const DEFAULT_DRAIN: Duration = Duration::from_millis(250);
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use tend::exec::{Cmd, CancellationToken};
+/// use tend::CancellationToken;
+/// use tend::exec::Cmd;
 ///
 /// # async fn demo() -> Result<(), tend::exec::ExecError> {
 /// let cancel = CancellationToken::new();

@@ -13,7 +13,8 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use tend::exec::{Cmd, CancellationToken, ExecError};
+//! use tend::CancellationToken;
+//! use tend::exec::{Cmd, ExecError};
 //!
 //! # async fn demo() -> Result<(), ExecError> {
 //! let cancel = CancellationToken::new();
@@ -88,8 +89,10 @@ pub use background::Background;
 pub use cmd::{Cmd, Input};
 pub use error::ExecError;
 pub(crate) use error::{describe_exit, exit_parts};
-/// The cancellation type every form honours (re-exported from `tokio-util`).
-pub use tokio_util::sync::CancellationToken;
+// The root's `tend::CancellationToken`, kept here so older paths still compile; hidden
+// so the docs list it once.
+#[doc(hidden)]
+pub use crate::CancellationToken;
 
 /// What [`Cmd::output`] captured.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,7 +34,8 @@ impl Stream {
 
 impl fmt::Display for Stream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        // `pad` honours width and alignment (`{:<6}`).
+        f.pad(self.as_str())
     }
 }
 

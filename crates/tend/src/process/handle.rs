@@ -58,6 +58,18 @@ impl Process {
         self.shared.state().status
     }
 
+    /// Whether it has not ended for good: pending, running, or between two runs of a restart
+    /// policy. The opposite of [`Status::is_finished`].
+    pub fn is_running(&self) -> bool {
+        !self.status().is_finished()
+    }
+
+    /// Its exit code, once its (latest) run exited normally; `None` while it runs, and after
+    /// a death by signal (see [`ProcessInfo::signal`]).
+    pub fn exit_code(&self) -> Option<i32> {
+        self.shared.state().exit_code
+    }
+
     /// A snapshot of everything known about it.
     pub fn info(&self) -> ProcessInfo {
         self.shared.info()

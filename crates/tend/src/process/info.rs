@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,7 @@ impl ProcessId {
 
 impl fmt::Display for ProcessId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.as_hyphenated().fmt(f)
+        f.pad(self.0.as_hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()))
     }
 }
 
@@ -70,7 +71,8 @@ impl Status {
 
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        // `pad`, not `write_str`: `{:<10}` in a table must pad the word.
+        f.pad(match self {
             Status::Pending => "pending",
             Status::Running => "running",
             Status::Exited => "exited",
@@ -139,6 +141,26 @@ impl ProcessInfo {
     pub fn shell_status(&self) -> Option<i32> {
         self.exit_code.or_else(|| self.signal.map(|s| 128 + s.number()))
     }
+
+    /// Run time so far or in total (`duration_ms` as a [`Duration`]); `None` before it
+    /// started. `{:.1?}` prints it rounded, e.g. `606.8ms`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tend::Error> {
+    /// let service = tend::Service::new();
+    /// let info = service.start(tend::StartOptions::new("true"))?.wait().await;
+    /// println!("{} in {:.1?}", info.status, info.duration().unwrap_or_default());
+    /// # Ok(()) }
+    /// ```
+    pub fn duration(&self) -> Option<Duration> {
+        self.duration_ms.map(duration_from_millis)
+    }
+}
+
+/// The [`Duration`] of a wire-format `duration_ms` (zero for a negative or non-finite one,
+/// which no supervisor writes but a hand-made JSON value may hold).
+pub(crate) fn duration_from_millis(ms: f64) -> Duration {
+    Duration::try_from_secs_f64(ms / 1000.0).unwrap_or_default()
 }
 
 /// Milliseconds between two instants, fractional.

@@ -55,6 +55,7 @@ mod validate;
 
 pub use contain::{Containment, contain_descendants};
 pub use handle::Process;
+pub(crate) use info::duration_from_millis;
 pub use info::{ProcessId, ProcessInfo, Reason, Status};
 pub use options::{
     DEFAULT_GRACE, DEFAULT_LEAK_TIMEOUT, DEFAULT_MAX_LINE, DEFAULT_RING_SIZE, OutputMode,

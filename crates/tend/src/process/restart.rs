@@ -43,7 +43,7 @@ impl RestartPolicy {
 
 impl fmt::Display for RestartPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             RestartPolicy::Never => "never",
             RestartPolicy::OnFailure => "on_failure",
             RestartPolicy::Always => "always",
@@ -98,8 +98,8 @@ impl MaxRestarts {
 impl fmt::Display for MaxRestarts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            MaxRestarts::Limited(max) => write!(f, "{max}"),
-            MaxRestarts::Unlimited => f.write_str("unlimited"),
+            MaxRestarts::Limited(max) => f.pad(&max.to_string()),
+            MaxRestarts::Unlimited => f.pad("unlimited"),
         }
     }
 }

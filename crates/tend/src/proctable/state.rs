@@ -95,8 +95,8 @@ impl ProcState {
 impl fmt::Display for ProcState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "{}", self.code()),
+            Some(name) => f.pad(name),
+            None => f.pad(&self.code().to_string()),
         }
     }
 }

@@ -86,8 +86,10 @@ pub use graph::{Pipeline, PipelineError};
 pub use report::{Report, StepReport, StepStatus, Totals};
 pub use schema::STEP_KEYS;
 pub use spec::{DEFAULT_RETRY_DELAY, Mode, SCRIPT_SHELL, Step, StepCommand, UnknownMode};
-/// Re-exported so callers need not depend on `tokio-util` to cancel a run.
-pub use tokio_util::sync::CancellationToken;
+// The root's `tend::CancellationToken`, kept here so older paths still compile; hidden
+// so the docs list it once.
+#[doc(hidden)]
+pub use crate::CancellationToken;
 
 use crate::Service;
 
@@ -98,7 +100,8 @@ use crate::Service;
 /// ```no_run
 /// # async fn demo(pipeline: tend::runner::Pipeline) {
 /// use tend::Service;
-/// use tend::runner::{CancellationToken, Mode, Runner, StepEvent};
+/// use tend::CancellationToken;
+/// use tend::runner::{Mode, Runner, StepEvent};
 ///
 /// let cancel = CancellationToken::new();
 /// let runner = Runner::new(Service::new())

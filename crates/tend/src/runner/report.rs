@@ -1,11 +1,13 @@
 //! [`Report`]: what a pipeline run did, step by step, in declaration order.
 
 use std::fmt;
+use std::time::Duration;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::spec::Mode;
+use crate::process::duration_from_millis;
 use crate::{ProcessId, Signal};
 
 /// How one step ended.
@@ -55,7 +57,8 @@ impl StepStatus {
 
 impl fmt::Display for StepStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        // `pad` honours width and alignment (`{:<9}`).
+        f.pad(self.as_str())
     }
 }
 
@@ -89,6 +92,12 @@ pub struct StepReport {
 }
 
 impl StepReport {
+    /// `duration_ms` as a [`Duration`]: first start to last end; `None` when it never
+    /// started. `{:.1?}` prints it rounded.
+    pub fn duration(&self) -> Option<Duration> {
+        self.duration_ms.map(duration_from_millis)
+    }
+
     /// A step that never started.
     pub(crate) fn not_started(
         name: &str,
@@ -170,6 +179,18 @@ pub struct Report {
 }
 
 impl Report {
+    /// Wall time of the whole run (`duration_ms` as a [`Duration`]). `{:.1?}` prints it
+    /// rounded, e.g. `1.2s`.
+    ///
+    /// ```
+    /// # fn show(report: &tend::runner::Report) {
+    /// println!("done in {:.1?}", report.duration());
+    /// # }
+    /// ```
+    pub fn duration(&self) -> Duration {
+        duration_from_millis(self.duration_ms)
+    }
+
     pub(crate) fn new(mode: Mode, duration_ms: f64, steps: Vec<StepReport>) -> Self {
         let totals = Totals::count(&steps);
         let success = totals.failed == 0 && totals.cancelled == 0 && totals.skipped == 0;

@@ -7,20 +7,6 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ScriptError {
-    /// An environment entry is not `KEY=VALUE` with a non-empty key.
-    #[error("invalid environment entry `{entry}`: {reason}")]
-    InvalidEnv {
-        /// The entry as given.
-        entry: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-    /// Two environment entries set the same key.
-    #[error("environment variable `{key}` is given more than once")]
-    DuplicateEnv {
-        /// The repeated key.
-        key: String,
-    },
     /// A command of a [`Commands`](super::ScriptSource::Commands) script is unusable.
     #[error("command {index} of the script: {reason}")]
     InvalidCommand {

@@ -1,7 +1,4 @@
-//! Turning a [`Script`] into the text bash reads, and its environment into pairs.
-
-use crate::process::{check_env_name, check_no_nul};
-use std::collections::HashSet;
+//! Turning a [`Script`] into the text bash reads.
 
 use super::error::ScriptError;
 use super::quote::quote_command;
@@ -53,29 +50,6 @@ impl Script {
             }
         }
     }
-
-    /// The environment entries split into `(key, value)`, each checked.
-    pub(super) fn env_pairs(&self) -> Result<Vec<(String, String)>, ScriptError> {
-        let mut seen = HashSet::new();
-        let mut pairs = Vec::with_capacity(self.env.len());
-        for entry in &self.env {
-            let invalid = |reason| ScriptError::InvalidEnv { entry: entry.clone(), reason };
-            let Some((key, value)) = entry.split_once('=') else {
-                return Err(invalid("expected KEY=VALUE"));
-            };
-            if key.is_empty() {
-                return Err(invalid("the key is empty"));
-            }
-            check_env_name(key).and_then(|()| check_no_nul(value)).map_err(|message| {
-                ScriptError::Start(crate::Error::InvalidOption { option: "env", message })
-            })?;
-            if !seen.insert(key) {
-                return Err(ScriptError::DuplicateEnv { key: key.to_owned() });
-            }
-            pairs.push((key.to_owned(), value.to_owned()));
-        }
-        Ok(pairs)
-    }
 }
 
 /// Splits a file name pattern around its last `*` (or at its end when it has none).
@@ -108,19 +82,6 @@ mod tests {
             format!("{{ :; {STRICT_HEADER}; echo hi\n}} </dev/null\n")
         );
         assert_eq!(Script::new("").inline().render().unwrap(), "{ :; } </dev/null\n");
-    }
-
-    #[test]
-    fn env_entries_are_checked_and_named() {
-        let pairs = Script::new("").envs(["A=1", "B=x=y", "C="]).env_pairs().unwrap();
-        assert_eq!(pairs[1], ("B".to_owned(), "x=y".to_owned()));
-        assert_eq!(pairs[2], ("C".to_owned(), String::new()));
-        let err = Script::new("").env("NOEQUALS").env_pairs().unwrap_err();
-        assert!(err.to_string().contains("`NOEQUALS`"), "{err}");
-        let err = Script::new("").env("=v").env_pairs().unwrap_err();
-        assert!(err.to_string().contains("`=v`"), "{err}");
-        let err = Script::new("").envs(["K=1", "K=2"]).env_pairs().unwrap_err();
-        assert!(matches!(&err, ScriptError::DuplicateEnv { key } if key == "K"), "{err}");
     }
 
     #[test]

@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::process::{DEFAULT_GRACE, StdinMode};
+use bytes::Bytes;
+
+use crate::StartOptions;
+use crate::process::{OutputMode, StdinMode};
 
 /// Default name pattern of script files: the `*` becomes a random part.
 pub const DEFAULT_PATTERN: &str = "tend-script-*.sh";
@@ -51,7 +54,8 @@ impl Default for ScriptMode {
 ///
 /// Build with [`Script::new`] (a script text) or [`Script::commands`] (argument vectors) and
 /// the chained setters, then [`start`](Script::start) it on a [`Service`](crate::Service).
-/// Every field is public too.
+/// Every field is public too, and every [`StartOptions`] knob that makes sense for bash is
+/// here (restart, output file, ring size, stdin data, …).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), tend::script::ScriptError> {
@@ -61,7 +65,7 @@ impl Default for ScriptMode {
 /// let service = Service::new();
 /// let process = Script::commands([["echo", "it's $HOME; not expanded"], ["ls", "-l"]])
 ///     .strict(true)
-///     .env("GREETING=hello")
+///     .env("GREETING", "hello")
 ///     .name("listing")
 ///     .start(&service)?;
 /// let info = process.wait().await;
@@ -76,9 +80,10 @@ pub struct Script {
     pub strict: bool,
     /// File (the default) or inline.
     pub mode: ScriptMode,
-    /// `KEY=VALUE` entries added to (or overriding) the inherited environment. An entry without
-    /// `=`, with an empty key, or repeating a key is an error naming it.
-    pub env: Vec<String>,
+    /// Variables added to (or overriding) the inherited environment, in order (a later entry
+    /// for the same name wins), as [`StartOptions::env`]. A bad name is refused at start with
+    /// the same error as there (see [`check_env_name`](crate::process::check_env_name)).
+    pub env: Vec<(String, String)>,
     /// Start from an empty environment: only [`env`](Self::env) is set. (bash still sets a
     /// default `PATH` of its own when none is given.)
     pub clear_env: bool,
@@ -93,6 +98,21 @@ pub struct Script {
     /// Standard input of the script in file mode. Inline mode ignores it: stdin carries the
     /// script.
     pub stdin: StdinMode,
+    /// Bytes written to the script's standard input in file mode, afresh for every run (see
+    /// [`StartOptions::stdin_data`](StartOptions#structfield.stdin_data)). Inline mode
+    /// ignores it.
+    pub stdin_data: Option<Bytes>,
+    /// Where standard output and error go.
+    pub output: OutputMode,
+    /// Ring capacity in bytes.
+    pub ring_size: usize,
+    /// Longest line event.
+    pub max_line: usize,
+    /// How long to keep draining output after bash exits.
+    pub leak_timeout: Duration,
+    /// Also append the combined output to this file, kept across restarts (see
+    /// [`StartOptions::output_file`](StartOptions#structfield.output_file)).
+    pub output_file: Option<PathBuf>,
     /// Keep output in the process's ring.
     pub capture: bool,
     /// Detach the process (its own session; not killed when the supervisor stops or dies).
@@ -131,6 +151,8 @@ impl Script {
 
     /// A script from either kind of source, with every default.
     pub fn from_source(source: ScriptSource) -> Self {
+        // The process knobs start from the same defaults as every other managed process.
+        let defaults = StartOptions::new("bash");
         Self {
             source,
             strict: false,
@@ -138,16 +160,22 @@ impl Script {
             env: Vec::new(),
             clear_env: false,
             allow_detached: false,
-            interpreter: "bash".to_owned(),
             dir: None,
-            stdin: StdinMode::Null,
-            capture: true,
-            detach: false,
+            stdin: defaults.stdin,
+            stdin_data: None,
+            output: defaults.output,
+            ring_size: defaults.ring_size,
+            max_line: defaults.max_line,
+            leak_timeout: defaults.leak_timeout,
+            output_file: None,
+            capture: defaults.capture,
+            detach: defaults.detach,
             timeout: None,
-            grace: DEFAULT_GRACE,
-            restart: crate::process::Restart::never(),
+            grace: defaults.grace,
+            restart: defaults.restart,
             name: None,
             labels: BTreeMap::new(),
+            interpreter: defaults.command,
         }
     }
 
@@ -193,19 +221,21 @@ impl Script {
         }
     }
 
-    /// Adds a `KEY=VALUE` environment entry (checked when the script starts).
-    pub fn env(mut self, entry: impl Into<String>) -> Self {
-        self.env.push(entry.into());
+    /// Sets an environment variable, as [`StartOptions::env`] and
+    /// [`Step::env`](crate::runner::Step::env) do; the name is checked when the script starts.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
         self
     }
 
-    /// Adds `KEY=VALUE` environment entries.
-    pub fn envs<I, S>(mut self, entries: I) -> Self
+    /// Sets environment variables from `(name, value)` pairs.
+    pub fn envs<I, K, V>(mut self, pairs: I) -> Self
     where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
     {
-        self.env.extend(entries.into_iter().map(Into::into));
+        self.env.extend(pairs.into_iter().map(|(key, value)| (key.into(), value.into())));
         self
     }
 
@@ -237,6 +267,58 @@ impl Script {
     /// Sets standard input (file mode only).
     pub fn stdin(mut self, mode: StdinMode) -> Self {
         self.stdin = mode;
+        self
+    }
+
+    /// Sets bytes for the script's standard input (file mode only), fed to every run.
+    pub fn stdin_data(mut self, data: impl Into<Bytes>) -> Self {
+        self.stdin_data = Some(data.into());
+        self
+    }
+
+    /// Sets where output goes.
+    pub fn output(mut self, mode: OutputMode) -> Self {
+        self.output = mode;
+        self
+    }
+
+    /// Sets the ring capacity in bytes.
+    pub fn ring_size(mut self, bytes: usize) -> Self {
+        self.ring_size = bytes;
+        self
+    }
+
+    /// Sets the longest line event.
+    pub fn max_line(mut self, bytes: usize) -> Self {
+        self.max_line = bytes;
+        self
+    }
+
+    /// Sets the leak timeout.
+    pub fn leak_timeout(mut self, leak_timeout: Duration) -> Self {
+        self.leak_timeout = leak_timeout;
+        self
+    }
+
+    /// Also appends the combined output to `path`, across restarts: gpud's restart plus
+    /// output-file setup.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tend::script::ScriptError> {
+    /// use std::time::Duration;
+    /// use tend::script::Script;
+    /// use tend::{Restart, Service};
+    ///
+    /// let service = Service::new();
+    /// let agent = Script::new("./agent --serve")
+    ///     .restart(Restart::on_failure().delay(Duration::from_secs(1)))
+    ///     .output_file("/var/log/agent.log")
+    ///     .ring_size(1 << 20)
+    ///     .start(&service)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn output_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.output_file = Some(path.into());
         self
     }
 

@@ -44,6 +44,7 @@ impl Script {
                 let file = write_file(dir.as_deref(), pattern, &text)?;
                 options.args.push(path_arg(&file, dir.as_deref())?);
                 options.stdin = self.stdin;
+                options.stdin_data = self.stdin_data.clone();
                 // On failure `file` is dropped here, which removes it.
                 let process = service.start(options)?;
                 let waiter = process.clone();
@@ -67,11 +68,15 @@ impl Script {
     /// The start options of bash, without its arguments and stdin.
     fn start_options(&self) -> Result<StartOptions, ScriptError> {
         let mut options = StartOptions::new(self.interpreter.clone());
-        options.env =
-            self.env_pairs()?.into_iter().map(|(key, value)| (key.into(), value.into())).collect();
+        options.env = self.env.iter().map(|(key, value)| (key.into(), value.into())).collect();
         options.clear_env = self.clear_env;
         options.dir = self.dir.clone();
         options.capture = self.capture;
+        options.output = self.output;
+        options.ring_size = self.ring_size;
+        options.max_line = self.max_line;
+        options.leak_timeout = self.leak_timeout;
+        options.output_file = self.output_file.clone();
         options.detach = self.detach;
         // With kill_group off the core neither kills the group's leftovers when bash exits nor
         // sends kill to the group: exactly what lets `cmd &` jobs outlive the script.

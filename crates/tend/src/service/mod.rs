@@ -167,6 +167,26 @@ impl Service {
         self.table().find(key).map(Process::new)
     }
 
+    /// Sends SIGKILL to the process `key` names (full id, unique prefix or name), as
+    /// [`Process::kill`] does, and returns without waiting.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tend::Error> {
+    /// let service = tend::Service::new();
+    /// let sleeper = service.start(tend::StartOptions::new("sleep").arg("60").name("nap"))?;
+    /// service.kill("nap")?;
+    /// sleeper.wait().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn kill(&self, key: &str) -> Result<(), Error> {
+        self.get(key)?.kill()
+    }
+
+    /// A copy of the captured output of the process `key` names, as [`Process::output`].
+    pub fn output(&self, key: &str) -> Result<Output, Error> {
+        Ok(self.get(key)?.output())
+    }
+
     /// Every process in the table, in start order.
     pub fn list(&self) -> Vec<ProcessInfo> {
         self.table().all().map(|p| p.info()).collect()
