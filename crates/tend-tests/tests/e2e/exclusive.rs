@@ -21,7 +21,7 @@ fn gated(dir: &Path) -> Script {
          for _ in $(seq 1000); do [ -e \"$DIR/release\" ] && exit 0; sleep 0.02; done\n\
          exit 1",
     )
-    .env(format!("DIR={}", dir.display()))
+    .env("DIR", dir.display().to_string())
 }
 
 fn runs(dir: &Path) -> usize {
@@ -98,7 +98,7 @@ async fn cancellation_kills_the_group_promptly_and_releases_the_runner() {
         let dir = tempfile::tempdir().unwrap();
         let pid_file = dir.path().join("pid");
         let script = Script::new("echo started; echo $$ > \"$PID_FILE\"; sleep 30 & sleep 30")
-            .env(format!("PID_FILE={}", pid_file.display()))
+            .env("PID_FILE", pid_file.display().to_string())
             .allow_detached(allow_detached);
         let runner = ExclusiveRunner::new(Service::new());
         let cancel = CancellationToken::new();
@@ -127,7 +127,7 @@ async fn dropping_the_run_kills_the_script_and_releases_the_runner() {
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pid");
     let script = Script::new("echo $$ > \"$PID_FILE\"; sleep 30 & sleep 30")
-        .env(format!("PID_FILE={}", pid_file.display()));
+        .env("PID_FILE", pid_file.display().to_string());
     let runner = ExclusiveRunner::new(Service::new());
     let pgid = tokio::select! {
         _ = runner.run_until_completion(script, CancellationToken::new()) => panic!("ended by itself"),

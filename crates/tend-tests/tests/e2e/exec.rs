@@ -110,7 +110,7 @@ async fn run_succeeds_or_names_the_program_and_how_it_ended() {
 async fn a_program_that_cannot_start_is_named() {
     let err = Cmd::new("tend-no-such-program").output().await.unwrap_err();
     assert!(matches!(&err, ExecError::Spawn { program, .. } if program == "tend-no-such-program"));
-    assert!(err.to_string().starts_with("failed to start `tend-no-such-program`"), "{err}");
+    assert!(err.to_string().starts_with("cannot start `tend-no-such-program`"), "{err}");
 
     let err = Cmd::new("sh").dir("/tend/no/such/dir").run().await.unwrap_err();
     let message = err.to_string();

@@ -93,7 +93,7 @@ async fn file_mode_honours_dir_and_pattern_and_removes_the_file() {
     let script = Script::new(
         "echo \"$0\"\nfor _ in $(seq 1000); do [ -e \"$RELEASE\" ] && exit 0; sleep 0.02; done\nexit 1",
     )
-    .env(format!("RELEASE={}", release.display()))
+    .env("RELEASE", release.display().to_string())
     .file_dir(scripts.path())
     .file_pattern("job-*.bash");
     let service = Service::new();

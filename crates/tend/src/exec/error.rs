@@ -11,7 +11,7 @@ use crate::Signal;
 #[non_exhaustive]
 pub enum ExecError {
     /// The program could not be started (not found, not executable, bad directory, …).
-    #[error("failed to start `{program}`: {source}")]
+    #[error("cannot start `{program}`: {source}")]
     Spawn {
         /// The program as given to [`Cmd::new`](crate::exec::Cmd::new).
         program: String,
