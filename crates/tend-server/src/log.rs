@@ -255,7 +255,7 @@ impl EventLog {
     /// Starts the task that feeds the log from `service`'s events. Must be called inside a
     /// Tokio runtime; the task ends when the service is gone.
     ///
-    /// The task takes whatever events are ready at once (up to [`FEED_BATCH`]) and appends
+    /// The task takes whatever events are ready at once (up to `FEED_BATCH`, 1024) and appends
     /// them under one lock, so a flood costs one lock and one wake-up of the readers per
     /// batch rather than per line.
     pub fn follow(&self, service: &Service) {

@@ -11,18 +11,6 @@
 //!   and closed to group and others (mode `0600` or narrower).
 //! * The state directory must be a real directory (not a link) owned by this user; one open
 //!   to group or others is narrowed to `0700` by [`secure_state_dir`], which says so.
-//!
-//! ```no_run
-//! use tend::daemon::{read_private_file, secure_state_dir, write_state_file};
-//!
-//! let dir = std::path::Path::new("/home/me/.local/state/myapp");
-//! if let Some(old) = secure_state_dir(dir, true)? {
-//!     eprintln!("{} had mode {old:04o}; narrowed to 0700", dir.display());
-//! }
-//! write_state_file(dir, "address", b"127.0.0.1:7420\n", 0o600)?;
-//! let address = read_private_file(&dir.join("address"))?;
-//! # Ok::<(), tend::daemon::StateFileError>(())
-//! ```
 
 use std::fs::{self, DirBuilder, File, Metadata, OpenOptions};
 use std::io::{self, Read, Write};
@@ -48,6 +36,18 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// [`StateFileError::Symlink`] if `dir` is a symbolic link, [`StateFileError::WrongType`] if
 /// it is not a directory, [`StateFileError::Owner`] if another user owns it,
 /// [`StateFileError::Io`] if it is missing (without `create`) or a file-system step fails.
+///
+/// ```no_run
+/// use tend::daemon::{read_private_file, secure_state_dir, write_state_file};
+///
+/// let dir = std::path::Path::new("/home/me/.local/state/myapp");
+/// if let Some(old) = secure_state_dir(dir, true)? {
+///     eprintln!("{} had mode {old:04o}; narrowed to 0700", dir.display());
+/// }
+/// write_state_file(dir, "address", b"127.0.0.1:7420\n", 0o600)?;
+/// let address = read_private_file(&dir.join("address"))?;
+/// # Ok::<(), tend::daemon::StateFileError>(())
+/// ```
 pub fn secure_state_dir(dir: &Path, create: bool) -> Result<Option<u32>, StateFileError> {
     if create {
         DirBuilder::new()
