@@ -166,7 +166,7 @@ pub enum Received {
 /// service.start(StartOptions::new("echo").arg("hi"))?;
 /// while let Some(received) = events.recv().await {
 ///     match received {
-///         Received::Event(event) => println!("{}", serde_json::to_string(&event).unwrap()),
+///         Received::Event(event) => println!("{} {:?}", event.id, event.kind),
 ///         Received::Lagged { missed } => eprintln!("missed {missed} events"),
 ///     }
 /// }

@@ -44,9 +44,10 @@
 //! tokio = { version = "1", features = ["macros", "rt-multi-thread", "signal"] }
 //! ```
 //!
-//! Cancellation takes a [`CancellationToken`] (re-exported here; no `tokio-util` needed). The
-//! [`actions`] examples also build arguments with `serde_json::json!`, as actions take and
-//! return `serde_json::Value`s.
+//! Cancellation takes a [`CancellationToken`] (re-exported here; no `tokio-util` needed). Only
+//! the examples of APIs that take serde data name more: the [`actions`] build arguments with
+//! `serde_json::json!` (actions take and return `serde_json::Value`s), and
+//! [`runner::steps_from`] takes any `serde` deserializer.
 //!
 //! ## Daemon toolkit
 //!

@@ -6,12 +6,13 @@ use serde::{Deserialize, Serialize};
 
 /// One of a child's two output streams.
 ///
-/// Displays and serialises in lower case, as the JSON contract spells it:
+/// Displays and serialises in lower case, as the JSON contract spells it (`"stdout"`), and
+/// pads to a width like any string:
 ///
 /// ```
 /// use tend::Stream;
 /// assert_eq!(Stream::Stderr.to_string(), "stderr");
-/// assert_eq!(serde_json::to_string(&Stream::Stdout).unwrap(), "\"stdout\"");
+/// assert_eq!(format!("{:<7}|", Stream::Stdout), "stdout |");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -17,7 +17,7 @@
 //!     Step::script("docs", "cargo doc --no-deps").after(["build"]).allow_failure(true),
 //! ])?;
 //! let report = Runner::new(Service::new()).jobs(2).run(&pipeline).await;
-//! println!("{}", serde_json::to_string_pretty(&report)?);
+//! println!("{} steps in {:.1?}", report.steps.len(), report.duration());
 //! assert!(report.success);
 //! # Ok(()) }
 //! ```

@@ -19,7 +19,7 @@
 //! let service = Service::new();
 //! let backup = Script::new("tar czf \"$OUT\" /etc && echo done")
 //!     .strict(true)
-//!     .env("OUT=/var/backups/etc.tgz")
+//!     .env("OUT", "/var/backups/etc.tgz")
 //!     .file_dir("/var/tmp")
 //!     .file_pattern("backup-*.sh")
 //!     .start(&service)?;
