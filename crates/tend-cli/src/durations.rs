@@ -38,7 +38,7 @@ mod tests {
 
     #[test]
     fn durations_read_at_a_glance() {
-        assert_eq!(human(Duration::from_secs_f64(0.6067523030000001)), "607ms");
+        assert_eq!(human(Duration::from_nanos(606_752_303)), "607ms");
         assert_eq!(human(Duration::from_secs_f64(12.345)), "12.3s");
         assert_eq!(human(Duration::from_secs(125)), "2m05s");
     }
