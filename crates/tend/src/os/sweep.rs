@@ -31,26 +31,37 @@ pub(crate) unsafe fn sweep(token: &[u8]) -> usize {
         let me = libc::getpid();
         let mut total = 0;
         for _ in 0..MAX_PASSES {
-            let killed = one_pass(dir, me, token);
+            let (killed, not_yet) = one_pass(dir, me, token);
             total += killed;
-            if killed == 0 {
+            if killed == 0 && not_yet == 0 {
                 break;
             }
-            // Let the killed die, so the next pass does not find them again.
-            let pause = libc::timespec { tv_sec: 0, tv_nsec: 2_000_000 };
-            libc::nanosleep(&pause, std::ptr::null_mut());
-            libc::lseek(dir, 0, libc::SEEK_SET);
+            // Let the killed die, so the next pass does not find them again, and let a
+            // process in the middle of `exec` show its environment.
+            pause_and_rewind(dir);
         }
         libc::close(dir);
         total
     }
 }
 
+/// Sleeps 2 ms, then rewinds `dir` for another pass.
+unsafe fn pause_and_rewind(dir: i32) {
+    let pause = libc::timespec { tv_sec: 0, tv_nsec: 2_000_000 };
+    // SAFETY: nanosleep with a local, lseek on our descriptor.
+    unsafe {
+        libc::nanosleep(&pause, std::ptr::null_mut());
+        libc::lseek(dir, 0, libc::SEEK_SET);
+    }
+}
+
 /// Kills, with SIGKILL, the process group of every process that carries `token`, leads its
 /// own group and is in session `session`: the children of a supervisor that died before it
 /// registered their groups. Descendants that left the session are spared (without
-/// containment they are on their own). One pass: such a leader cannot start another one in
-/// the session once its group is dead. Returns how many groups were signalled.
+/// containment they are on their own). Passes repeat only while some leader could not show
+/// its environment yet (it is in the middle of `exec`, which is exactly when the supervisor
+/// may have died); a killed leader cannot start another one. Returns how many groups were
+/// signalled.
 ///
 /// # Safety
 /// As [`sweep`].
@@ -63,51 +74,106 @@ pub(crate) unsafe fn sweep_group_leaders(token: &[u8], session: i32) -> usize {
             return 0;
         }
         let mut killed = 0;
-        each_entry(dir, |name, _, _| {
-            // The cheap test first: few processes lead a group in the session.
-            if let Some(pid) = parse_pid(name)
-                && group_and_session(name) == Some((pid, session))
-                && environ_contains(name, token)
-            {
-                libc::kill(-pid, libc::SIGKILL);
-                killed += 1;
+        for _ in 0..MAX_PASSES {
+            let mut not_yet = 0;
+            each_entry(dir, |name, _, _| {
+                // The cheap test first: few processes lead a group in the session.
+                let Some(pid) = parse_pid(name) else { return };
+                if !matches!(stat_of(name), Some(stat) if stat.group == pid && stat.session == session)
+                {
+                    return;
+                }
+                match carrier(name, token) {
+                    Carrier::Yes => {
+                        libc::kill(-pid, libc::SIGKILL);
+                        killed += 1;
+                    }
+                    Carrier::NotYet => not_yet += 1,
+                    Carrier::No => {}
+                }
+            });
+            if not_yet == 0 {
+                break;
             }
-        });
+            pause_and_rewind(dir);
+        }
         libc::close(dir);
         killed
     }
 }
 
-/// One pass over the entries of `/proc` (open as `dir`).
-unsafe fn one_pass(dir: i32, me: i32, token: &[u8]) -> usize {
-    let mut killed = 0;
+/// One pass over the entries of `/proc` (open as `dir`): how many were killed, and how many
+/// could not show their environment yet.
+unsafe fn one_pass(dir: i32, me: i32, token: &[u8]) -> (usize, usize) {
+    let (mut killed, mut not_yet) = (0, 0);
     // SAFETY: async-signal-safe helpers on stack buffers.
     unsafe {
         each_entry(dir, |name, _, _| {
-            if let Some(pid) = parse_pid(name)
-                && pid != me
-                && environ_contains(name, token)
-            {
-                libc::kill(pid, libc::SIGKILL);
-                killed += 1;
+            let Some(pid) = parse_pid(name) else { return };
+            if pid == me {
+                return;
+            }
+            match carrier(name, token) {
+                Carrier::Yes => {
+                    libc::kill(pid, libc::SIGKILL);
+                    killed += 1;
+                }
+                Carrier::NotYet => not_yet += 1,
+                Carrier::No => {}
             }
         });
     }
-    killed
+    (killed, not_yet)
 }
 
-/// The process group and session of `/proc/<pid>`, from its `stat`; `None` if unreadable.
-unsafe fn group_and_session(pid: &[u8]) -> Option<(i32, i32)> {
+/// Whether a process carries the token.
+enum Carrier {
+    Yes,
+    No,
+    /// A live user process whose environment reads empty: it is in the middle of `exec`
+    /// (the new environment is set up a moment after the old descriptors close, so a guardian
+    /// woken by that close can look too early). Look again.
+    NotYet,
+}
+
+/// Whether `/proc/<pid>` carries `token` in its environment.
+unsafe fn carrier(pid: &[u8], token: &[u8]) -> Carrier {
+    // SAFETY: async-signal-safe helpers on stack buffers.
+    match unsafe { environ_contains(pid, token) } {
+        Some(true) => Carrier::Yes,
+        Some(false) => Carrier::No,
+        // Kernel threads (children of kthreadd, PID 2) and zombies read empty for good.
+        None => match unsafe { stat_of(pid) } {
+            Some(stat) if stat.state != b'Z' && stat.parent != 2 && stat.parent != 0 => {
+                Carrier::NotYet
+            }
+            _ => Carrier::No,
+        },
+    }
+}
+
+/// The fields of `/proc/<pid>/stat` a sweep needs.
+struct Stat {
+    state: u8,
+    parent: i32,
+    group: i32,
+    session: i32,
+}
+
+/// `/proc/<pid>/stat`, or `None` if unreadable.
+unsafe fn stat_of(pid: &[u8]) -> Option<Stat> {
     let mut buf = [0u8; 1024];
     // SAFETY: reads into a stack buffer.
     let len = unsafe { read_proc_file(pid, b"/stat\0", &mut buf)? };
     // `pid (comm) state ppid pgrp session …`; comm may hold spaces and parentheses, so
     // start after the last `)`.
     let after = &buf[buf[..len].iter().rposition(|&b| b == b')')? + 1..len];
-    let mut fields = after.split(|&b| b == b' ').filter(|f| !f.is_empty()).skip(2);
+    let mut fields = after.split(|&b| b == b' ').filter(|f| !f.is_empty());
+    let state = *fields.next()?.first()?;
+    let parent = parse_pid(fields.next()?)?;
     let group = parse_pid(fields.next()?)?;
     let session = parse_pid(fields.next()?)?;
-    Some((group, session))
+    Some(Stat { state, parent, group, session })
 }
 
 /// Reads `/proc/<pid><file>` (`file` NUL-terminated) into `buf`; how many bytes, or `None`.
@@ -168,8 +234,9 @@ fn parse_pid(name: &[u8]) -> Option<i32> {
     Some(name.iter().fold(0i32, |n, d| n * 10 + i32::from(d - b'0')))
 }
 
-/// Whether `/proc/<pid>/environ` contains `token`. Unreadable (another user's, or gone) is no.
-unsafe fn environ_contains(pid: &[u8], token: &[u8]) -> bool {
+/// Whether `/proc/<pid>/environ` contains `token`. Unreadable (another user's, or gone) is
+/// no; an environment that reads empty is `None`.
+unsafe fn environ_contains(pid: &[u8], token: &[u8]) -> Option<bool> {
     let mut path = [0u8; 32];
     let parts: [&[u8]; 3] = [b"/proc/", pid, b"/environ\0"];
     let mut len = 0;
@@ -180,19 +247,21 @@ unsafe fn environ_contains(pid: &[u8], token: &[u8]) -> bool {
     // SAFETY: `path` is NUL-terminated; the descriptor is closed below.
     let fd = unsafe { libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
     if fd < 0 {
-        return false;
+        return Some(false);
     }
     // The token may straddle two reads: keep its length minus one byte of the previous read.
     let keep = token.len() - 1;
     let mut buf = [0u8; 4096 + 64];
     let mut have = 0usize;
     let mut found = false;
+    let mut total = 0usize;
     loop {
         // SAFETY: reads into the free part of the stack buffer.
         let n = unsafe { libc::read(fd, buf.as_mut_ptr().add(have).cast(), buf.len() - have) };
         if n <= 0 {
             break;
         }
+        total += n as usize;
         have += n as usize;
         // A plain search: no allocation, nothing that is not async-signal-safe.
         if buf[..have].windows(token.len()).any(|window| window == token) {
@@ -205,7 +274,7 @@ unsafe fn environ_contains(pid: &[u8], token: &[u8]) -> bool {
     }
     // SAFETY: our own descriptor.
     unsafe { libc::close(fd) };
-    found
+    (total > 0).then_some(found)
 }
 
 #[cfg(test)]
