@@ -79,12 +79,15 @@ pub enum Error {
     /// `start` was called outside a Tokio runtime.
     #[error("tend needs a Tokio runtime: call this from async code or inside Runtime::enter")]
     NoRuntime,
-    /// A one-shot [`run`](crate::Service::run) ended unsuccessfully; carries what it printed.
+    /// A checked run ([`Service::run_checked`](crate::Service::run_checked),
+    /// [`RunOutput::checked`](crate::RunOutput::checked)) ended unsuccessfully; carries its
+    /// final info and what it printed. [`Service::run`](crate::Service::run) itself returns
+    /// such an end as `Ok`.
     #[error("{}", failed_message(.0))]
     Failed(Box<FailedRun>),
 }
 
-/// The outcome of an unsuccessful one-shot run: its final info and its output.
+/// The outcome of an unsuccessful checked run: its final info and its output.
 #[derive(Debug, Clone)]
 pub struct FailedRun {
     /// Final snapshot: status, exit code or signal, reason.

@@ -60,6 +60,64 @@
 //! [`wait_for_health`](daemon::wait_for_health) / [`wait_for_ready`](daemon::wait_for_ready).
 //! `cargo run -p tend --example daemon` runs a complete one; `tend daemons` lists the registry
 //! and `tend health ADDR` probes a daemon.
+//!
+//! ## One meaning of failure
+//!
+//! A program that **ran** and ended unsuccessfully (non-zero exit code, a signal, a timeout
+//! that tend enforced on a managed process) is an *outcome*: every run form returns `Ok` with
+//! the status in it. `Err` means the program **could not run** or the call was refused (bad
+//! options, not found, no runtime, out of descriptors), or, for [`exec`], that the caller's own
+//! cancellation or timeout stopped it. Each form has a *checked* variant that turns an
+//! unsuccessful end into an error carrying the status and the output (like duct's default,
+//! or Go's `cmd.Run()` error):
+//!
+//! | form | non-zero exit gives | checked form |
+//! | --- | --- | --- |
+//! | [`Service::run`] | `Ok(`[`RunOutput`]`)`, status in `.info` | [`Service::run_checked`], [`RunOutput::checked`] → [`Error::Failed`] |
+//! | [`exec::Cmd::run`] / [`output`](exec::Cmd::output) / [`combined_output`](exec::Cmd::combined_output) | `Ok`, with the [`ExitStatus`](std::process::ExitStatus) | [`exec::Cmd::checked`] → [`ExecError::Failed`](exec::ExecError::Failed) |
+//! | `process.run` action ([`actions`]) | `Ok({"info", "output"})`, status in `info` | — (read `info.status`) |
+//! | [`ExclusiveRunner::run_until_completion`](exclusive::ExclusiveRunner::run_until_completion) | `Ok((output, exit_code))` | — |
+//! | [`Runner::run`](runner::Runner::run) | a [`Report`](runner::Report): the step `failed`, dependents skipped | `Report` says whether all passed |
+//! | [`program::Program::run`] | is the checked form: it returns only the trimmed text, so a non-zero exit is [`ProgramError::Failed`](program::ProgramError::Failed) (with the output) | itself |
+//!
+//! In every case the process's [`Status`] is `failed` (exit code ≠ 0 or a signal it was not
+//! sent by tend) or `killed` (ended by tend: kill, shutdown, timeout), and `exited` only for
+//! exit code 0.
+//!
+//! ## Coming from go-process / gpud
+//!
+//! | go-process / gpud | tend |
+//! | --- | --- |
+//! | `process.Service` (go-process), its managed `*Process` | [`Service`], [`Process`] |
+//! | `RunOptions` (command, args, dir, env, detach, timeout, grace, kill group, …) | [`StartOptions`] |
+//! | `svc.Start` / `StartWithOptions` | [`Service::start`] |
+//! | `svc.Run` (combined output, error on non-zero exit) | [`Service::run`] (status in the result) or [`Service::run_checked`] (error), with [`StartOptions::merge_stderr`] for the exact order of writes |
+//! | `proc.Done()` (a channel closed at the end) | [`Process::wait`] (a future; any number of waiters) |
+//! | `proc.Wait()`, `Kill()`, `Signal()`, `Shutdown()`, `SendInput()`, `CloseStdin()` | [`Process::wait`], [`kill`](Process::kill), [`signal`](Process::signal), [`shutdown`](Process::shutdown), [`send_input`](Process::send_input), [`close_stdin`](Process::close_stdin); `Service::kill(id)` |
+//! | `proc.Info()`, `IsRunning()`, `ExitCode`, `Duration` | [`Process::info`] → [`ProcessInfo`]; `Process::is_running()`, `Process::exit_code()`, `ProcessInfo::duration()` |
+//! | `proc.Output()`, `RingBuffer` | [`Process::output`] → [`Output`] (byte-exact chunks tagged by [`Stream`]); the ring itself is public as `tend::output::Ring` |
+//! | `OnOutput` callback, output events | `StartOptions::on_line(\|stream, line\| …)`; `Process::lines()` / `Process::events()` per process; [`Service::subscribe`] for every process |
+//! | status names `pending`, `running`, `exited`, `failed`, `killed` | [`Status`], the same five (`exited` = code 0; `failed` = non-zero or a signal; `killed` = ended by us) |
+//! | events `started`, `output`, `exited`, `killed` | [`EventKind`] (`Started`, `Output`, `Exited`, `Killed`, `Restarted`) |
+//! | named actions `process.run`, `process.start`, `process.kill`, `process.list`, `process.get` | [`actions::register_process_actions`] on [`actions::Actions`] (plus `signal`, `wait`, `output`, `input`, `close_stdin`, `remove`); unregistered name → [`ActionError::NotRegistered`](actions::ActionError::NotRegistered) |
+//! | `PIDFile` | [`daemon::PidFile`] (`flock`-held, start time beside the PID) |
+//! | `HealthServer` (`/health`, `/ready`) | [`daemon::HealthServer`] |
+//! | `Registry` (`~/.core/daemons/`) | [`daemon::Registry`], entries [`daemon::DaemonEntry`] |
+//! | `Daemon` (PID file + health + registry) | [`daemon::Daemon`] with [`daemon::DaemonOptions`]; it **starts not ready**: call [`set_ready(true)`](daemon::Daemon::set_ready) once it can serve |
+//! | `WaitForHealth(addr, timeout)` | [`daemon::wait_for_health`], [`daemon::wait_for_ready`] |
+//! | `Runner`, `RunSpec` (`after`, `allow_failure`), DAG / sequential / parallel | [`runner::Runner`], [`runner::Step`] ([`after`](runner::Step::after), [`allow_failure`](runner::Step::allow_failure)), [`runner::Pipeline`], [`runner::Mode`]; results in [`runner::Report`] / [`runner::StepReport`] |
+//! | `Program` (find on `PATH`, run, trimmed output) | [`program::Program`] |
+//! | `exec.Command` builder and its pluggable logger | [`exec::Cmd`]; logging goes through [`tracing`](https://docs.rs/tracing) at `debug` (install any subscriber) |
+//! | gpud `process.New(WithBashScriptContentsToRun(…))`, script file (`WithBashScriptTmpDirectory`, `WithBashScriptFilePattern`) or inline (`bash -s`) | [`script::Script`] with [`ScriptMode`](script::ScriptMode) `File { dir, pattern }` / [`inline`](script::Script::inline), started by [`Script::start`](script::Script::start) |
+//! | gpud `WithCommands` (several commands joined) | [`Script::commands`](script::Script::commands) (each argument quoted) |
+//! | gpud `WithRestartConfig{OnError, Limit, Interval}` | [`Restart::on_failure`]`()`[`.max`](Restart::max)`(`[`MaxRestarts::Limited`]`(n))`[`.delay`](Restart::delay)`(interval)` on [`StartOptions::restart`] / [`Script::restart`](script::Script::restart) |
+//! | gpud `WithOutputFile` | [`StartOptions::output_file`] (whole lines, both streams) |
+//! | gpud `WithLabel` | [`StartOptions::label`], [`Script::label`](script::Script::label) |
+//! | gpud `StdoutReader()` / `StderrReader()`, `process.Read(…, WithProcessLine(cb))` (the line reader) | `Process::lines()` (replays from the first line the ring holds, then follows; lag reported), `StartOptions::on_line`; [`Process::output_since`] for byte offsets |
+//! | gpud `ExclusiveRunner` (`RunUntilCompletion`) | [`exclusive::ExclusiveRunner::run_until_completion`] (a second caller is refused at once) |
+//! | gpud process-table queries (`CountProcessesByStatus`, `FindProcessByName`, `CountRunningPids`) | [`proctable::count_by_state`], [`proctable::find_by_name`], [`proctable::count_pids`], [`proctable::processes`] |
+//! | gpud `Close()` (process-group kill; opt-out for `cmd &` jobs) | [`Process::shutdown`] (SIGTERM, grace, SIGKILL to the group); [`Script::allow_detached`](script::Script::allow_detached) / [`StartOptions::kill_group`] |
+//! | `context.Context` cancellation | [`CancellationToken`](exec::CancellationToken) on [`exec::Cmd::cancel`], [`runner::Runner::cancel_token`], [`daemon::Daemon::run`] |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod actions;

@@ -166,9 +166,12 @@ impl Program {
         cmd
     }
 
-    /// Runs the program in the current directory and returns its stdout and stderr,
-    /// interleaved as they arrived, trimmed of surrounding whitespace (invalid UTF-8 becomes
-    /// U+FFFD). A non-zero exit is [`ProgramError::Failed`], which keeps the output and code.
+    /// Runs the program in the current directory and returns its stdout and stderr, in the
+    /// order it wrote them (one shared pipe, as [`Cmd::combined_output`]), trimmed of surrounding
+    /// whitespace (invalid UTF-8 becomes U+FFFD). Returning only text, this is a *checked*
+    /// form (see the [crate docs](crate#one-meaning-of-failure)): a non-zero exit is
+    /// [`ProgramError::Failed`], which keeps the output and code; use [`command`](Program::command)
+    /// for the status instead.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), tend::program::ProgramError> {

@@ -94,16 +94,20 @@ async fn runs_in_the_given_directory() {
 }
 
 #[tokio::test]
-async fn run_succeeds_or_names_the_program_and_how_it_ended() {
-    sh("exit 0").stdout(Stdio::null()).run().await.unwrap();
+async fn run_returns_the_status_and_checked_names_the_program_and_how_it_ended() {
+    sh("exit 0").stdout(Stdio::null()).checked().run().await.unwrap();
+    assert_eq!(sh("exit 7").run().await.unwrap().code(), Some(7), "unchecked: an outcome");
 
-    let err = sh("exit 7").run().await.unwrap_err();
+    let err = sh("exit 7").checked().run().await.unwrap_err();
     assert!(matches!(err, ExecError::Failed { exit_code: Some(7), signal: None, .. }), "{err:?}");
     assert_eq!(err.to_string(), "`sh` exited with code 7");
 
-    let err = sh("kill -KILL $$").run().await.unwrap_err();
+    let err = sh("kill -KILL $$").checked().run().await.unwrap_err();
     assert!(matches!(err, ExecError::Failed { exit_code: None, signal: Some(Signal::KILL), .. }));
     assert_eq!(err.to_string(), "`sh` was killed by SIGKILL");
+
+    let err = sh("echo why; exit 3").checked().combined_output().await.unwrap_err();
+    assert_eq!(err.partial_output(), b"why\n", "checked keeps what it captured");
 }
 
 #[tokio::test]

@@ -23,7 +23,7 @@ const FORMS: [Form; 3] = [Form::Run, Form::Output, Form::CombinedOutput];
 
 async fn finish(cmd: Cmd, form: Form) -> Result<(), ExecError> {
     match form {
-        Form::Run => cmd.run().await,
+        Form::Run => cmd.run().await.map(drop),
         Form::Output => cmd.output().await.map(drop),
         Form::CombinedOutput => cmd.combined_output().await.map(drop),
     }

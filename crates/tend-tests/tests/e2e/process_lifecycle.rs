@@ -257,7 +257,7 @@ async fn the_exit_is_reported_promptly_while_a_grandchild_holds_the_pipe() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn run_returns_combined_output_or_an_error_that_still_carries_it() {
+async fn run_returns_how_it_ended_and_run_checked_an_error_that_still_carries_it() {
     let service = Service::new();
     let done = service.run(fixture(&["interleave", "2"])).await.unwrap();
     assert_eq!(done.info.status, Status::Exited);
@@ -268,14 +268,17 @@ async fn run_returns_combined_output_or_an_error_that_still_carries_it() {
     assert_eq!(combined, ["err 1", "err 2", "out 1", "out 2"], "both streams, combined");
 
     // `sleep -1` is a usage error: the fixture complains on stderr and exits 2.
-    let error = service.run(fixture(&["sleep", "-1"])).await.unwrap_err();
+    let ended = service.run(fixture(&["sleep", "-1"])).await.unwrap();
+    assert_eq!((ended.info.status, ended.info.exit_code), (Status::Failed, Some(2)));
+    assert!(!ended.success());
+    let error = service.run_checked(fixture(&["sleep", "-1"])).await.unwrap_err();
     let Error::Failed(failed) = &error else { panic!("not a failed run: {error:?}") };
     assert_eq!((failed.info.status, failed.info.exit_code), (Status::Failed, Some(2)));
     assert!(String::from_utf8_lossy(&failed.output.stderr()).contains("usage: tend-fixture"));
     assert!(error.to_string().contains("exited with code 2"), "{error}");
 
-    let error =
-        service.run(fixture(&["sleep", "30"]).timeout(Duration::from_secs(1))).await.unwrap_err();
+    let timeout = fixture(&["sleep", "30"]).timeout(Duration::from_secs(1));
+    let error = service.run(timeout).await.unwrap().checked().unwrap_err();
     let Error::Failed(failed) = &error else { panic!("not a failed run: {error:?}") };
     assert_eq!(failed.info.reason, Some(Reason::Timeout));
     assert_eq!(failed.output.stdout(), b"ready\n");

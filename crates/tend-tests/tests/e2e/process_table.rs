@@ -51,7 +51,7 @@ async fn list_running_remove_and_clear() {
     let a = held(&service, "a");
     let b = service.run(fixture(&["exit", "0"]).name("b")).await.unwrap().info;
     let c = held(&service, "c");
-    let d = service.run(fixture(&["exit", "1"]).name("d")).await.unwrap_err();
+    let d = service.run_checked(fixture(&["exit", "1"]).name("d")).await.unwrap_err();
     assert!(matches!(d, Error::Failed(_)));
 
     let names =

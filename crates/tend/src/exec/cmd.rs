@@ -3,7 +3,7 @@
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -55,6 +55,7 @@ pub struct Cmd {
     pub(crate) timeout: Option<Duration>,
     pub(crate) cancel: Option<CancellationToken>,
     pub(crate) drain: Duration,
+    pub(crate) checked: bool,
 }
 
 /// What a command reads on its standard input. Defaults to [`Input::Null`] for every form, so
@@ -124,6 +125,7 @@ impl Cmd {
             timeout: None,
             cancel: None,
             drain: DEFAULT_DRAIN,
+            checked: false,
         }
     }
 
@@ -231,16 +233,40 @@ impl Cmd {
         self
     }
 
+    /// Makes every form fail with [`ExecError::Failed`] (carrying what was captured) when the
+    /// program ends other than with exit code 0, as duct's default and Go's `Run`/`Output` do.
+    /// Without it a non-zero exit is an outcome, returned in the status (the crate's one rule:
+    /// see the [crate docs](crate#one-meaning-of-failure)).
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// use tend::exec::{Cmd, ExecError};
+    ///
+    /// let status = Cmd::new("false").run().await.unwrap();
+    /// assert_eq!(status.code(), Some(1));
+    /// let error = Cmd::new("false").checked().run().await.unwrap_err();
+    /// assert!(matches!(error, ExecError::Failed { exit_code: Some(1), .. }));
+    /// # }
+    /// ```
+    pub fn checked(mut self) -> Cmd {
+        self.checked = true;
+        self
+    }
+
     /// Runs to the end, capturing stdout and stderr separately (both read concurrently, so
-    /// neither pipe can fill up and stall the child). A non-zero exit is not an error here:
-    /// look at [`ExecOutput::status`].
+    /// neither pipe can fill up and stall the child). A non-zero exit is not an error (unless
+    /// [`checked`](Cmd::checked)): look at [`ExecOutput::status`].
     pub async fn output(self) -> Result<ExecOutput, ExecError> {
+        let checked = self.checked;
         let running = Running::start(self, Streams::Capture)?;
         let program = running.program.clone();
         let mut capture = Capture::separate();
         let finished = running.finish(&mut capture, None).await?;
         let (stdout, stderr) = capture.into_separate();
         match finished.stop {
+            None if checked && !finished.status.success() => {
+                Err(failed(program, finished.status, [stdout, stderr].concat()))
+            }
             None => Ok(ExecOutput { status: finished.status, stdout, stderr }),
             Some(stop) => Err(stop.into_error(program, [stdout, stderr].concat())),
         }
@@ -249,40 +275,50 @@ impl Cmd {
     /// Runs to the end, capturing stdout and stderr into one buffer in exactly the order the
     /// child wrote them: both go into one shared pipe, as with `2>&1`. (If one of the two was
     /// redirected with [`stdout`](Cmd::stdout) or [`stderr`](Cmd::stderr), the other is
-    /// captured alone.) A non-zero exit is not an error here: look at
-    /// [`CombinedOutput::status`].
+    /// captured alone.) A non-zero exit is not an error (unless [`checked`](Cmd::checked)):
+    /// look at [`CombinedOutput::status`].
     pub async fn combined_output(self) -> Result<CombinedOutput, ExecError> {
+        let checked = self.checked;
         let running = Running::start(self, Streams::Merge)?;
         let program = running.program.clone();
         let mut capture = Capture::combined();
         let finished = running.finish(&mut capture, None).await?;
         let output = capture.into_combined();
         match finished.stop {
+            None if checked && !finished.status.success() => {
+                Err(failed(program, finished.status, output))
+            }
             None => Ok(CombinedOutput { status: finished.status, output }),
             Some(stop) => Err(stop.into_error(program, output)),
         }
     }
 
-    /// Runs to the end with the standard streams inherited (unless set), and fails with
-    /// [`ExecError::Failed`] unless the program exits with code 0.
-    pub async fn run(self) -> Result<(), ExecError> {
+    /// Runs to the end with the standard streams inherited (unless set) and returns how it
+    /// ended. A non-zero exit is not an error (unless [`checked`](Cmd::checked)).
+    pub async fn run(self) -> Result<ExitStatus, ExecError> {
+        let checked = self.checked;
         let running = Running::start(self, Streams::Inherit)?;
         let program = running.program.clone();
         let finished = running.finish(&mut Capture::Nothing, None).await?;
-        if let Some(stop) = finished.stop {
-            return Err(stop.into_error(program, Vec::new()));
+        match finished.stop {
+            Some(stop) => Err(stop.into_error(program, Vec::new())),
+            None if checked && !finished.status.success() => {
+                Err(failed(program, finished.status, Vec::new()))
+            }
+            None => Ok(finished.status),
         }
-        if finished.status.success() {
-            return Ok(());
-        }
-        let (exit_code, signal) = exit_parts(finished.status);
-        Err(ExecError::Failed { program, exit_code, signal })
     }
 
     /// The arguments, for log lines.
     pub(crate) fn arg_list(&self) -> Vec<OsString> {
         self.command.as_std().get_args().map(OsStr::to_owned).collect()
     }
+}
+
+/// The error of a [`checked`](Cmd::checked) run that ended unsuccessfully.
+fn failed(program: String, status: ExitStatus, output: Vec<u8>) -> ExecError {
+    let (exit_code, signal) = exit_parts(status);
+    ExecError::Failed { program, exit_code, signal, output }
 }
 
 impl Stop {

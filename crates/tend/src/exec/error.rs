@@ -30,8 +30,8 @@ pub enum ExecError {
         #[source]
         source: io::Error,
     },
-    /// The program ran and ended unsuccessfully ([`Cmd::run`](crate::exec::Cmd::run) only;
-    /// the capturing forms return the status instead).
+    /// The program ran and ended unsuccessfully, and the command was
+    /// [`checked`](crate::exec::Cmd::checked) (unchecked forms return the status instead).
     #[error("`{program}` {}", describe_exit(*exit_code, *signal))]
     Failed {
         /// The program as given to [`Cmd::new`](crate::exec::Cmd::new).
@@ -40,6 +40,8 @@ pub enum ExecError {
         exit_code: Option<i32>,
         /// The signal that ended it, if one did.
         signal: Option<Signal>,
+        /// What it wrote, when output was captured (see [`ExecError::partial_output`]).
+        output: Vec<u8>,
     },
     /// The cancellation token fired; the program's whole process group was killed.
     #[error("`{program}` was cancelled")]
@@ -75,12 +77,14 @@ impl ExecError {
         }
     }
 
-    /// What a cancelled or timed-out program wrote before it was stopped: interleaved for
+    /// What a cancelled, timed-out or (checked) failed program wrote: interleaved for
     /// [`combined_output`](crate::exec::Cmd::combined_output), stdout followed by stderr for
     /// [`output`](crate::exec::Cmd::output), empty when nothing was captured.
     pub fn partial_output(&self) -> &[u8] {
         match self {
-            ExecError::Cancelled { output, .. } | ExecError::TimedOut { output, .. } => output,
+            ExecError::Cancelled { output, .. }
+            | ExecError::TimedOut { output, .. }
+            | ExecError::Failed { output, .. } => output,
             _ => &[],
         }
     }

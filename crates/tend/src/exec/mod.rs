@@ -8,8 +8,12 @@
 //! | --- | --- | --- |
 //! | [`output`](Cmd::output) | stdout and stderr captured apart | [`ExecOutput`], whatever the exit code |
 //! | [`combined_output`](Cmd::combined_output) | both captured into one buffer, in write order | [`CombinedOutput`], whatever the exit code |
-//! | [`run`](Cmd::run) | inherited | `()`, or [`ExecError::Failed`] on a non-zero exit |
+//! | [`run`](Cmd::run) | inherited | the [`ExitStatus`], whatever the exit code |
 //! | [`spawn_background`](Cmd::spawn_background) | inherited, or pipes you take | a [`Background`] handle |
+//!
+//! A non-zero exit is an outcome, not an error, in every form (the crate's one rule: see the
+//! [crate docs](crate#one-meaning-of-failure)); [`Cmd::checked`] makes each form fail with
+//! [`ExecError::Failed`] instead, carrying what was captured.
 //!
 //! ```no_run
 //! use std::time::Duration;

@@ -36,7 +36,8 @@ pub struct OutputSince {
     pub dropped: u64,
     /// Bytes were dropped and the first byte shown does not start a line.
     pub cut: bool,
-    /// The bytes held from `offset` on, both streams in order, exactly as written.
+    /// The bytes held from `offset` on, both streams in the order they were read, exactly as
+    /// written.
     pub bytes: Vec<u8>,
 }
 
@@ -81,7 +82,10 @@ impl Output {
         &self.chunks
     }
 
-    /// All bytes of both streams, in the order they were captured.
+    /// All bytes of both streams, in the order they were captured: each stream in its write
+    /// order; across the two, the order in which their pipes were read, unless
+    /// [`StartOptions::merge_stderr`](crate::StartOptions::merge_stderr) put both on one pipe,
+    /// which keeps the exact order of writes.
     pub fn combined(&self) -> Vec<u8> {
         self.collect(|_| true)
     }

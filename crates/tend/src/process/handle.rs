@@ -81,7 +81,8 @@ impl Process {
     }
 
     /// The captured bytes from absolute offset `offset` on (0 is the first byte it ever wrote),
-    /// both streams in order, and how many bytes before them were dropped. Following the
+    /// both streams in the order they were read (see [`StartOptions::merge_stderr`](crate::StartOptions::merge_stderr)
+    /// for the exact order of writes), and how many bytes before them were dropped. Following the
     /// output exactly is a loop of this and [`wait_output`](Self::wait_output).
     pub fn output_since(&self, offset: u64) -> OutputSince {
         self.shared.ring().read_from(offset)

@@ -82,6 +82,9 @@ pub struct StartOptions {
     pub stdin_data: Option<Bytes>,
     /// Standard output and error.
     pub output: OutputMode,
+    /// Send stderr into the same pipe as stdout (`2>&1`), so the output keeps the exact order
+    /// the program wrote in (see [`merge_stderr`](StartOptions::merge_stderr)). Off by default.
+    pub merge_stderr: bool,
     /// Keep output in the ring (with [`OutputMode::Piped`]).
     pub capture: bool,
     /// Ring capacity in bytes; the oldest bytes are dropped beyond it.
@@ -126,6 +129,7 @@ impl StartOptions {
             stdin: StdinMode::Null,
             stdin_data: None,
             output: OutputMode::Piped,
+            merge_stderr: false,
             capture: true,
             ring_size: DEFAULT_RING_SIZE,
             max_line: DEFAULT_MAX_LINE,
@@ -198,6 +202,34 @@ impl StartOptions {
     /// Sets where output goes.
     pub fn output(mut self, mode: OutputMode) -> Self {
         self.output = mode;
+        self
+    }
+
+    /// Sends stderr into the same pipe as stdout, as `2>&1` does.
+    ///
+    /// **Order.** With one pipe the kernel keeps the order of the program's writes, so the
+    /// ring, the line events and the output file hold exactly the order it wrote in. Without
+    /// it (the default) stdout and stderr are two pipes read concurrently: each stream is in
+    /// its own write order, but across the two the order is only the order in which the
+    /// reader saw chunks arrive, so `echo 1; echo 2 >&2; echo 3` may come out as `1 3 2`.
+    ///
+    /// **Tagging.** Merged output cannot be told apart any more: every chunk and line event
+    /// is tagged [`Stream::Stdout`](crate::Stream::Stdout), and
+    /// [`Output::stderr`](crate::Output::stderr) is empty. Only with [`OutputMode::Piped`];
+    /// with the other modes both streams already go to the same place.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tend::Error> {
+    /// use tend::{Service, StartOptions};
+    ///
+    /// let done = Service::new()
+    ///     .run(StartOptions::new("sh").args(["-c", "echo 1; echo 2 >&2; echo 3"]).merge_stderr(true))
+    ///     .await?;
+    /// assert_eq!(done.output.to_string_lossy(), "1\n2\n3\n");
+    /// # Ok(()) }
+    /// ```
+    pub fn merge_stderr(mut self, merge: bool) -> Self {
+        self.merge_stderr = merge;
         self
     }
 

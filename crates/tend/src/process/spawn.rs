@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use tokio::net::unix::pipe;
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -92,7 +93,9 @@ fn open_output_file(options: &StartOptions) -> Result<Option<OutputFile>, Error>
         .map_err(|source| Error::OutputFile { path: path.clone(), source })
 }
 
-fn command(options: &StartOptions) -> Command {
+/// The command for one run, and the read end of the one pipe that carries both stdout and
+/// stderr when they are merged.
+fn command(options: &StartOptions) -> std::io::Result<(Command, Option<pipe::Receiver>)> {
     let mut command = Command::new(&options.command);
     command.args(&options.args);
     if let Some(dir) = &options.dir {
@@ -113,9 +116,19 @@ fn command(options: &StartOptions) -> Command {
         OutputMode::Inherit => Stdio::inherit(),
         OutputMode::Null => Stdio::null(),
     };
-    command.stdout(output()).stderr(output());
+    let merged = if options.merge_stderr && options.output == OutputMode::Piped {
+        // One pipe for both streams, so the kernel keeps the order of the child's writes. The
+        // write ends are plain descriptors handed to the spawn (no `pre_exec` hook); the
+        // command keeps them until it is dropped after the spawn.
+        let (reader, writer) = std::io::pipe()?;
+        command.stdout(Stdio::from(writer.try_clone()?)).stderr(Stdio::from(writer));
+        Some(pipe::Receiver::from_owned_fd(reader.into())?)
+    } else {
+        command.stdout(output()).stderr(output());
+        None
+    };
     os::configure_group(&mut command, options.detach);
-    command
+    Ok((command, merged))
 }
 
 /// Starts one run: spawns the child, records and announces it, starts its readers.
@@ -127,7 +140,8 @@ fn start_run(
     let options = &shared.options;
     // Before the new PID becomes visible: whoever signals it must wait for *this* run's reap.
     shared.reaped.send_replace(false);
-    let mut command = command(options);
+    let spawn_error = |source| Error::Spawn { command: options.command.clone(), source };
+    let (mut command, merged) = command(options).map_err(spawn_error)?;
     if !options.detach {
         owner.protect(&mut command);
     }
@@ -136,10 +150,8 @@ fn start_run(
     let spawned = command.spawn();
     // The command holds copies of the guardian's pipe: let it reach end-of-file when due.
     drop(command);
-    let mut child = spawned.map_err(|source| Error::Spawn {
-        command: options.command.clone(),
-        source: blame_dir(source, options.dir.as_deref()),
-    })?;
+    let mut child =
+        spawned.map_err(|source| spawn_error(blame_dir(source, options.dir.as_deref())))?;
     let started = Instant::now();
     let pid = child.id().unwrap_or_default();
     os::register_child(pid);
@@ -178,6 +190,12 @@ fn start_run(
         }
     }
     let mut readers = Vec::with_capacity(2);
+    if let Some(merged) = merged {
+        // Both streams in one pipe cannot be told apart: tagged stdout (documented).
+        let gate = file.map(|file| file.gate(options.max_line));
+        let stop = stop_rx.clone();
+        readers.push(tokio::spawn(read_pipe(merged, Stream::Stdout, shared.clone(), stop, gate)));
+    }
     if let Some(stdout) = child.stdout.take() {
         let gate = file.map(|file| file.gate(options.max_line));
         let stop = stop_rx.clone();

@@ -76,7 +76,7 @@ pub struct StepReport {
     /// From the start of its first attempt to the end of its last, retry pauses included;
     /// `None` when it never started.
     pub duration_ms: Option<f64>,
-    /// Everything its last attempt printed, both streams in order, as text (invalid UTF-8
+    /// Everything its last attempt printed, both streams as read (see [`Output::combined`](crate::Output::combined)), as text (invalid UTF-8
     /// replaced). Bounded by the capture ring: the oldest bytes of a very chatty step are gone.
     pub output: String,
     /// Why it did not pass, in words; `None` when it passed.

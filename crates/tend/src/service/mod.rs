@@ -47,13 +47,45 @@ impl Default for ServiceConfig {
     }
 }
 
-/// Output and final info of a successful one-shot [`Service::run`].
+/// How a one-shot [`Service::run`] ended: its final info (status, exit code or signal,
+/// reason) and its output. A non-zero exit is an outcome here, not an error; use
+/// [`checked`](RunOutput::checked) or [`Service::run_checked`] to make it one.
 #[derive(Debug, Clone)]
 pub struct RunOutput {
     /// Final snapshot.
     pub info: ProcessInfo,
-    /// Everything it printed (as far as the ring held), both streams in order.
+    /// Everything it printed, as far as the ring held. Each stream is in the order it was
+    /// written; across stdout and stderr the order is the one in which the two pipes' chunks
+    /// were read, unless [`StartOptions::merge_stderr`] put both on one pipe, which keeps the
+    /// exact order of writes.
     pub output: Output,
+}
+
+impl RunOutput {
+    /// Whether it exited by itself with code 0 (status [`Status::Exited`]).
+    pub fn success(&self) -> bool {
+        self.info.status == Status::Exited
+    }
+
+    /// `Ok(self)` on success; otherwise [`Error::Failed`], which carries the same info and
+    /// output.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tend::Error> {
+    /// use tend::{Error, Service, StartOptions};
+    ///
+    /// let done = Service::new().run(StartOptions::new("false")).await?;
+    /// assert_eq!(done.info.exit_code, Some(1));
+    /// assert!(matches!(done.checked(), Err(Error::Failed(_))));
+    /// # Ok(()) }
+    /// ```
+    pub fn checked(self) -> Result<RunOutput, Error> {
+        if self.success() {
+            Ok(self)
+        } else {
+            Err(Error::Failed(Box::new(FailedRun { info: self.info, output: self.output })))
+        }
+    }
 }
 
 /// Owns managed processes: starts them, finds them, and stops them.
@@ -148,17 +180,22 @@ impl Service {
         Ok(Process::new(shared))
     }
 
-    /// Runs a process to the end. Success (exit code 0) gives its output; anything else gives
-    /// [`Error::Failed`], which still carries the output and the exit code.
+    /// Runs a process to the end and returns how it ended, whatever the exit code: a
+    /// non-zero exit, a signal or a timeout is in [`RunOutput::info`], not an error. `Err`
+    /// only when it could not be started at all (as [`start`](Service::start)). This is the
+    /// crate's one rule (see the [crate docs](crate#one-meaning-of-failure)); use
+    /// [`run_checked`](Service::run_checked) to turn an unsuccessful end into an error.
     pub async fn run(&self, options: StartOptions) -> Result<RunOutput, Error> {
         let process = self.start(options)?;
         let info = process.wait().await;
         let output = process.output();
-        if info.status == Status::Exited {
-            Ok(RunOutput { info, output })
-        } else {
-            Err(Error::Failed(Box::new(FailedRun { info, output })))
-        }
+        Ok(RunOutput { info, output })
+    }
+
+    /// [`run`](Service::run), then [`RunOutput::checked`]: anything but exit code 0 gives
+    /// [`Error::Failed`], which still carries the output and the exit code.
+    pub async fn run_checked(&self, options: StartOptions) -> Result<RunOutput, Error> {
+        self.run(options).await?.checked()
     }
 
     /// Finds a process by full id, unique id prefix (4+ characters) or name. A full id whose

@@ -1,7 +1,9 @@
-//! The library as an embedder meets it (issue 12): each module is one topic, written from a
-//! user's side with real processes and bounded waits.
+//! The library as an embedder meets it (issue 12): tests written from a user's side, against
+//! the public API only, with real processes and bounded waits. One module per topic.
 
 mod durations;
+mod failure_rule;
+mod merge_stderr;
 mod papercuts;
 mod script_options;
 
