@@ -461,7 +461,10 @@ mod tests {
         ring.push(Stderr, b"cd");
         ring.push(Stdout, b"ef");
         let chunk = |stream, bytes: &[u8]| OutputChunk { stream, bytes: bytes.to_vec() };
-        assert_eq!(ring.chunks_since(3, 99), (3, 0, vec![chunk(Stderr, b"d"), chunk(Stdout, b"ef")]));
+        assert_eq!(
+            ring.chunks_since(3, 99),
+            (3, 0, vec![chunk(Stderr, b"d"), chunk(Stdout, b"ef")])
+        );
         assert_eq!(ring.chunks_since(4, 99), (4, 0, vec![chunk(Stdout, b"ef")]));
         assert_eq!(ring.chunks_since(6, 99), (6, 0, vec![]));
         // Wrapped storage, and bytes dropped before the offset asked for.
