@@ -58,8 +58,8 @@ pub enum ProcessEvent {
     /// Output was dropped before it was read.
     Lagged(Lagged),
     /// The process is over (after its last run, with its output drained); always the last
-    /// item.
-    Exited(ProcessInfo),
+    /// item. Boxed: it is large and comes once.
+    Exited(Box<ProcessInfo>),
 }
 
 /// The output of one process as [`ProcessEvent`]s: every line its capture ring still holds,
@@ -107,7 +107,7 @@ impl ProcessEvents {
                 self.read();
             } else {
                 self.flush(false);
-                self.queue.push_back(ProcessEvent::Exited(self.process.info()));
+                self.queue.push_back(ProcessEvent::Exited(Box::new(self.process.info())));
                 self.ended = true;
             }
         }

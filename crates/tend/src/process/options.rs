@@ -121,7 +121,10 @@ pub struct StartOptions {
 
 /// A callback for every line of output; set with [`StartOptions::on_line`].
 #[derive(Clone)]
-pub struct LineCallback(Arc<dyn Fn(Stream, &[u8]) + Send + Sync>);
+pub struct LineCallback(Arc<LineFn>);
+
+/// What [`LineCallback`] calls.
+type LineFn = dyn Fn(Stream, &[u8]) + Send + Sync;
 
 impl LineCallback {
     /// Wraps `callback`.
