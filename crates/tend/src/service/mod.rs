@@ -193,7 +193,7 @@ impl Service {
     }
 
     /// Subscribes to every event of every process from now on; events published before are
-    /// not replayed, and a subscriber that falls behind gets [`Received::Lagged`]. To follow
+    /// not replayed, and a subscriber that falls behind gets [`Received::Lagged`](crate::Received). To follow
     /// one process's output — also when it has already ended — use
     /// [`Process::lines`](crate::Process::lines) or [`Process::events`](crate::Process::events).
     pub fn subscribe(&self) -> Subscription {
