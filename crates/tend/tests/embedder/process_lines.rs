@@ -5,7 +5,10 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tend::{Lagged, Line, Process, ProcessEvent, Service, StartOptions, Status, Stream};
+use tend::{
+    Lagged, Line, MaxRestarts, Process, ProcessEvent, Restart, Service, StartOptions, Status,
+    Stream,
+};
 
 /// Generous: the suite shares two cores with other builds.
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -158,4 +161,23 @@ async fn on_line_sees_every_line_and_a_panicking_callback_does_not_stop_the_read
     assert!(seen.contains(&(Stream::Stderr, "oops".into())));
     // Capture is untouched by the panic.
     assert_eq!(process.output().stdout(), b"1\n2\n3\n4\n5\ntail");
+}
+
+#[tokio::test]
+async fn every_run_of_a_restarted_process_reaches_on_line_and_lines() {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let options = sh("echo run; exit 1")
+        .restart(
+            Restart::on_failure().max(MaxRestarts::Limited(2)).delay(Duration::from_millis(10)),
+        )
+        .on_line({
+            let calls = calls.clone();
+            move |_, line| calls.lock().unwrap().push(line.to_vec())
+        });
+    let service = Service::new();
+    let process = service.start(options).unwrap();
+    let info = within("three runs", process.wait()).await;
+    assert_eq!(info.restarts, 2);
+    assert_eq!(*calls.lock().unwrap(), [b"run".to_vec(), b"run".to_vec(), b"run".to_vec()]);
+    assert_eq!(text(&all_lines(&process).await, Stream::Stdout), ["run", "run", "run"]);
 }
