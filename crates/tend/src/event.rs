@@ -152,7 +152,9 @@ pub enum Received {
     },
 }
 
-/// A live feed of the service's events, from the moment of subscribing.
+/// A live feed of the service's events, from the moment of subscribing. For the output of one
+/// process, replayed from its first line whenever you attach, use
+/// [`Process::lines`](crate::Process::lines) instead.
 ///
 /// A subscription never slows the processes: one that does not keep up loses the oldest
 /// events it has not read and gets [`Received::Lagged`] saying how many.

@@ -141,11 +141,12 @@ pub use deadline::FOREVER;
 pub use error::{Error, FailedRun};
 pub use event::{Event, EventBacklog, EventKind, Received, Subscription};
 pub use os::release_free_memory;
-pub use output::{Output, OutputChunk, OutputSince, Stream};
-pub use process::{MaxRestarts, Restart, RestartPolicy};
+pub use output::{Output, OutputChunk, OutputRing, OutputSince, Stream};
 pub use process::{
-    OutputMode, Process, ProcessId, ProcessInfo, Reason, StartOptions, Status, StdinMode,
+    Lagged, Line, Lines, OutputMode, Process, ProcessEvent, ProcessEvents, ProcessId, ProcessInfo,
+    Reason, StartOptions, Status, StdinMode,
 };
+pub use process::{MaxRestarts, Restart, RestartPolicy};
 pub use service::{DEFAULT_MAX_FINISHED, MAX_EVICTED_IDS, RunOutput, Service, ServiceConfig};
 pub use signal::Signal;
 /// The cancellation token every cancellable call takes ([`exec::Cmd::cancel`],

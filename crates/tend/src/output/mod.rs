@@ -1,4 +1,5 @@
-//! Captured output: the per-process ring buffer and the line splitter.
+//! Captured output: the per-process ring buffer ([`OutputRing`], public for reuse) and the
+//! line splitter.
 //!
 //! A managed process's stdout and stderr are read in chunks. Each chunk goes two ways:
 //!
@@ -39,7 +40,7 @@ mod stream;
 mod tests;
 
 pub(crate) use lines::LineBatch;
-pub(crate) use ring::OutputRing;
+pub use ring::OutputRing;
 pub use snapshot::{Output, OutputChunk, OutputSince};
-pub(crate) use splitter::LineSplitter;
+pub(crate) use splitter::{LineSplitter, Piece};
 pub use stream::Stream;

@@ -1,4 +1,5 @@
-//! [`OutputRing`]: the bounded, lazily allocated capture buffer of one process.
+//! [`OutputRing`]: the bounded, lazily allocated capture buffer of one process, public so
+//! programs can keep output the same way (go-process's `RingBuffer`).
 //!
 //! The bytes live in one circular buffer; a small deque of `(stream, length)` runs says which
 //! stream each stretch came from. Pushing is at most two `memcpy`s plus O(1) bookkeeping
@@ -21,13 +22,44 @@ struct Run {
     len: usize,
 }
 
-/// The capture ring of one process: the last `capacity` bytes of its output, exact, each run
-/// tagged with its stream.
+/// A byte ring: the last `capacity` bytes pushed into it, exact, each run tagged with the
+/// [`Stream`] it came from. Every managed process captures its output in one; it is public so
+/// programs can keep bounded output the same way (go-process's `RingBuffer`).
+///
+/// * Memory: nothing is allocated until the first byte arrives; storage then grows
+///   geometrically up to `capacity`, plus a small entry per run of same-stream bytes.
+/// * When full the oldest bytes are dropped (counted in [`dropped_bytes`](Self::dropped_bytes)),
+///   and the head moves past at most three UTF-8 continuation bytes so a snapshot does not
+///   begin with half a character.
+/// * Offsets count every byte ever pushed, so a reader can follow it exactly with
+///   [`output_since`](Self::output_since) and learn what it missed.
+///
+/// It is a plain value: share it between tasks behind a `Mutex`.
+///
+/// ```
+/// use tend::Stream;
+/// use tend::output::OutputRing;
+///
+/// let mut ring = OutputRing::new(8);
+/// ring.push(Stream::Stdout, b"hello\n");
+/// ring.push(Stream::Stderr, b"oops\n");
+/// // 11 bytes into 8: the oldest 3 are gone.
+/// let output = ring.snapshot();
+/// assert_eq!(output.combined(), b"lo\noops\n");
+/// assert_eq!(output.stderr(), b"oops\n");
+/// assert_eq!(ring.dropped_bytes(), 3);
+///
+/// // A follower that had read 2 bytes learns that 1 more was dropped before it could read it.
+/// let since = ring.output_since(2);
+/// assert_eq!((since.offset, since.dropped), (3, 1));
+/// assert_eq!(since.bytes, b"lo\noops\n");
+/// assert_eq!(since.next_offset(), ring.written());
+/// ```
 ///
 /// Invariants: `len <= buf.len() <= capacity`; the runs are non-empty, adjacent runs differ in
 /// stream, and their lengths add up to `len`.
 #[derive(Debug)]
-pub(crate) struct OutputRing {
+pub struct OutputRing {
     capacity: usize,
     /// Storage; its length is what is allocated now, which grows up to `capacity`.
     buf: Box<[u8]>,
@@ -45,8 +77,8 @@ pub(crate) struct OutputRing {
 
 impl OutputRing {
     /// A ring that will hold at most `capacity` bytes. Allocates nothing until bytes arrive;
-    /// capacity 0 captures nothing.
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// capacity 0 captures nothing (every byte pushed is counted as dropped).
+    pub fn new(capacity: usize) -> Self {
         OutputRing {
             capacity,
             buf: Box::default(),
@@ -62,7 +94,7 @@ impl OutputRing {
     /// Appends bytes written to `stream`, dropping the oldest bytes if the ring would overflow.
     /// After dropping, the oldest byte kept is moved past up to three UTF-8 continuation bytes,
     /// so the head is a character boundary in valid UTF-8.
-    pub(crate) fn push(&mut self, stream: Stream, bytes: &[u8]) {
+    pub fn push(&mut self, stream: Stream, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
         }
@@ -120,8 +152,8 @@ impl OutputRing {
 
     /// The bytes held from absolute offset `from` (counted from the first byte ever pushed),
     /// both streams in order. Bytes between `from` and the oldest byte held were dropped;
-    /// the answer says how many.
-    pub(crate) fn read_from(&self, from: u64) -> OutputSince {
+    /// the answer says how many. An offset past the end gives no bytes at the end.
+    pub fn output_since(&self, from: u64) -> OutputSince {
         let start = self.dropped;
         let dropped = start.saturating_sub(from);
         let skip = (from.max(start) - start).min(self.len as u64) as usize;
@@ -142,13 +174,36 @@ impl OutputRing {
     }
 
     /// A copy of everything held, oldest first.
-    pub(crate) fn snapshot(&self) -> Output {
+    pub fn snapshot(&self) -> Output {
+        Output::from_parts(self.chunks_after(0, self.len), self.dropped)
+    }
+
+    /// Like [`output_since`](Self::output_since), but at most `limit` bytes, as chunks tagged
+    /// with their stream: `(offset of the first byte, bytes dropped before it, chunks)`.
+    pub(crate) fn chunks_since(&self, from: u64, limit: usize) -> (u64, u64, Vec<OutputChunk>) {
+        let start = self.dropped;
+        let skip = (from.max(start) - start).min(self.len as u64) as usize;
+        (start + skip as u64, start.saturating_sub(from), self.chunks_after(skip, limit))
+    }
+
+    /// At most `limit` of the held bytes after the first `skip`, as one chunk per run (or
+    /// part of a run).
+    fn chunks_after(&self, skip: usize, limit: usize) -> Vec<OutputChunk> {
+        let stop = skip.saturating_add(limit).min(self.len);
         let (first, second) = self.as_slices();
         let mut chunks = Vec::with_capacity(self.runs.len());
         let mut at = 0;
         for run in &self.runs {
-            let end = at + run.len;
-            let mut bytes = Vec::with_capacity(run.len);
+            if at >= stop {
+                break;
+            }
+            let end = (at + run.len).min(stop);
+            if end <= skip {
+                at = end;
+                continue;
+            }
+            at = at.max(skip);
+            let mut bytes = Vec::with_capacity(end - at);
             if at < first.len() {
                 bytes.extend_from_slice(&first[at..end.min(first.len())]);
             }
@@ -160,26 +215,33 @@ impl OutputRing {
             chunks.push(OutputChunk { stream: run.stream, bytes });
             at = end;
         }
-        Output::from_parts(chunks, self.dropped)
+        chunks
     }
 
-    #[cfg(test)]
     /// Bytes held now.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.len
     }
 
-    #[cfg(test)]
     /// Whether nothing is held.
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
-    #[cfg(test)]
+    /// The most bytes it holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Bytes dropped since creation: the oldest ones on overflow, plus everything pushed into
     /// a ring of capacity 0.
-    pub(crate) fn dropped_bytes(&self) -> u64 {
+    pub fn dropped_bytes(&self) -> u64 {
         self.dropped
+    }
+
+    /// Bytes pushed since creation (dropped plus held): the offset the next byte will have.
+    pub fn written(&self) -> u64 {
+        self.dropped + self.len as u64
     }
 
     #[cfg(test)]
@@ -351,22 +413,22 @@ mod tests {
     fn reads_from_an_offset_and_says_what_was_dropped_before_it() {
         let mut ring = OutputRing::new(8);
         ring.push(Stdout, b"ab\ncd");
-        let since = ring.read_from(0);
+        let since = ring.output_since(0);
         assert_eq!((since.offset, since.dropped, since.cut), (0, 0, false));
         assert_eq!(since.bytes, b"ab\ncd");
-        assert_eq!(ring.read_from(3).bytes, b"cd");
+        assert_eq!(ring.output_since(3).bytes, b"cd");
         // Ten bytes into eight: "ab" goes, and the oldest byte held is in the middle of a line.
         ring.push(Stderr, b"ef\ngh");
-        let since = ring.read_from(0);
+        let since = ring.output_since(0);
         assert_eq!((since.offset, since.dropped, since.cut), (2, 2, true));
         assert_eq!(since.bytes, b"\ncdef\ngh");
         // One more: the newline goes too, and now the head starts a line.
         ring.push(Stdout, b"\n");
-        let since = ring.read_from(1);
+        let since = ring.output_since(1);
         assert_eq!((since.offset, since.dropped, since.cut), (3, 2, false));
         assert_eq!(since.next_offset(), 11);
-        assert_eq!(ring.read_from(11), OutputSince { offset: 11, ..OutputSince::default() });
-        assert_eq!(ring.read_from(99).offset, 11, "never past the end");
+        assert_eq!(ring.output_since(11), OutputSince { offset: 11, ..OutputSince::default() });
+        assert_eq!(ring.output_since(99).offset, 11, "never past the end");
         // A follower that is up to date is woken by the next push.
         let mut written = ring.watch_written();
         assert_eq!(*written.borrow_and_update(), 11);
@@ -390,6 +452,30 @@ mod tests {
         ring.push(Stderr, &[0x80]);
         assert_eq!(ring.snapshot().combined(), [0xa9, b'o', b'k', 0x80]);
         assert_eq!(ring.dropped_bytes(), 0);
+    }
+
+    #[test]
+    fn chunks_since_keeps_streams_from_any_offset() {
+        let mut ring = OutputRing::new(8);
+        ring.push(Stdout, b"ab");
+        ring.push(Stderr, b"cd");
+        ring.push(Stdout, b"ef");
+        let chunk = |stream, bytes: &[u8]| OutputChunk { stream, bytes: bytes.to_vec() };
+        assert_eq!(
+            ring.chunks_since(3, 99),
+            (3, 0, vec![chunk(Stderr, b"d"), chunk(Stdout, b"ef")])
+        );
+        assert_eq!(ring.chunks_since(4, 99), (4, 0, vec![chunk(Stdout, b"ef")]));
+        assert_eq!(ring.chunks_since(6, 99), (6, 0, vec![]));
+        // Wrapped storage, and bytes dropped before the offset asked for.
+        ring.push(Stderr, b"ghij");
+        assert_eq!(ring.written(), 10);
+        assert_eq!(
+            ring.chunks_since(1, 99),
+            (2, 1, vec![chunk(Stderr, b"cd"), chunk(Stdout, b"ef"), chunk(Stderr, b"ghij")])
+        );
+        assert_eq!(ring.chunks_since(7, 2), (7, 0, vec![chunk(Stderr, b"hi")]));
+        assert_eq!(ring.chunks_since(3, 2), (3, 0, vec![chunk(Stderr, b"d"), chunk(Stdout, b"e")]));
     }
 
     #[test]

@@ -89,7 +89,6 @@ impl LineSplitter {
 
     /// Like [`split`](Self::split), with each piece as bytes (in-chunk ones are zero-copy
     /// slices of `chunk`).
-    #[cfg(test)]
     pub(crate) fn push(&mut self, chunk: &Bytes, mut emit: impl FnMut(Bytes, bool)) {
         self.split(chunk, |piece, partial| match piece {
             Piece::Held(bytes) => emit(bytes, partial),

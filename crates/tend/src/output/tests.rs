@@ -117,7 +117,7 @@ proptest! {
         prop_assert_eq!(ring.dropped_bytes(), start as u64);
         // Following from any offset gives exactly the suffix held from there.
         for from in [0, start / 2, start, all.len().saturating_sub(1), all.len()] {
-            let since = ring.read_from(from as u64);
+            let since = ring.output_since(from as u64);
             prop_assert_eq!(since.offset as usize, from.max(start));
             prop_assert_eq!(since.dropped as usize, start.saturating_sub(from));
             prop_assert_eq!(&since.bytes[..], &all[from.max(start)..]);

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::control::Target;
 use super::info::{ProcessId, ProcessInfo, Reason, Status};
+use super::lines::{Lines, ProcessEvents};
 use super::shared::ProcessShared;
 use super::stdin::StdinFailure;
 use crate::output::{Output, OutputSince};
@@ -85,7 +86,7 @@ impl Process {
     /// for the exact order of writes), and how many bytes before them were dropped. Following the
     /// output exactly is a loop of this and [`wait_output`](Self::wait_output).
     pub fn output_since(&self, offset: u64) -> OutputSince {
-        self.shared.ring().read_from(offset)
+        self.shared.ring().output_since(offset)
     }
 
     /// Waits until captured output goes past byte `offset`, or it has ended and its output is
@@ -121,6 +122,54 @@ impl Process {
                 _ = done.changed() => {}
             }
         }
+    }
+
+    /// Its output as lines, each tagged with its stream: first every line its capture ring
+    /// still holds (from the first line it wrote, unless the ring overflowed), then the lines
+    /// it writes, until it is over. Works the same whenever it is called — before the
+    /// process writes anything or after it has ended — and any number of readers may follow
+    /// one process. Bytes dropped from the ring before they were read come as
+    /// `Err(Lagged)`, never silently. See [`ProcessEvents`] for ordering and restarts.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tend::{Service, StartOptions};
+    ///
+    /// let service = Service::new();
+    /// let process = service.start(StartOptions::new("sh").args(["-c", "echo out; echo err >&2"]))?;
+    /// let mut lines = process.lines();
+    /// while let Some(line) = lines.recv().await {
+    ///     match line {
+    ///         Ok(line) => println!("{}: {}", line.stream, line.to_string_lossy()),
+    ///         Err(lagged) => eprintln!("{lagged}"),
+    ///     }
+    /// }
+    /// let info = process.wait().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn lines(&self) -> Lines {
+        Lines::new(self.clone())
+    }
+
+    /// Like [`lines`](Self::lines), as [`ProcessEvent`](super::ProcessEvent)s that end with
+    /// `Exited` and the final info.
+    ///
+    /// ```no_run
+    /// # async fn demo(process: tend::Process) {
+    /// use tend::process::ProcessEvent;
+    ///
+    /// let mut events = process.events();
+    /// while let Some(event) = events.recv().await {
+    ///     match event {
+    ///         ProcessEvent::Line(line) => println!("{}", line.to_string_lossy()),
+    ///         ProcessEvent::Lagged(lagged) => eprintln!("{lagged}"),
+    ///         ProcessEvent::Exited(info) => println!("ended: {}", info.status),
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn events(&self) -> ProcessEvents {
+        ProcessEvents::new(self.clone())
     }
 
     /// Waits until it has ended and its output is drained, then returns the final info.

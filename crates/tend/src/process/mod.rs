@@ -43,6 +43,7 @@ mod contain;
 mod control;
 mod handle;
 mod info;
+mod lines;
 mod options;
 mod output_file;
 mod reader;
@@ -57,9 +58,10 @@ pub use contain::{Containment, contain_descendants};
 pub use handle::Process;
 pub(crate) use info::duration_from_millis;
 pub use info::{ProcessId, ProcessInfo, Reason, Status};
+pub use lines::{Lagged, Line, Lines, ProcessEvent, ProcessEvents};
 pub use options::{
-    DEFAULT_GRACE, DEFAULT_LEAK_TIMEOUT, DEFAULT_MAX_LINE, DEFAULT_RING_SIZE, OutputMode,
-    StartOptions, StdinMode,
+    DEFAULT_GRACE, DEFAULT_LEAK_TIMEOUT, DEFAULT_MAX_LINE, DEFAULT_RING_SIZE, LineCallback,
+    OutputMode, StartOptions, StdinMode,
 };
 pub use restart::{
     DEFAULT_MAX_RESTART_DELAY, DEFAULT_RESTART_DELAY, DEFAULT_RESTART_MULTIPLIER,

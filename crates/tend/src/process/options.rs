@@ -2,12 +2,15 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 
 use super::restart::Restart;
+use crate::output::Stream;
 
 /// Default capacity of a process's output ring: 1 MiB.
 pub const DEFAULT_RING_SIZE: usize = 1 << 20;
@@ -115,6 +118,35 @@ pub struct StartOptions {
     /// Also append the combined output, whole lines at a time, to this file (created if
     /// missing; kept across restarts). Needs [`OutputMode::Piped`]; independent of `capture`.
     pub output_file: Option<PathBuf>,
+    /// Called for every line of every run, from the reader (see [`StartOptions::on_line`]).
+    pub on_line: Option<LineCallback>,
+}
+
+/// A callback for every line of output; set with [`StartOptions::on_line`].
+#[derive(Clone)]
+pub struct LineCallback(Arc<LineFn>);
+
+/// What [`LineCallback`] calls.
+type LineFn = dyn Fn(Stream, &[u8]) + Send + Sync;
+
+impl LineCallback {
+    /// Wraps `callback`.
+    pub fn new(callback: impl Fn(Stream, &[u8]) + Send + Sync + 'static) -> Self {
+        LineCallback(Arc::new(callback))
+    }
+
+    /// Calls it; a panic is caught and logged so the reader keeps reading.
+    pub(crate) fn call(&self, stream: Stream, line: &[u8]) {
+        if catch_unwind(AssertUnwindSafe(|| (self.0)(stream, line))).is_err() {
+            tracing::warn!(%stream, "an on_line callback panicked; output reading goes on");
+        }
+    }
+}
+
+impl std::fmt::Debug for LineCallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LineCallback(..)")
+    }
 }
 
 impl StartOptions {
@@ -142,6 +174,7 @@ impl StartOptions {
             labels: BTreeMap::new(),
             restart: Restart::never(),
             output_file: None,
+            on_line: None,
         }
     }
 
@@ -326,6 +359,33 @@ impl StartOptions {
     /// ```
     pub fn output_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.output_file = Some(path.into());
+        self
+    }
+
+    /// Calls `callback(stream, line)` for every line of every run (without its `\n`; a last
+    /// line without one included), in order within each stream, as soon as the line is read.
+    /// A line longer than [`max_line`](#structfield.max_line) comes as several calls. Needs
+    /// [`OutputMode::Piped`]; independent of `capture`.
+    ///
+    /// The callback runs on the task that reads the pipe: it **must not block** (a slow one
+    /// slows the reader, and then the child blocks on a full pipe). Send the line to a channel
+    /// for slow work. A panicking callback is caught and logged; reading goes on.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tend::Error> {
+    /// use tend::{Service, StartOptions, Stream};
+    ///
+    /// let service = Service::new();
+    /// let process = service.start(StartOptions::new("make").on_line(|stream, line| {
+    ///     if stream == Stream::Stderr {
+    ///         eprintln!("make: {}", String::from_utf8_lossy(line));
+    ///     }
+    /// }))?;
+    /// process.wait().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_line(mut self, callback: impl Fn(Stream, &[u8]) + Send + Sync + 'static) -> Self {
+        self.on_line = Some(LineCallback::new(callback));
         self
     }
 }

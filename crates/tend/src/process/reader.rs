@@ -14,7 +14,7 @@ use super::output_file::LineGate;
 use super::shared::ProcessShared;
 use crate::event::EventKind;
 use crate::os;
-use crate::output::{LineBatch, LineSplitter, Stream};
+use crate::output::{LineBatch, LineSplitter, Piece, Stream};
 
 /// First read size. An idle process keeps only this much per pipe.
 const SMALL_READ: usize = 4 * 1024;
@@ -75,13 +75,21 @@ pub(crate) async fn read_pipe<R: AsyncRead + AsFd + Unpin>(
         if shared.options.capture {
             shared.ring().push(stream, &chunk);
         }
+        let on_line = shared.options.on_line.as_ref();
         if shared.bus.has_subscribers() {
             // The bus keeps the chunk while its lines wait for readers: a small read in a
             // large buffer is copied out rather than pinning the whole buffer.
             let kept = if n * 4 < size { Bytes::copy_from_slice(&chunk) } else { chunk.clone() };
             let mut batch = LineBatch::new(stream, kept);
-            splitter.split(&chunk, |piece, partial| batch.add(piece, partial));
+            splitter.split(&chunk, |piece, partial| {
+                if let Some(callback) = on_line {
+                    callback.call(stream, piece_bytes(&piece, &chunk));
+                }
+                batch.add(piece, partial);
+            });
             shared.bus.publish_lines(shared.id, batch);
+        } else if let Some(callback) = on_line {
+            splitter.split(&chunk, |piece, _| callback.call(stream, piece_bytes(&piece, &chunk)));
         } else {
             // Keep the splitter's view of the current line right for later subscribers.
             splitter.skip(&chunk);
@@ -94,6 +102,19 @@ pub(crate) async fn read_pipe<R: AsyncRead + AsFd + Unpin>(
         file.finish().await;
     }
     let mut last = None;
-    splitter.finish(|line, partial| last = Some(EventKind::Output { stream, line, partial }));
+    splitter.finish(|line, partial| {
+        if let Some(callback) = &shared.options.on_line {
+            callback.call(stream, &line);
+        }
+        last = Some(EventKind::Output { stream, line, partial });
+    });
     shared.bus.publish(shared.id, last);
+}
+
+/// The bytes of a piece the splitter cut from `chunk`.
+fn piece_bytes<'a>(piece: &'a Piece, chunk: &'a [u8]) -> &'a [u8] {
+    match piece {
+        Piece::Held(bytes) => bytes,
+        Piece::InChunk(range) => &chunk[range.clone()],
+    }
 }

@@ -104,6 +104,11 @@ impl RunOutput {
 ///
 /// let server = service.start(StartOptions::new("python3").args(["-m", "http.server"]).name("web"))?;
 /// assert!(service.get("web").is_ok());
+/// // Its lines, from the first one, each tagged with its stream; lag is an `Err`.
+/// let mut lines = server.lines();
+/// if let Some(Ok(line)) = lines.recv().await {
+///     println!("{}: {}", line.stream, line.to_string_lossy());
+/// }
 /// server.kill()?;
 /// # Ok(()) }
 /// ```
@@ -244,7 +249,10 @@ impl Service {
         self.table().clear_finished()
     }
 
-    /// Subscribes to every event from now on.
+    /// Subscribes to every event of every process from now on; events published before are
+    /// not replayed, and a subscriber that falls behind gets [`Received::Lagged`](crate::Received). To follow
+    /// one process's output — also when it has already ended — use
+    /// [`Process::lines`](crate::Process::lines) or [`Process::events`](crate::Process::events).
     pub fn subscribe(&self) -> Subscription {
         self.inner.bus.subscribe()
     }
@@ -259,9 +267,11 @@ impl Service {
     /// let service = Service::new();
     /// let mut events = service.subscribe();
     /// service.run(StartOptions::new("true")).await?;
-    /// while let Some(Received::Event(event)) = events.recv().await {
-    ///     if event.seq == service.last_seq() {
-    ///         break; // caught up
+    /// while let Some(received) = events.recv().await {
+    ///     match received {
+    ///         Received::Event(event) if event.seq == service.last_seq() => break, // caught up
+    ///         Received::Event(_) => {}
+    ///         Received::Lagged { missed } => eprintln!("missed {missed} events"),
     ///     }
     /// }
     /// # Ok(()) }

@@ -5,6 +5,8 @@ mod durations;
 mod failure_rule;
 mod merge_stderr;
 mod papercuts;
+mod process_lines;
+mod ring;
 mod script_options;
 
 use std::future::Future;
