@@ -93,10 +93,10 @@
 //! | `svc.Start` / `StartWithOptions` | [`Service::start`] |
 //! | `svc.Run` (combined output, error on non-zero exit) | [`Service::run`] (status in the result) or [`Service::run_checked`] (error), with [`StartOptions::merge_stderr`] for the exact order of writes |
 //! | `proc.Done()` (a channel closed at the end) | [`Process::wait`] (a future; any number of waiters) |
-//! | `proc.Wait()`, `Kill()`, `Signal()`, `Shutdown()`, `SendInput()`, `CloseStdin()` | [`Process::wait`], [`kill`](Process::kill), [`signal`](Process::signal), [`shutdown`](Process::shutdown), [`send_input`](Process::send_input), [`close_stdin`](Process::close_stdin); `Service::kill(id)` |
-//! | `proc.Info()`, `IsRunning()`, `ExitCode`, `Duration` | [`Process::info`] → [`ProcessInfo`]; `Process::is_running()`, `Process::exit_code()`, `ProcessInfo::duration()` |
-//! | `proc.Output()`, `RingBuffer` | [`Process::output`] → [`Output`] (byte-exact chunks tagged by [`Stream`]); the ring itself is public as `tend::output::Ring` |
-//! | `OnOutput` callback, output events | `StartOptions::on_line(\|stream, line\| …)`; `Process::lines()` / `Process::events()` per process; [`Service::subscribe`] for every process |
+//! | `proc.Wait()`, `Kill()`, `Signal()`, `Shutdown()`, `SendInput()`, `CloseStdin()` | [`Process::wait`], [`kill`](Process::kill), [`signal`](Process::signal), [`shutdown`](Process::shutdown), [`send_input`](Process::send_input), [`close_stdin`](Process::close_stdin); [`Service::kill`] by id or name |
+//! | `proc.Info()`, `IsRunning()`, `ExitCode`, `Duration` | [`Process::info`] → [`ProcessInfo`]; [`Process::is_running`], [`Process::exit_code`], [`ProcessInfo::duration`] |
+//! | `proc.Output()`, `RingBuffer` | [`Process::output`] → [`Output`] (byte-exact chunks tagged by [`Stream`]); the ring itself is public as [`OutputRing`]; [`Service::output`] by id or name |
+//! | `OnOutput` callback, output events | [`StartOptions::on_line`] (a `\|stream, line\|` callback); [`Process::lines`] / [`Process::events`] per process; [`Service::subscribe`] for every process |
 //! | status names `pending`, `running`, `exited`, `failed`, `killed` | [`Status`], the same five (`exited` = code 0; `failed` = non-zero or a signal; `killed` = ended by us) |
 //! | events `started`, `output`, `exited`, `killed` | [`EventKind`] (`Started`, `Output`, `Exited`, `Killed`, `Restarted`) |
 //! | named actions `process.run`, `process.start`, `process.kill`, `process.list`, `process.get` | [`actions::register_process_actions`] on [`actions::Actions`] (plus `signal`, `wait`, `output`, `input`, `close_stdin`, `remove`); unregistered name → [`ActionError::NotRegistered`](actions::ActionError::NotRegistered) |
@@ -113,11 +113,11 @@
 //! | gpud `WithRestartConfig{OnError, Limit, Interval}` | [`Restart::on_failure`]`()`[`.max`](Restart::max)`(`[`MaxRestarts::Limited`]`(n))`[`.delay`](Restart::delay)`(interval)` on [`StartOptions::restart`] / [`Script::restart`](script::Script::restart) |
 //! | gpud `WithOutputFile` | [`StartOptions::output_file`] (whole lines, both streams) |
 //! | gpud `WithLabel` | [`StartOptions::label`], [`Script::label`](script::Script::label) |
-//! | gpud `StdoutReader()` / `StderrReader()`, `process.Read(…, WithProcessLine(cb))` (the line reader) | `Process::lines()` (replays from the first line the ring holds, then follows; lag reported), `StartOptions::on_line`; [`Process::output_since`] for byte offsets |
+//! | gpud `StdoutReader()` / `StderrReader()`, `process.Read(…, WithProcessLine(cb))` (the line reader) | [`Process::lines`] (replays from the first line the ring holds, then follows; lag reported), [`StartOptions::on_line`]; [`Process::output_since`] for byte offsets |
 //! | gpud `ExclusiveRunner` (`RunUntilCompletion`) | [`exclusive::ExclusiveRunner::run_until_completion`] (a second caller is refused at once) |
 //! | gpud process-table queries (`CountProcessesByStatus`, `FindProcessByName`, `CountRunningPids`) | [`proctable::count_by_state`], [`proctable::find_by_name`], [`proctable::count_pids`], [`proctable::processes`] |
 //! | gpud `Close()` (process-group kill; opt-out for `cmd &` jobs) | [`Process::shutdown`] (SIGTERM, grace, SIGKILL to the group); [`Script::allow_detached`](script::Script::allow_detached) / [`StartOptions::kill_group`] |
-//! | `context.Context` cancellation | [`CancellationToken`](exec::CancellationToken) on [`exec::Cmd::cancel`], [`runner::Runner::cancel_token`], [`daemon::Daemon::run`] |
+//! | `context.Context` cancellation | [`CancellationToken`] on [`exec::Cmd::cancel`], [`runner::Runner::cancel_token`], [`daemon::Daemon::run`] |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod actions;

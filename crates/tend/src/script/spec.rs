@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::StartOptions;
-use crate::process::{OutputMode, StdinMode};
+use crate::process::{LineCallback, OutputMode, StdinMode};
+use crate::{StartOptions, Stream};
 
 /// Default name pattern of script files: the `*` becomes a random part.
 pub const DEFAULT_PATTERN: &str = "tend-script-*.sh";
@@ -104,6 +104,11 @@ pub struct Script {
     pub stdin_data: Option<Bytes>,
     /// Where standard output and error go.
     pub output: OutputMode,
+    /// Standard error on standard output's pipe, in exact write order (see
+    /// [`StartOptions::merge_stderr`](StartOptions#structfield.merge_stderr)).
+    pub merge_stderr: bool,
+    /// Called with every line of every run (see [`StartOptions::on_line`]).
+    pub on_line: Option<LineCallback>,
     /// Ring capacity in bytes.
     pub ring_size: usize,
     /// Longest line event.
@@ -164,6 +169,8 @@ impl Script {
             stdin: defaults.stdin,
             stdin_data: None,
             output: defaults.output,
+            merge_stderr: defaults.merge_stderr,
+            on_line: None,
             ring_size: defaults.ring_size,
             max_line: defaults.max_line,
             leak_timeout: defaults.leak_timeout,
@@ -279,6 +286,20 @@ impl Script {
     /// Sets where output goes.
     pub fn output(mut self, mode: OutputMode) -> Self {
         self.output = mode;
+        self
+    }
+
+    /// Puts standard error on standard output's pipe, so the output keeps the exact order of
+    /// writes (see [`StartOptions::merge_stderr`]).
+    pub fn merge_stderr(mut self, merge: bool) -> Self {
+        self.merge_stderr = merge;
+        self
+    }
+
+    /// Calls `callback` with every line of every run, from the reader (see
+    /// [`StartOptions::on_line`]).
+    pub fn on_line(mut self, callback: impl Fn(Stream, &[u8]) + Send + Sync + 'static) -> Self {
+        self.on_line = Some(LineCallback::new(callback));
         self
     }
 

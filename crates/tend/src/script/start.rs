@@ -73,6 +73,8 @@ impl Script {
         options.dir = self.dir.clone();
         options.capture = self.capture;
         options.output = self.output;
+        options.merge_stderr = self.merge_stderr;
+        options.on_line = self.on_line.clone();
         options.ring_size = self.ring_size;
         options.max_line = self.max_line;
         options.leak_timeout = self.leak_timeout;

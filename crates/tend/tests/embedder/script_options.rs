@@ -70,3 +70,26 @@ async fn the_last_value_for_a_name_wins_as_with_start_options() {
     assert_eq!(process.output().to_string_lossy(), "second\n");
     assert_eq!(direct.output().to_string_lossy(), "second\n");
 }
+
+#[tokio::test]
+async fn a_script_merges_stderr_in_write_order_and_calls_back_per_line() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let service = Service::new();
+    let process = Script::new("for i in 1 2 3 4; do echo \"out $i\"; echo \"err $i\" >&2; done")
+        .merge_stderr(true)
+        .on_line(move |stream, line| {
+            record.lock().unwrap().push((stream, String::from_utf8_lossy(line).into_owned()));
+        })
+        .start(&service)
+        .unwrap();
+    within(LIMIT, process.wait()).await;
+    let expected: Vec<String> =
+        (1..=4).flat_map(|i| [format!("out {i}"), format!("err {i}")]).collect();
+    let mut text = expected.join("\n");
+    text.push('\n');
+    assert_eq!(process.output().to_string_lossy(), text);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.iter().map(|(_, line)| line.clone()).collect::<Vec<_>>(), expected);
+    assert!(seen.iter().all(|(stream, _)| *stream == tend::Stream::Stdout), "merged: {seen:?}");
+}
