@@ -45,9 +45,9 @@
 //! ```
 //!
 //! Cancellation takes a [`CancellationToken`] (re-exported here; no `tokio-util` needed). Only
-//! the examples of APIs that take serde data name more: the [`actions`] build arguments with
-//! `serde_json::json!` (actions take and return `serde_json::Value`s), and
-//! [`runner::steps_from`] takes any `serde` deserializer.
+//! the example of [`runner::steps_from`], which takes any `serde` deserializer, names more:
+//! the [`actions`] take and return `serde_json::Value`s, and [`actions::json`] and
+//! [`actions::Value`] are re-exported there.
 //!
 //! ## Daemon toolkit
 //!

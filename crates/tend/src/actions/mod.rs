@@ -8,7 +8,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tend::actions::ActionError> {
-//! use serde_json::json;
+//! use tend::actions::json;
 //! use tend::Service;
 //! use tend::actions::{Actions, register_process_actions};
 //!
@@ -76,3 +76,6 @@ mod registry;
 pub use options::Options;
 pub use process::register_process_actions;
 pub use registry::{ActionError, ActionResult, Actions};
+/// Actions take and return JSON: the builder macro and value type, so a program needs no
+/// `serde_json` of its own to dispatch.
+pub use serde_json::{Value, json};

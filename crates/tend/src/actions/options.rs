@@ -13,7 +13,7 @@ use crate::Signal;
 /// so can actions registered elsewhere, for the same errors.
 ///
 /// ```
-/// use serde_json::json;
+/// use tend::actions::json;
 /// use tend::actions::Options;
 ///
 /// let options = Options::parse(json!({"id": "web", "grace": "2s"}), &["id", "grace"]).unwrap();

@@ -20,7 +20,7 @@ const KILL_WAIT: Duration = Duration::from_secs(5);
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), tend::actions::ActionError> {
-/// use serde_json::json;
+/// use tend::actions::json;
 /// use tend::Service;
 /// use tend::actions::{Actions, register_process_actions};
 ///

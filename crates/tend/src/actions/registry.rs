@@ -21,7 +21,7 @@ type Handler = Arc<dyn Fn(Value) -> BoxedFuture + Send + Sync>;
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), tend::actions::ActionError> {
-/// use serde_json::json;
+/// use tend::actions::json;
 /// use tend::Service;
 /// use tend::actions::{Actions, register_process_actions};
 ///
