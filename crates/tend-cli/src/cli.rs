@@ -49,4 +49,8 @@ pub(crate) enum Command {
     Rm(commands::rm::RmArgs),
     /// Wait for a managed process to end and exit with its status.
     Wait(commands::wait::WaitArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(commands::completions::CompletionsArgs),
+    /// Write a man page per command into a directory.
+    Man(commands::man::ManArgs),
 }

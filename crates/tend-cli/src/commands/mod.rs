@@ -1,12 +1,14 @@
 //! One module per subcommand.
 
 pub(crate) mod close_stdin;
+pub(crate) mod completions;
 pub(crate) mod daemon;
 pub(crate) mod daemons;
 pub(crate) mod health;
 pub(crate) mod input;
 pub(crate) mod kill;
 pub(crate) mod logs;
+pub(crate) mod man;
 pub(crate) mod procs;
 pub(crate) mod ps;
 pub(crate) mod rm;
@@ -38,5 +40,7 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::CloseStdin(args) => close_stdin::run(args),
         Command::Rm(args) => rm::run(args),
         Command::Wait(args) => wait::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     }
 }

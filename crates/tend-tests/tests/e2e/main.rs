@@ -1,5 +1,6 @@
 //! End-to-end tests: one integration-test binary for the package, one module per topic.
 mod actions;
+mod cli_completions;
 mod cli_run;
 mod cli_run_signals;
 mod cli_up;
