@@ -48,6 +48,14 @@ if [ ! -x "$venv/bin/st" ]; then
 fi
 examples=${MAX_EXAMPLES:-200}
 
+# Waits (up to 10 s) until FILE has a line matching PATTERN.
+wait_for_line() {
+    for _ in $(seq 100); do
+        grep -q "$1" "$2" 2>/dev/null && return
+        sleep 0.1
+    done
+}
+
 cargo build --quiet -p tend-cli --bin tend
 cargo build --quiet -p tend --example daemon
 mkdir -p "$work/cwd"
@@ -56,10 +64,7 @@ mkdir -p "$work/cwd"
     >"$work/out" 2>"$work/err") &
 daemon_pid=$!
 pids+=("$daemon_pid")
-for _ in $(seq 100); do
-    grep -q '^listening on ' "$work/out" 2>/dev/null && break
-    sleep 0.1
-done
+wait_for_line '^listening on ' "$work/out"
 url=$(sed -n 's/^listening on //p' "$work/out")
 [ -n "$url" ] || { echo "the daemon did not start:"; cat "$work/err"; exit 1; }
 token=$(cat "$work/state/token")
@@ -91,10 +96,7 @@ phase "3: the daemon stop route"
     --pid-file "$work/victim.pid" >"$work/victim.out" 2>&1 &
 victim_pid=$!
 pids+=("$victim_pid")
-for _ in $(seq 100); do
-    grep -q '^health: ' "$work/victim.out" 2>/dev/null && break
-    sleep 0.1
-done
+wait_for_line '^health: ' "$work/victim.out"
 st --include-path '/daemons/{code}/{daemon}/stop' --phases examples,coverage,fuzzing
 "$venv/bin/python" "$root/scripts/api_checks.py" stop-daemon soak victim "$victim_pid"
 "$venv/bin/python" "$root/scripts/api_checks.py" stop-self "$daemon_pid"

@@ -176,18 +176,24 @@ unsafe fn stat_of(pid: &[u8]) -> Option<Stat> {
     Some(Stat { state, parent, group, session })
 }
 
-/// Reads `/proc/<pid><file>` (`file` NUL-terminated) into `buf`; how many bytes, or `None`.
-unsafe fn read_proc_file(pid: &[u8], file: &[u8], buf: &mut [u8]) -> Option<usize> {
+/// Opens `/proc/<pid><file>` (`file` NUL-terminated, `pid` at most 9 digits) read-only;
+/// the descriptor, or -1.
+unsafe fn open_proc_file(pid: &[u8], file: &[u8]) -> i32 {
     let mut path = [0u8; 32];
-    let parts: [&[u8]; 3] = [b"/proc/", pid, file];
     let mut len = 0;
-    for part in parts {
+    for part in [b"/proc/".as_slice(), pid, file] {
         path[len..len + part.len()].copy_from_slice(part);
         len += part.len();
     }
-    // SAFETY: `path` is NUL-terminated; the descriptor is closed below.
+    // SAFETY: `path` is NUL-terminated (the last part ends with NUL).
+    unsafe { libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) }
+}
+
+/// Reads `/proc/<pid><file>` (`file` NUL-terminated) into `buf`; how many bytes, or `None`.
+unsafe fn read_proc_file(pid: &[u8], file: &[u8], buf: &mut [u8]) -> Option<usize> {
+    // SAFETY: `file` is NUL-terminated; the descriptor is closed below.
     unsafe {
-        let fd = libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC);
+        let fd = open_proc_file(pid, file);
         if fd < 0 {
             return None;
         }
@@ -237,15 +243,8 @@ fn parse_pid(name: &[u8]) -> Option<i32> {
 /// Whether `/proc/<pid>/environ` contains `token`. Unreadable (another user's, or gone) is
 /// no; an environment that reads empty is `None`.
 unsafe fn environ_contains(pid: &[u8], token: &[u8]) -> Option<bool> {
-    let mut path = [0u8; 32];
-    let parts: [&[u8]; 3] = [b"/proc/", pid, b"/environ\0"];
-    let mut len = 0;
-    for part in parts {
-        path[len..len + part.len()].copy_from_slice(part);
-        len += part.len();
-    }
-    // SAFETY: `path` is NUL-terminated; the descriptor is closed below.
-    let fd = unsafe { libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    // SAFETY: the path is NUL-terminated; the descriptor is closed below.
+    let fd = unsafe { open_proc_file(pid, b"/environ\0") };
     if fd < 0 {
         return Some(false);
     }
