@@ -77,7 +77,15 @@ impl Client {
             if let Some(dir) = &checked {
                 return Ok(dir.clone());
             }
-            let dir = crate::state_dir::secure(&state_dir(args.state_dir.clone())?, false)
+            let dir = state_dir(args.state_dir.clone())?;
+            if !dir.exists() {
+                anyhow::bail!(
+                    "no daemon has run with the state directory {} (start one with `tend daemon`, \
+                     or pass --server and --token)",
+                    dir.display()
+                );
+            }
+            let dir = crate::state_dir::secure(&dir, false)
                 .context("cannot use the state directory (is `tend daemon` running? else pass --server and --token)")?;
             Ok(checked.insert(dir).clone())
         };

@@ -386,3 +386,21 @@ fn no_daemon_is_a_one_line_error() {
     assert_eq!(remote.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&remote.stderr).contains("--allow-remote"));
 }
+
+#[test]
+fn a_client_before_any_daemon_says_how_to_start_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(tend_bin())
+        .arg("ps")
+        .env("XDG_STATE_HOME", dir.path())
+        .env("TEND_REGISTRY_DIR", dir.path().join("registry"))
+        .env_remove("TEND_SERVER")
+        .env_remove("TEND_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("start one with `tend daemon`"), "{stderr}");
+    assert!(stderr.contains(&dir.path().join("tend").display().to_string()), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+}
