@@ -6,8 +6,9 @@
 //!   Their keys, defaults and checks live here and nowhere else: [`StartRequest`] turns into
 //!   what to start with [`StartRequest::launch`], [`PipelineRequest`] into a checked pipeline
 //!   with [`PipelineRequest::into_parts`].
-//! * Durations are the twin of [`duration`](self#durations): a humantime string under `KEY`
-//!   or milliseconds under `KEY_ms`.
+//! * Durations are a twin: a humantime string under `KEY` ([`DurationText`]) or milliseconds
+//!   under `KEY_ms` ([`Millis`]), resolved by [`twin`]; a bare number under `KEY` is refused
+//!   naming `KEY_ms`.
 //! * [`decode`] reads a request from JSON with an error naming the key ([`Invalid`]);
 //!   [`ErrorCode`], [`ApiError`] and [`ErrorBody`] are the errors as the API reports them.
 //!
@@ -30,10 +31,6 @@
 //! assert_eq!(error.key, "timeout");
 //! assert!(error.message.contains("`timeout_ms`"));
 //! ```
-//!
-//! # Durations
-//!
-//! See [`twin`], [`DurationText`] and [`Millis`].
 
 mod daemon;
 mod duration;
@@ -126,7 +123,7 @@ fn quoted_after<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
 }
 
 /// "a string", "an array", … for messages.
-pub(crate) fn kind(value: &Value) -> &'static str {
+fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
