@@ -36,6 +36,7 @@ mod daemon;
 mod duration;
 mod error;
 mod pipeline;
+mod pipeline_events;
 mod process;
 
 use serde::de::DeserializeOwned;
@@ -49,6 +50,9 @@ pub use error::{ApiError, ErrorBody, ErrorCode, Invalid};
 pub use pipeline::{
     LiveReport, PipelineHead, PipelineParts, PipelineRef, PipelineRequest, PipelineStarted,
     PipelineState, PipelineStatus, PipelineSummary, StepState,
+};
+pub use pipeline_events::{
+    PipelineEvent, PipelineFinishedEvent, PipelineStartedEvent, StepFinishedEvent, StepStartedEvent,
 };
 pub use process::{
     Empty, IdRequest, InputRequest, Launch, LinesAnswer, LinesQuery, ListQuery, OutputAnswer,
