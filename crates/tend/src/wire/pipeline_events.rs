@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::pipeline::PipelineStatus;
+use super::pipeline_state::PipelineStatus;
 use crate::ProcessId;
 use crate::runner::{Mode, StepStatus, Totals};
 
