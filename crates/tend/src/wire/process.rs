@@ -22,7 +22,9 @@ pub struct IdRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StopRequest {
-    /// Which process (from the path in the API).
+    /// Which process. The API takes it from the path: leave it empty to build a body (an
+    /// empty id is not written), which must not have one.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub id: String,
     /// Time between SIGTERM and SIGKILL (default 5 s). Or `grace_ms`.
     #[serde(default, deserialize_with = "keys::grace", skip_serializing_if = "Option::is_none")]
@@ -43,7 +45,9 @@ impl StopRequest {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignalRequest {
-    /// Which process (from the path in the API).
+    /// Which process. The API takes it from the path: leave it empty to build a body (an
+    /// empty id is not written), which must not have one.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub id: String,
     /// A name (`"TERM"`, `"SIGHUP"`, any case) or a number. Required; checked after the
     /// process is found, so an unknown id is `not_found` first.
@@ -62,7 +66,9 @@ impl SignalRequest {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InputRequest {
-    /// Which process (from the path in the API).
+    /// Which process. The API takes it from the path: leave it empty to build a body (an
+    /// empty id is not written), which must not have one.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub id: String,
     /// The text to write, as it is (add `\n` to end a line). Required; checked after the
     /// process is found, so an unknown id is `not_found` first.
@@ -82,7 +88,9 @@ impl InputRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WaitRequest {
-    /// Which process (from the path in the API).
+    /// Which process. The API takes it from the path: leave it empty to build a body (an
+    /// empty id is not written), which must not have one.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub id: String,
     /// Wait at most this long (absent: until it ends). Or `timeout_ms`.
     #[serde(default, deserialize_with = "keys::timeout", skip_serializing_if = "Option::is_none")]
@@ -227,6 +235,11 @@ mod tests {
         assert_eq!(decode::<ListQuery>(json!({"owner": "me"})).unwrap_err().key, "owner");
         let stop: StopRequest = decode(json!({"id": "x", "grace_ms": 5})).unwrap();
         assert_eq!(stop.grace().unwrap(), Some(Duration::from_millis(5)));
+        // A body for the API: the id is in the path, not in the body.
+        let body =
+            StopRequest { grace: Some(Duration::from_secs(2).into()), ..StopRequest::default() };
+        assert_eq!(serde_json::to_value(body).unwrap(), json!({"grace": "2s"}));
+        assert_eq!(decode::<StopRequest>(json!({"grace": "2s"})).unwrap_err().key, "id");
     }
 
     #[test]
