@@ -3,6 +3,10 @@
 //! Hand-written rather than derived so that every error names the step and the key, and is
 //! raised while the deserializer is at the offending key or value: TOML then knows its byte
 //! span and YAML its position, which become the line number of the error.
+//!
+//! Durations (`timeout`, `grace`, `retry_delay`) are the twin of [`crate::wire`]: a humantime
+//! string under the key, or a number of milliseconds under `KEY_ms`, never both; a bare
+//! number under the key is refused naming `KEY_ms`. Files and API requests read the same.
 
 use std::fmt;
 
