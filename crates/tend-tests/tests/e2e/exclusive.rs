@@ -11,7 +11,7 @@ use tend::exec::CancellationToken;
 use tend::script::Script;
 use tokio::sync::Barrier;
 
-use crate::proctable::{PATIENCE, assert_group_gone, kill_group};
+use crate::host_proctable::{PATIENCE, assert_group_gone, kill_group};
 use crate::program::wait_for_pid_file;
 
 /// A script that counts its runs in `dir/runs`, then waits (bounded) for `dir/release`.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tend::exec::{CancellationToken, Cmd, ExecError};
 
 use crate::exec::{two_sleepers, wait_for_members};
-use crate::proctable::{PATIENCE, assert_group_gone};
+use crate::host_proctable::{PATIENCE, assert_group_gone};
 use crate::program::wait_for_pid_file;
 
 #[derive(Debug, Clone, Copy)]

@@ -12,7 +12,7 @@ use tend::{
     StartOptions, Status, StdinMode, Subscription,
 };
 
-use crate::proctable::PATIENCE;
+use crate::host_proctable::PATIENCE;
 use crate::support::{fixture, until};
 
 const MS: Duration = Duration::from_millis(1);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tend::script::{Script, ScriptError};
 use tend::{MaxRestarts, Process, ProcessInfo, Restart, Service};
 
-use crate::proctable::{PATIENCE, assert_group_gone, kill_group, live_members};
+use crate::host_proctable::{PATIENCE, assert_group_gone, kill_group, live_members};
 use crate::support::{until, until_some};
 
 /// Waits (bounded) for the script's end; returns its info and combined output.
