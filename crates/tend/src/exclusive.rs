@@ -104,7 +104,7 @@ impl ExclusiveRunner {
         if cancelled {
             return Err(ExclusiveError::Cancelled { output });
         }
-        Ok((output, info.shell_status().unwrap_or(-1)))
+        Ok((output, info.shell_status()))
     }
 }
 

@@ -41,11 +41,13 @@
 mod backoff;
 mod contain;
 mod control;
+pub mod exit_code;
 mod handle;
 mod info;
 mod lines;
 mod options;
 mod output_file;
+mod owner;
 mod reader;
 mod restart;
 mod shared;
@@ -57,16 +59,17 @@ mod validate;
 pub use contain::{Containment, contain_descendants};
 pub use handle::Process;
 pub(crate) use info::duration_from_millis;
-pub use info::{ProcessId, ProcessInfo, Reason, Status};
+pub use info::{ProcessId, ProcessInfo, Reason, StartFailure, Status};
 pub use lines::{Lagged, Line, Lines, ProcessEvent, ProcessEvents};
 pub use options::{
     DEFAULT_GRACE, DEFAULT_LEAK_TIMEOUT, DEFAULT_MAX_LINE, DEFAULT_RING_SIZE, LineCallback,
     OutputMode, StartOptions, StdinMode,
 };
+pub(crate) use owner::Owner;
 pub use restart::{
     DEFAULT_MAX_RESTART_DELAY, DEFAULT_RESTART_DELAY, DEFAULT_RESTART_MULTIPLIER,
     DEFAULT_RESTART_RESET_AFTER, MaxRestarts, ParseRestartError, Restart, RestartPolicy,
 };
 pub(crate) use shared::ProcessShared;
-pub(crate) use spawn::{Owner, spawn};
+pub(crate) use spawn::spawn;
 pub use validate::{check_env_name, check_no_nul};
