@@ -49,6 +49,26 @@
 //! the [`actions`] take and return `serde_json::Value`s, and [`actions::json`] and
 //! [`actions::Value`] are re-exported there.
 //!
+//! ## Cargo features
+//!
+//! All on by default. `default-features = false` leaves the process core — [`Service`],
+//! [`Process`], output, events, [`exec`], [`program`], [`proctable`], [`script`],
+//! [`exclusive`], the pipeline [`runner`] (steps built in code or read with
+//! [`runner::steps_from`]), and the PID file and registry of [`daemon`] — on Tokio, rustix,
+//! serde and serde_json, with no HTTP stack and no TOML parser.
+//!
+//! | feature | what it adds | what it pulls in |
+//! | --- | --- | --- |
+//! | `http` | [`daemon::HealthServer`] (`/health`, `/ready`), [`daemon::Daemon`] and [`daemon::DaemonOptions`] that compose it with the PID file, the registry and systemd notification, and the probes [`daemon::wait_for_health`] / [`daemon::wait_for_ready`] | axum (with hyper under it) |
+//! | `files` | pipeline files: [`runner::load`], [`runner::parse_toml`], [`runner::FileError`] | toml |
+//! | `actions` | the named-action registry [`actions`] (`process.start`, `process.kill`, …) | nothing more |
+//! | `yaml` (alias `yaml_serde`; off) | YAML pipeline files: `runner::parse_yaml`; implies `files` | yaml_serde |
+//!
+//! ```toml
+//! [dependencies]
+//! tend = { version = "0.1", default-features = false }
+//! ```
+//!
 //! ## Daemon toolkit
 //!
 //! [`daemon`] gives a long-running program what it needs to behave as a daemon, safely under
@@ -120,6 +140,8 @@
 //! | `context.Context` cancellation | [`CancellationToken`] on [`exec::Cmd::cancel`], [`runner::Runner::cancel_token`], [`daemon::Daemon::run`] |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "actions")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actions")))]
 pub mod actions;
 pub mod daemon;
 mod deadline;

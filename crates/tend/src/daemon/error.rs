@@ -2,6 +2,7 @@
 //! operation that failed, so a message alone tells the user what to look at.
 
 use std::io;
+#[cfg(feature = "http")]
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -177,6 +178,7 @@ pub enum RegistryError {
 }
 
 /// Why a [`HealthServer`](super::HealthServer) failed to start or to stop cleanly.
+#[cfg(feature = "http")]
 #[derive(Debug, thiserror::Error)]
 pub enum HealthError {
     /// The address could not be bound.
@@ -199,6 +201,7 @@ pub enum HealthError {
 
 /// Why a [`Daemon`](super::Daemon) failed to start or stop. On a failed start every earlier
 /// step has already been rolled back.
+#[cfg(feature = "http")]
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     /// The PID file step failed (most often: another instance is running).
@@ -214,6 +217,7 @@ pub enum DaemonError {
 
 /// Why [`wait_for_health`](super::wait_for_health) or [`wait_for_ready`](super::wait_for_ready)
 /// gave up.
+#[cfg(feature = "http")]
 #[derive(Debug, thiserror::Error)]
 #[error("{addr} not {what} within {}: {reason}", humantime::format_duration(*timeout))]
 pub struct ProbeError {

@@ -81,6 +81,7 @@
 //!   rather than a file name, and a syntax error on the first line shows the `{ :;` wrapper.
 
 mod error;
+mod file;
 mod quote;
 mod render;
 mod spec;
