@@ -105,7 +105,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<i32> {
     crate::containment::contain_descendants();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let code = runtime.block_on(supervise(options, args.events, args.grace));
+    let code = runtime.block_on(supervise(options, &args));
     // Not a plain drop: that waits for blocking tasks, and the stdin forwarder sits in a read
     // that returns only when our stdin has data or ends, which a terminal or an idle pipe may
     // never do. The program is over and everything is printed, so nothing is lost.
@@ -113,17 +113,18 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<i32> {
     code
 }
 
-async fn supervise(options: StartOptions, events: bool, grace: Duration) -> anyhow::Result<i32> {
+async fn supervise(options: StartOptions, args: &RunArgs) -> anyhow::Result<i32> {
+    let (events, grace) = (args.events, args.grace);
     let service = Service::new();
     let subscription = events.then(|| service.subscribe());
-    let program = options.command.clone();
-    let restarts = options.restart.policy != RestartPolicy::Never;
+    let program = &args.command[0];
+    let restarts = args.restart.is_some_and(|policy| policy != RestartPolicy::Never);
     // Before the start: from here on SIGINT and SIGTERM are ours to act on.
     let interrupts = Interrupts::install()?;
     let process = match service.start(options) {
         Ok(process) => process,
         Err(Error::Spawn { source, .. }) => {
-            let program = crate::terminal_safe::escape(&program);
+            let program = crate::terminal_safe::escape(program);
             eprintln!("tend: cannot run `{program}`: {source}");
             // The failed record (status `failed`, with the error) is the only one: its shell
             // status says 127 or 126, as `tend wait` would.

@@ -184,9 +184,7 @@ async fn always_restarts_after_success_too() {
 #[tokio::test]
 async fn never_is_the_default() {
     let service = Service::new();
-    let options = fixture(&["exit", "1"]);
-    assert_eq!(options.restart, Restart::never());
-    let info = bounded("wait", service.start(options).unwrap().wait()).await;
+    let info = bounded("wait", service.start(fixture(&["exit", "1"])).unwrap().wait()).await;
     assert_eq!((info.status, info.restarts), (Status::Failed, 0));
 }
 

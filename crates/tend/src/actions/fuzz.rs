@@ -104,7 +104,7 @@ proptest! {
                 prop_assert!(start.check().is_ok(), "a parsed start passes the library's check");
             }
             Ok(Launch::Script(script)) => {
-                deadlines([script.timeout, Some(script.grace), Some(script.restart.delay)]);
+                deadlines([script.options.timeout, Some(script.options.grace), Some(script.options.restart.delay)]);
             }
             Err(error) => prop_assert_eq!(error.code(), "invalid_option"),
         }

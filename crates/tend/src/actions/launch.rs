@@ -112,13 +112,13 @@ impl Launch {
                     check_no_nul(dir).map_err(|message| ActionError::invalid("dir", message))?;
                 }
                 let mut script = Script::new(text).envs(env).stdin(stdin).detach(detach);
-                script.dir = dir.map(Into::into);
-                script.name = name;
-                script.labels = labels;
-                script.timeout = timeout;
-                script.grace = grace.unwrap_or(script.grace);
-                script.capture = capture.unwrap_or(script.capture);
-                script.restart = restart;
+                script.options.dir = dir.map(Into::into);
+                script.options.name = name;
+                script.options.labels = labels;
+                script.options.timeout = timeout;
+                script.options.grace = grace.unwrap_or(script.options.grace);
+                script.options.capture = capture.unwrap_or(script.options.capture);
+                script.options.restart = restart;
                 Ok(Launch::Script(script))
             }
         }

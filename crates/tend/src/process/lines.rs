@@ -28,7 +28,7 @@ pub struct Line {
     /// The bytes, without the `\n`.
     pub bytes: Bytes,
     /// This is a piece of a line longer than the process's
-    /// [`max_line`](crate::StartOptions#structfield.max_line), continued by the next line of
+    /// [`max_line`](crate::StartOptions::max_line), continued by the next line of
     /// the same stream — or, just before a [`Lagged`], a line whose rest was dropped.
     pub partial: bool,
 }
@@ -41,7 +41,7 @@ impl Line {
 }
 
 /// Output was dropped from the process's capture ring before this reader read it (the ring
-/// holds the last [`ring_size`](crate::StartOptions#structfield.ring_size) bytes). The next
+/// holds the last [`ring_size`](crate::StartOptions::ring_size) bytes). The next
 /// line may be the tail of a line whose start was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{dropped_bytes} bytes of output were dropped before they were read")]

@@ -8,7 +8,7 @@ use super::file::ScriptFile;
 use super::render::split_pattern;
 use super::spec::{Script, ScriptMode};
 use crate::process::check_no_nul;
-use crate::{Process, Service, StartOptions};
+use crate::{Process, Service};
 
 impl Script {
     /// Starts the script as a managed process of `service` and returns its handle at once.
@@ -30,7 +30,7 @@ impl Script {
     /// # Ok(()) }
     /// ```
     pub fn start(&self, service: &Service) -> Result<Process, ScriptError> {
-        let mut options = self.start_options()?;
+        let mut options = self.options.clone();
         let text = self.render()?;
         check_no_nul(&text)
             .map_err(|message| crate::Error::InvalidOption { option: "run", message })?;
@@ -39,8 +39,6 @@ impl Script {
             ScriptMode::File { dir, pattern } => {
                 let file = write_file(dir.as_deref(), pattern, &text)?;
                 options.args.push(path_arg(&file, dir.as_deref())?);
-                options.stdin = self.stdin;
-                options.stdin_data = self.stdin_data.clone();
                 // On failure `file` is dropped here, which removes it.
                 let process = service.start(options)?;
                 let waiter = process.clone();
@@ -59,32 +57,6 @@ impl Script {
                 Ok(service.start(options)?)
             }
         }
-    }
-
-    /// The start options of bash, without its arguments and stdin.
-    fn start_options(&self) -> Result<StartOptions, ScriptError> {
-        let mut options = StartOptions::new(self.interpreter.clone());
-        options.env = self.env.iter().map(|(key, value)| (key.into(), value.into())).collect();
-        options.clear_env = self.clear_env;
-        options.dir = self.dir.clone();
-        options.capture = self.capture;
-        options.output = self.output;
-        options.merge_stderr = self.merge_stderr;
-        options.on_line = self.on_line.clone();
-        options.ring_size = self.ring_size;
-        options.max_line = self.max_line;
-        options.leak_timeout = self.leak_timeout;
-        options.output_file = self.output_file.clone();
-        options.detach = self.detach;
-        // With kill_group off the core neither kills the group's leftovers when bash exits nor
-        // sends kill to the group: exactly what lets `cmd &` jobs outlive the script.
-        options.kill_group = !self.allow_detached;
-        options.timeout = self.timeout;
-        options.grace = self.grace;
-        options.restart = self.restart.clone();
-        options.name = self.name.clone();
-        options.labels = self.labels.clone();
-        Ok(options)
     }
 }
 
