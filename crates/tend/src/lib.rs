@@ -163,12 +163,14 @@ pub use deadline::FOREVER;
 pub use error::{Error, FailedRun};
 pub use event::{Event, EventBacklog, EventKind, Received, Subscription};
 pub use os::release_free_memory;
-pub use output::{Output, OutputChunk, OutputRing, OutputSince, Stream};
-pub use process::{
-    Lagged, Line, Lines, OutputMode, Process, ProcessEvent, ProcessEvents, ProcessId, ProcessInfo,
-    Reason, StartOptions, Status, StdinMode,
-};
-pub use process::{MaxRestarts, Restart, RestartPolicy};
+pub use output::ring::OutputRing;
+pub use output::snapshot::{Output, OutputChunk, OutputSince};
+pub use output::stream::Stream;
+pub use process::handle::Process;
+pub use process::info::{ProcessId, ProcessInfo, Reason, Status};
+pub use process::lines::{Lagged, Line, Lines, ProcessEvent, ProcessEvents};
+pub use process::options::{OutputMode, StartOptions, StdinMode};
+pub use process::restart::{MaxRestarts, Restart, RestartPolicy};
 pub use service::{DEFAULT_MAX_FINISHED, MAX_EVICTED_IDS, RunOutput, Service, ServiceConfig};
 pub use signal::Signal;
 /// The cancellation token every cancellable call takes ([`exec::Cmd::cancel`],

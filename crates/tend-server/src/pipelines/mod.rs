@@ -23,7 +23,8 @@ use std::time::Instant;
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use tend::runner::{CancellationToken, Mode, Report, Runner, StepEvent, StepStatus};
+use tend::CancellationToken;
+use tend::runner::{Mode, Report, Runner, StepEvent, StepStatus};
 
 use self::request::PipelineRequest;
 use crate::log::EventLog;

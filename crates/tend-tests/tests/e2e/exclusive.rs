@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tend::CancellationToken;
 use tend::Service;
 use tend::exclusive::{ExclusiveError, ExclusiveRunner};
-use tend::exec::CancellationToken;
 use tend::script::Script;
 use tokio::sync::Barrier;
 

@@ -7,8 +7,9 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use tend::CancellationToken;
 use tend::Signal;
-use tend::exec::{CancellationToken, Cmd, ExecError};
+use tend::exec::{Cmd, ExecError};
 use tend::program::Program;
 use tokio::io::AsyncReadExt;
 

@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use tend::exec::CancellationToken;
+use tend::CancellationToken;
 use tend::program::{Program, ProgramError};
 
 use crate::host_proctable::{PATIENCE, assert_group_gone};

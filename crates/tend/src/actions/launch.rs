@@ -5,11 +5,9 @@ use serde_json::Value;
 
 use super::options::Options;
 use super::registry::ActionError;
-use crate::process::{
-    MaxRestarts, ParseRestartError, Restart, RestartPolicy, check_env_name, check_no_nul,
-};
+use crate::process::{ParseRestartError, check_env_name, check_no_nul};
 use crate::script::Script;
-use crate::{Process, Service, StartOptions, StdinMode};
+use crate::{MaxRestarts, Process, Restart, RestartPolicy, Service, StartOptions, StdinMode};
 
 /// Every key `process.start` and `process.run` accept.
 pub(super) const KEYS: &[&str] = &[

@@ -93,12 +93,8 @@ pub use graph::{Pipeline, PipelineError};
 pub use report::{Report, StepReport, StepStatus, Totals};
 pub use schema::STEP_KEYS;
 pub use spec::{DEFAULT_RETRY_DELAY, Mode, SCRIPT_SHELL, Step, StepCommand, UnknownMode};
-// The root's `tend::CancellationToken`, kept here so older paths still compile; hidden
-// so the docs list it once.
-#[doc(hidden)]
-pub use crate::CancellationToken;
 
-use crate::Service;
+use crate::{CancellationToken, Service};
 
 /// Runs [`Pipeline`]s as managed processes of a [`Service`].
 ///
