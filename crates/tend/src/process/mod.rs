@@ -34,9 +34,9 @@
 //! * **Restarts.** With a [`Restart`] policy one record lives through several runs, each a new
 //!   process group with a new PID; [`Process::signal`] between runs fails with
 //!   [`Error::NotRunning`](crate::Error::NotRunning).
-//! * **Output file.** [`StartOptions::output_file`] is
-//!   written through a small queue by a background writer; `exited` waits up to 5 s for it
-//!   to catch up. A renamed (rotated) file keeps being written, as with any open file.
+//! * **Output file.** [`StartOptions::output_file`] is written through a small queue by a
+//!   background writer; `exited` waits up to 5 s for it to catch up. A renamed (rotated) file
+//!   keeps being written, as with any open file.
 
 mod backoff;
 mod contain;

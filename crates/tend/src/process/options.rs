@@ -79,9 +79,7 @@ pub struct StartOptions {
     pub(crate) clear_env: bool,
     /// Standard input.
     pub(crate) stdin: StdinMode,
-    /// Bytes written to the standard input of every run, which is then closed (a fresh pipe
-    /// per run, so a restarted run reads them again). Overrides `stdin`; `send_input` is
-    /// refused. This is how inline scripts reach `bash -s`.
+    /// Bytes for the standard input of every run (see [`Self::stdin_data`]).
     pub(crate) stdin_data: Option<Bytes>,
     /// Standard output and error.
     pub(crate) output: OutputMode,
@@ -94,18 +92,13 @@ pub struct StartOptions {
     pub(crate) ring_size: usize,
     /// Longest line event; longer lines are split into pieces flagged `partial`.
     pub(crate) max_line: usize,
-    /// Leave the process alone: its own session, not killed when the supervisor stops or dies,
-    /// and the group it leaves behind is not cleaned up.
+    /// Leave the process alone (see [`Self::detach`]).
     pub(crate) detach: bool,
-    /// [`kill`](crate::Process::kill) and shutdown reach the whole process group, and group
-    /// members left behind by the leader are killed after the leak timeout. On by default.
+    /// Kill and shutdown reach the whole group (see [`Self::kill_group`]).
     pub(crate) kill_group: bool,
-    /// End the process gracefully after this long; its `reason` is then `timeout`. Counted
-    /// from the first start, over every run and restart delay; zero means no timeout, and so
-    /// does one of [`FOREVER`](crate::FOREVER) (100 years) or more.
+    /// End the process gracefully after this long (see [`Self::timeout`]).
     pub(crate) timeout: Option<Duration>,
-    /// Time between SIGTERM and SIGKILL when shutting down; one of
-    /// [`FOREVER`](crate::FOREVER) or more never sends SIGKILL.
+    /// Time between SIGTERM and SIGKILL when shutting down.
     pub(crate) grace: Duration,
     /// How long to keep draining output after the process exits.
     pub(crate) leak_timeout: Duration,
@@ -115,8 +108,7 @@ pub struct StartOptions {
     pub(crate) labels: BTreeMap<String, String>,
     /// Whether and how it is restarted when it ends by itself; never by default.
     pub(crate) restart: Restart,
-    /// Also append the combined output, whole lines at a time, to this file (created if
-    /// missing; kept across restarts). Needs [`OutputMode::Piped`]; independent of `capture`.
+    /// Also append the combined output to this file (see [`Self::output_file`]).
     pub(crate) output_file: Option<PathBuf>,
     /// Called for every line of every run, from the reader (see [`StartOptions::on_line`]).
     pub(crate) on_line: Option<LineCallback>,
