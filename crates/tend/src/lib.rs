@@ -157,7 +157,7 @@ pub mod program;
 pub mod runner;
 pub mod script;
 mod service;
-pub mod signal;
+mod signal;
 
 pub use deadline::FOREVER;
 pub use error::{Error, FailedRun};
@@ -172,7 +172,7 @@ pub use process::lines::{Lagged, Line, Lines, ProcessEvent, ProcessEvents};
 pub use process::options::{OutputMode, StartOptions, StdinMode};
 pub use process::restart::{MaxRestarts, Restart, RestartPolicy};
 pub use service::{DEFAULT_MAX_FINISHED, MAX_EVICTED_IDS, RunOutput, Service, ServiceConfig};
-pub use signal::Signal;
+pub use signal::{Signal, UnknownSignal};
 /// The cancellation token every cancellable call takes ([`exec::Cmd::cancel`],
 /// [`runner::Runner::cancel_token`], [`daemon::Daemon::run`], …), re-exported from
 /// `tokio-util` so programs need not depend on it.
