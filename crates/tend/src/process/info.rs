@@ -101,6 +101,7 @@ pub enum Reason {
 /// ended it; `duration_ms` counts up while it runs. After restarts, `pid`, `started_at`,
 /// `ended_at`, `duration_ms`, `exit_code` and `signal` are those of the latest run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ProcessInfo {
     /// Identity.
     pub id: ProcessId,

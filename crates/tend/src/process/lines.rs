@@ -22,6 +22,7 @@ const READ_LIMIT: usize = 64 * 1024;
 /// before it is kept; invalid UTF-8 is kept). The last line of a stream is delivered even
 /// without a newline.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Line {
     /// The stream it was written to.
     pub stream: Stream,
@@ -45,6 +46,7 @@ impl Line {
 /// line may be the tail of a line whose start was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{dropped_bytes} bytes of output were dropped before they were read")]
+#[non_exhaustive]
 pub struct Lagged {
     /// How many bytes, both streams together.
     pub dropped_bytes: u64,
