@@ -54,12 +54,13 @@
 //! All on by default. `default-features = false` leaves the process core — [`Service`],
 //! [`Process`], output, events, [`exec`], [`program`], [`proctable`], [`script`],
 //! [`exclusive`], the pipeline [`runner`] (steps built in code or read with
-//! [`runner::steps_from`]), and the PID file and registry of [`daemon`] — on Tokio, rustix,
-//! serde and serde_json, with no HTTP stack and no TOML parser.
+//! [`runner::steps_from`]), and the [`daemon`] toolkit without its HTTP parts (PID file,
+//! registry, and the [`Daemon`](daemon::Daemon) that composes them and tells systemd) — on
+//! Tokio, rustix, serde and serde_json, with no HTTP stack and no TOML parser.
 //!
 //! | feature | what it adds | what it pulls in |
 //! | --- | --- | --- |
-//! | `http` | [`daemon::HealthServer`] (`/health`, `/ready`), [`daemon::Daemon`] and [`daemon::DaemonOptions`] that compose it with the PID file, the registry and systemd notification, and the probes [`daemon::wait_for_health`] / [`daemon::wait_for_ready`] | axum (with hyper under it) |
+//! | `http` | the health server [`daemon::HealthServer`] (`/health`, `/ready`), a daemon's own ([`DaemonOptions::health_addr`](daemon::DaemonOptions::health_addr), [`check`](daemon::DaemonOptions::check), [`Daemon::add_check`](daemon::Daemon::add_check)), and the probes [`daemon::wait_for_health`] / [`daemon::wait_for_ready`] | axum (with hyper under it) |
 //! | `files` | pipeline files: [`runner::load`], [`runner::parse_toml`], [`runner::FileError`] | toml |
 //! | `actions` | the named-action registry [`actions`] (`process.start`, `process.kill`, …) | nothing more |
 //! | `yaml` (alias `yaml_serde`; off) | YAML pipeline files: `runner::parse_yaml`; implies `files` | yaml_serde |

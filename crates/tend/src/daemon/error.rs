@@ -201,13 +201,14 @@ pub enum HealthError {
 
 /// Why a [`Daemon`](super::Daemon) failed to start or stop. On a failed start every earlier
 /// step has already been rolled back.
-#[cfg(feature = "http")]
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     /// The PID file step failed (most often: another instance is running).
     #[error(transparent)]
     PidFile(#[from] PidFileError),
     /// The health server step failed.
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     #[error(transparent)]
     Health(#[from] HealthError),
     /// The registry step failed.

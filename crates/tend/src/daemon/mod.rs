@@ -64,11 +64,8 @@ mod error;
 mod health;
 #[cfg(feature = "http")]
 mod http;
-#[cfg(feature = "http")]
 mod lifecycle;
-#[cfg(feature = "http")]
 mod notify;
-#[cfg(feature = "http")]
 mod options;
 mod pidfile;
 #[cfg(feature = "http")]
@@ -78,21 +75,15 @@ mod state_file;
 mod store;
 
 pub use entry::DaemonEntry;
+pub use error::{DaemonError, PidFileError, RegistryError, StateFileError};
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-pub use error::{DaemonError, HealthError, ProbeError};
-pub use error::{PidFileError, RegistryError, StateFileError};
+pub use error::{HealthError, ProbeError};
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use health::{DEFAULT_CHECK_TIMEOUT, HealthOptions, HealthServer};
-#[cfg(feature = "http")]
-#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use lifecycle::Daemon;
-#[cfg(feature = "http")]
-#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use notify::{NOTIFY_SOCKET_ENV, ReadyHandle};
-#[cfg(feature = "http")]
-#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use options::{DEFAULT_SHUTDOWN_TIMEOUT, DaemonOptions};
 pub use pidfile::{PidFile, PidStatus, read_pid};
 #[cfg(feature = "http")]

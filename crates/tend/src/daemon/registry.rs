@@ -158,7 +158,6 @@ impl Registry {
 
     /// Removes the entry for `(code, daemon)` only if it still describes process `pid`, so a
     /// stopping daemon never removes the entry of a successor.
-    #[cfg(feature = "http")]
     pub(crate) fn unregister_own(
         &self,
         code: &str,

@@ -12,8 +12,6 @@ mod contain;
 mod guardian;
 mod limits;
 mod nofollow;
-// systemd notification, for `daemon::Daemon` (the `http` feature).
-#[cfg(feature = "http")]
 mod notify;
 mod procinfo;
 #[cfg(target_os = "linux")]
@@ -30,7 +28,6 @@ pub(crate) use contain::{Tagging, enable as enable_containment};
 pub(crate) use guardian::Guardian;
 pub(crate) use limits::{open_file_limit, raise_open_file_limit, set_thread_nice};
 pub(crate) use nofollow::{effective_uid, is_symlink_refusal, state_file_flags};
-#[cfg(feature = "http")]
 pub(crate) use notify::send_notification;
 pub(crate) use procinfo::{Liveness, liveness, start_time};
 #[cfg(target_os = "linux")]
