@@ -89,7 +89,7 @@ impl ExclusiveRunner {
             return Err(ExclusiveError::Cancelled { output: String::new() });
         }
         let process = script.start(&self.service)?;
-        let detached_jobs = script.allow_detached;
+        let detached_jobs = script.allows_detached();
         let mut guard = KillOnDrop(Some((process.clone(), detached_jobs)));
         let cancelled = tokio::select! {
             _ = process.wait() => false,
@@ -104,7 +104,7 @@ impl ExclusiveRunner {
         if cancelled {
             return Err(ExclusiveError::Cancelled { output });
         }
-        Ok((output, info.shell_status().unwrap_or(-1)))
+        Ok((output, info.shell_status()))
     }
 }
 

@@ -52,6 +52,27 @@
 //! the [`actions`] take and return `serde_json::Value`s, and [`actions::json`] and
 //! [`actions::Value`] are re-exported there.
 //!
+//! ## Cargo features
+//!
+//! All on by default. `default-features = false` leaves the process core — [`Service`],
+//! [`Process`], output, events, [`exec`], [`program`], [`proctable`], [`script`],
+//! [`exclusive`], the pipeline [`runner`] (steps built in code or read with
+//! [`runner::steps_from`]), and the [`daemon`] toolkit without its HTTP parts (PID file,
+//! registry, and the [`Daemon`](daemon::Daemon) that composes them and tells systemd) — on
+//! Tokio, rustix, serde and serde_json, with no HTTP stack and no TOML parser.
+//!
+//! | feature | what it adds | what it pulls in |
+//! | --- | --- | --- |
+//! | `http` | the health server [`daemon::HealthServer`] (`/health`, `/ready`), a daemon's own ([`DaemonOptions::health_addr`](daemon::DaemonOptions::health_addr), [`check`](daemon::DaemonOptions::check), [`Daemon::add_check`](daemon::Daemon::add_check)), and the probes [`daemon::wait_for_health`] / [`daemon::wait_for_ready`] | axum (with hyper under it) |
+//! | `files` | pipeline files: [`runner::load`], [`runner::parse_toml`], [`runner::FileError`] | toml |
+//! | `actions` | the named-action registry [`actions`] (`process.start`, `process.kill`, …) | nothing more |
+//! | `yaml` (alias `yaml_serde`; off) | YAML pipeline files: `runner::parse_yaml`; implies `files` | yaml_serde |
+//!
+//! ```toml
+//! [dependencies]
+//! tend = { version = "0.1", default-features = false }
+//! ```
+//!
 //! ## Daemon toolkit
 //!
 //! [`daemon`] gives a long-running program what it needs to behave as a daemon, safely under
@@ -123,6 +144,8 @@
 //! | `context.Context` cancellation | [`CancellationToken`] on [`exec::Cmd::cancel`], [`runner::Runner::cancel_token`], [`daemon::Daemon::run`] |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "actions")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actions")))]
 pub mod actions;
 pub mod daemon;
 mod deadline;
@@ -138,21 +161,23 @@ pub mod program;
 pub mod runner;
 pub mod script;
 mod service;
-pub mod signal;
+mod signal;
 pub mod wire;
 
 pub use deadline::FOREVER;
 pub use error::{Error, FailedRun};
 pub use event::{Event, EventBacklog, EventKind, Received, Subscription};
 pub use os::release_free_memory;
-pub use output::{Output, OutputChunk, OutputRing, OutputSince, Stream};
-pub use process::{
-    Lagged, Line, Lines, OutputMode, Process, ProcessEvent, ProcessEvents, ProcessId, ProcessInfo,
-    Reason, StartOptions, Status, StdinMode,
-};
-pub use process::{MaxRestarts, Restart, RestartPolicy};
+pub use output::ring::OutputRing;
+pub use output::snapshot::{Output, OutputChunk, OutputSince};
+pub use output::stream::Stream;
+pub use process::handle::Process;
+pub use process::info::{ProcessId, ProcessInfo, Reason, Status};
+pub use process::lines::{Lagged, Line, Lines, ProcessEvent, ProcessEvents};
+pub use process::options::{OutputMode, StartOptions, StdinMode};
+pub use process::restart::{MaxRestarts, Restart, RestartPolicy};
 pub use service::{DEFAULT_MAX_FINISHED, MAX_EVICTED_IDS, RunOutput, Service, ServiceConfig};
-pub use signal::Signal;
+pub use signal::{Signal, UnknownSignal};
 /// The cancellation token every cancellable call takes ([`exec::Cmd::cancel`],
 /// [`runner::Runner::cancel_token`], [`daemon::Daemon::run`], …), re-exported from
 /// `tokio-util` so programs need not depend on it.

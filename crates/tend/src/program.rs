@@ -28,8 +28,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::CancellationToken;
 use crate::Signal;
-use crate::exec::{CancellationToken, Cmd, ExecError, describe_exit, exit_parts};
+use crate::exec::{Cmd, ExecError, describe_exit, exit_parts};
 
 /// An executable found on disk, with the name it was asked for.
 ///

@@ -13,9 +13,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use tend::process::exit_code;
 use tend::{
-    Error, MaxRestarts, OutputMode, Process, Reason, Restart, RestartPolicy, Service, StartOptions,
-    Status, StdinMode,
+    Error, MaxRestarts, OutputMode, Process, Restart, RestartPolicy, Service, StartOptions,
+    StdinMode,
 };
 use tokio::io::AsyncReadExt;
 
@@ -24,13 +25,6 @@ use crate::durations::parse_duration;
 use crate::events::print_events;
 use crate::interrupt::Interrupts;
 use crate::key_value::parse_env;
-
-/// Exit status when the timeout ended the program (as coreutils `timeout`).
-const TIMED_OUT: i32 = 124;
-/// Exit status when the program could not be executed.
-const CANNOT_EXECUTE: i32 = 126;
-/// Exit status when the program was not found.
-const NOT_FOUND: i32 = 127;
 
 /// Arguments of `tend run`.
 #[derive(Debug, Args)]
@@ -111,7 +105,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<i32> {
     crate::containment::contain_descendants();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let code = runtime.block_on(supervise(options, args.events, args.grace));
+    let code = runtime.block_on(supervise(options, &args));
     // Not a plain drop: that waits for blocking tasks, and the stdin forwarder sits in a read
     // that returns only when our stdin has data or ends, which a terminal or an idle pipe may
     // never do. The program is over and everything is printed, so nothing is lost.
@@ -119,27 +113,28 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<i32> {
     code
 }
 
-async fn supervise(options: StartOptions, events: bool, grace: Duration) -> anyhow::Result<i32> {
+async fn supervise(options: StartOptions, args: &RunArgs) -> anyhow::Result<i32> {
+    let (events, grace) = (args.events, args.grace);
     let service = Service::new();
     let subscription = events.then(|| service.subscribe());
-    let program = options.command.clone();
-    let restarts = options.restart.policy != RestartPolicy::Never;
+    let program = &args.command[0];
+    let restarts = args.restart.is_some_and(|policy| policy != RestartPolicy::Never);
     // Before the start: from here on SIGINT and SIGTERM are ours to act on.
     let interrupts = Interrupts::install()?;
     let process = match service.start(options) {
         Ok(process) => process,
         Err(Error::Spawn { source, .. }) => {
-            let program = crate::terminal_safe::escape(&program);
+            let program = crate::terminal_safe::escape(program);
             eprintln!("tend: cannot run `{program}`: {source}");
-            // `--events` readers still get the record's `exited` event (status `failed`, with
-            // the error): it was published before `start` returned, so this does not wait.
-            if let (Some(subscription), Some(record)) = (subscription, service.list().pop()) {
+            // The failed record (status `failed`, with the error) is the only one: its shell
+            // status says 127 or 126, as `tend wait` would.
+            let record = service.list().pop();
+            // `--events` readers still get the record's `exited` event: it was published
+            // before `start` returned, so this does not wait.
+            if let (Some(subscription), Some(record)) = (subscription, &record) {
                 print_events(subscription, record.id).await?;
             }
-            return Ok(match source.kind() {
-                std::io::ErrorKind::NotFound => NOT_FOUND,
-                _ => CANNOT_EXECUTE,
-            });
+            return Ok(record.map_or(exit_code::FAILURE, |record| record.shell_status()));
         }
         Err(other) => return Err(other.into()),
     };
@@ -189,15 +184,7 @@ async fn next_run(process: &Process, run: Option<u32>) -> bool {
     }
 }
 
-/// The exit status `tend run` reports for the finished program.
+/// The exit status `tend run` reports for the finished program: the same as `tend wait`'s.
 async fn exit_status(process: &Process) -> i32 {
-    let info = process.wait().await;
-    if info.reason == Some(Reason::Timeout) {
-        return TIMED_OUT;
-    }
-    match (info.status, info.shell_status()) {
-        (Status::Exited, _) => 0,
-        (_, Some(status)) => status,
-        (_, None) => 1,
-    }
+    process.wait().await.shell_status()
 }

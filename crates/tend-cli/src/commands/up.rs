@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, ValueEnum};
+use tend::CancellationToken;
 use tend::Service;
-use tend::runner::{CancellationToken, Mode, Pipeline, Report, Runner};
+use tend::runner::{Mode, Pipeline, Report, Runner};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::UsageError;

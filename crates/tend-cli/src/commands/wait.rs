@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use clap::Args;
+use tend::ProcessInfo;
 
 use crate::client::{Client, ClientArgs, block_on, process_path};
 
@@ -18,8 +19,8 @@ pub(crate) struct WaitArgs {
     id: String,
 }
 
-/// Exit: its code, 128+N for signal N, 124 if its timeout ended it, 127 if it could not
-/// start.
+/// Exit: its shell status, as `tend run` exits ([`ProcessInfo::shell_status`]: its code,
+/// 128+N for signal N, 124 if its timeout ended it, 127 or 126 if it could not start).
 pub(crate) fn run(args: WaitArgs) -> anyhow::Result<i32> {
     let client = Client::new(&args.client)?;
     block_on(async {
@@ -28,24 +29,10 @@ pub(crate) fn run(args: WaitArgs) -> anyhow::Result<i32> {
             // Bounded rounds, so the connection never sits idle for hours.
             let info =
                 client.call_within("POST", &path, None, ROUND + Duration::from_secs(30)).await?;
-            match info["status"].as_str() {
-                Some("running" | "pending") => continue,
-                _ => return Ok(exit_code(&info)),
+            let info: ProcessInfo = serde_json::from_value(info)?;
+            if info.status.is_finished() {
+                return Ok(info.shell_status());
             }
         }
     })
-}
-
-fn exit_code(info: &serde_json::Value) -> i32 {
-    if info["reason"] == "timeout" {
-        return 124;
-    }
-    if let Some(code) = info["exit_code"].as_i64() {
-        return code as i32;
-    }
-    if let Some(signal) = info["signal"].as_str().and_then(|s| s.parse::<tend::Signal>().ok()) {
-        return 128 + signal.number();
-    }
-    // No code and no signal: it could not be started.
-    127
 }

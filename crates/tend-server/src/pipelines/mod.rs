@@ -21,7 +21,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use jiff::Timestamp;
-use tend::runner::{CancellationToken, Report, Runner, StepEvent, StepReport, StepStatus};
+use tend::CancellationToken;
+use tend::runner::{Report, Runner, StepEvent, StepReport, StepStatus};
 use tend::wire::{
     LiveReport, PipelineHead, PipelineParts, PipelineState, PipelineStatus, PipelineSummary,
     StepState,

@@ -174,9 +174,8 @@ fn run(mode: &str, mut args: Args) -> Result<(), Failure> {
         "signal" => {
             let name = args.next_positional("NAME")?;
             args.finish()?;
-            let signal: tend::Signal = name
-                .parse()
-                .map_err(|e: tend::signal::UnknownSignal| Failure::usage(e.to_string()))?;
+            let signal: tend::Signal =
+                name.parse().map_err(|e: tend::UnknownSignal| Failure::usage(e.to_string()))?;
             // Default action, not `raise`: Rust's runtime handles SIGSEGV itself and would
             // swallow a raised one. For signals whose default is to ignore (or stop), the
             // process carries on and exits 0 once it runs again.

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use tend::Service;
 use tend::actions::{ActionError, Actions, register_process_actions};
 
-use crate::proctable::PATIENCE;
+use crate::host_proctable::PATIENCE;
 use crate::support::until;
 
 fn process_actions() -> Actions {

@@ -6,7 +6,7 @@
 use std::process::Output;
 use std::time::Duration;
 
-use crate::cli_daemon::DaemonUnderTest;
+use crate::cli_client_commands::DaemonUnderTest;
 use crate::support::{fixture_path, tend_bin};
 
 /// The largest humantime duration (`u64::MAX` seconds), and a century.

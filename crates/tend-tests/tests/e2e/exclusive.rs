@@ -5,13 +5,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tend::CancellationToken;
 use tend::Service;
 use tend::exclusive::{ExclusiveError, ExclusiveRunner};
-use tend::exec::CancellationToken;
 use tend::script::Script;
 use tokio::sync::Barrier;
 
-use crate::proctable::{PATIENCE, assert_group_gone, kill_group};
+use crate::host_proctable::{PATIENCE, assert_group_gone, kill_group};
 use crate::program::wait_for_pid_file;
 
 /// A script that counts its runs in `dir/runs`, then waits (bounded) for `dir/release`.

@@ -7,12 +7,13 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use tend::CancellationToken;
 use tend::Signal;
-use tend::exec::{CancellationToken, Cmd, ExecError};
+use tend::exec::{Cmd, ExecError};
 use tend::program::Program;
 use tokio::io::AsyncReadExt;
 
-use crate::proctable::{PATIENCE, assert_group_gone, kill_group, live_members};
+use crate::host_proctable::{PATIENCE, assert_group_gone, kill_group, live_members};
 use crate::program::wait_for_pid_file;
 
 fn sh(script: &str) -> Cmd {

@@ -6,10 +6,11 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tend::exec::{CancellationToken, Cmd, ExecError};
+use tend::CancellationToken;
+use tend::exec::{Cmd, ExecError};
 
 use crate::exec::{two_sleepers, wait_for_members};
-use crate::proctable::{PATIENCE, assert_group_gone};
+use crate::host_proctable::{PATIENCE, assert_group_gone};
 use crate::program::wait_for_pid_file;
 
 #[derive(Debug, Clone, Copy)]

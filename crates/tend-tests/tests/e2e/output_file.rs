@@ -6,7 +6,7 @@ use std::path::Path;
 
 use tend::{Error, MaxRestarts, OutputMode, Restart, Service, StartOptions, Status};
 
-use crate::proctable::PATIENCE;
+use crate::host_proctable::PATIENCE;
 use crate::support::{FIXTURE, fixture};
 
 async fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {

@@ -59,7 +59,7 @@ async fn kill_is_sigkill_and_already_ended_is_not_an_error() {
         (info.reason, info.signal, info.exit_code),
         (Some(Reason::Killed), Some(Signal::KILL), None)
     );
-    assert_eq!(info.shell_status(), Some(137));
+    assert_eq!(info.shell_status(), 137);
     process.kill().expect("killing an ended process is fine");
 
     let quick = service.start(fixture(&["exit", "0"])).unwrap();

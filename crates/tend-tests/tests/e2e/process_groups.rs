@@ -114,11 +114,10 @@ async fn members_left_behind_by_the_leader_are_killed_after_the_leak_timeout() {
     until(DEADLINE, "the left-behind member to be killed", || !pid_alive(grandchild)).await;
 
     // Opting out keeps them: `kill_group(false)`, or a detached process.
-    for options in [
-        fixture(&["grandchild", "60"]).kill_group(false),
-        fixture(&["grandchild", "60"]).detach(true),
+    for (detach, options) in [
+        (false, fixture(&["grandchild", "60"]).kill_group(false)),
+        (true, fixture(&["grandchild", "60"]).detach(true)),
     ] {
-        let detach = options.detach;
         let start = Instant::now();
         let process = service.start(options).unwrap();
         let info = finished(&process).await;

@@ -67,7 +67,7 @@ async fn running_then_exited_with_a_complete_serialisable_snapshot() {
     let duration = done.duration_ms.unwrap();
     let span = ended.duration_since(started).as_secs_f64() * 1000.0;
     assert!((duration - span).abs() < 1e-6, "duration_ms {duration} is ended - started {span}");
-    assert_eq!(done.shell_status(), Some(0));
+    assert_eq!(done.shell_status(), 0);
     assert_eq!(process.info(), done, "the final snapshot no longer changes");
 
     let json = serde_json::to_value(&done).unwrap();
@@ -110,7 +110,7 @@ async fn non_zero_exit_and_unsent_signals_are_failures() {
     assert_eq!(info.status, Status::Failed);
     assert_eq!(
         (info.exit_code, info.signal, info.reason, info.shell_status()),
-        (Some(3), None, None, Some(3))
+        (Some(3), None, None, 3)
     );
 
     for (name, signal) in [("TERM", Signal::TERM), ("SEGV", "SIGSEGV".parse().unwrap())] {
@@ -121,7 +121,7 @@ async fn non_zero_exit_and_unsent_signals_are_failures() {
             (None, Some(signal), None),
             "{name}"
         );
-        assert_eq!(info.shell_status(), Some(128 + signal.number()));
+        assert_eq!(info.shell_status(), 128 + signal.number());
         let json = serde_json::to_value(&info).unwrap();
         assert_eq!(json["signal"], signal.to_string());
         assert!(json["exit_code"].is_null());

@@ -6,10 +6,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use tend::exec::CancellationToken;
+use tend::CancellationToken;
 use tend::program::{Program, ProgramError};
 
-use crate::proctable::{PATIENCE, assert_group_gone};
+use crate::host_proctable::{PATIENCE, assert_group_gone};
 
 /// Writes an executable shell script.
 fn script(path: &Path, body: &str) {

@@ -12,7 +12,7 @@ use tend::{
     StartOptions, Status, StdinMode, Subscription,
 };
 
-use crate::proctable::PATIENCE;
+use crate::host_proctable::PATIENCE;
 use crate::support::{fixture, until};
 
 const MS: Duration = Duration::from_millis(1);
@@ -184,9 +184,7 @@ async fn always_restarts_after_success_too() {
 #[tokio::test]
 async fn never_is_the_default() {
     let service = Service::new();
-    let options = fixture(&["exit", "1"]);
-    assert_eq!(options.restart, Restart::never());
-    let info = bounded("wait", service.start(options).unwrap().wait()).await;
+    let info = bounded("wait", service.start(fixture(&["exit", "1"])).unwrap().wait()).await;
     assert_eq!((info.status, info.restarts), (Status::Failed, 0));
 }
 

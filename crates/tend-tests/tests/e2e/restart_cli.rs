@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::proctable::PATIENCE;
+use crate::host_proctable::PATIENCE;
 use crate::support::{FIXTURE, tend_bin};
 
 fn tend(args: &[&str]) -> std::process::Output {

@@ -3,8 +3,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tend::CancellationToken;
 use tend::Service;
-use tend::runner::{CancellationToken, Pipeline, Runner, Step, StepEvent, StepStatus};
+use tend::runner::{Pipeline, Runner, Step, StepEvent, StepStatus};
 
 use crate::runner_support::{Reaper, fixture_step, spawned_pids, statuses};
 use crate::support::{holds_within, pid_alive};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tend::script::{Script, ScriptError};
 use tend::{MaxRestarts, Process, ProcessInfo, Restart, Service};
 
-use crate::proctable::{PATIENCE, assert_group_gone, kill_group, live_members};
+use crate::host_proctable::{PATIENCE, assert_group_gone, kill_group, live_members};
 use crate::support::{until, until_some};
 
 /// Waits (bounded) for the script's end; returns its info and combined output.
@@ -232,7 +232,7 @@ async fn exit_codes_are_bash_s_not_found_syntax_error_and_exit() {
     for (text, code) in cases {
         for (info, output) in both_modes(Script::new(text)).await {
             assert_eq!(info.exit_code, Some(code), "{text}: {output}");
-            assert_eq!(info.shell_status(), Some(code));
+            assert_eq!(info.shell_status(), code);
         }
     }
 }

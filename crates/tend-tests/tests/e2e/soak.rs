@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::cli_daemon::DaemonUnderTest;
+use crate::cli_client_commands::DaemonUnderTest;
 use crate::server_support::{Reply, send};
 use crate::support::runtime;
 

@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use crate::cli_daemon::DaemonUnderTest;
+use crate::cli_client_commands::DaemonUnderTest;
 use crate::support::{tend_bin, wait_child};
 
 const BOUND: std::time::Duration = std::time::Duration::from_secs(30);

@@ -130,7 +130,7 @@ proptest! {
                 prop_assert!(start.check().is_ok(), "a parsed start passes the library's check");
             }
             Ok(Launch::Script(script)) => {
-                deadlines([script.timeout, Some(script.grace), Some(script.restart.delay)]);
+                deadlines([script.options.timeout, Some(script.options.grace), Some(script.options.restart.delay)]);
             }
             // Every refusal names a key the request has, or one it lacks and needs.
             Err(error) => prop_assert!(

@@ -2,6 +2,7 @@
 //! operation that failed, so a message alone tells the user what to look at.
 
 use std::io;
+#[cfg(feature = "http")]
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -177,6 +178,7 @@ pub enum RegistryError {
 }
 
 /// Why a [`HealthServer`](super::HealthServer) failed to start or to stop cleanly.
+#[cfg(feature = "http")]
 #[derive(Debug, thiserror::Error)]
 pub enum HealthError {
     /// The address could not be bound.
@@ -205,6 +207,8 @@ pub enum DaemonError {
     #[error(transparent)]
     PidFile(#[from] PidFileError),
     /// The health server step failed.
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     #[error(transparent)]
     Health(#[from] HealthError),
     /// The registry step failed.
@@ -214,6 +218,7 @@ pub enum DaemonError {
 
 /// Why [`wait_for_health`](super::wait_for_health) or [`wait_for_ready`](super::wait_for_ready)
 /// gave up.
+#[cfg(feature = "http")]
 #[derive(Debug, thiserror::Error)]
 #[error("{addr} not {what} within {}: {reason}", humantime::format_duration(*timeout))]
 pub struct ProbeError {

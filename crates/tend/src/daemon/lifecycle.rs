@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::entry::{DaemonEntry, current_program_name};
 use super::error::DaemonError;
+#[cfg(feature = "http")]
 use super::health::HealthServer;
 use super::notify::{Notifier, ReadyHandle};
 use super::options::{DaemonOptions, Registration};
@@ -52,9 +53,12 @@ use super::registry::Registry;
 #[derive(Debug)]
 pub struct Daemon {
     pid_file: Option<PidFile>,
+    #[cfg(feature = "http")]
     health: Option<HealthServer>,
     registered: Option<(Registry, DaemonEntry)>,
     ready: ReadyHandle,
+    // Bounds the health server's stop, so without one (no `http` feature) nothing reads it.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     shutdown_timeout: Duration,
     stopped: bool,
 }
@@ -76,6 +80,7 @@ impl Daemon {
         let ready = ReadyHandle::new(Arc::new(AtomicBool::new(false)), notifier);
         let mut daemon = Self {
             pid_file: None,
+            #[cfg(feature = "http")]
             health: None,
             registered: None,
             ready,
@@ -87,6 +92,7 @@ impl Daemon {
             // A loser waits briefly for the holder's PID: keep that off the async workers.
             daemon.pid_file = Some(blocking(move || PidFile::acquire(path)).await?);
         }
+        #[cfg(feature = "http")]
         if let Some(addr) = options.health_addr {
             let flag = daemon.ready.flag();
             let server = HealthServer::bind_sharing(addr, options.health.clone(), flag).await?;
@@ -98,6 +104,7 @@ impl Daemon {
             let written = entry.clone();
             if let Err(error) = blocking(move || registry.claim(&written)).await {
                 // Close the port before returning, rather than when the server task next runs.
+                #[cfg(feature = "http")]
                 if let Some(mut health) = daemon.health.take() {
                     let _ = health.stop(daemon.shutdown_timeout).await;
                 }
@@ -118,9 +125,13 @@ impl Daemon {
         entry
     }
 
-    /// The health server's bound address, if the daemon runs one.
+    /// The health server's bound address, if the daemon runs one (never without the `http`
+    /// feature).
     pub fn health_addr(&self) -> Option<SocketAddr> {
-        self.health.as_ref().map(HealthServer::local_addr)
+        #[cfg(feature = "http")]
+        return self.health.as_ref().map(HealthServer::local_addr);
+        #[cfg(not(feature = "http"))]
+        None
     }
 
     /// The registry entry, if the daemon registered.
@@ -149,6 +160,8 @@ impl Daemon {
     }
 
     /// Adds a health check to the running server (no effect without a health server).
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     pub fn add_check<F, Fut>(&self, name: impl Into<String>, check: F)
     where
         F: Fn() -> Fut + Send + Sync + 'static,
@@ -196,6 +209,7 @@ impl Daemon {
         {
             first_error.get_or_insert(e.into());
         }
+        #[cfg(feature = "http")]
         if let Some(mut health) = self.health.take()
             && let Err(e) = health.stop(self.shutdown_timeout).await
         {
@@ -217,6 +231,7 @@ impl Drop for Daemon {
             let _ = registry.unregister_own(&entry.code, &entry.daemon, entry.pid);
         }
         drop(self.pid_file.take());
+        #[cfg(feature = "http")]
         drop(self.health.take());
     }
 }

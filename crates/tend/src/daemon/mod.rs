@@ -60,26 +60,34 @@
 
 mod entry;
 mod error;
+#[cfg(feature = "http")]
 mod health;
+#[cfg(feature = "http")]
 mod http;
 mod lifecycle;
 mod notify;
 mod options;
 mod pidfile;
+#[cfg(feature = "http")]
 mod probe;
 mod registry;
 mod state_file;
 mod store;
 
 pub use entry::DaemonEntry;
-pub use error::{
-    DaemonError, HealthError, PidFileError, ProbeError, RegistryError, StateFileError,
-};
+pub use error::{DaemonError, PidFileError, RegistryError, StateFileError};
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use error::{HealthError, ProbeError};
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use health::{DEFAULT_CHECK_TIMEOUT, HealthOptions, HealthServer};
 pub use lifecycle::Daemon;
 pub use notify::{NOTIFY_SOCKET_ENV, ReadyHandle};
 pub use options::{DEFAULT_SHUTDOWN_TIMEOUT, DaemonOptions};
 pub use pidfile::{PidFile, PidStatus, read_pid};
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use probe::{PROBE_INTERVAL, wait_for_health, wait_for_ready};
 pub use registry::{REGISTRY_DIR_ENV, Registry};
 pub use state_file::{MAX_STATE_FILE_BYTES, read_private_file, secure_state_dir, write_state_file};

@@ -63,6 +63,7 @@ impl ReadyHandle {
         self.flag.load(Ordering::SeqCst)
     }
 
+    #[cfg(feature = "http")]
     pub(crate) fn flag(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.flag)
     }

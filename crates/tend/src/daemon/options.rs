@@ -1,11 +1,11 @@
 //! What a [`Daemon`](super::Daemon) is made of: each part is optional.
 
-use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+// What the health server's settings need (the `http` feature).
+#[cfg(feature = "http")]
+use {super::health::HealthOptions, std::future::Future, std::net::SocketAddr};
 
-use super::health::HealthOptions;
 use super::registry::Registry;
 
 /// The default bound on a daemon's stop, for in-flight health requests.
@@ -29,7 +29,9 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct DaemonOptions {
     pub(crate) pid_file: Option<PathBuf>,
+    #[cfg(feature = "http")]
     pub(crate) health_addr: Option<SocketAddr>,
+    #[cfg(feature = "http")]
     pub(crate) health: HealthOptions,
     pub(crate) registration: Option<Registration>,
     pub(crate) binary: Option<String>,
@@ -50,7 +52,9 @@ impl Default for DaemonOptions {
     fn default() -> Self {
         Self {
             pid_file: None,
+            #[cfg(feature = "http")]
             health_addr: None,
+            #[cfg(feature = "http")]
             health: HealthOptions::default(),
             registration: None,
             binary: None,
@@ -74,12 +78,16 @@ impl DaemonOptions {
     }
 
     /// Runs a [`HealthServer`](super::HealthServer) on `addr` (port 0 picks a free port).
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     pub fn health_addr(mut self, addr: SocketAddr) -> Self {
         self.health_addr = Some(addr);
         self
     }
 
     /// Adds a named health check (see [`HealthOptions::check`]).
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     pub fn check<F, Fut>(mut self, name: impl Into<String>, check: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
@@ -90,6 +98,8 @@ impl DaemonOptions {
     }
 
     /// Sets the bound on each health check (default 5 s).
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     pub fn check_timeout(mut self, timeout: Duration) -> Self {
         self.health = self.health.check_timeout(timeout);
         self

@@ -2,7 +2,7 @@
 //!
 //! [`Cmd`] is a builder in the spirit of [`std::process::Command`]: program, arguments,
 //! directory, environment, standard streams, plus a [`timeout`](Cmd::timeout) and a
-//! [`CancellationToken`]. Four ways to run it:
+//! [`CancellationToken`](crate::CancellationToken). Four ways to run it:
 //!
 //! | method | streams | returns |
 //! | --- | --- | --- |
@@ -93,10 +93,6 @@ pub use background::Background;
 pub use cmd::{Cmd, Input};
 pub use error::ExecError;
 pub(crate) use error::{describe_exit, exit_parts};
-// The root's `tend::CancellationToken`, kept here so older paths still compile; hidden
-// so the docs list it once.
-#[doc(hidden)]
-pub use crate::CancellationToken;
 
 /// What [`Cmd::output`] captured.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! Captured output: the per-process ring buffer ([`OutputRing`], public for reuse) and the
-//! line splitter.
+//! line splitter. The types are at the crate root: [`Output`], [`OutputChunk`],
+//! [`OutputSince`], [`OutputRing`] and [`Stream`].
 //!
 //! A managed process's stdout and stderr are read in chunks. Each chunk goes two ways:
 //!
@@ -32,15 +33,17 @@
 //!   therefore costs one small bookkeeping entry per run on top of the bytes themselves.
 
 mod lines;
-mod ring;
-mod snapshot;
+pub(crate) mod ring;
+pub(crate) mod snapshot;
 mod splitter;
-mod stream;
+pub(crate) mod stream;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use lines::LineBatch;
-pub use ring::OutputRing;
-pub use snapshot::{Output, OutputChunk, OutputSince};
+// Public at the crate root only (`tend::Output`, …): one path per item. These are the
+// crate's own short paths to them.
+pub(crate) use ring::OutputRing;
+pub(crate) use snapshot::{Output, OutputChunk, OutputSince};
 pub(crate) use splitter::{LineSplitter, Piece};
-pub use stream::Stream;
+pub(crate) use stream::Stream;

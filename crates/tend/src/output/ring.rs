@@ -38,7 +38,7 @@ struct Run {
 ///
 /// ```
 /// use tend::Stream;
-/// use tend::output::OutputRing;
+/// use tend::OutputRing;
 ///
 /// let mut ring = OutputRing::new(8);
 /// ring.push(Stream::Stdout, b"hello\n");

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::exit_code::exit_signal;
 use super::info::{Reason, Status};
+use super::owner::Owner;
 use super::restart::{Restart, RestartPolicy};
 use super::shared::ProcessShared;
-use super::spawn::{Owner, exit_signal};
 use crate::{Signal, deadline};
 
 /// The restart decisions for one process: the budget spent so far and the next delay.

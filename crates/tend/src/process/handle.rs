@@ -151,12 +151,12 @@ impl Process {
         Lines::new(self.clone())
     }
 
-    /// Like [`lines`](Self::lines), as [`ProcessEvent`](super::ProcessEvent)s that end with
+    /// Like [`lines`](Self::lines), as [`ProcessEvent`](crate::ProcessEvent)s that end with
     /// `Exited` and the final info.
     ///
     /// ```no_run
     /// # async fn demo(process: tend::Process) {
-    /// use tend::process::ProcessEvent;
+    /// use tend::ProcessEvent;
     ///
     /// let mut events = process.events();
     /// while let Some(event) = events.recv().await {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::exit_code;
 use crate::Signal;
 
 /// A managed process's identity: a UUID v7, so ids sort by creation time.
@@ -100,6 +101,7 @@ pub enum Reason {
 /// ended it; `duration_ms` counts up while it runs. After restarts, `pid`, `started_at`,
 /// `ended_at`, `duration_ms`, `exit_code` and `signal` are those of the latest run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ProcessInfo {
     /// Identity.
     pub id: ProcessId,
@@ -133,13 +135,69 @@ pub struct ProcessInfo {
     pub labels: BTreeMap<String, String>,
     /// Why it could not be started, if it could not.
     pub error: Option<String>,
+    /// Whether the program was missing or could not be executed, when it could not be
+    /// started (the reason in words is `error`); absent from the JSON otherwise. It decides
+    /// the [`shell_status`](Self::shell_status): 127 or 126.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_failure: Option<StartFailure>,
+}
+
+/// Why a process could not be started, as a shell tells the two apart (see
+/// [`exit_code`](super::exit_code)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartFailure {
+    /// The program, or the working directory, does not exist: status 127.
+    NotFound,
+    /// Anything else: not executable, a directory, out of descriptors, …: status 126.
+    CannotExecute,
+}
+
+impl StartFailure {
+    /// The kind of a failure to start, `None` for an error that is not one (such as an output
+    /// file that cannot be opened).
+    pub(crate) fn of(error: &crate::Error) -> Option<Self> {
+        match error {
+            crate::Error::Spawn { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Some(StartFailure::NotFound)
+            }
+            crate::Error::Spawn { .. } => Some(StartFailure::CannotExecute),
+            _ => None,
+        }
+    }
 }
 
 impl ProcessInfo {
-    /// The exit status a shell would report: the exit code, or 128 + N for a death by
-    /// signal N, or `None` while running.
-    pub fn shell_status(&self) -> Option<i32> {
-        self.exit_code.or_else(|| self.signal.map(|s| 128 + s.number()))
+    /// The exit status a shell would report for this process once it has finished, as
+    /// `tend run` and `tend wait` exit with it: 124 if its timeout ended it, else its exit
+    /// code, else 128 + N for a death by signal N, else 127 or 126 if it could not be
+    /// started, else 1 (see [`exit_code`](super::exit_code) for the table and the named
+    /// constants). While it runs there is no status yet; this then returns 1.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tend::Error> {
+    /// use tend::{Service, StartOptions};
+    ///
+    /// let service = Service::new();
+    /// let info = service.start(StartOptions::new("sh").args(["-c", "exit 3"]))?.wait().await;
+    /// assert_eq!(info.shell_status(), 3);
+    /// # Ok(()) }
+    /// ```
+    pub fn shell_status(&self) -> i32 {
+        if self.reason == Some(Reason::Timeout) {
+            return exit_code::TIMED_OUT;
+        }
+        if let Some(code) = self.exit_code {
+            return code;
+        }
+        if let Some(signal) = self.signal {
+            return exit_code::signalled(signal);
+        }
+        match self.start_failure {
+            Some(StartFailure::NotFound) => exit_code::NOT_FOUND,
+            Some(StartFailure::CannotExecute) => exit_code::CANNOT_EXECUTE,
+            None => exit_code::FAILURE,
+        }
     }
 
     /// Run time so far or in total (`duration_ms` as a [`Duration`]); `None` before it

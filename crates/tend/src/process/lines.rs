@@ -22,13 +22,14 @@ const READ_LIMIT: usize = 64 * 1024;
 /// before it is kept; invalid UTF-8 is kept). The last line of a stream is delivered even
 /// without a newline.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Line {
     /// The stream it was written to.
     pub stream: Stream,
     /// The bytes, without the `\n`.
     pub bytes: Bytes,
     /// This is a piece of a line longer than the process's
-    /// [`max_line`](crate::StartOptions#structfield.max_line), continued by the next line of
+    /// [`max_line`](crate::StartOptions::max_line), continued by the next line of
     /// the same stream — or, just before a [`Lagged`], a line whose rest was dropped.
     pub partial: bool,
 }
@@ -41,10 +42,11 @@ impl Line {
 }
 
 /// Output was dropped from the process's capture ring before this reader read it (the ring
-/// holds the last [`ring_size`](crate::StartOptions#structfield.ring_size) bytes). The next
+/// holds the last [`ring_size`](crate::StartOptions::ring_size) bytes). The next
 /// line may be the tail of a line whose start was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{dropped_bytes} bytes of output were dropped before they were read")]
+#[non_exhaustive]
 pub struct Lagged {
     /// How many bytes, both streams together.
     pub dropped_bytes: u64,

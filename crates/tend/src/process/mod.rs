@@ -34,20 +34,22 @@
 //! * **Restarts.** With a [`Restart`] policy one record lives through several runs, each a new
 //!   process group with a new PID; [`Process::signal`] between runs fails with
 //!   [`Error::NotRunning`](crate::Error::NotRunning).
-//! * **Output file.** [`StartOptions::output_file`](StartOptions#structfield.output_file) is
-//!   written through a small queue by a background writer; `exited` waits up to 5 s for it
-//!   to catch up. A renamed (rotated) file keeps being written, as with any open file.
+//! * **Output file.** [`StartOptions::output_file`] is written through a small queue by a
+//!   background writer; `exited` waits up to 5 s for it to catch up. A renamed (rotated) file
+//!   keeps being written, as with any open file.
 
 mod backoff;
 mod contain;
 mod control;
-mod handle;
-mod info;
-mod lines;
-mod options;
+pub mod exit_code;
+pub(crate) mod handle;
+pub(crate) mod info;
+pub(crate) mod lines;
+pub(crate) mod options;
 mod output_file;
+mod owner;
 mod reader;
-mod restart;
+pub(crate) mod restart;
 mod shared;
 mod spawn;
 mod stdin;
@@ -55,18 +57,22 @@ mod supervisor_panic;
 mod validate;
 
 pub use contain::{Containment, contain_descendants};
-pub use handle::Process;
+pub use info::StartFailure;
 pub(crate) use info::duration_from_millis;
-pub use info::{ProcessId, ProcessInfo, Reason, Status};
-pub use lines::{Lagged, Line, Lines, ProcessEvent, ProcessEvents};
 pub use options::{
     DEFAULT_GRACE, DEFAULT_LEAK_TIMEOUT, DEFAULT_MAX_LINE, DEFAULT_RING_SIZE, LineCallback,
-    OutputMode, StartOptions, StdinMode,
 };
 pub use restart::{
     DEFAULT_MAX_RESTART_DELAY, DEFAULT_RESTART_DELAY, DEFAULT_RESTART_MULTIPLIER,
-    DEFAULT_RESTART_RESET_AFTER, MaxRestarts, ParseRestartError, Restart, RestartPolicy,
+    DEFAULT_RESTART_RESET_AFTER, ParseRestartError,
 };
-pub(crate) use shared::ProcessShared;
-pub(crate) use spawn::{Owner, spawn};
 pub use validate::{check_env_name, check_no_nul};
+// Public at the crate root only (`tend::Process`, …): one path per item. These are the
+// crate's own short paths to them.
+pub(crate) use handle::Process;
+pub(crate) use info::{ProcessId, ProcessInfo, Reason, Status};
+pub(crate) use options::{OutputMode, StartOptions, StdinMode};
+pub(crate) use owner::Owner;
+pub(crate) use restart::Restart;
+pub(crate) use shared::ProcessShared;
+pub(crate) use spawn::spawn;

@@ -50,7 +50,8 @@ pub enum OutputMode {
 
 /// Options for starting a managed process.
 ///
-/// Build with [`StartOptions::new`] and the chained setters; every field is public too.
+/// Built with [`StartOptions::new`] and the chained setters (a builder only: the fields are
+/// private, so options added later break no caller).
 ///
 /// ```
 /// use std::time::Duration;
@@ -63,63 +64,54 @@ pub enum OutputMode {
 ///     .timeout(Duration::from_secs(600))
 ///     .name("build")
 ///     .label("team", "core");
-/// assert_eq!(options.args, ["build", "--release"]);
 /// ```
 #[derive(Debug, Clone)]
 pub struct StartOptions {
     /// The program: a name looked up on `PATH`, or a path.
-    pub command: String,
+    pub(crate) command: String,
     /// Arguments, passed as they are (no shell, no splitting).
-    pub args: Vec<String>,
+    pub(crate) args: Vec<String>,
     /// Working directory; the supervisor's own when `None`.
-    pub dir: Option<PathBuf>,
+    pub(crate) dir: Option<PathBuf>,
     /// Variables added to (or overriding) the environment.
-    pub env: Vec<(OsString, OsString)>,
+    pub(crate) env: Vec<(OsString, OsString)>,
     /// Start from an empty environment instead of the supervisor's.
-    pub clear_env: bool,
+    pub(crate) clear_env: bool,
     /// Standard input.
-    pub stdin: StdinMode,
-    /// Bytes written to the standard input of every run, which is then closed (a fresh pipe
-    /// per run, so a restarted run reads them again). Overrides `stdin`; `send_input` is
-    /// refused. This is how inline scripts reach `bash -s`.
-    pub stdin_data: Option<Bytes>,
+    pub(crate) stdin: StdinMode,
+    /// Bytes for the standard input of every run (see [`Self::stdin_data`]).
+    pub(crate) stdin_data: Option<Bytes>,
     /// Standard output and error.
-    pub output: OutputMode,
+    pub(crate) output: OutputMode,
     /// Send stderr into the same pipe as stdout (`2>&1`), so the output keeps the exact order
     /// the program wrote in (see [`merge_stderr`](StartOptions::merge_stderr)). Off by default.
-    pub merge_stderr: bool,
+    pub(crate) merge_stderr: bool,
     /// Keep output in the ring (with [`OutputMode::Piped`]).
-    pub capture: bool,
+    pub(crate) capture: bool,
     /// Ring capacity in bytes; the oldest bytes are dropped beyond it.
-    pub ring_size: usize,
+    pub(crate) ring_size: usize,
     /// Longest line event; longer lines are split into pieces flagged `partial`.
-    pub max_line: usize,
-    /// Leave the process alone: its own session, not killed when the supervisor stops or dies,
-    /// and the group it leaves behind is not cleaned up.
-    pub detach: bool,
-    /// [`kill`](crate::Process::kill) and shutdown reach the whole process group, and group
-    /// members left behind by the leader are killed after the leak timeout. On by default.
-    pub kill_group: bool,
-    /// End the process gracefully after this long; its `reason` is then `timeout`. Counted
-    /// from the first start, over every run and restart delay; zero means no timeout, and so
-    /// does one of [`FOREVER`](crate::FOREVER) (100 years) or more.
-    pub timeout: Option<Duration>,
-    /// Time between SIGTERM and SIGKILL when shutting down; one of
-    /// [`FOREVER`](crate::FOREVER) or more never sends SIGKILL.
-    pub grace: Duration,
+    pub(crate) max_line: usize,
+    /// Leave the process alone (see [`Self::detach`]).
+    pub(crate) detach: bool,
+    /// Kill and shutdown reach the whole group (see [`Self::kill_group`]).
+    pub(crate) kill_group: bool,
+    /// End the process gracefully after this long (see [`Self::timeout`]).
+    pub(crate) timeout: Option<Duration>,
+    /// Time between SIGTERM and SIGKILL when shutting down.
+    pub(crate) grace: Duration,
     /// How long to keep draining output after the process exits.
-    pub leak_timeout: Duration,
+    pub(crate) leak_timeout: Duration,
     /// A human name; unique names make [`Service::get`](crate::Service::get) by name useful.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Free-form labels.
-    pub labels: BTreeMap<String, String>,
+    pub(crate) labels: BTreeMap<String, String>,
     /// Whether and how it is restarted when it ends by itself; never by default.
-    pub restart: Restart,
-    /// Also append the combined output, whole lines at a time, to this file (created if
-    /// missing; kept across restarts). Needs [`OutputMode::Piped`]; independent of `capture`.
-    pub output_file: Option<PathBuf>,
+    pub(crate) restart: Restart,
+    /// Also append the combined output to this file (see [`Self::output_file`]).
+    pub(crate) output_file: Option<PathBuf>,
     /// Called for every line of every run, from the reader (see [`StartOptions::on_line`]).
-    pub on_line: Option<LineCallback>,
+    pub(crate) on_line: Option<LineCallback>,
 }
 
 /// A callback for every line of output; set with [`StartOptions::on_line`].
@@ -150,7 +142,7 @@ impl std::fmt::Debug for LineCallback {
 }
 
 impl StartOptions {
-    /// Options for `command` with every default.
+    /// Options for `command` (a name looked up on `PATH`, or a path) with every default.
     pub fn new(command: impl Into<String>) -> Self {
         Self {
             command: command.into(),
@@ -178,7 +170,7 @@ impl StartOptions {
         }
     }
 
-    /// Appends arguments.
+    /// Appends arguments, passed as they are (no shell, no splitting).
     pub fn args<I, S>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -188,19 +180,19 @@ impl StartOptions {
         self
     }
 
-    /// Appends one argument.
+    /// Appends one argument, passed as it is.
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
         self.args.push(arg.into());
         self
     }
 
-    /// Sets the working directory.
+    /// Sets the working directory (the supervisor's own by default).
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.dir = Some(dir.into());
         self
     }
 
-    /// Adds an environment variable.
+    /// Adds a variable to (or overrides one of) the environment the process inherits.
     pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
         self.env.push((key.into(), value.into()));
         self
@@ -212,27 +204,32 @@ impl StartOptions {
         self
     }
 
-    /// Sets standard input.
+    /// Sets standard input ([`StdinMode::Null`] by default).
     pub fn stdin(mut self, mode: StdinMode) -> Self {
         self.stdin = mode;
         self
     }
 
-    /// Feeds `data` to every run's standard input, then closes it (see
-    /// [`stdin_data`](#structfield.stdin_data)).
+    /// Feeds `data` to every run's standard input, then closes it: a fresh pipe per run, so
+    /// a restarted run reads it again. Overrides [`stdin`](Self::stdin);
+    /// [`send_input`](crate::Process::send_input) is refused. This is how inline scripts
+    /// reach `bash -s`.
     ///
-    /// ```
-    /// use tend::StartOptions;
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tend::Error> {
+    /// use tend::{Service, StartOptions};
     ///
     /// let options = StartOptions::new("bash").arg("-s").stdin_data("echo hi\n");
-    /// assert_eq!(options.stdin_data.as_deref(), Some(&b"echo hi\n"[..]));
+    /// let done = Service::new().run(options).await?;
+    /// assert_eq!(done.output.to_string_lossy(), "hi\n");
+    /// # Ok(()) }
     /// ```
     pub fn stdin_data(mut self, data: impl Into<Bytes>) -> Self {
         self.stdin_data = Some(data.into());
         self
     }
 
-    /// Sets where output goes.
+    /// Sets where output goes ([`OutputMode::Piped`] by default).
     pub fn output(mut self, mode: OutputMode) -> Self {
         self.output = mode;
         self
@@ -266,56 +263,66 @@ impl StartOptions {
         self
     }
 
-    /// Turns capture into the ring on or off.
+    /// Turns capture into the output ring on or off (on by default; only with
+    /// [`OutputMode::Piped`]).
     pub fn capture(mut self, capture: bool) -> Self {
         self.capture = capture;
         self
     }
 
-    /// Sets the ring capacity in bytes.
+    /// Sets the ring capacity in bytes ([`DEFAULT_RING_SIZE`] by default); the oldest bytes
+    /// are dropped beyond it.
     pub fn ring_size(mut self, bytes: usize) -> Self {
         self.ring_size = bytes;
         self
     }
 
-    /// Sets the longest line event.
+    /// Sets the longest line event ([`DEFAULT_MAX_LINE`] by default); longer lines are split
+    /// into pieces flagged `partial`.
     pub fn max_line(mut self, bytes: usize) -> Self {
         self.max_line = bytes.max(1);
         self
     }
 
-    /// Detaches the process (see [`StartOptions::detach`](#structfield.detach)).
+    /// Leaves the process alone: its own session, not killed when the supervisor stops or
+    /// dies, and the group it leaves behind is not cleaned up. Off by default.
     pub fn detach(mut self, detach: bool) -> Self {
         self.detach = detach;
         self
     }
 
-    /// Chooses whether kill and shutdown reach the whole group.
+    /// Chooses whether [`kill`](crate::Process::kill) and shutdown reach the whole process
+    /// group, and group members left behind by the leader are killed after the leak timeout.
+    /// On by default.
     pub fn kill_group(mut self, kill_group: bool) -> Self {
         self.kill_group = kill_group;
         self
     }
 
-    /// Sets a timeout; zero means no timeout, and so does one of [`FOREVER`](crate::FOREVER) (100
-    /// years) or more.
+    /// Ends the process gracefully after `timeout`; its `reason` is then `timeout`. Counted
+    /// from the first start, over every run and restart delay. Zero means no timeout, and so
+    /// does one of [`FOREVER`](crate::FOREVER) (100 years) or more.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
-    /// Sets the grace period.
+    /// Sets the time between SIGTERM and SIGKILL when shutting down ([`DEFAULT_GRACE`] by
+    /// default); one of [`FOREVER`](crate::FOREVER) or more never sends SIGKILL.
     pub fn grace(mut self, grace: Duration) -> Self {
         self.grace = grace;
         self
     }
 
-    /// Sets the leak timeout.
+    /// Sets how long to keep draining output after the process exits, for pipes still held by
+    /// grandchildren ([`DEFAULT_LEAK_TIMEOUT`] by default).
     pub fn leak_timeout(mut self, leak_timeout: Duration) -> Self {
         self.leak_timeout = leak_timeout;
         self
     }
 
-    /// Names the process.
+    /// Names the process; unique names make [`Service::get`](crate::Service::get) by name
+    /// useful.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -327,7 +334,8 @@ impl StartOptions {
         self
     }
 
-    /// Sets the restart policy.
+    /// Sets whether and how the process is restarted when it ends by itself (never by
+    /// default).
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), tend::Error> {
@@ -346,7 +354,8 @@ impl StartOptions {
         self
     }
 
-    /// Also appends the combined output to `path`, whole lines at a time.
+    /// Also appends the combined output to `path`, whole lines at a time (created if missing;
+    /// kept across restarts). Needs [`OutputMode::Piped`]; independent of `capture`.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), tend::Error> {
@@ -364,7 +373,7 @@ impl StartOptions {
 
     /// Calls `callback(stream, line)` for every line of every run (without its `\n`; a last
     /// line without one included), in order within each stream, as soon as the line is read.
-    /// A line longer than [`max_line`](#structfield.max_line) comes as several calls. Needs
+    /// A line longer than [`max_line`](Self::max_line) comes as several calls. Needs
     /// [`OutputMode::Piped`]; independent of `capture`.
     ///
     /// The callback runs on the task that reads the pipe: it **must not block** (a slow one

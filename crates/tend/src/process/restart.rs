@@ -211,20 +211,14 @@ pub struct ParseRestartError(String);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Restart {
-    /// When to restart.
-    pub policy: RestartPolicy,
-    /// How many restarts at most, in total.
-    pub max: MaxRestarts,
-    /// Delay before the first restart (and after a run of at least `reset_after`).
-    pub delay: Duration,
-    /// Factor the delay grows by after each restart; values below 1, or not a number, count
-    /// as 1 (a constant delay).
-    pub multiplier: f64,
-    /// Longest delay; never shorter than `delay`, which is kept when it is longer.
-    pub max_delay: Duration,
-    /// A run lasting at least this long resets the delay to `delay` (not the restart count);
-    /// `None` never resets it.
-    pub reset_after: Option<Duration>,
+    // Set by the builders below, which say what each means (a builder only, like
+    // `StartOptions`).
+    pub(crate) policy: RestartPolicy,
+    pub(crate) max: MaxRestarts,
+    pub(crate) delay: Duration,
+    pub(crate) multiplier: f64,
+    pub(crate) max_delay: Duration,
+    pub(crate) reset_after: Option<Duration>,
 }
 
 impl Default for Restart {
@@ -261,31 +255,36 @@ impl Restart {
         Self::new(RestartPolicy::Always)
     }
 
-    /// Sets the restart budget.
+    /// Sets how many restarts there may be at most, in total (unlimited by default).
     pub fn max(mut self, max: MaxRestarts) -> Self {
         self.max = max;
         self
     }
 
-    /// Sets the first delay.
+    /// Sets the delay before the first restart, and after a run of at least
+    /// [`reset_after`](Self::reset_after) ([`DEFAULT_RESTART_DELAY`] by default).
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
         self
     }
 
-    /// Sets the factor the delay grows by.
+    /// Sets the factor the delay grows by after each restart
+    /// ([`DEFAULT_RESTART_MULTIPLIER`] by default); values below 1, or not a number, count as
+    /// 1 (a constant delay).
     pub fn multiplier(mut self, multiplier: f64) -> Self {
         self.multiplier = multiplier;
         self
     }
 
-    /// Sets the longest delay.
+    /// Sets the longest delay ([`DEFAULT_MAX_RESTART_DELAY`] by default); never shorter than
+    /// [`delay`](Self::delay), which is kept when it is longer.
     pub fn max_delay(mut self, max_delay: Duration) -> Self {
         self.max_delay = max_delay;
         self
     }
 
-    /// Sets the run time that resets the delay (`None`: never).
+    /// Sets how long a run must last to reset the delay to [`delay`](Self::delay) (not the
+    /// restart count); `None` never resets it ([`DEFAULT_RESTART_RESET_AFTER`] by default).
     pub fn reset_after(mut self, reset_after: Option<Duration>) -> Self {
         self.reset_after = reset_after;
         self

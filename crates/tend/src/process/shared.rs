@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use jiff::Timestamp;
 use tokio::sync::watch;
 
-use super::info::{ProcessId, ProcessInfo, Reason, Status, millis_between};
+use super::info::{ProcessId, ProcessInfo, Reason, StartFailure, Status, millis_between};
 use super::options::StartOptions;
 use super::stdin::StdinSlot;
 use crate::Signal;
@@ -23,6 +23,8 @@ pub(crate) struct State {
     pub(crate) started_at: Option<Timestamp>,
     pub(crate) ended_at: Option<Timestamp>,
     pub(crate) error: Option<String>,
+    /// The kind of failure to start, beside `error`.
+    pub(crate) start_failure: Option<StartFailure>,
     pub(crate) restarts: u32,
     /// The leader has been reaped; its PID may belong to someone else now.
     pub(crate) reaped: bool,
@@ -63,6 +65,7 @@ impl ProcessShared {
                 started_at: None,
                 ended_at: None,
                 error: None,
+                start_failure: None,
                 restarts: 0,
                 reaped: false,
                 sent: None,
@@ -114,6 +117,7 @@ impl ProcessShared {
             restarts: state.restarts,
             labels: self.options.labels.clone(),
             error: state.error.clone(),
+            start_failure: state.start_failure,
         }
     }
 
@@ -125,6 +129,7 @@ impl ProcessShared {
             state.status = Status::Failed;
             state.ended_at = Some(Timestamp::now());
             state.error = Some(message.clone());
+            state.start_failure = StartFailure::of(error);
             state.reaped = true;
         }
         self.bus.publish(

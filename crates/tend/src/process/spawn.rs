@@ -20,9 +20,11 @@ use tokio::time::Instant;
 
 use super::backoff::{Backoff, restart_delay, wait_before_restart};
 use super::control::Target;
+use super::exit_code::exit_signal;
 use super::info::{Reason, Status, millis_between};
 use super::options::{OutputMode, StartOptions, StdinMode};
 use super::output_file::OutputFile;
+use super::owner::Owner;
 use super::reader::read_pipe;
 use super::shared::ProcessShared;
 use super::stdin::feed_stdin;
@@ -31,26 +33,6 @@ use crate::deadline::{self, deadline_after, timeout_deadline};
 use crate::event::EventKind;
 use crate::output::Stream;
 use crate::{Error, Signal, os};
-
-/// What a process needs from whoever owns it (the service): group bookkeeping for the
-/// guardian, and a call when it is over.
-pub(crate) trait Owner: Send + Sync + 'static {
-    /// Prepares the command of a non-detached run so that its group is known to the guardian
-    /// from before its `exec` (and its escaped descendants can be found).
-    fn protect(&self, command: &mut Command);
-    /// A non-detached process group now exists (the guardian ignores it if the child
-    /// registered itself).
-    fn watch_group(&self, pgid: u32);
-    /// That group is gone.
-    fn forget_group(&self, pgid: u32);
-    /// The process is over; its record may be retired.
-    fn finished(&self, shared: &Arc<ProcessShared>);
-    /// Whether the owner still exists. Once it is gone nothing is restarted: its guardian
-    /// no longer protects new groups.
-    fn is_alive(&self) -> bool {
-        true
-    }
-}
 
 /// One run of the program: the child and the tasks reading its output.
 struct Run {
@@ -421,9 +403,4 @@ fn finish(
         });
     }
     shared.bus.publish(shared.id, events);
-}
-
-pub(super) fn exit_signal(status: ExitStatus) -> Option<Signal> {
-    use std::os::unix::process::ExitStatusExt;
-    status.signal().and_then(Signal::from_number)
 }

@@ -16,8 +16,8 @@ use jiff::Timestamp;
 
 use super::control::Target;
 use super::info::Status;
+use super::owner::Owner;
 use super::shared::ProcessShared;
-use super::spawn::Owner;
 use crate::Signal;
 use crate::event::EventKind;
 

@@ -64,34 +64,37 @@
 //!   depends on which failure was seen first.
 //! * A token that has fired stays fired: a runner given one cancels every later run at once.
 
+mod decode;
 mod execute;
+#[cfg(feature = "files")]
 mod file;
 mod graph;
 mod report;
 mod scheduler;
 mod schema;
 mod spec;
-#[cfg(test)]
+// Tests of the pipeline files.
+#[cfg(all(test, feature = "files"))]
 mod tests;
 mod values;
 
 use std::fmt;
 use std::sync::Arc;
 
+pub use decode::steps_from;
 pub use execute::StepEvent;
 #[cfg(feature = "yaml_serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "yaml_serde")))]
 pub use file::parse_yaml;
-pub use file::{FileError, MAX_FILE_SIZE, load, parse_toml, steps_from};
+#[cfg(feature = "files")]
+#[cfg_attr(docsrs, doc(cfg(feature = "files")))]
+pub use file::{FileError, MAX_FILE_SIZE, load, parse_toml};
 pub use graph::{Pipeline, PipelineError};
 pub use report::{Report, StepReport, StepStatus, Totals};
 pub use schema::STEP_KEYS;
 pub use spec::{DEFAULT_RETRY_DELAY, Mode, SCRIPT_SHELL, Step, StepCommand, UnknownMode};
-// The root's `tend::CancellationToken`, kept here so older paths still compile; hidden
-// so the docs list it once.
-#[doc(hidden)]
-pub use crate::CancellationToken;
 
-use crate::Service;
+use crate::{CancellationToken, Service};
 
 /// Runs [`Pipeline`]s as managed processes of a [`Service`].
 ///

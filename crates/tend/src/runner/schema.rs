@@ -16,6 +16,7 @@ use super::spec::{Step, StepCommand};
 use super::values::{Count, EnvTable, Field, Flag, Millis, Span, Text, TextList};
 
 /// Top-level keys.
+#[cfg(feature = "files")]
 const FILE_KEYS: &[&str] = &["steps"];
 /// The keys a step takes: in a pipeline file's `[steps.NAME]` table, and in an API request.
 pub const STEP_KEYS: &[&str] = &[
@@ -36,16 +37,20 @@ pub const STEP_KEYS: &[&str] = &[
 ];
 
 /// A whole pipeline file: its steps in declaration order.
+#[cfg(feature = "files")]
 pub(crate) struct Document(pub(crate) Vec<Step>);
 
+#[cfg(feature = "files")]
 impl<'de> de::Deserialize<'de> for Document {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_map(DocumentVisitor)
     }
 }
 
+#[cfg(feature = "files")]
 struct DocumentVisitor;
 
+#[cfg(feature = "files")]
 impl<'de> Visitor<'de> for DocumentVisitor {
     type Value = Document;
 

@@ -35,7 +35,7 @@
 //! after a [pattern](Script::file_pattern) whose last `*` becomes a random part
 //! ([`DEFAULT_PATTERN`] is `tend-script-*.sh`) — and bash runs it as `bash FILE`. The file
 //! is removed when the process ends, or at once when bash cannot be started. The script's
-//! stdin is what [`Script::stdin`](Script#structfield.stdin) says (`/dev/null` by default).
+//! stdin is what [`Script::stdin`] says (`/dev/null` by default).
 //!
 //! # Inline mode
 //!
@@ -81,6 +81,7 @@
 //!   rather than a file name, and a syntax error on the first line shows the `{ :;` wrapper.
 
 mod error;
+mod file;
 mod quote;
 mod render;
 mod spec;

@@ -1,12 +1,12 @@
 //! [`Script`]: what to run in bash, how to hand it over, and with which environment.
 
-use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::process::{LineCallback, OutputMode, StdinMode};
+use crate::process::{OutputMode, Restart, StdinMode};
 use crate::{StartOptions, Stream};
 
 /// Default name pattern of script files: the `*` becomes a random part.
@@ -54,8 +54,9 @@ impl Default for ScriptMode {
 ///
 /// Build with [`Script::new`] (a script text) or [`Script::commands`] (argument vectors) and
 /// the chained setters, then [`start`](Script::start) it on a [`Service`](crate::Service).
-/// Every field is public too, and every [`StartOptions`] knob that makes sense for bash is
-/// here (restart, output file, ring size, stdin data, …).
+/// Beside its own settings (strict, mode, interpreter, background jobs, environment) every
+/// [`StartOptions`] knob that makes sense for bash is here (restart, output file, ring size,
+/// stdin data, …), passed on to bash's start options and documented there.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), tend::script::ScriptError> {
@@ -75,63 +76,28 @@ impl Default for ScriptMode {
 #[derive(Debug, Clone)]
 pub struct Script {
     /// The script's text.
-    pub source: ScriptSource,
+    pub(crate) source: ScriptSource,
     /// Put [`STRICT_HEADER`] before the script.
-    pub strict: bool,
+    pub(crate) strict: bool,
     /// File (the default) or inline.
-    pub mode: ScriptMode,
-    /// Variables added to (or overriding) the inherited environment, in order (a later entry
-    /// for the same name wins), as [`StartOptions::env`]. A bad name is refused at start with
-    /// the same error as there (see [`check_env_name`](crate::process::check_env_name)).
-    pub env: Vec<(String, String)>,
-    /// Start from an empty environment: only [`env`](Self::env) is set. (bash still sets a
-    /// default `PATH` of its own when none is given.)
-    pub clear_env: bool,
-    /// Let jobs the script starts in the background (`cmd &`) outlive it. Off by default: when
-    /// the script ends, whatever is left of its process group is killed, and kill reaches the
-    /// whole group. On: neither happens, and kill reaches bash only.
-    pub allow_detached: bool,
-    /// The interpreter: `bash` on `PATH` unless set.
-    pub interpreter: String,
-    /// Working directory; the supervisor's own when `None`.
-    pub dir: Option<PathBuf>,
-    /// Standard input of the script in file mode. Inline mode ignores it: stdin carries the
-    /// script.
-    pub stdin: StdinMode,
-    /// Bytes written to the script's standard input in file mode, afresh for every run (see
-    /// [`StartOptions::stdin_data`](StartOptions#structfield.stdin_data)). Inline mode
-    /// ignores it.
-    pub stdin_data: Option<Bytes>,
-    /// Where standard output and error go.
-    pub output: OutputMode,
-    /// Standard error on standard output's pipe, in exact write order (see
-    /// [`StartOptions::merge_stderr`](StartOptions#structfield.merge_stderr)).
-    pub merge_stderr: bool,
-    /// Called with every line of every run (see [`StartOptions::on_line`]).
-    pub on_line: Option<LineCallback>,
-    /// Ring capacity in bytes.
-    pub ring_size: usize,
-    /// Longest line event.
-    pub max_line: usize,
-    /// How long to keep draining output after bash exits.
-    pub leak_timeout: Duration,
-    /// Also append the combined output to this file, kept across restarts (see
-    /// [`StartOptions::output_file`](StartOptions#structfield.output_file)).
-    pub output_file: Option<PathBuf>,
-    /// Keep output in the process's ring.
-    pub capture: bool,
-    /// Detach the process (its own session; not killed when the supervisor stops or dies).
-    pub detach: bool,
-    /// End the script gracefully after this long (zero: no timeout).
-    pub timeout: Option<Duration>,
-    /// Time between SIGTERM and SIGKILL when shutting down.
-    pub grace: Duration,
-    /// Restart policy; the script file stays until the last run has ended.
-    pub restart: crate::process::Restart,
-    /// A human name for the process.
-    pub name: Option<String>,
-    /// Labels of the process.
-    pub labels: BTreeMap<String, String>,
+    pub(crate) mode: ScriptMode,
+    /// bash's start options: the interpreter as the command and every process knob. Its
+    /// arguments (the file, or `-s`) and, inline, its stdin are added at start.
+    pub(crate) options: StartOptions,
+}
+
+/// Setters passed straight on to bash's [`StartOptions`], each documented by its namesake
+/// there.
+macro_rules! start_options_setters {
+    ($($(#[$doc:meta])* fn $name:ident($($arg:ident: $type:ty),*);)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, $($arg: $type),*) -> Self {
+                self.options = self.options.$name($($arg),*);
+                self
+            }
+        )*
+    };
 }
 
 impl Script {
@@ -157,32 +123,11 @@ impl Script {
     /// A script from either kind of source, with every default.
     pub fn from_source(source: ScriptSource) -> Self {
         // The process knobs start from the same defaults as every other managed process.
-        let defaults = StartOptions::new("bash");
         Self {
             source,
             strict: false,
             mode: ScriptMode::default(),
-            env: Vec::new(),
-            clear_env: false,
-            allow_detached: false,
-            dir: None,
-            stdin: defaults.stdin,
-            stdin_data: None,
-            output: defaults.output,
-            merge_stderr: defaults.merge_stderr,
-            on_line: None,
-            ring_size: defaults.ring_size,
-            max_line: defaults.max_line,
-            leak_timeout: defaults.leak_timeout,
-            output_file: None,
-            capture: defaults.capture,
-            detach: defaults.detach,
-            timeout: None,
-            grace: defaults.grace,
-            restart: defaults.restart,
-            name: None,
-            labels: BTreeMap::new(),
-            interpreter: defaults.command,
+            options: StartOptions::new("bash"),
         }
     }
 
@@ -228,161 +173,109 @@ impl Script {
         }
     }
 
-    /// Sets an environment variable, as [`StartOptions::env`] and
-    /// [`Step::env`](crate::runner::Step::env) do; the name is checked when the script starts.
-    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env.push((key.into(), value.into()));
-        self
-    }
-
-    /// Sets environment variables from `(name, value)` pairs.
+    /// Sets environment variables from `(name, value)` pairs, in order (a later entry for the
+    /// same name wins), as [`env`](Self::env) does.
     pub fn envs<I, K, V>(mut self, pairs: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
+        K: Into<OsString>,
+        V: Into<OsString>,
     {
-        self.env.extend(pairs.into_iter().map(|(key, value)| (key.into(), value.into())));
+        for (key, value) in pairs {
+            self.options = self.options.env(key, value);
+        }
         self
     }
 
-    /// Starts from an empty environment.
+    /// Starts from an empty environment: only [`env`](Self::env) is set. (bash still sets a
+    /// default `PATH` of its own when none is given.)
     pub fn clear_env(mut self, clear: bool) -> Self {
-        self.clear_env = clear;
+        self.options.clear_env = clear;
         self
     }
 
-    /// Lets background jobs outlive the script (see
-    /// [`allow_detached`](#structfield.allow_detached)).
+    /// Lets jobs the script starts in the background (`cmd &`) outlive it. Off by default:
+    /// when the script ends, whatever is left of its process group is killed, and kill
+    /// reaches the whole group. On: neither happens, and kill reaches bash only (bash's
+    /// [`StartOptions::kill_group`] off).
     pub fn allow_detached(mut self, allow: bool) -> Self {
-        self.allow_detached = allow;
+        self.options = self.options.kill_group(!allow);
         self
     }
 
-    /// Sets the interpreter (a bash).
+    /// Whether background jobs may outlive the script (see
+    /// [`allow_detached`](Self::allow_detached)).
+    pub(crate) fn allows_detached(&self) -> bool {
+        !self.options.kill_group
+    }
+
+    /// Sets the interpreter (a bash; `bash` on `PATH` by default).
     pub fn interpreter(mut self, interpreter: impl Into<String>) -> Self {
-        self.interpreter = interpreter.into();
+        self.options.command = interpreter.into();
         self
     }
 
-    /// Sets the working directory.
-    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.dir = Some(dir.into());
-        self
-    }
-
-    /// Sets standard input (file mode only).
-    pub fn stdin(mut self, mode: StdinMode) -> Self {
-        self.stdin = mode;
-        self
-    }
-
-    /// Sets bytes for the script's standard input (file mode only), fed to every run.
-    pub fn stdin_data(mut self, data: impl Into<Bytes>) -> Self {
-        self.stdin_data = Some(data.into());
-        self
-    }
-
-    /// Sets where output goes.
-    pub fn output(mut self, mode: OutputMode) -> Self {
-        self.output = mode;
-        self
-    }
-
-    /// Puts standard error on standard output's pipe, so the output keeps the exact order of
-    /// writes (see [`StartOptions::merge_stderr`]).
-    pub fn merge_stderr(mut self, merge: bool) -> Self {
-        self.merge_stderr = merge;
-        self
-    }
-
-    /// Calls `callback` with every line of every run, from the reader (see
-    /// [`StartOptions::on_line`]).
-    pub fn on_line(mut self, callback: impl Fn(Stream, &[u8]) + Send + Sync + 'static) -> Self {
-        self.on_line = Some(LineCallback::new(callback));
-        self
-    }
-
-    /// Sets the ring capacity in bytes.
-    pub fn ring_size(mut self, bytes: usize) -> Self {
-        self.ring_size = bytes;
-        self
-    }
-
-    /// Sets the longest line event.
-    pub fn max_line(mut self, bytes: usize) -> Self {
-        self.max_line = bytes;
-        self
-    }
-
-    /// Sets the leak timeout.
-    pub fn leak_timeout(mut self, leak_timeout: Duration) -> Self {
-        self.leak_timeout = leak_timeout;
-        self
-    }
-
-    /// Also appends the combined output to `path`, across restarts: gpud's restart plus
-    /// output-file setup.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), tend::script::ScriptError> {
-    /// use std::time::Duration;
-    /// use tend::script::Script;
-    /// use tend::{Restart, Service};
-    ///
-    /// let service = Service::new();
-    /// let agent = Script::new("./agent --serve")
-    ///     .restart(Restart::on_failure().delay(Duration::from_secs(1)))
-    ///     .output_file("/var/log/agent.log")
-    ///     .ring_size(1 << 20)
-    ///     .start(&service)?;
-    /// # Ok(()) }
-    /// ```
-    pub fn output_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.output_file = Some(path.into());
-        self
-    }
-
-    /// Turns capture into the output ring on or off.
-    pub fn capture(mut self, capture: bool) -> Self {
-        self.capture = capture;
-        self
-    }
-
-    /// Detaches the process.
-    pub fn detach(mut self, detach: bool) -> Self {
-        self.detach = detach;
-        self
-    }
-
-    /// Sets a timeout; zero means no timeout, and so does one of [`FOREVER`](crate::FOREVER) (100
-    /// years) or more.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// Sets the grace period.
-    pub fn grace(mut self, grace: Duration) -> Self {
-        self.grace = grace;
-        self
-    }
-
-    /// Sets the restart policy. Each run gets the script afresh, in either mode.
-    pub fn restart(mut self, restart: crate::process::Restart) -> Self {
-        self.restart = restart;
-        self
-    }
-
-    /// Names the process.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Adds a label.
-    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.labels.insert(key.into(), value.into());
-        self
+    start_options_setters! {
+        /// Adds an environment variable, as [`StartOptions::env`] and
+        /// [`Step::env`](crate::runner::Step::env) do; a bad name is refused when the script
+        /// starts, with the same error as there (see
+        /// [`check_env_name`](crate::process::check_env_name)).
+        fn env(key: impl Into<OsString>, value: impl Into<OsString>);
+        /// Sets the working directory (the supervisor's own by default).
+        fn dir(dir: impl Into<PathBuf>);
+        /// Sets standard input in file mode ([`StdinMode::Null`] by default). Inline mode
+        /// ignores it: stdin carries the script.
+        fn stdin(mode: StdinMode);
+        /// Sets bytes for the script's standard input in file mode, fed to every run (see
+        /// [`StartOptions::stdin_data`]). Inline mode ignores them.
+        fn stdin_data(data: impl Into<Bytes>);
+        /// Sets where output goes (see [`StartOptions::output`]).
+        fn output(mode: OutputMode);
+        /// Puts standard error on standard output's pipe, so the output keeps the exact order
+        /// of writes (see [`StartOptions::merge_stderr`]).
+        fn merge_stderr(merge: bool);
+        /// Calls `callback` with every line of every run, from the reader (see
+        /// [`StartOptions::on_line`]).
+        fn on_line(callback: impl Fn(Stream, &[u8]) + Send + Sync + 'static);
+        /// Sets the ring capacity in bytes (see [`StartOptions::ring_size`]).
+        fn ring_size(bytes: usize);
+        /// Sets the longest line event (see [`StartOptions::max_line`]).
+        fn max_line(bytes: usize);
+        /// Sets how long to keep draining output after bash exits (see
+        /// [`StartOptions::leak_timeout`]).
+        fn leak_timeout(leak_timeout: Duration);
+        /// Also appends the combined output to `path`, across restarts: gpud's restart plus
+        /// output-file setup (see [`StartOptions::output_file`]).
+        ///
+        /// ```no_run
+        /// # async fn demo() -> Result<(), tend::script::ScriptError> {
+        /// use std::time::Duration;
+        /// use tend::script::Script;
+        /// use tend::{Restart, Service};
+        ///
+        /// let service = Service::new();
+        /// let agent = Script::new("./agent --serve")
+        ///     .restart(Restart::on_failure().delay(Duration::from_secs(1)))
+        ///     .output_file("/var/log/agent.log")
+        ///     .ring_size(1 << 20)
+        ///     .start(&service)?;
+        /// # Ok(()) }
+        /// ```
+        fn output_file(path: impl Into<PathBuf>);
+        /// Turns capture into the output ring on or off (see [`StartOptions::capture`]).
+        fn capture(capture: bool);
+        /// Detaches the process (see [`StartOptions::detach`]).
+        fn detach(detach: bool);
+        /// Ends the script gracefully after `timeout` (see [`StartOptions::timeout`]).
+        fn timeout(timeout: Duration);
+        /// Sets the time between SIGTERM and SIGKILL (see [`StartOptions::grace`]).
+        fn grace(grace: Duration);
+        /// Sets the restart policy. Each run gets the script afresh, in either mode; the
+        /// script file stays until the last run has ended.
+        fn restart(restart: Restart);
+        /// Names the process.
+        fn name(name: impl Into<String>);
+        /// Adds a label to the process.
+        fn label(key: impl Into<String>, value: impl Into<String>);
     }
 }

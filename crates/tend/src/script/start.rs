@@ -1,18 +1,14 @@
 //! Starting a [`Script`]: writing its file or feeding it inline, and cleaning up after it.
 
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 
-use tempfile::TempPath;
-
 use super::error::ScriptError;
+use super::file::ScriptFile;
 use super::render::split_pattern;
 use super::spec::{Script, ScriptMode};
 use crate::process::check_no_nul;
-use crate::{Process, Service, StartOptions};
-
-/// Random characters in a script file's name: enough that guessing one is hopeless.
-const RANDOM_LEN: usize = 12;
+use crate::{Process, Service};
 
 impl Script {
     /// Starts the script as a managed process of `service` and returns its handle at once.
@@ -34,7 +30,7 @@ impl Script {
     /// # Ok(()) }
     /// ```
     pub fn start(&self, service: &Service) -> Result<Process, ScriptError> {
-        let mut options = self.start_options()?;
+        let mut options = self.options.clone();
         let text = self.render()?;
         check_no_nul(&text)
             .map_err(|message| crate::Error::InvalidOption { option: "run", message })?;
@@ -43,14 +39,12 @@ impl Script {
             ScriptMode::File { dir, pattern } => {
                 let file = write_file(dir.as_deref(), pattern, &text)?;
                 options.args.push(path_arg(&file, dir.as_deref())?);
-                options.stdin = self.stdin;
-                options.stdin_data = self.stdin_data.clone();
                 // On failure `file` is dropped here, which removes it.
                 let process = service.start(options)?;
                 let waiter = process.clone();
                 tokio::spawn(async move {
                     waiter.wait().await;
-                    // Removing the file is what dropping the path does. Should the runtime stop
+                    // Removing the file is what dropping it does. Should the runtime stop
                     // first, the task is dropped and the file goes with it all the same.
                     drop(file);
                 });
@@ -64,36 +58,10 @@ impl Script {
             }
         }
     }
-
-    /// The start options of bash, without its arguments and stdin.
-    fn start_options(&self) -> Result<StartOptions, ScriptError> {
-        let mut options = StartOptions::new(self.interpreter.clone());
-        options.env = self.env.iter().map(|(key, value)| (key.into(), value.into())).collect();
-        options.clear_env = self.clear_env;
-        options.dir = self.dir.clone();
-        options.capture = self.capture;
-        options.output = self.output;
-        options.merge_stderr = self.merge_stderr;
-        options.on_line = self.on_line.clone();
-        options.ring_size = self.ring_size;
-        options.max_line = self.max_line;
-        options.leak_timeout = self.leak_timeout;
-        options.output_file = self.output_file.clone();
-        options.detach = self.detach;
-        // With kill_group off the core neither kills the group's leftovers when bash exits nor
-        // sends kill to the group: exactly what lets `cmd &` jobs outlive the script.
-        options.kill_group = !self.allow_detached;
-        options.timeout = self.timeout;
-        options.grace = self.grace;
-        options.restart = self.restart.clone();
-        options.name = self.name.clone();
-        options.labels = self.labels.clone();
-        Ok(options)
-    }
 }
 
 /// Creates the script file (new, mode 0600, never an existing one) and writes `text` to it.
-fn write_file(dir: Option<&Path>, pattern: &str, text: &str) -> Result<TempPath, ScriptError> {
+fn write_file(dir: Option<&Path>, pattern: &str, text: &str) -> Result<ScriptFile, ScriptError> {
     let (prefix, suffix) = split_pattern(pattern)?;
     let dir = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
     // Absolute, because bash runs in the script's own working directory.
@@ -101,21 +69,13 @@ fn write_file(dir: Option<&Path>, pattern: &str, text: &str) -> Result<TempPath,
         Ok(absolute) => absolute,
         Err(source) => return Err(ScriptError::WriteFile { dir, source }),
     };
-    let failed = |source| ScriptError::WriteFile { dir: dir.clone(), source };
-    let mut file = tempfile::Builder::new()
-        .prefix(prefix)
-        .suffix(suffix)
-        .rand_bytes(RANDOM_LEN)
-        .tempfile_in(&dir)
-        .map_err(failed)?;
-    // A `File` is unbuffered: once `write_all` returns, bash will read every byte.
-    file.write_all(text.as_bytes()).map_err(failed)?;
-    Ok(file.into_temp_path())
+    ScriptFile::create(&dir, prefix, suffix, text)
+        .map_err(|source| ScriptError::WriteFile { dir, source })
 }
 
 /// The file's path as bash's argument (start options hold arguments as UTF-8 strings).
-fn path_arg(file: &TempPath, dir: Option<&Path>) -> Result<String, ScriptError> {
-    file.to_str().map(str::to_owned).ok_or_else(|| ScriptError::WriteFile {
+fn path_arg(file: &ScriptFile, dir: Option<&Path>) -> Result<String, ScriptError> {
+    file.path().to_str().map(str::to_owned).ok_or_else(|| ScriptError::WriteFile {
         dir: dir.map_or_else(std::env::temp_dir, Path::to_path_buf),
         source: io::Error::new(io::ErrorKind::InvalidInput, "the path is not valid UTF-8"),
     })

@@ -103,7 +103,7 @@ async fn lag_is_reported_when_the_ring_dropped_unread_output() {
 
     let lines = all_lines(&process).await;
     let total: u64 = (1..=100_000u64).map(|n| n.to_string().len() as u64 + 1).sum();
-    let Err(Lagged { dropped_bytes }) = lines[0] else {
+    let Err(Lagged { dropped_bytes, .. }) = lines[0] else {
         panic!("the first item must report the dropped output, got {:?}", lines[0]);
     };
     assert_eq!(dropped_bytes, process.output().dropped_bytes());

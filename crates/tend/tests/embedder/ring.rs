@@ -3,8 +3,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tend::OutputRing;
 use tend::Stream;
-use tend::output::OutputRing;
 
 #[test]
 fn a_snapshot_keeps_streams_and_bytes_and_counts_what_was_dropped() {

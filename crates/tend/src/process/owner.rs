@@ -1,0 +1,27 @@
+//! [`Owner`]: what a managed process needs from the service that owns it.
+
+use std::sync::Arc;
+
+use tokio::process::Command;
+
+use super::shared::ProcessShared;
+
+/// What a process needs from whoever owns it (the service): group bookkeeping for the
+/// guardian, and a call when it is over.
+pub(crate) trait Owner: Send + Sync + 'static {
+    /// Prepares the command of a non-detached run so that its group is known to the guardian
+    /// from before its `exec` (and its escaped descendants can be found).
+    fn protect(&self, command: &mut Command);
+    /// A non-detached process group now exists (the guardian ignores it if the child
+    /// registered itself).
+    fn watch_group(&self, pgid: u32);
+    /// That group is gone.
+    fn forget_group(&self, pgid: u32);
+    /// The process is over; its record may be retired.
+    fn finished(&self, shared: &Arc<ProcessShared>);
+    /// Whether the owner still exists. Once it is gone nothing is restarted: its guardian
+    /// no longer protects new groups.
+    fn is_alive(&self) -> bool {
+        true
+    }
+}
