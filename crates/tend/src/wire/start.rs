@@ -8,8 +8,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::duration::{DurationText, Millis, keys, twin};
 use super::error::Invalid;
-use crate::process::{MaxRestarts, Restart, RestartPolicy, check_env_name, check_no_nul};
+use crate::process::{check_env_name, check_no_nul};
 use crate::script::Script;
+use crate::{MaxRestarts, Restart, RestartPolicy};
 use crate::{StartOptions, StdinMode};
 
 /// What `process.start` and `process.run` take (`POST /processes`, `POST /processes/run`): a
@@ -186,13 +187,13 @@ impl StartRequest {
                     check_no_nul(dir).map_err(|message| Invalid::new("dir", message))?;
                 }
                 let mut script = Script::new(text).envs(env).stdin(stdin).detach(detach);
-                script.dir = self.dir.map(Into::into);
-                script.name = self.name;
-                script.labels = labels;
-                script.timeout = timeout;
-                script.grace = grace.unwrap_or(script.grace);
-                script.capture = self.capture.unwrap_or(script.capture);
-                script.restart = restart;
+                script.options.dir = self.dir.map(Into::into);
+                script.options.name = self.name;
+                script.options.labels = labels;
+                script.options.timeout = timeout;
+                script.options.grace = grace.unwrap_or(script.options.grace);
+                script.options.capture = self.capture.unwrap_or(script.options.capture);
+                script.options.restart = restart;
                 Ok(Launch::Script(script))
             }
         }
