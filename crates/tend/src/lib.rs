@@ -127,6 +127,7 @@ mod error;
 pub mod event;
 pub mod exclusive;
 pub mod exec;
+pub mod http;
 mod os;
 pub mod output;
 pub mod process;

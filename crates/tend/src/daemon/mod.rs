@@ -61,7 +61,6 @@
 mod entry;
 mod error;
 mod health;
-mod http;
 mod lifecycle;
 mod notify;
 mod options;
