@@ -59,8 +59,8 @@ pub const DEFAULT_MAX_ANSWER: usize = 16 << 20;
 
 /// One request, built step by step and sent with [`send`](Request::send).
 ///
-/// Sent with `Host: ADDR` (unless a `Host` header is given), `User-Agent: tend`,
-/// `Accept: */*` and `Connection: close`; a body gets its `Content-Length`.
+/// Sent with `Host: ADDR`, `User-Agent: tend`, `Accept: */*` and `Connection: close`, each
+/// unless a header of that name is given; a body gets its `Content-Length`.
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct Request {
@@ -99,8 +99,8 @@ impl Request {
         Self::new("POST", path)
     }
 
-    /// Adds a header (a repeated name is sent once per call). A `Host` header replaces the
-    /// default one.
+    /// Adds a header (a repeated name is sent once per call). A `Host`, `User-Agent`, `Accept`
+    /// or `Connection` header replaces the default one.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
@@ -202,13 +202,15 @@ impl Request {
             return Err(invalid(reason));
         }
         let mut builder = hyper::Request::builder().method(self.method.as_str()).uri(&self.path);
-        if !self.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
-            builder = builder.header("Host", addr);
+        let given =
+            |default: &str| self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(default));
+        for (name, value) in
+            [("Host", addr), ("User-Agent", "tend"), ("Accept", "*/*"), ("Connection", "close")]
+        {
+            if !given(name) {
+                builder = builder.header(name, value);
+            }
         }
-        builder = builder
-            .header("User-Agent", "tend")
-            .header("Accept", "*/*")
-            .header("Connection", "close");
         for (name, value) in &self.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
