@@ -105,6 +105,23 @@ async fn bytes_dropped_by_the_ring_are_said_before_what_is_shown() {
     assert_eq!(reply.body, all[from as usize..]);
 }
 
+/// Waits until the daemon's metric `name` satisfies `done`, failing with `what` after `LONG`.
+async fn until_metric(daemon: &RealDaemon, name: &str, done: impl Fn(u64) -> bool, what: &str) {
+    let deadline = Instant::now() + LONG;
+    loop {
+        let host = daemon.addr.to_string();
+        let metrics = send(daemon.addr, "GET", "/metrics", &host, &[], b"").await;
+        let text = String::from_utf8_lossy(&metrics.body).into_owned();
+        let value =
+            text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok());
+        if value.is_some_and(&done) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: {name} is {value:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The sockets process `pid` holds (their inodes).
 fn sockets_of(pid: u32) -> BTreeSet<String> {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -142,16 +159,14 @@ async fn logs_follow_waits_on_the_events_socket_without_asking_again() {
     }
 
     // Following a silent process is one open connection, the events WebSocket ...
-    let host = daemon.addr.to_string();
     let deadline = Instant::now() + LONG;
-    loop {
-        let metrics = send(daemon.addr, "GET", "/metrics", &host, &[], b"").await;
-        if String::from_utf8_lossy(&metrics.body).contains("\ntend_websocket_clients 1\n") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "logs -f never opened the events WebSocket");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_metric(
+        &daemon,
+        "tend_websocket_clients",
+        |n| n == 1,
+        "logs -f never opened the events WebSocket",
+    )
+    .await;
     // ... and no new request (each would be a new connection) while it stays silent for 3 s,
     // once the request that follows the subscription is done.
     let mut held = sockets_of(pid);
@@ -179,4 +194,35 @@ async fn logs_follow_waits_on_the_events_socket_without_asking_again() {
     assert_eq!(printed, b"first\nsecond\n");
     let status = tokio::time::timeout(LONG, follower.wait()).await.expect("exits").unwrap();
     assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_stays_exact_when_its_events_lag() {
+    // A log of 50 events: a burst of lines leaves the follower behind at once.
+    let daemon = RealDaemon::start_with(None, &["--log-events", "50"]);
+    let body = json!({
+        "command": "sh",
+        "args": ["-c", "read go; seq 1 100000"],
+        "stdin": "piped",
+    });
+    let reply = daemon.call("POST", "/processes", Some(body)).await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let id = reply.json()["id"].as_str().unwrap().to_owned();
+    let follow = tokio::spawn(daemon.tend_command(&["logs", "-f", &id]).output());
+    until_metric(&daemon, "tend_websocket_clients", |n| n == 1, "not following").await;
+    let reply = daemon
+        .call("POST", &format!("/processes/{id}/input"), Some(json!({ "data": "go\n" })))
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let follow = tokio::time::timeout(LONG, follow).await.expect("logs -f ends").unwrap().unwrap();
+    assert!(follow.status.success(), "{follow:?}");
+    let all: Vec<u8> = (1..=100_000u64).flat_map(|n| format!("{n}\n").into_bytes()).collect();
+    assert!(follow.stdout == all, "every byte, in order ({} bytes)", follow.stdout.len());
+    assert!(
+        follow.stderr.is_empty(),
+        "nothing dropped: {}",
+        String::from_utf8_lossy(&follow.stderr)
+    );
+    // The follower was told it lagged (and asked for the bytes then).
+    until_metric(&daemon, "tend_websocket_missed_events_total", |n| n > 0, "never lagged").await;
 }
