@@ -151,6 +151,20 @@ impl Request {
     /// whole answer came in time ([`HttpError::TimedOut`]), the body is over the bound
     /// ([`HttpError::TooLarge`]), what came is not HTTP ([`HttpError::Malformed`]), the
     /// connection broke ([`HttpError::Broken`]), or the request is invalid.
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// use tend::http::{HttpError, Request};
+    ///
+    /// match Request::get("/ready").send("127.0.0.1:9000").await {
+    ///     Ok(answer) if answer.status() == 200 => println!("ready"),
+    ///     Ok(answer) => println!("not ready: HTTP {} {}", answer.status(), answer.text()),
+    ///     Err(error) if error.is_unreachable() => println!("nothing listens on {}", error.addr()),
+    ///     Err(HttpError::TimedOut { timeout, .. }) => println!("no answer within {timeout:?}"),
+    ///     Err(error) => println!("{error}"),
+    /// }
+    /// # }
+    /// ```
     pub async fn send(self, addr: &str) -> Result<Answer, HttpError> {
         let timeout = self.timeout;
         // `within`: a bound of `FOREVER` or more waits for ever rather than overflowing.
@@ -177,6 +191,7 @@ impl Request {
         // The connection does the reading and writing: drive it alongside the exchange. When
         // it ends first, the exchange ends too (with the answer, or with its error).
         tokio::pin!(connection, exchange);
+        let mut connection_ended = false;
         let mut connection_error = None;
         loop {
             tokio::select! {
@@ -187,10 +202,10 @@ impl Request {
                         (result, _) => result,
                     };
                 }
-                ended = &mut connection, if connection_error.is_none() => match ended {
-                    Ok(()) => connection_error = None,
-                    Err(error) => connection_error = Some(error),
-                },
+                ended = &mut connection, if !connection_ended => {
+                    connection_ended = true;
+                    connection_error = ended.err();
+                }
             }
         }
     }
