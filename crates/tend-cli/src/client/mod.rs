@@ -218,27 +218,5 @@ pub(crate) fn process_call(
 
 /// `/processes/{id}` with the id encoded.
 pub(crate) fn process_path(id: &str, rest: &str) -> String {
-    format!("/processes/{}{rest}", segment(id))
-}
-
-/// Percent-encodes a path segment (ids and names may hold any character).
-pub(crate) fn segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn segments_are_percent_encoded() {
-        assert_eq!(super::segment("my job/1"), "my%20job%2F1");
-        assert_eq!(super::segment("a-b_c.d~e"), "a-b_c.d~e");
-    }
+    format!("/processes/{}{rest}", tend::http::segment(id))
 }

@@ -122,6 +122,21 @@ async fn until_metric(daemon: &RealDaemon, name: &str, done: impl Fn(u64) -> boo
     }
 }
 
+/// Starts `sh -c SCRIPT` with its stdin piped, for a script that reads `go` from it.
+async fn start_waiting_for_go(daemon: &RealDaemon, script: &str) -> String {
+    let body = json!({ "command": "sh", "args": ["-c", script], "stdin": "piped" });
+    let reply = daemon.call("POST", "/processes", Some(body)).await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+    reply.json()["id"].as_str().unwrap().to_owned()
+}
+
+/// Sends `go` to the stdin of process `id`.
+async fn say_go(daemon: &RealDaemon, id: &str) {
+    let input = Some(json!({ "data": "go\n" }));
+    let reply = daemon.call("POST", &format!("/processes/{id}/input"), input).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+}
+
 /// The sockets process `pid` holds (their inodes).
 fn sockets_of(pid: u32) -> BTreeSet<String> {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -138,14 +153,7 @@ fn sockets_of(pid: u32) -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_follow_waits_on_the_events_socket_without_asking_again() {
     let daemon = RealDaemon::start();
-    let body = json!({
-        "command": "sh",
-        "args": ["-c", "echo first; read go; echo second"],
-        "stdin": "piped",
-    });
-    let reply = daemon.call("POST", "/processes", Some(body)).await;
-    assert_eq!(reply.status, 201, "{reply:?}");
-    let id = reply.json()["id"].as_str().unwrap().to_owned();
+    let id = start_waiting_for_go(&daemon, "echo first; read go; echo second").await;
     let mut follower =
         daemon.tend_command(&["logs", "-f", &id]).stdout(Stdio::piped()).spawn().unwrap();
     let pid = follower.id().unwrap();
@@ -186,10 +194,7 @@ async fn logs_follow_waits_on_the_events_socket_without_asking_again() {
     }
 
     // Its next line is printed as soon as the process writes it; then it ends.
-    let reply = daemon
-        .call("POST", &format!("/processes/{id}/input"), Some(json!({ "data": "go\n" })))
-        .await;
-    assert_eq!(reply.status, 200, "{reply:?}");
+    say_go(&daemon, &id).await;
     tokio::time::timeout(LONG, stdout.read_to_end(&mut printed)).await.expect("ends").unwrap();
     assert_eq!(printed, b"first\nsecond\n");
     let status = tokio::time::timeout(LONG, follower.wait()).await.expect("exits").unwrap();
@@ -200,20 +205,10 @@ async fn logs_follow_waits_on_the_events_socket_without_asking_again() {
 async fn logs_follow_stays_exact_when_its_events_lag() {
     // A log of 50 events: a burst of lines leaves the follower behind at once.
     let daemon = RealDaemon::start_with(None, &["--log-events", "50"]);
-    let body = json!({
-        "command": "sh",
-        "args": ["-c", "read go; seq 1 100000"],
-        "stdin": "piped",
-    });
-    let reply = daemon.call("POST", "/processes", Some(body)).await;
-    assert_eq!(reply.status, 201, "{reply:?}");
-    let id = reply.json()["id"].as_str().unwrap().to_owned();
+    let id = start_waiting_for_go(&daemon, "read go; seq 1 100000").await;
     let follow = tokio::spawn(daemon.tend_command(&["logs", "-f", &id]).output());
     until_metric(&daemon, "tend_websocket_clients", |n| n == 1, "not following").await;
-    let reply = daemon
-        .call("POST", &format!("/processes/{id}/input"), Some(json!({ "data": "go\n" })))
-        .await;
-    assert_eq!(reply.status, 200, "{reply:?}");
+    say_go(&daemon, &id).await;
     let follow = tokio::time::timeout(LONG, follow).await.expect("logs -f ends").unwrap().unwrap();
     assert!(follow.status.success(), "{follow:?}");
     let all: Vec<u8> = (1..=100_000u64).flat_map(|n| format!("{n}\n").into_bytes()).collect();

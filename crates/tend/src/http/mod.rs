@@ -248,6 +248,27 @@ pub async fn connect(addr: &str) -> Result<TcpStream, HttpError> {
     Ok(stream)
 }
 
+/// Percent-encodes `text` for one segment of a path: every byte but ASCII letters, digits and
+/// `-._~` becomes `%XX`, so an id or a name with `/`, `?`, spaces or any UTF-8 stays one
+/// segment.
+///
+/// ```
+/// assert_eq!(tend::http::segment("my job/1"), "my%20job%2F1");
+/// let path = format!("/api/v1/processes/{}", tend::http::segment("web?x"));
+/// assert_eq!(path, "/api/v1/processes/web%3Fx");
+/// ```
+pub fn segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// Reads the whole body, at most `limit` bytes.
 async fn read_bounded(
     mut body: hyper::body::Incoming,
