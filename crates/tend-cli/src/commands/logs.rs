@@ -30,6 +30,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Events taken from the socket before asking for the bytes they announce, so a flood of
 /// lines costs one request per batch, not per line.
 const EVENT_BATCH: usize = 4096;
+/// Pause before reconnecting a broken events stream.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
 
 /// Arguments of `tend logs`.
 #[derive(Debug, Args)]
@@ -41,6 +43,22 @@ pub(crate) struct LogsArgs {
     /// Follow the output live until the process ends (its bytes exactly, as without -f).
     #[arg(short, long)]
     follow: bool,
+}
+
+/// What a batch of events asks the follower to do.
+#[derive(Debug, Default, Clone, Copy)]
+struct Wake {
+    /// Ask for the new bytes: the process wrote some, ended, or events were missed.
+    fetch: bool,
+    /// Let the daemon wait for the end (or new bytes) before answering.
+    wait: bool,
+}
+
+impl Wake {
+    fn add(&mut self, other: Wake) {
+        self.fetch |= other.fetch;
+        self.wait |= other.wait;
+    }
 }
 
 /// Prints the output; exit 0.
@@ -85,44 +103,46 @@ impl Follower<'_> {
         }
         loop {
             let Some(first) = events.next().await else {
-                // The socket broke: ask once, then resume from the last event seen.
+                // The socket broke: ask once, then resume from the last event seen. The pause
+                // keeps a daemon that closes every stream at once from being asked in a loop.
                 if self.fetch(false).await? {
                     return Ok(());
                 }
+                tokio::time::sleep(RECONNECT_PAUSE).await;
                 events = self.client.events(self.last_seq.map(|seq| seq + 1)).await?;
                 if self.last_seq.is_none() && self.fetch(false).await? {
                     return Ok(());
                 }
                 continue;
             };
-            let mut wake = self.wakes(&first);
-            let mut exited = first.event == "exited" && wake;
+            let mut wake = Wake::default();
+            wake.add(self.wakes(&first));
             // Take what else has arrived, so one request covers a burst of lines.
             for _ in 0..EVENT_BATCH {
                 let Some(Some(event)) = events.ready() else { break };
-                let ours = self.wakes(&event);
-                wake |= ours;
-                exited |= ours && event.event == "exited";
+                wake.add(self.wakes(&event));
             }
-            // After `exited`, the daemon may mark the process ended a moment later: wait
-            // for that (`follow=true` answers as soon as it has) rather than for an event
-            // that will not come.
-            if wake && self.fetch(exited).await? {
+            // After `exited` (or a gap that may have held it), the daemon may mark the
+            // process ended a moment later: wait for that (`follow=true` answers as soon as it
+            // has, or as soon as there are new bytes) rather than for an event that will not
+            // come.
+            if wake.fetch && self.fetch(wake.wait).await? {
                 return Ok(());
             }
         }
     }
 
-    /// Whether `event` announces new bytes (its process's `output` or `exited`) or a gap
-    /// (`lagged`); remembers its `seq`.
-    fn wakes(&mut self, event: &EventHead) -> bool {
+    /// What `event` asks for; remembers its `seq`.
+    fn wakes(&mut self, event: &EventHead) -> Wake {
         if let Some(seq) = event.seq {
             self.last_seq = Some(seq);
         }
+        let ours = event.id.as_deref() == Some(self.id.as_str());
         match event.event.as_str() {
-            "lagged" => true,
-            "output" | "exited" => event.id.as_deref() == Some(self.id.as_str()),
-            _ => false,
+            "lagged" => Wake { fetch: true, wait: true },
+            "exited" if ours => Wake { fetch: true, wait: true },
+            "output" if ours => Wake { fetch: true, wait: false },
+            _ => Wake::default(),
         }
     }
 
