@@ -11,24 +11,13 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 async fn post(addr: &str, token: &str, path: &str, body: &Value) -> Value {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let body = body.to_string();
-    let request = format!(
-        "POST /api/v1{path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.expect("read");
-    let text = String::from_utf8_lossy(&raw);
-    let (_, body) = text.split_once("\r\n\r\n").expect("response");
-    serde_json::from_str(body).unwrap_or(Value::Null)
+    let request = tend::http::Request::post(format!("/api/v1{path}")).bearer(token).json(body);
+    let answer = request.send(addr).await.expect("an answer");
+    answer.json().unwrap_or(Value::Null)
 }
 
 async fn start_many(addr: String, token: String, n: usize, command: Value) {

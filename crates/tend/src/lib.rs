@@ -63,7 +63,7 @@
 //!
 //! | feature | what it adds | what it pulls in |
 //! | --- | --- | --- |
-//! | `http` | the health server [`daemon::HealthServer`] (`/health`, `/ready`), a daemon's own ([`DaemonOptions::health_addr`](daemon::DaemonOptions::health_addr), [`check`](daemon::DaemonOptions::check), [`Daemon::add_check`](daemon::Daemon::add_check)), and the probes [`daemon::wait_for_health`] / [`daemon::wait_for_ready`] | axum (with hyper under it) |
+//! | `http` | the health server [`daemon::HealthServer`] (`/health`, `/ready`), a daemon's own ([`DaemonOptions::health_addr`](daemon::DaemonOptions::health_addr), [`check`](daemon::DaemonOptions::check), [`Daemon::add_check`](daemon::Daemon::add_check)), the probes [`daemon::wait_for_health`] / [`daemon::wait_for_ready`], and the HTTP client [`http`] | axum, hyper |
 //! | `files` | pipeline files: [`runner::load`], [`runner::parse_toml`], [`runner::FileError`] | toml |
 //! | `actions` | the named-action registry [`actions`] (`process.start`, `process.kill`, …) | nothing more |
 //! | `yaml` (alias `yaml_serde`; off) | YAML pipeline files: `runner::parse_yaml`; implies `files` | yaml_serde |
@@ -153,6 +153,9 @@ mod error;
 pub mod event;
 pub mod exclusive;
 pub mod exec;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
 mod os;
 pub mod output;
 pub mod process;

@@ -10,7 +10,7 @@
 //! [`prove`](Client::prove)). A stale address, a foreign program on the default port or a
 //! relay to another daemon never sees the token.
 
-pub(crate) mod http;
+pub(crate) mod events;
 mod prove;
 
 use std::path::PathBuf;
@@ -19,6 +19,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use clap::Args;
 use serde_json::Value;
+use tend::http::{Answer, Request};
 use tokio::sync::OnceCell;
 
 use crate::UsageError;
@@ -26,6 +27,9 @@ use crate::commands::daemon::{DEFAULT_LISTEN, state_dir};
 
 /// Bound on one ordinary request (waits and runs pass their own).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bound on one answer's body: far above a list of every process the daemon keeps or a run's
+/// captured output (a ring of 1 MiB, escaped as JSON).
+const MAX_ANSWER: usize = 256 << 20;
 
 /// Where the daemon is and how to authenticate; flattened into every client command.
 #[derive(Debug, Clone, Args)]
@@ -132,39 +136,37 @@ impl Client {
         timeout: Duration,
     ) -> anyhow::Result<Value> {
         let response = self.raw(method, path, body, timeout).await?;
-        serde_json::from_slice(&response.body)
+        response
+            .json()
             .with_context(|| format!("the daemon's answer to {method} {path} is not JSON"))
     }
 
-    /// Sends a request and returns the successful raw response.
+    /// Sends a request and returns the successful raw answer.
     pub(crate) async fn raw(
         &self,
         method: &str,
         path: &str,
         body: Option<Value>,
         timeout: Duration,
-    ) -> anyhow::Result<http::Response> {
+    ) -> anyhow::Result<Answer> {
         self.proven.get_or_try_init(|| self.prove()).await?;
-        let body = body.map(|b| b.to_string());
-        let url = format!("/api/v1{path}");
-        let response = http::request(
-            &self.addr,
-            method,
-            &url,
-            Some(&self.token),
-            body.as_deref().map(str::as_bytes),
-            timeout,
-        )
-        .await
-        .map_err(|e| self.unreachable(&e))?;
-        if (200..300).contains(&response.status) {
+        let mut request = Request::new(method, format!("/api/v1{path}"))
+            .bearer(&self.token)
+            .timeout(timeout)
+            .max_answer(MAX_ANSWER);
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        let response = request.send(&self.addr).await.map_err(|e| self.unreachable(&e))?;
+        if response.is_success() {
             return Ok(response);
         }
-        let message = serde_json::from_slice::<Value>(&response.body)
+        let message = response
+            .json::<Value>()
             .ok()
             .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| String::from_utf8_lossy(&response.body).into_owned());
-        match response.status {
+            .unwrap_or_else(|| response.text());
+        match response.status() {
             400 => Err(UsageError(message).into()),
             401 => Err(anyhow!("the daemon refused the token: {message}")),
             _ => Err(anyhow!("{message}")),
@@ -216,5 +218,5 @@ pub(crate) fn process_call(
 
 /// `/processes/{id}` with the id encoded.
 pub(crate) fn process_path(id: &str, rest: &str) -> String {
-    format!("/processes/{}{rest}", http::segment(id))
+    format!("/processes/{}{rest}", tend::http::segment(id))
 }

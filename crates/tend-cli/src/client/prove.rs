@@ -1,14 +1,14 @@
 //! The client's half of the challenge: the server proves it holds the token before the
 //! client sends it (the server's half is `tend_server`'s `/api/v1/hello`).
 
-use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::anyhow;
+use tend::http::{HttpError, Request};
 use tend_server::{HELLO_PATH, Hello, verify_hello};
 
-use super::{Client, Origin, http};
+use super::{Client, Origin};
 
 /// Bound on the challenge's exchange.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,16 +39,21 @@ impl Client {
                 self.origin.describe()
             )
         };
-        let response =
-            match http::request(&self.addr, "GET", &path, None, None, HELLO_TIMEOUT).await {
-                Ok(response) => response,
-                Err(e) if is_unreachable(&e) => return Err(self.unreachable(&e)),
-                Err(e) => return Err(refuse(format!("no valid answer to the challenge ({e})"))),
-            };
-        if response.status != 200 {
-            return Err(refuse(format!("it answered the challenge with HTTP {}", response.status)));
+        // Without the token; a hello answer is a few hundred bytes.
+        let request = Request::get(path).timeout(HELLO_TIMEOUT).max_answer(64 * 1024);
+        let response = match request.send(&self.addr).await {
+            Ok(response) => response,
+            Err(e) if e.is_unreachable() => return Err(self.unreachable(&e)),
+            Err(e) => return Err(refuse(format!("no valid answer to the challenge ({e})"))),
+        };
+        if response.status() != 200 {
+            return Err(refuse(format!(
+                "it answered the challenge with HTTP {}",
+                response.status()
+            )));
         }
-        let hello: Hello = serde_json::from_slice(&response.body)
+        let hello: Hello = response
+            .json()
             .map_err(|_| refuse("its answer to the challenge is not tend's".to_owned()))?;
         if !verify_hello(&self.token, &nonce, &hello.addr, &hello.proof) {
             return Err(refuse("its proof does not match the token".to_owned()));
@@ -63,23 +68,18 @@ impl Client {
     }
 
     /// The error for a daemon that cannot be reached at all.
-    pub(super) fn unreachable(&self, error: &io::Error) -> anyhow::Error {
+    pub(super) fn unreachable(&self, error: &HttpError) -> anyhow::Error {
+        // The message names the address once.
+        let error = match error {
+            HttpError::Connect { error, .. } => error.to_string(),
+            other => other.to_string(),
+        };
         anyhow!(
             "cannot reach the tend daemon at http://{} ({}): {error} (start it with `tend daemon`)",
             self.addr,
             self.origin.describe()
         )
     }
-}
-
-/// Nothing listens there (as opposed to something that answers wrongly).
-fn is_unreachable(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::AddrNotAvailable
-            | io::ErrorKind::NotFound
-    )
 }
 
 /// Whether the server bound to `bound` is the one we dialed at `dialed` (`host:port`): the

@@ -3,9 +3,15 @@
 //! byte for byte what `tend logs` prints; what the capture ring dropped is said, in a header
 //! and on stderr, never silently.
 
+use std::collections::BTreeSet;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+use tokio::io::AsyncReadExt;
+
 use crate::real_daemon::RealDaemon;
+use crate::server_support::send;
 
 const LONG: Duration = Duration::from_secs(40);
 
@@ -97,4 +103,121 @@ async fn bytes_dropped_by_the_ring_are_said_before_what_is_shown() {
         .await;
     assert_eq!(reply.header("x-tend-dropped-bytes"), Some("0"));
     assert_eq!(reply.body, all[from as usize..]);
+}
+
+/// Waits until the daemon's metric `name` satisfies `done`, failing with `what` after `LONG`.
+async fn until_metric(daemon: &RealDaemon, name: &str, done: impl Fn(u64) -> bool, what: &str) {
+    let deadline = Instant::now() + LONG;
+    loop {
+        let host = daemon.addr.to_string();
+        let metrics = send(daemon.addr, "GET", "/metrics", &host, &[], b"").await;
+        let text = String::from_utf8_lossy(&metrics.body).into_owned();
+        let value =
+            text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok());
+        if value.is_some_and(&done) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: {name} is {value:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Starts `sh -c SCRIPT` with its stdin piped, for a script that reads `go` from it.
+async fn start_waiting_for_go(daemon: &RealDaemon, script: &str) -> String {
+    let body = json!({ "command": "sh", "args": ["-c", script], "stdin": "piped" });
+    let reply = daemon.call("POST", "/processes", Some(body)).await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+    reply.json()["id"].as_str().unwrap().to_owned()
+}
+
+/// Sends `go` to the stdin of process `id`.
+async fn say_go(daemon: &RealDaemon, id: &str) {
+    let input = Some(json!({ "data": "go\n" }));
+    let reply = daemon.call("POST", &format!("/processes/{id}/input"), input).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+}
+
+/// The sockets process `pid` holds (their inodes).
+fn sockets_of(pid: u32) -> BTreeSet<String> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|entries| {
+            entries
+                .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+                .map(|target| target.to_string_lossy().into_owned())
+                .filter(|target| target.starts_with("socket:"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_waits_on_the_events_socket_without_asking_again() {
+    let daemon = RealDaemon::start();
+    let id = start_waiting_for_go(&daemon, "echo first; read go; echo second").await;
+    let mut follower =
+        daemon.tend_command(&["logs", "-f", &id]).stdout(Stdio::piped()).spawn().unwrap();
+    let pid = follower.id().unwrap();
+    let mut stdout = follower.stdout.take().unwrap();
+    let mut printed = Vec::new();
+    let mut buffer = [0; 256];
+    while printed != b"first\n" {
+        let n = tokio::time::timeout(LONG, stdout.read(&mut buffer)).await.expect("first").unwrap();
+        assert!(n > 0, "logs -f ended early: {printed:?}");
+        printed.extend_from_slice(&buffer[..n]);
+    }
+
+    // Following a silent process is one open connection, the events WebSocket ...
+    let deadline = Instant::now() + LONG;
+    until_metric(
+        &daemon,
+        "tend_websocket_clients",
+        |n| n == 1,
+        "logs -f never opened the events WebSocket",
+    )
+    .await;
+    // ... and no new request (each would be a new connection) while it stays silent for 3 s,
+    // once the request that follows the subscription is done.
+    let mut held = sockets_of(pid);
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = sockets_of(pid);
+        if now == held {
+            break;
+        }
+        assert!(Instant::now() < deadline, "logs -f keeps opening connections");
+        held = now;
+    }
+    let silent = Instant::now();
+    while silent.elapsed() < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(sockets_of(pid), held, "logs -f opened another connection while waiting");
+    }
+
+    // Its next line is printed as soon as the process writes it; then it ends.
+    say_go(&daemon, &id).await;
+    tokio::time::timeout(LONG, stdout.read_to_end(&mut printed)).await.expect("ends").unwrap();
+    assert_eq!(printed, b"first\nsecond\n");
+    let status = tokio::time::timeout(LONG, follower.wait()).await.expect("exits").unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_stays_exact_when_its_events_lag() {
+    // A log of 50 events: a burst of lines leaves the follower behind at once.
+    let daemon = RealDaemon::start_with(None, &["--log-events", "50"]);
+    let id = start_waiting_for_go(&daemon, "read go; seq 1 100000").await;
+    let follow = tokio::spawn(daemon.tend_command(&["logs", "-f", &id]).output());
+    until_metric(&daemon, "tend_websocket_clients", |n| n == 1, "not following").await;
+    say_go(&daemon, &id).await;
+    let follow = tokio::time::timeout(LONG, follow).await.expect("logs -f ends").unwrap().unwrap();
+    assert!(follow.status.success(), "{follow:?}");
+    let all: Vec<u8> = (1..=100_000u64).flat_map(|n| format!("{n}\n").into_bytes()).collect();
+    assert!(follow.stdout == all, "every byte, in order ({} bytes)", follow.stdout.len());
+    assert!(
+        follow.stderr.is_empty(),
+        "nothing dropped: {}",
+        String::from_utf8_lossy(&follow.stderr)
+    );
+    // The follower was told it lagged (and asked for the bytes then).
+    until_metric(&daemon, "tend_websocket_missed_events_total", |n| n > 0, "never lagged").await;
 }

@@ -14,7 +14,7 @@ use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tend::http::{HttpError, Request};
 
 // The binaries and the polling helpers live in `support`; `server_daemons` still imports
 // these two from here.
@@ -156,16 +156,10 @@ impl Drop for Helper {
     }
 }
 
-/// One `GET` over a fresh connection: status and body.
-pub(crate) async fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).await?;
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw.as_str(), ""));
-    let status = head.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
-    Ok((status, body.to_owned()))
+/// One `GET` over a fresh connection (no time bound of its own): status and body.
+pub(crate) async fn http_get(addr: &str, path: &str) -> Result<(u16, String), HttpError> {
+    let answer = Request::get(path).timeout(tend::FOREVER).send(addr).await?;
+    Ok((answer.status(), answer.text()))
 }
 
 /// Like [`http_get`], failing the test on a connection error or after ten seconds.

@@ -172,5 +172,5 @@ async fn pipelines_take_huge_durations_and_refuse_bad_milliseconds() {
 async fn post_raw(server: &TestServer, path: &str, body: &str) -> Reply {
     let auth = format!("Bearer {}", server.token);
     let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
-    server.raw("POST", path, &headers, body.as_bytes(), true).await
+    server.raw("POST", path, &headers, body.as_bytes()).await
 }

@@ -61,10 +61,12 @@ impl RealDaemon {
     /// `GET /health`, failing the test unless it answers `ok` within `within`; how long it took.
     pub(crate) async fn health_within(&self, within: Duration) -> Duration {
         let began = Instant::now();
-        let reply =
-            tokio::time::timeout(within, send(self.addr, "GET", "/health", &self.host(), &[], b""))
-                .await
-                .unwrap_or_else(|_| panic!("/health did not answer within {within:?}"));
+        let reply = tokio::time::timeout(
+            within,
+            send(self.addr, "GET", "/health", &self.addr.to_string(), &[], b""),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("/health did not answer within {within:?}"));
         assert_eq!((reply.status, reply.body.as_slice()), (200, b"ok".as_slice()));
         began.elapsed()
     }
@@ -81,8 +83,8 @@ impl RealDaemon {
         if !body.is_empty() {
             headers.push(("Content-Type", "application/json"));
         }
-        send(self.addr, method, &format!("/api/v1{path}"), &self.host(), &headers, body.as_bytes())
-            .await
+        let host = self.addr.to_string();
+        send(self.addr, method, &format!("/api/v1{path}"), &host, &headers, body.as_bytes()).await
     }
 
     /// Starts `sh -c SCRIPT` through the API; returns its id.

@@ -132,10 +132,9 @@ async fn bad_input_is_a_400_naming_it() {
     }
     let auth = format!("Bearer {}", server.token);
     let not_json =
-        server.raw("POST", "/api/v1/processes", &[("Authorization", &auth)], b"{nope", true).await;
+        server.raw("POST", "/api/v1/processes", &[("Authorization", &auth)], b"{nope").await;
     assert_eq!((not_json.status, not_json.code().as_str()), (400, "invalid_request"));
-    let array =
-        server.raw("POST", "/api/v1/processes", &[("Authorization", &auth)], b"[1]", true).await;
+    let array = server.raw("POST", "/api/v1/processes", &[("Authorization", &auth)], b"[1]").await;
     assert_eq!(array.status, 400);
     let since = server.call("GET", "/api/v1/processes/abcd/output?since=-1", None).await;
     assert_eq!(since.status, 404, "the id is resolved first");
@@ -168,7 +167,7 @@ async fn bad_input_is_a_400_naming_it() {
 
     let big = vec![b' '; 1 << 21];
     let too_large =
-        server.raw("POST", "/api/v1/processes", &[("Authorization", &auth)], &big, true).await;
+        server.raw("POST", "/api/v1/processes", &[("Authorization", &auth)], &big).await;
     assert_eq!((too_large.status, too_large.code().as_str()), (413, "payload_too_large"));
 
     let missing = server

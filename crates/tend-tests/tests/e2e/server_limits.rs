@@ -105,9 +105,9 @@ async fn a_ten_gib_content_length_gets_413_before_the_body() {
     assert_eq!(body["error"]["code"], "payload_too_large", "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("10737418240"), "{body}");
     // Without a token too: the size is refused before anything else is looked at.
+    let host = daemon.addr.to_string();
     let reply =
-        send(daemon.addr, "POST", "/api/v1/processes", &daemon.host(), &[], &vec![b' '; 2 << 20])
-            .await;
+        send(daemon.addr, "POST", "/api/v1/processes", &host, &[], &vec![b' '; 2 << 20]).await;
     assert_eq!(reply.status, 413, "{reply:?}");
 }
 

@@ -263,7 +263,6 @@ async fn bad_bodies_are_400s_naming_the_culprit() {
             "/api/v1/pipelines",
             &[("Authorization", &format!("Bearer {}", server.token))],
             b"{steps",
-            true,
         )
         .await;
     assert_eq!(not_json.status, 400);
@@ -278,6 +277,6 @@ async fn bad_bodies_are_400s_naming_the_culprit() {
         let reply = server.call(method, path, None).await;
         assert_eq!((reply.status, reply.code().as_str()), (404, "not_found"), "{method} {path}");
     }
-    let unauthorised = server.raw("GET", "/api/v1/pipelines", &[], b"", true).await;
+    let unauthorised = server.raw("GET", "/api/v1/pipelines", &[], b"").await;
     assert_eq!(unauthorised.status, 401);
 }

@@ -1,13 +1,13 @@
 //! Shared by the `server_*` tests: the API router served in-process on `127.0.0.1:0` with a
-//! temp state dir, and a plain HTTP/1.1 client that can send any header (or leave one out).
+//! temp state dir, and requests through `tend::http` with any headers.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tend::Service;
+use tend::http::Request;
 use tend_server::{ServerConfig, ServerState};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -94,20 +94,19 @@ impl TestServer {
         if body.is_some() {
             headers.push(("Content-Type", "application/json"));
         }
-        self.raw(method, path, &headers, body.as_deref().unwrap_or("").as_bytes(), true).await
+        self.raw(method, path, &headers, body.as_deref().unwrap_or("").as_bytes()).await
     }
 
-    /// A request with exactly these headers (plus `Host` when `host` is true).
+    /// A request with these headers (and the client's `Host`, `User-Agent`, `Accept` and
+    /// `Connection: close`).
     pub(crate) async fn raw(
         &self,
         method: &str,
         path: &str,
         headers: &[(&str, &str)],
         body: &[u8],
-        host: bool,
     ) -> Reply {
-        let host_line = if host { format!("Host: {}\r\n", self.addr) } else { String::new() };
-        send(self.addr, method, path, &host_line, headers, body).await
+        send(self.addr, method, path, &self.addr.to_string(), headers, body).await
     }
 
     /// Polls `GET path` until `done` holds for its JSON, failing after `timeout`.
@@ -130,67 +129,34 @@ impl TestServer {
     }
 }
 
-/// Sends one request on a fresh connection and reads the whole response.
+/// Sends one request with `Host: host` on a fresh connection and reads the whole answer,
+/// failing the test if there is none within 30 s.
 pub(crate) async fn send(
     addr: SocketAddr,
     method: &str,
     path: &str,
-    host_line: &str,
+    host: &str,
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        let mut head = format!("{method} {path} HTTP/1.1\r\n{host_line}Connection: close\r\n");
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-        stream.write_all(head.as_bytes()).await.expect("write head");
-        // A server may answer (413) and close before reading a large body: ignore that.
-        let _ = stream.write_all(body).await;
-        let mut raw = Vec::new();
-        let _ = stream.read_to_end(&mut raw).await;
-        parse(&raw)
-    };
-    tokio::time::timeout(Duration::from_secs(30), exchange)
+    let mut request =
+        Request::new(method, path).header("Host", host).body(body.to_vec()).max_answer(64 << 20);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let answer = request
+        .timeout(Duration::from_secs(30))
+        .send(&addr.to_string())
         .await
-        .unwrap_or_else(|_| panic!("{method} {path} hung"))
-}
-
-fn parse(raw: &[u8]) -> Reply {
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("end of headers");
-    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|c| c.parse().ok())
-        .expect("status");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let mut rest = &raw[end + 4..];
-    let chunked = headers.iter().any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
-    let body = if chunked {
-        let mut body = Vec::new();
-        loop {
-            let line_end = rest.windows(2).position(|w| w == b"\r\n").expect("chunk size");
-            let size =
-                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap().trim(), 16)
-                    .unwrap();
-            rest = &rest[line_end + 2..];
-            if size == 0 {
-                break body;
-            }
-            body.extend_from_slice(&rest[..size]);
-            rest = &rest[size + 2..];
-        }
-    } else {
-        rest.to_vec()
-    };
-    Reply { status, headers, body }
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    Reply {
+        status: answer.status(),
+        headers: answer
+            .headers()
+            .map(|(name, value)| (name.to_owned(), String::from_utf8_lossy(value).into_owned()))
+            .collect(),
+        body: answer.into_body().to_vec(),
+    }
 }
 
 /// The JSON of a fixture start request.

@@ -81,7 +81,7 @@ fn zombie_children_of(parent: u32) -> usize {
 #[derive(Clone)]
 struct Api {
     addr: SocketAddr,
-    host_line: String,
+    host: String,
     auth: String,
 }
 
@@ -89,11 +89,7 @@ impl Api {
     fn new(daemon: &DaemonUnderTest) -> Self {
         let addr: SocketAddr = daemon.url.trim_start_matches("http://").parse().expect("address");
         let token = std::fs::read_to_string(daemon.state_dir().join("token")).expect("token");
-        Self {
-            addr,
-            host_line: format!("Host: {addr}\r\n"),
-            auth: format!("Bearer {}", token.trim()),
-        }
+        Self { addr, host: addr.to_string(), auth: format!("Bearer {}", token.trim()) }
     }
 
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
@@ -107,7 +103,7 @@ impl Api {
             self.addr,
             method,
             &path,
-            &self.host_line,
+            &self.host,
             &headers,
             body.as_deref().unwrap_or("").as_bytes(),
         )

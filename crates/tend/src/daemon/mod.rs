@@ -62,8 +62,6 @@ mod entry;
 mod error;
 #[cfg(feature = "http")]
 mod health;
-#[cfg(feature = "http")]
-mod http;
 mod lifecycle;
 mod notify;
 mod options;

@@ -6,15 +6,17 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::error::ProbeError;
-use super::http;
 use crate::FOREVER;
-use crate::deadline::{deadline_after, within};
+use crate::deadline::deadline_after;
+use crate::http::{HttpError, Request};
 
 /// How often the probes ask.
 pub const PROBE_INTERVAL: Duration = Duration::from_millis(200);
 /// The least time one attempt gets, even at the deadline, so a zero timeout still asks once.
 /// It is also the most a probe can overrun its deadline.
 const MIN_ATTEMPT: Duration = Duration::from_millis(100);
+/// Largest answer read; health answers are a few bytes.
+const MAX_ANSWER: usize = 64 * 1024;
 
 /// Waits until `GET /health` on `addr` answers `200`, asking every 200 ms.
 ///
@@ -73,14 +75,19 @@ async fn wait_for(
         let allowance = deadline
             .map_or(FOREVER, |deadline| deadline.saturating_duration_since(attempt))
             .max(MIN_ATTEMPT);
-        reason = match within(allowance, http::get(host, path)).await {
-            Some(Ok(response)) if response.status == 200 => return Ok(()),
-            Some(Ok(response)) => match response.body.trim() {
-                "" => format!("HTTP {}", response.status),
+        let request = Request::get(path).timeout(allowance).max_answer(MAX_ANSWER);
+        reason = match request.send(host).await {
+            Ok(answer) if answer.status() == 200 => return Ok(()),
+            Ok(answer) => match answer.text().trim() {
+                "" => format!("HTTP {}", answer.status()),
                 body => body.to_owned(),
             },
-            Some(Err(error)) => error.to_string(),
-            None => format!("no answer within {}", humantime::format_duration(allowance)),
+            // The probe error names the address already.
+            Err(HttpError::Connect { error, .. }) => error.to_string(),
+            Err(HttpError::TimedOut { .. }) => {
+                format!("no answer within {}", humantime::format_duration(allowance))
+            }
+            Err(error) => error.to_string(),
         };
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             break;
