@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use serde_json::{Value, json};
+use tend::ProcessInfo;
 
 use crate::UsageError;
 use crate::client::{ClientArgs, block_on};
@@ -34,11 +35,16 @@ pub(crate) struct StartArgs {
     /// Restart policy: never, on_failure or always.
     #[arg(long, value_name = "POLICY")]
     restart: Option<String>,
+    /// Print the process's info as JSON instead of its id.
+    #[arg(long)]
+    json: bool,
     /// Give the program /dev/null as stdin instead of a pipe fed by `tend input`.
     #[arg(long)]
     no_stdin: bool,
-    /// The program and its arguments, after `--`.
-    #[arg(required = true, last = true, value_name = "PROGRAM [ARGS]...")]
+    /// The program, then its arguments. Everything from the program on is the program's
+    /// (tend's options go before it); `--` before it is optional, needed only for a program
+    /// whose name starts with `-`.
+    #[arg(required = true, trailing_var_arg = true, value_name = "PROGRAM")]
     command: Vec<String>,
 }
 
@@ -49,11 +55,11 @@ fn object(pairs: &[(String, String)]) -> Value {
     )
 }
 
-/// Prints the new process's full id.
+/// Prints the new process's full id (its info with `--json`).
 pub(crate) fn run(args: StartArgs) -> anyhow::Result<i32> {
     let (program, rest) = args.command.split_first().expect("clap requires a program");
     if program.is_empty() {
-        return Err(UsageError("the program after `--` is empty".to_owned()).into());
+        return Err(UsageError("PROGRAM: the program name is empty".to_owned()).into());
     }
     let mut body = json!({
         "command": program,
@@ -76,7 +82,11 @@ pub(crate) fn run(args: StartArgs) -> anyhow::Result<i32> {
         body["restart"] = json!(restart);
     }
     let client = crate::client::Client::new(&args.client)?;
-    let info = block_on(client.call("POST", "/processes", Some(body)))?;
-    println!("{}", info["id"].as_str().unwrap_or_default());
+    let info: ProcessInfo = block_on(client.call("POST", "/processes", Some(&body)))?;
+    if args.json {
+        crate::json_output::print(&info)?;
+    } else {
+        println!("{}", info.id);
+    }
     Ok(0)
 }
