@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
@@ -112,28 +114,31 @@ impl Client {
         Ok(Self { addr, origin, token, proven: OnceCell::new() })
     }
 
-    /// Sends a request and returns the JSON answer; an error answer becomes an error naming
-    /// its message, an unreachable daemon one saying how to start it.
-    pub(crate) async fn call(
+    /// Sends a request (`body` encoded as JSON) and decodes the answer into `Resp`; an error
+    /// answer becomes an error naming its message, an unreachable daemon one saying how to
+    /// start it.
+    pub(crate) async fn call<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         method: &str,
         path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
+        body: Option<&Req>,
+    ) -> anyhow::Result<Resp> {
         self.call_within(method, path, body, REQUEST_TIMEOUT).await
     }
 
     /// [`call`](Self::call) with its own time bound.
-    pub(crate) async fn call_within(
+    pub(crate) async fn call_within<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         method: &str,
         path: &str,
-        body: Option<Value>,
+        body: Option<&Req>,
         timeout: Duration,
-    ) -> anyhow::Result<Value> {
+    ) -> anyhow::Result<Resp> {
+        let body = body.map(serde_json::to_value).transpose()?;
         let response = self.raw(method, path, body, timeout).await?;
-        serde_json::from_slice(&response.body)
-            .with_context(|| format!("the daemon's answer to {method} {path} is not JSON"))
+        serde_json::from_slice(&response.body).with_context(|| {
+            format!("the daemon's answer to {method} {path} is not what this client expects")
+        })
     }
 
     /// Sends a request and returns the successful raw response.
@@ -202,17 +207,20 @@ pub(crate) fn block_on<T>(
 }
 
 /// Sends one request about one process (`/processes/{id}{rest}`) on a one-shot runtime and
-/// returns the JSON answer: all that `kill`, `rm`, `signal`, `input` and `close-stdin` do.
-pub(crate) fn process_call(
+/// returns the decoded answer: all that `kill`, `rm`, `signal`, `input` and `close-stdin` do.
+pub(crate) fn process_call<Req: Serialize, Resp: DeserializeOwned>(
     args: &ClientArgs,
     method: &str,
     id: &str,
     rest: &str,
-    body: Option<Value>,
-) -> anyhow::Result<Value> {
+    body: Option<&Req>,
+) -> anyhow::Result<Resp> {
     let client = Client::new(args)?;
     block_on(client.call(method, &process_path(id, rest), body))
 }
+
+/// The `body` of a request that sends none.
+pub(crate) const NO_BODY: Option<&()> = None;
 
 /// `/processes/{id}` with the id encoded.
 pub(crate) fn process_path(id: &str, rest: &str) -> String {

@@ -3,6 +3,7 @@
 use std::io::Read;
 
 use clap::Args;
+use serde::de::IgnoredAny;
 use serde_json::json;
 
 use crate::client::{ClientArgs, process_call};
@@ -32,6 +33,7 @@ pub(crate) fn run(args: InputArgs) -> anyhow::Result<i32> {
     } else {
         format!("{}\n", args.text)
     };
-    process_call(&args.client, "POST", &args.id, "/input", Some(json!({ "data": data })))?;
+    let body = json!({ "data": data });
+    let _: IgnoredAny = process_call(&args.client, "POST", &args.id, "/input", Some(&body))?;
     Ok(0)
 }

@@ -30,12 +30,18 @@ pub(crate) struct LogsArgs {
     /// Follow the output live until the process ends (its bytes exactly, as without -f).
     #[arg(short, long)]
     follow: bool,
+    /// Print JSON lines, `{"stream", "line"}` per line of output, instead of the raw bytes.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Prints the output; exit 0.
 pub(crate) fn run(args: LogsArgs) -> anyhow::Result<i32> {
     let client = Client::new(&args.client)?;
     block_on(async {
+        if args.json {
+            return super::logs_json::run(&client, &args.id, args.follow).await;
+        }
         if !args.follow {
             let path = process_path(&args.id, "/output?format=text");
             let response = client.raw("GET", &path, None, REQUEST_TIMEOUT).await?;
@@ -44,8 +50,9 @@ pub(crate) fn run(args: LogsArgs) -> anyhow::Result<i32> {
             return Ok(0);
         }
         // Resolve a name or prefix once, so a later process with the same name is not followed.
-        let info = client.call("GET", &process_path(&args.id, ""), None).await?;
-        let id = info["id"].as_str().unwrap_or(&args.id).to_owned();
+        let info: tend::ProcessInfo =
+            client.call("GET", &process_path(&args.id, ""), crate::client::NO_BODY).await?;
+        let id = info.id.to_string();
         let mut offset = 0;
         loop {
             let path =

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::client::{Client, ClientArgs, block_on, process_path};
+use crate::client::{Client, ClientArgs, NO_BODY, block_on, process_path};
 
 /// How long one wait request may last before the client asks again.
 const ROUND: Duration = Duration::from_secs(20);
@@ -16,6 +16,9 @@ pub(crate) struct WaitArgs {
     client: ClientArgs,
     /// Id, unique id prefix or name.
     id: String,
+    /// Print the final info as JSON (the exit status stays the process's).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Exit: its code, 128+N for signal N, 124 if its timeout ended it, 127 if it could not
@@ -26,12 +29,15 @@ pub(crate) fn run(args: WaitArgs) -> anyhow::Result<i32> {
         let path = process_path(&args.id, &format!("/wait?timeout={}ms", ROUND.as_millis()));
         loop {
             // Bounded rounds, so the connection never sits idle for hours.
-            let info =
-                client.call_within("POST", &path, None, ROUND + Duration::from_secs(30)).await?;
-            match info["status"].as_str() {
-                Some("running" | "pending") => continue,
-                _ => return Ok(exit_code(&info)),
+            let info: serde_json::Value =
+                client.call_within("POST", &path, NO_BODY, ROUND + Duration::from_secs(30)).await?;
+            if matches!(info["status"].as_str(), Some("running" | "pending")) {
+                continue;
             }
+            if args.json {
+                crate::json_output::print(&info)?;
+            }
+            return Ok(exit_code(&info));
         }
     })
 }

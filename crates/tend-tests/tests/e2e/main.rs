@@ -1,6 +1,7 @@
 //! End-to-end tests: one integration-test binary for the package, one module per topic.
 mod actions;
 mod cli_completions;
+mod cli_json;
 mod cli_run;
 mod cli_run_signals;
 mod cli_up;
