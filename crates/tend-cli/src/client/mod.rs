@@ -21,6 +21,7 @@ use clap::Args;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tend::wire::ErrorBody;
 use tokio::sync::OnceCell;
 
 use crate::UsageError;
@@ -141,6 +142,26 @@ impl Client {
         })
     }
 
+    /// Sends `request` about process `id` to `/processes/{id}{rest}` and decodes the answer:
+    /// the path carries the id, so the body is the request without its `id` key
+    /// (`StopRequest {id, grace_ms}` travels as `{"grace_ms": …}`).
+    pub(crate) async fn process_within<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        method: &str,
+        id: &str,
+        rest: &str,
+        request: Option<&Req>,
+        timeout: Duration,
+    ) -> anyhow::Result<Resp> {
+        let body = request.map(serde_json::to_value).transpose()?.map(|mut body| {
+            if let Value::Object(keys) = &mut body {
+                keys.remove("id");
+            }
+            body
+        });
+        self.call_within(method, &process_path(id, rest), body.as_ref(), timeout).await
+    }
+
     /// Sends a request and returns the successful raw response.
     pub(crate) async fn raw(
         &self,
@@ -165,10 +186,10 @@ impl Client {
         if (200..300).contains(&response.status) {
             return Ok(response);
         }
-        let message = serde_json::from_slice::<Value>(&response.body)
-            .ok()
-            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| String::from_utf8_lossy(&response.body).into_owned());
+        let message = match serde_json::from_slice::<ErrorBody>(&response.body) {
+            Ok(body) => body.error.message,
+            Err(_) => String::from_utf8_lossy(&response.body).into_owned(),
+        };
         match response.status {
             400 => Err(UsageError(message).into()),
             401 => Err(anyhow!("the daemon refused the token: {message}")),
@@ -213,10 +234,10 @@ pub(crate) fn process_call<Req: Serialize, Resp: DeserializeOwned>(
     method: &str,
     id: &str,
     rest: &str,
-    body: Option<&Req>,
+    request: Option<&Req>,
 ) -> anyhow::Result<Resp> {
     let client = Client::new(args)?;
-    block_on(client.call(method, &process_path(id, rest), body))
+    block_on(client.process_within(method, id, rest, request, REQUEST_TIMEOUT))
 }
 
 /// The `body` of a request that sends none.

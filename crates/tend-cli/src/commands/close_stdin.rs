@@ -1,7 +1,7 @@
 //! `tend close-stdin`: close a managed process's stdin (it reads end-of-file).
 
 use clap::Args;
-use serde::de::IgnoredAny;
+use tend::wire::Empty;
 
 use crate::client::{ClientArgs, NO_BODY, process_call};
 
@@ -16,6 +16,6 @@ pub(crate) struct CloseStdinArgs {
 
 /// Closes it.
 pub(crate) fn run(args: CloseStdinArgs) -> anyhow::Result<i32> {
-    let _: IgnoredAny = process_call(&args.client, "POST", &args.id, "/close-stdin", NO_BODY)?;
+    let _: Empty = process_call(&args.client, "POST", &args.id, "/close-stdin", NO_BODY)?;
     Ok(0)
 }

@@ -3,8 +3,7 @@
 use std::io::Read;
 
 use clap::Args;
-use serde::de::IgnoredAny;
-use serde_json::json;
+use tend::wire::{Empty, InputRequest};
 
 use crate::client::{ClientArgs, process_call};
 
@@ -33,7 +32,7 @@ pub(crate) fn run(args: InputArgs) -> anyhow::Result<i32> {
     } else {
         format!("{}\n", args.text)
     };
-    let body = json!({ "data": data });
-    let _: IgnoredAny = process_call(&args.client, "POST", &args.id, "/input", Some(&body))?;
+    let request = InputRequest { id: args.id.clone(), data };
+    let _: Empty = process_call(&args.client, "POST", &args.id, "/input", Some(&request))?;
     Ok(0)
 }

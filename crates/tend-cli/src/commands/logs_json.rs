@@ -1,7 +1,8 @@
 //! `tend logs --json`: a managed process's output as JSON lines, one object per line of
-//! output, `{"stream": "stdout"|"stderr", "line": "..."}` (plus `"partial": true` for a piece
-//! of a line longer than the maximum, continued in the next object), in the order the
-//! daemon's event log holds them; `-f` prints each line as it arrives until the process ends.
+//! output, `{"seq": N, "stream": "stdout"|"stderr", "line": "..."}` (plus `"partial": true`
+//! for a piece of a line longer than the maximum, continued in the next object): the API's
+//! [`OutputLine`](tend::wire::OutputLine), in the order the daemon's event log holds them.
+//! `-f` prints each line as it arrives until the process ends.
 //!
 //! The lines come from `GET /processes/{id}/output?since=SEQ` (the event log, which knows each
 //! line's stream), not from the byte-exact `format=text` the plain form prints: text that is
@@ -11,30 +12,13 @@
 use std::io::Write;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tend::ProcessInfo;
+use tend::wire::LinesAnswer;
 
 use crate::client::{Client, NO_BODY, process_path};
 
 /// How long `-f` waits before asking again when nothing new came.
 const FOLLOW_POLL: Duration = Duration::from_millis(100);
-
-/// One page of `GET /processes/{id}/output`.
-#[derive(Debug, Deserialize)]
-struct LinesPage {
-    lines: Vec<OutputLine>,
-    next_seq: u64,
-    dropped: u64,
-}
-
-/// One line of output, as the daemon sends it and as `--json` prints it.
-#[derive(Debug, Serialize, Deserialize)]
-struct OutputLine {
-    stream: String,
-    line: String,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    partial: bool,
-}
 
 /// Prints the output of `id` as JSON lines; with `follow`, until the process has ended.
 pub(crate) async fn run(client: &Client, id: &str, follow: bool) -> anyhow::Result<i32> {
@@ -72,7 +56,7 @@ impl LineReader {
         let mut printed = false;
         loop {
             let path = process_path(id, &format!("/output?since={}", self.since));
-            let page: LinesPage = client.call("GET", &path, NO_BODY).await?;
+            let page: LinesAnswer = client.call("GET", &path, NO_BODY).await?;
             if page.dropped > self.dropped {
                 eprintln!(
                     "tend: {} line(s) of the output of {id} were dropped before what follows \

@@ -1,8 +1,8 @@
 //! `tend signal`: send one signal to a managed process.
 
 use clap::Args;
-use serde_json::json;
 use tend::ProcessInfo;
+use tend::wire::SignalRequest;
 
 use crate::UsageError;
 use crate::client::{ClientArgs, process_call};
@@ -26,8 +26,9 @@ pub(crate) fn run(args: SignalArgs) -> anyhow::Result<i32> {
     let signal: tend::Signal = args.signal.parse().map_err(|_| {
         UsageError(format!("SIGNAL `{}`: not a signal name or number", args.signal))
     })?;
-    let body = json!({ "signal": signal.number() });
-    let info: ProcessInfo = process_call(&args.client, "POST", &args.id, "/signal", Some(&body))?;
+    let request = SignalRequest { id: args.id.clone(), signal };
+    let info: ProcessInfo =
+        process_call(&args.client, "POST", &args.id, "/signal", Some(&request))?;
     if args.json {
         crate::json_output::print(&info)?;
     }

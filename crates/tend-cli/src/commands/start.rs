@@ -4,8 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use serde_json::{Value, json};
-use tend::ProcessInfo;
+use std::collections::BTreeMap;
+
+use tend::wire::{StartRequest, StdinChoice};
+use tend::{ProcessInfo, RestartPolicy};
 
 use crate::UsageError;
 use crate::client::{ClientArgs, block_on};
@@ -32,9 +34,9 @@ pub(crate) struct StartArgs {
     /// Ends the program gracefully after this long; 0 means no timeout.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
-    /// Restart policy: never, on_failure or always.
+    /// Restart policy: never, on-failure (or on_failure) or always.
     #[arg(long, value_name = "POLICY")]
-    restart: Option<String>,
+    restart: Option<RestartPolicy>,
     /// Print the process's info as JSON instead of its id.
     #[arg(long)]
     json: bool,
@@ -48,11 +50,9 @@ pub(crate) struct StartArgs {
     command: Vec<String>,
 }
 
-/// Parsed `KEY=VALUE` pairs as a JSON object (a repeated key keeps its last value).
-fn object(pairs: &[(String, String)]) -> Value {
-    Value::Object(
-        pairs.iter().map(|(key, value)| (key.clone(), Value::String(value.clone()))).collect(),
-    )
+/// Parsed `KEY=VALUE` pairs as a map (a repeated key keeps its last value).
+fn map(pairs: &[(String, String)]) -> BTreeMap<String, String> {
+    pairs.iter().cloned().collect()
 }
 
 /// Prints the new process's full id (its info with `--json`).
@@ -61,28 +61,21 @@ pub(crate) fn run(args: StartArgs) -> anyhow::Result<i32> {
     if program.is_empty() {
         return Err(UsageError("PROGRAM: the program name is empty".to_owned()).into());
     }
-    let mut body = json!({
-        "command": program,
-        "args": rest,
-        "labels": object(&args.labels),
-        "env": object(&args.env),
-        "stdin": if args.no_stdin { "null" } else { "piped" },
-    });
-    if let Some(dir) = &args.dir {
-        let dir = std::path::absolute(dir)?;
-        body["dir"] = json!(dir.to_string_lossy());
-    }
-    if let Some(name) = &args.name {
-        body["name"] = json!(name);
-    }
-    if let Some(timeout) = args.timeout {
-        body["timeout_ms"] = json!(millis(timeout));
-    }
-    if let Some(restart) = &args.restart {
-        body["restart"] = json!(restart);
-    }
+    let dir = args.dir.as_ref().map(std::path::absolute).transpose()?;
+    let request = StartRequest {
+        command: Some(program.clone()),
+        args: Some(rest.to_vec()),
+        labels: Some(map(&args.labels)),
+        env: Some(map(&args.env)),
+        stdin: Some(if args.no_stdin { StdinChoice::Null } else { StdinChoice::Piped }),
+        dir: dir.map(|dir| dir.to_string_lossy().into_owned()),
+        name: args.name.clone(),
+        timeout_ms: args.timeout.map(millis),
+        restart: args.restart,
+        ..StartRequest::default()
+    };
     let client = crate::client::Client::new(&args.client)?;
-    let info: ProcessInfo = block_on(client.call("POST", "/processes", Some(&body)))?;
+    let info: ProcessInfo = block_on(client.call("POST", "/processes", Some(&request)))?;
     if args.json {
         crate::json_output::print(&info)?;
     } else {

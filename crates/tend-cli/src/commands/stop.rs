@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use clap::Args;
-use serde_json::json;
 use tend::ProcessInfo;
+use tend::wire::StopRequest;
 
-use crate::client::{Client, ClientArgs, block_on, process_path};
+use crate::client::{Client, ClientArgs, block_on};
 use crate::durations::{millis, parse_duration};
 
 /// Arguments of `tend stop`.
@@ -27,12 +27,16 @@ pub(crate) struct StopArgs {
 /// Returns once it has ended; prints its final status (its final info with `--json`).
 pub(crate) fn run(args: StopArgs) -> anyhow::Result<i32> {
     let client = Client::new(&args.client)?;
-    let body = args.grace.map(|grace| json!({ "grace_ms": millis(grace) }));
+    let request = StopRequest {
+        id: args.id.clone(),
+        grace_ms: args.grace.map(millis),
+        ..StopRequest::default()
+    };
     // The daemon waits through the grace period before answering.
     let bound =
         args.grace.unwrap_or(Duration::from_secs(5)).saturating_add(Duration::from_secs(30));
-    let path = process_path(&args.id, "/stop");
-    let info: ProcessInfo = block_on(client.call_within("POST", &path, body.as_ref(), bound))?;
+    let stop = client.process_within("POST", &args.id, "/stop", Some(&request), bound);
+    let info: ProcessInfo = block_on(stop)?;
     if args.json {
         crate::json_output::print(&info)?;
     } else {

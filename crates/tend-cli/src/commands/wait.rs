@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use clap::Args;
+use tend::ProcessInfo;
 
 use crate::client::{Client, ClientArgs, NO_BODY, block_on, process_path};
 
@@ -29,27 +30,26 @@ pub(crate) fn run(args: WaitArgs) -> anyhow::Result<i32> {
         let path = process_path(&args.id, &format!("/wait?timeout={}ms", ROUND.as_millis()));
         loop {
             // Bounded rounds, so the connection never sits idle for hours.
-            let info: serde_json::Value =
+            let info: ProcessInfo =
                 client.call_within("POST", &path, NO_BODY, ROUND + Duration::from_secs(30)).await?;
-            if matches!(info["status"].as_str(), Some("running" | "pending")) {
-                continue;
+            if info.status.is_finished() {
+                if args.json {
+                    crate::json_output::print(&info)?;
+                }
+                return Ok(exit_code(&info));
             }
-            if args.json {
-                crate::json_output::print(&info)?;
-            }
-            return Ok(exit_code(&info));
         }
     })
 }
 
-fn exit_code(info: &serde_json::Value) -> i32 {
-    if info["reason"] == "timeout" {
+fn exit_code(info: &ProcessInfo) -> i32 {
+    if info.reason == Some(tend::Reason::Timeout) {
         return 124;
     }
-    if let Some(code) = info["exit_code"].as_i64() {
-        return code as i32;
+    if let Some(code) = info.exit_code {
+        return code;
     }
-    if let Some(signal) = info["signal"].as_str().and_then(|s| s.parse::<tend::Signal>().ok()) {
+    if let Some(signal) = info.signal {
         return 128 + signal.number();
     }
     // No code and no signal: it could not be started.

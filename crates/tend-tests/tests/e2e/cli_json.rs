@@ -55,6 +55,17 @@ fn tend(args: &[&str]) -> Output {
     finish(command)
 }
 
+/// One line of `tend logs --json`, without its `seq`.
+fn line_object(line: String) -> Value {
+    let mut value = object(&line);
+    assert!(value.as_object_mut().unwrap().remove("seq").is_some_and(|seq| seq.is_u64()), "{line}");
+    value
+}
+
+fn object(line: &str) -> Value {
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -144,10 +155,11 @@ fn logs_json_prints_one_object_per_line_with_its_stream() {
     assert_eq!(finish(client(&daemon, &["wait", "both"])).status.code(), Some(0));
     let logs = finish(client(&daemon, &["logs", "--json", "both"]));
     assert!(logs.status.success(), "{logs:?}");
-    let mut lines: Vec<Value> = text(&logs.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
-        .collect();
+    let mut lines: Vec<Value> = text(&logs.stdout).lines().map(object).collect();
+    // Numbered in the log's order.
+    let seqs: Vec<u64> = lines.iter().map(|line| line["seq"].as_u64().expect("seq")).collect();
+    assert!(seqs.is_sorted() && seqs[0] > 0, "{seqs:?}");
+    lines.iter_mut().for_each(|line| drop(line.as_object_mut().unwrap().remove("seq")));
     // The order across the two pipes is not defined; within one it is.
     lines.sort_by_key(|line| line["stream"].as_str().map(str::to_owned));
     assert_eq!(
@@ -169,21 +181,18 @@ fn logs_follow_json_prints_each_line_as_it_arrives_until_the_end() {
     let mut follower: Child =
         client(&daemon, &["logs", "-f", "--json", "chat"]).spawn().expect("spawn");
     let lines = line_channel(follower.stdout.take().expect("stdout"));
-    let object = |line: String| -> Value {
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
-    };
     assert!(finish(client(&daemon, &["input", "chat", "first"])).status.success());
     // Printed while the process still runs: the second line is not written yet.
-    let first = object(next_line(&lines, "the first line, live"));
+    let first = line_object(next_line(&lines, "the first line, live"));
     assert_eq!(first, serde_json::json!({"stream": "stdout", "line": "first"}));
     assert!(finish(client(&daemon, &["input", "chat", "second"])).status.success());
     assert_eq!(
-        object(next_line(&lines, "the second line")),
+        line_object(next_line(&lines, "the second line")),
         serde_json::json!({"stream": "stdout", "line": "second"})
     );
     assert!(finish(client(&daemon, &["close-stdin", "chat"])).status.success());
     assert_eq!(
-        object(next_line(&lines, "eof")),
+        line_object(next_line(&lines, "eof")),
         serde_json::json!({"stream": "stderr", "line": "eof"})
     );
     // The process ended: the follower ends too, with nothing more.
@@ -238,9 +247,9 @@ fn version_names_the_commit_and_the_features() {
     if in_git.is_ok_and(|output| output.status.success()) {
         // A commit of this repository (the binary may predate the newest one).
         assert!(hash.len() >= 7 && hash.chars().all(|c| c.is_ascii_hexdigit()), "{version}");
-        let object = format!("{hash}^{{commit}}");
+        let commit_object = format!("{hash}^{{commit}}");
         let known =
-            Command::new("git").args(["-C", repository, "cat-file", "-e", &object]).status();
+            Command::new("git").args(["-C", repository, "cat-file", "-e", &commit_object]).status();
         assert!(known.is_ok_and(|status| status.success()), "{hash} is no commit here");
     } else {
         assert_eq!(hash, "unknown", "{version}");

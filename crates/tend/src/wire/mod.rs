@@ -55,7 +55,8 @@ pub use pipeline::{
 };
 pub use process::{
     Empty, IdRequest, InputRequest, Launch, LinesAnswer, LinesQuery, ListQuery, OutputAnswer,
-    OutputLine, RunAnswer, RunRequest, SignalRequest, StartRequest, StopRequest, WaitRequest,
+    OutputLine, RunAnswer, RunRequest, SignalRequest, StartRequest, StdinChoice, StopRequest,
+    WaitRequest,
 };
 
 /// Reads a request of type `T` from JSON; `null` reads as `{}`. An error names the key it is
