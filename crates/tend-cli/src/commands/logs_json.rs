@@ -30,16 +30,23 @@ pub(crate) async fn run(client: &Client, id: &str, follow: bool) -> anyhow::Resu
         reader.print_new(client, &id).await?;
         return Ok(0);
     }
+    // The log takes events from the service in a task of its own, so the last lines may
+    // reach it a moment after the process is marked ended: one more read, a poll later.
+    let mut last_read = false;
     loop {
         // Asked before reading, so every line written before the end is read after it.
         let info: ProcessInfo = client.call("GET", &process_path(&id, ""), NO_BODY).await?;
         let printed = reader.print_new(client, &id).await?;
-        if info.status.is_finished() && !printed {
-            return Ok(0);
+        if printed {
+            continue;
         }
-        if !printed {
-            tokio::time::sleep(FOLLOW_POLL).await;
+        if info.status.is_finished() {
+            if last_read {
+                return Ok(0);
+            }
+            last_read = true;
         }
+        tokio::time::sleep(FOLLOW_POLL).await;
     }
 }
 
