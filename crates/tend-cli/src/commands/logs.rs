@@ -30,7 +30,8 @@ pub(crate) struct LogsArgs {
     /// Follow the output live until the process ends (its bytes exactly, as without -f).
     #[arg(short, long)]
     follow: bool,
-    /// Print JSON lines, `{"stream", "line"}` per line of output, instead of the raw bytes.
+    /// Print JSON lines, one `{seq, stream, line}` object per line of output, instead of the
+    /// raw bytes.
     #[arg(long)]
     json: bool,
 }
