@@ -50,8 +50,8 @@ pub use daemon::{DaemonHealth, DaemonRef, DaemonStopped};
 pub use duration::{DurationText, Millis, bare_number, both_given, parse_millis, parse_text, twin};
 pub use error::{ApiError, ErrorBody, ErrorCode, Invalid};
 pub use pipeline::{
-    LiveReport, PipelineParts, PipelineRef, PipelineRequest, PipelineStarted, PipelineState,
-    PipelineStatus, PipelineSummary, StepState,
+    LiveReport, PipelineHead, PipelineParts, PipelineRef, PipelineRequest, PipelineStarted,
+    PipelineState, PipelineStatus, PipelineSummary, StepState,
 };
 pub use process::{
     Empty, IdRequest, InputRequest, Launch, LinesAnswer, LinesQuery, ListQuery, OutputAnswer,
