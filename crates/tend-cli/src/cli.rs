@@ -4,11 +4,22 @@ use clap::{Parser, Subcommand};
 
 use crate::commands;
 
+/// `tend --version`: the version, the git commit built from (`-dirty` when its tracked files
+/// had changes; `unknown` outside a git checkout) and the cargo features, from `build.rs`.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("TEND_BUILD_COMMIT"),
+    ", features: ",
+    env!("TEND_BUILD_FEATURES"),
+    ")"
+);
+
 /// tend: supervise processes, run pipelines, keep services alive.
 ///
 /// Every command has --help. Durations are written like 500ms, 2s or 1m30s.
 #[derive(Debug, Parser)]
-#[command(name = "tend", version, propagate_version = true)]
+#[command(name = "tend", version = VERSION, propagate_version = true)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use tend::wire::Millis;
+
 /// Parses a humantime duration; the error names the value.
 pub(crate) fn parse_duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value)
@@ -14,8 +16,8 @@ pub(crate) fn parse_duration(value: &str) -> Result<Duration, String> {
 
 /// `duration` as the API's `*_ms` number. Anything from [`tend::FOREVER`] up means the same
 /// ("never") and is sent as that, so the number always fits the daemon's [`Duration`].
-pub(crate) fn millis(duration: Duration) -> f64 {
-    duration.min(tend::FOREVER).as_secs_f64() * 1000.0
+pub(crate) fn millis(duration: Duration) -> Millis {
+    Millis(duration.min(tend::FOREVER))
 }
 
 /// A run time as people read it in tables and summaries: `850ms`, `12.3s`, `2m05s` (never
@@ -47,8 +49,9 @@ mod tests {
     fn the_largest_durations_parse_and_travel() {
         let max = parse_duration("18446744073709551615s").unwrap();
         assert_eq!(max.as_secs(), u64::MAX);
-        assert_eq!(millis(max), tend::FOREVER.as_secs_f64() * 1000.0);
-        assert!(Duration::try_from_secs_f64(millis(Duration::MAX) / 1000.0).is_ok());
+        assert_eq!(millis(max).0, tend::FOREVER);
+        let sent = serde_json::to_value(millis(Duration::MAX)).unwrap().as_f64().unwrap();
+        assert!(Duration::try_from_secs_f64(sent / 1000.0).is_ok());
         let error = parse_duration("18446744073709551616s").unwrap_err();
         assert!(error.contains("`18446744073709551616s`"), "{error}");
     }

@@ -11,6 +11,7 @@ mod durations;
 mod events;
 mod exit;
 mod interrupt;
+mod json_output;
 mod key_value;
 mod pipeline_output;
 mod state_dir;

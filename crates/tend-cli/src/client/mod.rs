@@ -18,8 +18,11 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tend::http::{Answer, Request};
+use tend::wire::ErrorBody;
 use tokio::sync::OnceCell;
 
 use crate::UsageError;
@@ -116,29 +119,51 @@ impl Client {
         Ok(Self { addr, origin, token, proven: OnceCell::new() })
     }
 
-    /// Sends a request and returns the JSON answer; an error answer becomes an error naming
-    /// its message, an unreachable daemon one saying how to start it.
-    pub(crate) async fn call(
+    /// Sends a request (`body` encoded as JSON) and decodes the answer into `Resp`; an error
+    /// answer becomes an error naming its message, an unreachable daemon one saying how to
+    /// start it.
+    pub(crate) async fn call<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         method: &str,
         path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
+        body: Option<&Req>,
+    ) -> anyhow::Result<Resp> {
         self.call_within(method, path, body, REQUEST_TIMEOUT).await
     }
 
     /// [`call`](Self::call) with its own time bound.
-    pub(crate) async fn call_within(
+    pub(crate) async fn call_within<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         method: &str,
         path: &str,
-        body: Option<Value>,
+        body: Option<&Req>,
         timeout: Duration,
-    ) -> anyhow::Result<Value> {
+    ) -> anyhow::Result<Resp> {
+        let body = body.map(serde_json::to_value).transpose()?;
         let response = self.raw(method, path, body, timeout).await?;
-        response
-            .json()
-            .with_context(|| format!("the daemon's answer to {method} {path} is not JSON"))
+        response.json().with_context(|| {
+            format!("the daemon's answer to {method} {path} is not what this client expects")
+        })
+    }
+
+    /// Sends `request` about process `id` to `/processes/{id}{rest}` and decodes the answer:
+    /// the path carries the id, so the body is the request without its `id` key
+    /// (`StopRequest {id, grace_ms}` travels as `{"grace_ms": …}`).
+    pub(crate) async fn process_within<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        method: &str,
+        id: &str,
+        rest: &str,
+        request: Option<&Req>,
+        timeout: Duration,
+    ) -> anyhow::Result<Resp> {
+        let body = request.map(serde_json::to_value).transpose()?.map(|mut body| {
+            if let Value::Object(keys) = &mut body {
+                keys.remove("id");
+            }
+            body
+        });
+        self.call_within(method, &process_path(id, rest), body.as_ref(), timeout).await
     }
 
     /// Sends a request and returns the successful raw answer.
@@ -161,11 +186,10 @@ impl Client {
         if response.is_success() {
             return Ok(response);
         }
-        let message = response
-            .json::<Value>()
-            .ok()
-            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| response.text());
+        let message = match response.json::<ErrorBody>() {
+            Ok(body) => body.error.message,
+            Err(_) => response.text(),
+        };
         match response.status() {
             400 => Err(UsageError(message).into()),
             401 => Err(anyhow!("the daemon refused the token: {message}")),
@@ -204,17 +228,20 @@ pub(crate) fn block_on<T>(
 }
 
 /// Sends one request about one process (`/processes/{id}{rest}`) on a one-shot runtime and
-/// returns the JSON answer: all that `kill`, `rm`, `signal`, `input` and `close-stdin` do.
-pub(crate) fn process_call(
+/// returns the decoded answer: all that `kill`, `rm`, `signal`, `input` and `close-stdin` do.
+pub(crate) fn process_call<Req: Serialize, Resp: DeserializeOwned>(
     args: &ClientArgs,
     method: &str,
     id: &str,
     rest: &str,
-    body: Option<Value>,
-) -> anyhow::Result<Value> {
+    request: Option<&Req>,
+) -> anyhow::Result<Resp> {
     let client = Client::new(args)?;
-    block_on(client.call(method, &process_path(id, rest), body))
+    block_on(client.process_within(method, id, rest, request, REQUEST_TIMEOUT))
 }
+
+/// The `body` of a request that sends none.
+pub(crate) const NO_BODY: Option<&()> = None;
 
 /// `/processes/{id}` with the id encoded.
 pub(crate) fn process_path(id: &str, rest: &str) -> String {

@@ -1,8 +1,9 @@
 //! `tend close-stdin`: close a managed process's stdin (it reads end-of-file).
 
 use clap::Args;
+use tend::wire::Empty;
 
-use crate::client::{ClientArgs, process_call};
+use crate::client::{ClientArgs, NO_BODY, process_call};
 
 /// Arguments of `tend close-stdin`.
 #[derive(Debug, Args)]
@@ -15,6 +16,6 @@ pub(crate) struct CloseStdinArgs {
 
 /// Closes it.
 pub(crate) fn run(args: CloseStdinArgs) -> anyhow::Result<i32> {
-    process_call(&args.client, "POST", &args.id, "/close-stdin", None)?;
+    let _: Empty = process_call(&args.client, "POST", &args.id, "/close-stdin", NO_BODY)?;
     Ok(0)
 }

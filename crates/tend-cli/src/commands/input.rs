@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use clap::Args;
-use serde_json::json;
+use tend::wire::{Empty, InputRequest};
 
 use crate::client::{ClientArgs, process_call};
 
@@ -32,6 +32,7 @@ pub(crate) fn run(args: InputArgs) -> anyhow::Result<i32> {
     } else {
         format!("{}\n", args.text)
     };
-    process_call(&args.client, "POST", &args.id, "/input", Some(json!({ "data": data })))?;
+    let request = InputRequest { id: args.id.clone(), data: Some(data) };
+    let _: Empty = process_call(&args.client, "POST", &args.id, "/input", Some(&request))?;
     Ok(0)
 }

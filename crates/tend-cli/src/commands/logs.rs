@@ -43,6 +43,10 @@ pub(crate) struct LogsArgs {
     /// Follow the output live until the process ends (its bytes exactly, as without -f).
     #[arg(short, long)]
     follow: bool,
+    /// Print JSON lines, one `{seq, stream, line}` object per line of output, instead of the
+    /// raw bytes.
+    #[arg(long)]
+    json: bool,
 }
 
 /// What a batch of events asks the follower to do.
@@ -65,6 +69,9 @@ impl Wake {
 pub(crate) fn run(args: LogsArgs) -> anyhow::Result<i32> {
     let client = Client::new(&args.client)?;
     block_on(async {
+        if args.json {
+            return super::logs_json::run(&client, &args.id, args.follow).await;
+        }
         if !args.follow {
             let path = process_path(&args.id, "/output?format=text");
             let response = client.raw("GET", &path, None, REQUEST_TIMEOUT).await?;
@@ -73,8 +80,9 @@ pub(crate) fn run(args: LogsArgs) -> anyhow::Result<i32> {
             return Ok(0);
         }
         // Resolve a name or prefix once, so a later process with the same name is not followed.
-        let info = client.call("GET", &process_path(&args.id, ""), None).await?;
-        let id = info["id"].as_str().unwrap_or(&args.id).to_owned();
+        let info: tend::ProcessInfo =
+            client.call("GET", &process_path(&args.id, ""), crate::client::NO_BODY).await?;
+        let id = info.id.to_string();
         Follower { client: &client, id, offset: 0, last_seq: None }.follow().await?;
         Ok(0)
     })

@@ -8,6 +8,7 @@ pub(crate) mod health;
 pub(crate) mod input;
 pub(crate) mod kill;
 pub(crate) mod logs;
+mod logs_json;
 pub(crate) mod man;
 pub(crate) mod procs;
 pub(crate) mod ps;

@@ -1,11 +1,9 @@
 //! `tend ps`: the daemon's managed processes.
 
-use std::time::Duration;
-
 use clap::Args;
-use serde_json::Value;
+use tend::{ProcessInfo, Status};
 
-use crate::client::{Client, ClientArgs, block_on};
+use crate::client::{Client, ClientArgs, NO_BODY, block_on};
 use crate::table::Table;
 
 /// Arguments of `tend ps`.
@@ -25,32 +23,22 @@ pub(crate) struct PsArgs {
 pub(crate) fn run(args: PsArgs) -> anyhow::Result<i32> {
     let client = Client::new(&args.client)?;
     // Every record, so short ids are unique among all of them (they must work as prefixes).
-    let list = block_on(client.call("GET", "/processes", None))?;
-    let all = list.as_array().cloned().unwrap_or_default();
-    let ids: Vec<&str> = all.iter().filter_map(|i| i["id"].as_str()).collect();
-    let shown: Vec<Value> =
-        all.iter().filter(|i| args.all || i["status"] == "running").cloned().collect();
+    let all: Vec<ProcessInfo> = block_on(client.call("GET", "/processes", NO_BODY))?;
+    let ids: Vec<String> = all.iter().map(|info| info.id.to_string()).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let shown: Vec<&ProcessInfo> =
+        all.iter().filter(|info| args.all || info.status == Status::Running).collect();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&shown)?);
+        crate::json_output::print(&shown)?;
     } else {
         print!("{}", table(&shown, &ids));
     }
     Ok(0)
 }
 
-fn text(value: &Value) -> String {
-    match value {
-        Value::Null => "-".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn duration(ms: &Value) -> String {
-    match ms.as_f64().and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok()) {
-        Some(duration) => crate::durations::human(duration),
-        None => "-".to_owned(),
-    }
+/// `-` for a value not there.
+fn or_dash<T: ToString>(value: Option<T>) -> String {
+    value.map_or_else(|| "-".to_owned(), |value| value.to_string())
 }
 
 /// The shortest prefix of `id` (8 characters at least) that no other id starts with. Ids are
@@ -66,28 +54,22 @@ fn short_id(id: &str, ids: &[&str]) -> String {
 }
 
 /// `ID NAME PID STATUS EXIT DURATION COMMAND` in aligned columns.
-fn table(items: &[Value], ids: &[&str]) -> String {
+fn table(items: &[&ProcessInfo], ids: &[&str]) -> String {
     let mut table = Table::new(&["ID", "NAME", "PID", "STATUS", "EXIT", "DURATION", "COMMAND"]);
     for info in items {
-        let id = info["id"].as_str().unwrap_or_default();
-        let exit = match (&info["exit_code"], &info["signal"]) {
-            (Value::Number(code), _) => code.to_string(),
-            (_, Value::String(signal)) => signal.clone(),
-            _ => "-".to_owned(),
+        let exit = match (info.exit_code, info.signal) {
+            (Some(code), _) => code.to_string(),
+            (None, signal) => or_dash(signal),
         };
-        let mut command = text(&info["command"]);
-        for arg in info["args"].as_array().into_iter().flatten() {
-            command.push(' ');
-            command.push_str(arg.as_str().unwrap_or_default());
-        }
+        let command = std::iter::once(&info.command).chain(&info.args).cloned();
         table.push(vec![
-            short_id(id, ids),
-            text(&info["name"]),
-            text(&info["pid"]),
-            text(&info["status"]),
+            short_id(&info.id.to_string(), ids),
+            or_dash(info.name.as_ref()),
+            or_dash(info.pid),
+            info.status.to_string(),
             exit,
-            duration(&info["duration_ms"]),
-            command,
+            or_dash(info.duration().map(crate::durations::human)),
+            command.collect::<Vec<_>>().join(" "),
         ]);
     }
     table.render()

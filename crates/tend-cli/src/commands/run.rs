@@ -56,8 +56,10 @@ pub(crate) struct RunArgs {
     /// itself when longer), and starts over after a run of 10 s or more. Default 100ms.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "restart")]
     restart_delay: Option<Duration>,
-    /// The program and its arguments, after `--`.
-    #[arg(required = true, last = true, value_name = "PROGRAM [ARGS]...")]
+    /// The program, then its arguments. Everything from the program on is the program's
+    /// (tend's options go before it); `--` before it is optional, needed only for a program
+    /// whose name starts with `-`.
+    #[arg(required = true, trailing_var_arg = true, value_name = "PROGRAM")]
     command: Vec<String>,
 }
 
@@ -65,7 +67,7 @@ impl RunArgs {
     fn start_options(&self) -> anyhow::Result<StartOptions> {
         let (program, args) = self.command.split_first().expect("clap requires a program");
         if program.is_empty() {
-            return Err(UsageError("the program after `--` is empty".to_owned()).into());
+            return Err(UsageError("PROGRAM: the program name is empty".to_owned()).into());
         }
         let mut options = StartOptions::new(program.clone())
             .args(args.iter().cloned())

@@ -1,7 +1,8 @@
 //! `tend signal`: send one signal to a managed process.
 
 use clap::Args;
-use serde_json::json;
+use tend::ProcessInfo;
+use tend::wire::SignalRequest;
 
 use crate::UsageError;
 use crate::client::{ClientArgs, process_call};
@@ -15,14 +16,21 @@ pub(crate) struct SignalArgs {
     id: String,
     /// The signal: a name (`TERM`, `SIGHUP`) or a number.
     signal: String,
+    /// Print the process's info as JSON (by default it prints nothing).
+    #[arg(long)]
+    json: bool,
 }
 
-/// Delivers it once, to the process itself.
+/// Delivers it once, to the process itself. With `--json`, prints the process's info.
 pub(crate) fn run(args: SignalArgs) -> anyhow::Result<i32> {
     let signal: tend::Signal = args.signal.parse().map_err(|_| {
         UsageError(format!("SIGNAL `{}`: not a signal name or number", args.signal))
     })?;
-    let body = json!({ "signal": signal.number() });
-    process_call(&args.client, "POST", &args.id, "/signal", Some(body))?;
+    let request = SignalRequest { id: args.id.clone(), signal: Some(signal) };
+    let info: ProcessInfo =
+        process_call(&args.client, "POST", &args.id, "/signal", Some(&request))?;
+    if args.json {
+        crate::json_output::print(&info)?;
+    }
     Ok(0)
 }

@@ -4,7 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use tend::wire::{StartRequest, StdinChoice};
+use tend::{ProcessInfo, RestartPolicy};
 
 use crate::UsageError;
 use crate::client::{ClientArgs, block_on};
@@ -31,52 +34,52 @@ pub(crate) struct StartArgs {
     /// Ends the program gracefully after this long; 0 means no timeout.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
-    /// Restart policy: never, on_failure or always.
+    /// Restart policy: never, on-failure (or on_failure) or always.
     #[arg(long, value_name = "POLICY")]
-    restart: Option<String>,
+    restart: Option<RestartPolicy>,
+    /// Print the process's info as JSON instead of its id.
+    #[arg(long)]
+    json: bool,
     /// Give the program /dev/null as stdin instead of a pipe fed by `tend input`.
     #[arg(long)]
     no_stdin: bool,
-    /// The program and its arguments, after `--`.
-    #[arg(required = true, last = true, value_name = "PROGRAM [ARGS]...")]
+    /// The program, then its arguments. Everything from the program on is the program's
+    /// (tend's options go before it); `--` before it is optional, needed only for a program
+    /// whose name starts with `-`.
+    #[arg(required = true, trailing_var_arg = true, value_name = "PROGRAM")]
     command: Vec<String>,
 }
 
-/// Parsed `KEY=VALUE` pairs as a JSON object (a repeated key keeps its last value).
-fn object(pairs: &[(String, String)]) -> Value {
-    Value::Object(
-        pairs.iter().map(|(key, value)| (key.clone(), Value::String(value.clone()))).collect(),
-    )
+/// Parsed `KEY=VALUE` pairs as a map (a repeated key keeps its last value).
+fn map(pairs: &[(String, String)]) -> BTreeMap<String, String> {
+    pairs.iter().cloned().collect()
 }
 
-/// Prints the new process's full id.
+/// Prints the new process's full id (its info with `--json`).
 pub(crate) fn run(args: StartArgs) -> anyhow::Result<i32> {
     let (program, rest) = args.command.split_first().expect("clap requires a program");
     if program.is_empty() {
-        return Err(UsageError("the program after `--` is empty".to_owned()).into());
+        return Err(UsageError("PROGRAM: the program name is empty".to_owned()).into());
     }
-    let mut body = json!({
-        "command": program,
-        "args": rest,
-        "labels": object(&args.labels),
-        "env": object(&args.env),
-        "stdin": if args.no_stdin { "null" } else { "piped" },
-    });
-    if let Some(dir) = &args.dir {
-        let dir = std::path::absolute(dir)?;
-        body["dir"] = json!(dir.to_string_lossy());
-    }
-    if let Some(name) = &args.name {
-        body["name"] = json!(name);
-    }
-    if let Some(timeout) = args.timeout {
-        body["timeout_ms"] = json!(millis(timeout));
-    }
-    if let Some(restart) = &args.restart {
-        body["restart"] = json!(restart);
-    }
+    let dir = args.dir.as_ref().map(std::path::absolute).transpose()?;
+    let request = StartRequest {
+        command: Some(program.clone()),
+        args: Some(rest.to_vec()),
+        labels: Some(map(&args.labels)),
+        env: Some(map(&args.env)),
+        stdin: Some(if args.no_stdin { StdinChoice::Null } else { StdinChoice::Piped }),
+        dir: dir.map(|dir| dir.to_string_lossy().into_owned()),
+        name: args.name.clone(),
+        timeout_ms: args.timeout.map(millis),
+        restart: args.restart,
+        ..StartRequest::default()
+    };
     let client = crate::client::Client::new(&args.client)?;
-    let info = block_on(client.call("POST", "/processes", Some(body)))?;
-    println!("{}", info["id"].as_str().unwrap_or_default());
+    let info: ProcessInfo = block_on(client.call("POST", "/processes", Some(&request)))?;
+    if args.json {
+        crate::json_output::print(&info)?;
+    } else {
+        println!("{}", info.id);
+    }
     Ok(0)
 }

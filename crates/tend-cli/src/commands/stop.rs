@@ -3,9 +3,10 @@
 use std::time::Duration;
 
 use clap::Args;
-use serde_json::json;
+use tend::ProcessInfo;
+use tend::wire::StopRequest;
 
-use crate::client::{Client, ClientArgs, block_on, process_path};
+use crate::client::{Client, ClientArgs, block_on};
 use crate::durations::{millis, parse_duration};
 
 /// Arguments of `tend stop`.
@@ -18,16 +19,28 @@ pub(crate) struct StopArgs {
     /// Time between SIGTERM and SIGKILL (100 years or more: never SIGKILL).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     grace: Option<Duration>,
+    /// Print the process's info as JSON instead of its status.
+    #[arg(long)]
+    json: bool,
 }
 
-/// Returns once it has ended; prints its final status.
+/// Returns once it has ended; prints its final status (its final info with `--json`).
 pub(crate) fn run(args: StopArgs) -> anyhow::Result<i32> {
     let client = Client::new(&args.client)?;
-    let body = args.grace.map(|grace| json!({ "grace_ms": millis(grace) }));
+    let request = StopRequest {
+        id: args.id.clone(),
+        grace_ms: args.grace.map(millis),
+        ..StopRequest::default()
+    };
     // The daemon waits through the grace period before answering.
     let bound =
         args.grace.unwrap_or(Duration::from_secs(5)).saturating_add(Duration::from_secs(30));
-    let info = block_on(client.call_within("POST", &process_path(&args.id, "/stop"), body, bound))?;
-    println!("{}", info["status"].as_str().unwrap_or_default());
+    let stop = client.process_within("POST", &args.id, "/stop", Some(&request), bound);
+    let info: ProcessInfo = block_on(stop)?;
+    if args.json {
+        crate::json_output::print(&info)?;
+    } else {
+        println!("{}", info.status);
+    }
     Ok(0)
 }

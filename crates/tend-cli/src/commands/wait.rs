@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::Args;
 use tend::ProcessInfo;
 
-use crate::client::{Client, ClientArgs, block_on, process_path};
+use crate::client::{Client, ClientArgs, NO_BODY, block_on, process_path};
 
 /// How long one wait request may last before the client asks again.
 const ROUND: Duration = Duration::from_secs(20);
@@ -17,6 +17,9 @@ pub(crate) struct WaitArgs {
     client: ClientArgs,
     /// Id, unique id prefix or name.
     id: String,
+    /// Print the final info as JSON (the exit status stays the process's).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Exit: its shell status, as `tend run` exits ([`ProcessInfo::shell_status`]: its code,
@@ -27,10 +30,12 @@ pub(crate) fn run(args: WaitArgs) -> anyhow::Result<i32> {
         let path = process_path(&args.id, &format!("/wait?timeout={}ms", ROUND.as_millis()));
         loop {
             // Bounded rounds, so the connection never sits idle for hours.
-            let info =
-                client.call_within("POST", &path, None, ROUND + Duration::from_secs(30)).await?;
-            let info: ProcessInfo = serde_json::from_value(info)?;
+            let info: ProcessInfo =
+                client.call_within("POST", &path, NO_BODY, ROUND + Duration::from_secs(30)).await?;
             if info.status.is_finished() {
+                if args.json {
+                    crate::json_output::print(&info)?;
+                }
                 return Ok(info.shell_status());
             }
         }
