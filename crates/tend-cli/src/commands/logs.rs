@@ -22,16 +22,11 @@ use clap::Args;
 
 use tend::http::Answer;
 
-use crate::client::events::EventHead;
+use super::follow::{Source, Wake, follow};
 use crate::client::{Client, ClientArgs, block_on, process_path};
 
 /// Time bound of one request: the daemon answers a follow request within 10 s.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Events taken from the socket before asking for the bytes they announce, so a flood of
-/// lines costs one request per batch, not per line.
-const EVENT_BATCH: usize = 4096;
-/// Pause before reconnecting a broken events stream.
-const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
 
 /// Arguments of `tend logs`.
 #[derive(Debug, Args)]
@@ -47,22 +42,6 @@ pub(crate) struct LogsArgs {
     /// raw bytes.
     #[arg(long)]
     json: bool,
-}
-
-/// What a batch of events asks the follower to do.
-#[derive(Debug, Default, Clone, Copy)]
-struct Wake {
-    /// Ask for the new bytes: the process wrote some, ended, or events were missed.
-    fetch: bool,
-    /// Let the daemon wait for the end (or new bytes) before answering.
-    wait: bool,
-}
-
-impl Wake {
-    fn add(&mut self, other: Wake) {
-        self.fetch |= other.fetch;
-        self.wait |= other.wait;
-    }
 }
 
 /// Prints the output; exit 0.
@@ -83,81 +62,24 @@ pub(crate) fn run(args: LogsArgs) -> anyhow::Result<i32> {
         let info: tend::ProcessInfo =
             client.call("GET", &process_path(&args.id, ""), crate::client::NO_BODY).await?;
         let id = info.id.to_string();
-        Follower { client: &client, id, offset: 0, last_seq: None }.follow().await?;
+        follow(&client, &id.clone(), &mut Bytes { client: &client, id, offset: 0 }).await?;
         Ok(0)
     })
 }
 
-/// `tend logs -f`: one process's bytes, asked for when its events say there are new ones.
-struct Follower<'a> {
+/// `tend logs -f`: one process's bytes, from the offset of the next byte to print.
+struct Bytes<'a> {
     client: &'a Client,
     id: String,
-    /// The offset of the next byte to print.
     offset: u64,
-    /// The sequence number of the last event read, to reconnect from.
-    last_seq: Option<u64>,
 }
 
-impl Follower<'_> {
-    /// Prints the output until the process has ended and all of it is printed.
-    async fn follow(&mut self) -> anyhow::Result<()> {
-        if self.fetch(false).await? {
-            return Ok(());
-        }
-        let mut events = self.client.events(None).await?;
-        // What was written between the first answer and the subscription.
-        if self.fetch(false).await? {
-            return Ok(());
-        }
-        loop {
-            let Some(first) = events.next().await else {
-                // The socket broke: ask once, then resume from the last event seen. The pause
-                // keeps a daemon that closes every stream at once from being asked in a loop.
-                if self.fetch(false).await? {
-                    return Ok(());
-                }
-                tokio::time::sleep(RECONNECT_PAUSE).await;
-                events = self.client.events(self.last_seq.map(|seq| seq + 1)).await?;
-                if self.last_seq.is_none() && self.fetch(false).await? {
-                    return Ok(());
-                }
-                continue;
-            };
-            let mut wake = Wake::default();
-            wake.add(self.wakes(&first));
-            // Take what else has arrived, so one request covers a burst of lines.
-            for _ in 0..EVENT_BATCH {
-                let Some(Some(event)) = events.ready() else { break };
-                wake.add(self.wakes(&event));
-            }
-            // After `exited` (or a gap that may have held it), the daemon may mark the
-            // process ended a moment later: wait for that (`follow=true` answers as soon as it
-            // has, or as soon as there are new bytes) rather than for an event that will not
-            // come.
-            if wake.fetch && self.fetch(wake.wait).await? {
-                return Ok(());
-            }
-        }
-    }
-
-    /// What `event` asks for; remembers its `seq`.
-    fn wakes(&mut self, event: &EventHead) -> Wake {
-        if let Some(seq) = event.seq {
-            self.last_seq = Some(seq);
-        }
-        let ours = event.id.as_deref() == Some(self.id.as_str());
-        match event.event.as_str() {
-            "lagged" => Wake { fetch: true, wait: true },
-            "exited" if ours => Wake { fetch: true, wait: true },
-            "output" if ours => Wake { fetch: true, wait: false },
-            _ => Wake::default(),
-        }
-    }
-
-    /// Prints the bytes from `offset` on; `true` when the process has ended and they were
-    /// the last. With `wait`, the daemon first waits (up to 10 s) for new bytes or the end.
-    async fn fetch(&mut self, wait: bool) -> anyhow::Result<bool> {
-        let query = format!("/output?format=text&offset={}&follow={wait}", self.offset);
+impl Source for Bytes<'_> {
+    /// Prints the bytes from `offset` on; `true` when the process has ended and they were the
+    /// last. When it may have ended, the daemon first waits (up to 10 s) for new bytes or
+    /// the end (`follow=true`): it marks the process ended a moment after the `exited` event.
+    async fn fetch(&mut self, wake: Wake) -> anyhow::Result<bool> {
+        let query = format!("/output?format=text&offset={}&follow={}", self.offset, wake.wait);
         let path = process_path(&self.id, &query);
         let response = self.client.raw("GET", &path, None, REQUEST_TIMEOUT).await?;
         self.offset =

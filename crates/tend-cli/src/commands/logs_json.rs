@@ -2,7 +2,8 @@
 //! output, `{"seq": N, "stream": "stdout"|"stderr", "line": "..."}` (plus `"partial": true`
 //! for a piece of a line longer than the maximum, continued in the next object): the API's
 //! [`OutputLine`](tend::wire::OutputLine), in the order the daemon's event log holds them.
-//! `-f` prints each line as it arrives until the process ends.
+//! `-f` prints each line as it arrives until the process ends, woken by the process's events
+//! (see [`follow`](super::follow)).
 //!
 //! The lines come from `GET /processes/{id}/output?since=SEQ` (the event log, which knows each
 //! line's stream), not from the byte-exact `format=text` the plain form prints: text that is
@@ -15,38 +16,53 @@ use std::time::Duration;
 use tend::ProcessInfo;
 use tend::wire::LinesAnswer;
 
+use super::follow::{Source, Wake};
 use crate::client::{Client, NO_BODY, process_path};
 
-/// How long `-f` waits before asking again when nothing new came.
-const FOLLOW_POLL: Duration = Duration::from_millis(100);
+/// How long the log may take to hold the last lines of a process already ended when the
+/// follower looks (it takes events from the service in a task of its own).
+const LOG_CATCH_UP: Duration = Duration::from_millis(100);
 
 /// Prints the output of `id` as JSON lines; with `follow`, until the process has ended.
 pub(crate) async fn run(client: &Client, id: &str, follow: bool) -> anyhow::Result<i32> {
     // Resolve a name or prefix once, so a later process with the same name is not followed.
     let info: ProcessInfo = client.call("GET", &process_path(id, ""), NO_BODY).await?;
     let id = info.id.to_string();
-    let mut reader = LineReader::default();
-    if !follow {
-        reader.print_new(client, &id).await?;
-        return Ok(0);
+    let mut lines = Lines { client, id: id.clone(), reader: LineReader::default() };
+    if follow {
+        super::follow::follow(client, &id, &mut lines).await?;
+    } else {
+        lines.reader.print_new(client, &id).await?;
     }
-    // The log takes events from the service in a task of its own, so the last lines may
-    // reach it a moment after the process is marked ended: one more read, a poll later.
-    let mut last_read = false;
-    loop {
-        // Asked before reading, so every line written before the end is read after it.
-        let info: ProcessInfo = client.call("GET", &process_path(&id, ""), NO_BODY).await?;
-        let printed = reader.print_new(client, &id).await?;
-        if printed {
-            continue;
+    Ok(0)
+}
+
+/// `tend logs -f --json`: one process's lines, from the daemon's event log.
+struct Lines<'a> {
+    client: &'a Client,
+    id: String,
+    reader: LineReader,
+}
+
+impl Source for Lines<'_> {
+    async fn fetch(&mut self, wake: Wake) -> anyhow::Result<bool> {
+        self.reader.print_new(self.client, &self.id).await?;
+        if wake.exited {
+            // The socket reads the same log, in order: every line came before `exited`.
+            return Ok(true);
         }
-        if info.status.is_finished() {
-            if last_read {
-                return Ok(0);
-            }
-            last_read = true;
+        if wake.fetch && !wake.wait {
+            return Ok(false);
         }
-        tokio::time::sleep(FOLLOW_POLL).await;
+        // Just connected, or events were missed: it may have ended unseen.
+        let info: ProcessInfo =
+            self.client.call("GET", &process_path(&self.id, ""), NO_BODY).await?;
+        if !info.status.is_finished() {
+            return Ok(false);
+        }
+        tokio::time::sleep(LOG_CATCH_UP).await;
+        self.reader.print_new(self.client, &self.id).await?;
+        Ok(true)
     }
 }
 

@@ -4,6 +4,7 @@ pub(crate) mod close_stdin;
 pub(crate) mod completions;
 pub(crate) mod daemon;
 pub(crate) mod daemons;
+mod follow;
 pub(crate) mod health;
 pub(crate) mod input;
 pub(crate) mod kill;

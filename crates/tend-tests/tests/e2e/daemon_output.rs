@@ -152,15 +152,29 @@ fn sockets_of(pid: u32) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_follow_waits_on_the_events_socket_without_asking_again() {
+    follows_on_the_socket(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_json_waits_on_the_events_socket_without_asking_again() {
+    follows_on_the_socket(true).await;
+}
+
+/// `tend logs -f` (with `--json` when `json`) holds the events WebSocket and asks nothing
+/// while its process is silent, then prints the next line and ends with the process.
+async fn follows_on_the_socket(json: bool) {
     let daemon = RealDaemon::start();
     let id = start_waiting_for_go(&daemon, "echo first; read go; echo second").await;
-    let mut follower =
-        daemon.tend_command(&["logs", "-f", &id]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut args = vec!["logs", "-f", &id];
+    if json {
+        args.push("--json");
+    }
+    let mut follower = daemon.tend_command(&args).stdout(Stdio::piped()).spawn().unwrap();
     let pid = follower.id().unwrap();
     let mut stdout = follower.stdout.take().unwrap();
     let mut printed = Vec::new();
     let mut buffer = [0; 256];
-    while printed != b"first\n" {
+    while !printed.ends_with(b"\n") {
         let n = tokio::time::timeout(LONG, stdout.read(&mut buffer)).await.expect("first").unwrap();
         assert!(n > 0, "logs -f ended early: {printed:?}");
         printed.extend_from_slice(&buffer[..n]);
@@ -196,7 +210,15 @@ async fn logs_follow_waits_on_the_events_socket_without_asking_again() {
     // Its next line is printed as soon as the process writes it; then it ends.
     say_go(&daemon, &id).await;
     tokio::time::timeout(LONG, stdout.read_to_end(&mut printed)).await.expect("ends").unwrap();
-    assert_eq!(printed, b"first\nsecond\n");
+    let printed = String::from_utf8(printed).unwrap();
+    if json {
+        let lines: Vec<serde_json::Value> =
+            printed.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+        let texts: Vec<&str> = lines.iter().map(|line| line["line"].as_str().unwrap()).collect();
+        assert_eq!(texts, ["first", "second"], "{printed}");
+    } else {
+        assert_eq!(printed, "first\nsecond\n");
+    }
     let status = tokio::time::timeout(LONG, follower.wait()).await.expect("exits").unwrap();
     assert!(status.success(), "{status:?}");
 }
