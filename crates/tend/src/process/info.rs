@@ -13,6 +13,7 @@ use crate::Signal;
 
 /// A managed process's identity: a UUID v7, so ids sort by creation time.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct ProcessId(uuid::Uuid);
 
@@ -47,6 +48,7 @@ impl FromStr for ProcessId {
 /// `pending → running → exited | failed | killed`. With a [`Restart`](crate::Restart) policy a
 /// process goes back to `pending` between runs: `running → pending → running → …`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Created, not started yet; or waiting to be restarted.
@@ -84,6 +86,7 @@ impl fmt::Display for Status {
 
 /// Why we ended a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// Its timeout passed.
@@ -100,6 +103,7 @@ pub enum Reason {
 /// ended it; `duration_ms` counts up while it runs. After restarts, `pid`, `started_at`,
 /// `ended_at`, `duration_ms`, `exit_code` and `signal` are those of the latest run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProcessInfo {
     /// Identity.
     pub id: ProcessId,
