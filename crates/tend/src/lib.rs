@@ -136,6 +136,7 @@ pub mod runner;
 pub mod script;
 mod service;
 pub mod signal;
+pub mod wire;
 
 pub use deadline::FOREVER;
 pub use error::{Error, FailedRun};

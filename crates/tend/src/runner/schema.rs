@@ -9,7 +9,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::spec::{Step, StepCommand};
-use super::values::{Count, EnvTable, Field, Flag, Span, Text, TextList};
+use super::values::{Count, EnvTable, Field, Flag, Millis, Span, Text, TextList};
 
 /// Top-level keys.
 const FILE_KEYS: &[&str] = &["steps"];
@@ -23,9 +23,12 @@ pub const STEP_KEYS: &[&str] = &[
     "after",
     "allow_failure",
     "timeout",
+    "timeout_ms",
     "grace",
+    "grace_ms",
     "retries",
     "retry_delay",
+    "retry_delay_ms",
 ];
 
 /// A whole pipeline file: its steps in declaration order.
@@ -127,6 +130,11 @@ impl<'de> Visitor<'de> for StepSeed {
                 return Err(fail(format!("`{key}` is given twice")));
             }
             seen.push(key);
+            // The duration twin: `KEY` or `KEY_ms`, never both.
+            if let Some(twin) = duration_twin(key).filter(|twin| seen.contains(twin)) {
+                let plain = if key.ends_with("_ms") { twin } else { key };
+                return Err(fail(crate::wire::both_given(plain)));
+            }
             let field = Field { step: &name, key };
             match key {
                 "command" | "run" if command.is_some() || script.is_some() => {
@@ -141,8 +149,13 @@ impl<'de> Visitor<'de> for StepSeed {
                 "after" => step.after = map.next_value_seed(field.of::<TextList>())?,
                 "allow_failure" => step.allow_failure = map.next_value_seed(field.of::<Flag>())?,
                 "timeout" => step.timeout = Some(map.next_value_seed(field.of::<Span>())?),
+                "timeout_ms" => step.timeout = Some(map.next_value_seed(field.of::<Millis>())?),
                 "grace" => step.grace = map.next_value_seed(field.of::<Span>())?,
+                "grace_ms" => step.grace = map.next_value_seed(field.of::<Millis>())?,
                 "retry_delay" => step.retry_delay = map.next_value_seed(field.of::<Span>())?,
+                "retry_delay_ms" => {
+                    step.retry_delay = map.next_value_seed(field.of::<Millis>())?;
+                }
                 "retries" => step.retries = map.next_value_seed(field.of::<Count>())?,
                 _ => unreachable!("Key only lets STEP_KEYS through"),
             }
@@ -160,6 +173,19 @@ impl<'de> Visitor<'de> for StepSeed {
         };
         Ok(step)
     }
+}
+
+/// The other half of a duration key's twin: `timeout` ↔ `timeout_ms`.
+fn duration_twin(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "timeout" => "timeout_ms",
+        "timeout_ms" => "timeout",
+        "grace" => "grace_ms",
+        "grace_ms" => "grace",
+        "retry_delay" => "retry_delay_ms",
+        "retry_delay_ms" => "retry_delay",
+        _ => return None,
+    })
 }
 
 /// The second of `command` and `run`: always an error, raised at its value.

@@ -84,6 +84,7 @@ pub(super) struct TextList;
 pub(super) struct Flag;
 pub(super) struct Count;
 pub(super) struct Span;
+pub(super) struct Millis;
 pub(super) struct EnvTable;
 
 macro_rules! expecting {
@@ -171,7 +172,15 @@ impl Kind for Span {
     type Output = Duration;
     const WHAT: &'static str = "a duration such as \"500ms\", \"2s\" or \"1m30s\"";
     fn read<'de, D: Deserializer<'de>>(field: Field<'_>, d: D) -> Result<Duration, D::Error> {
-        d.deserialize_str(Expect::<Self>(field, PhantomData))
+        // `any`, so that a bare number reaches the visitor and is refused naming `KEY_ms`.
+        d.deserialize_any(Expect::<Self>(field, PhantomData))
+    }
+}
+
+impl Expect<'_, Span> {
+    fn bare<E: de::Error>(self) -> Result<Duration, E> {
+        let bare = crate::wire::bare_number(self.0.key);
+        Err(E::custom(format!("expected {} for {}: {bare}", Span::WHAT, self.0)))
     }
 }
 
@@ -185,6 +194,38 @@ impl<'de> Visitor<'de> for Expect<'_, Span> {
                 self.0.step, self.0.key
             ))
         })
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Duration, E> {
+        self.bare()
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Duration, E> {
+        self.bare()
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Duration, E> {
+        self.bare()
+    }
+}
+
+/// A duration as a number of milliseconds, under a `*_ms` key.
+impl Kind for Millis {
+    type Output = Duration;
+    const WHAT: &'static str = "a number of milliseconds";
+    fn read<'de, D: Deserializer<'de>>(field: Field<'_>, d: D) -> Result<Duration, D::Error> {
+        d.deserialize_any(Expect::<Self>(field, PhantomData))
+    }
+}
+
+impl<'de> Visitor<'de> for Expect<'_, Millis> {
+    type Value = Duration;
+    expecting!();
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
+        Ok(Duration::from_millis(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
+        self.visit_f64(v as f64)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
+        crate::wire::parse_millis(v).map_err(|message| self.0.refuse(message))
     }
 }
 

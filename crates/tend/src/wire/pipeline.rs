@@ -1,0 +1,385 @@
+//! Requests and answers of the pipeline actions (`pipeline.*`) and the `/pipelines` routes.
+
+use serde::de::value::MapDeserializer;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use super::error::Invalid;
+use crate::ProcessId;
+use crate::runner::{Mode, Pipeline, Report, StepReport, StepStatus, Totals, steps_from};
+
+/// What `pipeline.start` takes (`POST /pipelines`): a pipeline file's schema as JSON, with the
+/// steps as a list.
+///
+/// ```json
+/// {"steps": [{"name": "build", "command": "make"},
+///            {"name": "test", "run": "make test", "after": ["build"], "timeout": "5m"}],
+///  "mode": "dag", "jobs": 2, "fail_fast": false}
+/// ```
+///
+/// Each step is an object with the keys of a file's `[steps.NAME]` table
+/// ([`STEP_KEYS`](crate::runner::STEP_KEYS), durations also as `*_ms`) plus its `name`. The
+/// steps are read by the file schema's own reader and checked by [`Pipeline::new`], so a
+/// request is refused exactly where a file would be, with the same messages.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineRequest {
+    /// The steps, in declaration order (required, at least one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<Map<String, Value>>>,
+    /// `dag` (default), `sequential` or `parallel`.
+    #[serde(default, deserialize_with = "mode", skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    /// At most this many steps at once (0 or absent: no bound).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<usize>,
+    /// Cancel the rest at the first failure that is not allowed (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_fast: Option<bool>,
+}
+
+fn mode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Mode>, D::Error> {
+    Option::<String>::deserialize(deserializer)?
+        .map(|text| text.parse().map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+/// A checked [`PipelineRequest`], ready to run.
+#[derive(Debug)]
+pub struct PipelineParts {
+    /// The steps, validated as a graph.
+    pub pipeline: Pipeline,
+    /// How they are ordered.
+    pub mode: Mode,
+    /// At most this many at once (0: no bound).
+    pub jobs: usize,
+    /// Cancel the rest at the first failure.
+    pub fail_fast: bool,
+}
+
+impl PipelineRequest {
+    /// Reads the steps and checks the pipeline; every refusal names the step and its key.
+    ///
+    /// ```
+    /// use tend::wire::{PipelineRequest, decode};
+    /// use serde_json::json;
+    ///
+    /// let request: PipelineRequest =
+    ///     decode(json!({"steps": [{"name": "a", "command": "true", "timeout_ms": 1500}]})).unwrap();
+    /// assert_eq!(request.into_parts().unwrap().pipeline.steps()[0].name, "a");
+    /// let cycle: PipelineRequest = decode(json!({"steps": [
+    ///     {"name": "a", "command": "x", "after": ["a"]}]})).unwrap();
+    /// assert_eq!(cycle.into_parts().unwrap_err().key, "steps");
+    /// ```
+    pub fn into_parts(self) -> Result<PipelineParts, Invalid> {
+        let bad = |message: String| Invalid::new("steps", message);
+        let Some(list) = self.steps else {
+            return Err(bad("`steps` is required: a list of steps, each with a `name`".into()));
+        };
+        if list.is_empty() {
+            return Err(bad("`steps` is empty: give at least one step".into()));
+        }
+        let mut entries = Vec::with_capacity(list.len());
+        for (index, mut step) in list.into_iter().enumerate() {
+            match step.remove("name") {
+                Some(Value::String(name)) if !name.is_empty() => {
+                    entries.push((name, Value::Object(step)))
+                }
+                _ => {
+                    return Err(bad(format!(
+                        "steps[{index}]: `name` is required (a non-empty string)"
+                    )));
+                }
+            }
+        }
+        let steps = steps_from(MapDeserializer::<_, serde_json::Error>::new(entries.into_iter()))
+            .map_err(|error| bad(error.to_string()))?;
+        let pipeline = Pipeline::new(steps).map_err(|error| bad(error.to_string()))?;
+        Ok(PipelineParts {
+            pipeline,
+            mode: self.mode.unwrap_or_default(),
+            jobs: self.jobs.unwrap_or(0),
+            fail_fast: self.fail_fast.unwrap_or(false),
+        })
+    }
+}
+
+/// A request naming one pipeline: `pipeline.get`, `pipeline.cancel`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineRef {
+    /// The pipeline's id, as `pipeline.start` answered it.
+    pub id: String,
+}
+
+/// The answer of `pipeline.start` (`202` from `POST /pipelines`): it runs in the background.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipelineStarted {
+    /// Its id.
+    pub id: String,
+}
+
+/// Where a pipeline stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PipelineStatus {
+    /// Steps are still running or waiting.
+    Running,
+    /// Every step has an outcome (which may be a failure).
+    Finished,
+    /// It was cancelled before it finished.
+    Cancelled,
+}
+
+/// A pipeline as `pipeline.get` and `pipeline.cancel` answer it: live while it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineState {
+    /// Its id.
+    pub id: String,
+    /// Where it stands.
+    pub status: PipelineStatus,
+    /// When it was started.
+    pub created_at: jiff::Timestamp,
+    /// When it ended.
+    pub ended_at: Option<jiff::Timestamp>,
+    /// Whether a cancel was asked for.
+    pub cancel_requested: bool,
+    /// Set if its run died without a report (a bug).
+    pub error: Option<String>,
+    /// Its report, live until the runner's final [`Report`] replaces it.
+    pub report: LiveReport,
+}
+
+/// A pipeline's report: the runner's [`Report`] once it ended, or the same shape while it
+/// runs with `success` null and each step [`StepState::Pending`] or
+/// [`Running`](StepState::Running) until it has its [`StepReport`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveReport {
+    /// How the steps are ordered.
+    pub mode: Mode,
+    /// Whether every step passed (or failed with `allow_failure`); null while it runs.
+    pub success: Option<bool>,
+    /// Run time so far, in milliseconds.
+    pub duration_ms: f64,
+    /// The steps settled so far, by outcome.
+    pub totals: Totals,
+    /// Each step, in declaration order.
+    pub steps: Vec<StepState>,
+}
+
+impl LiveReport {
+    /// Counts the settled steps into `totals`, as the runner's [`Report`] counts them.
+    pub fn count(&mut self) {
+        let mut totals = Totals::default();
+        for step in &self.steps {
+            let StepState::Ended(report) = step else { continue };
+            let slot = match report.status {
+                StepStatus::Passed => &mut totals.passed,
+                StepStatus::Failed | StepStatus::TimedOut => &mut totals.failed,
+                StepStatus::AllowedFailure => &mut totals.allowed_failures,
+                StepStatus::Skipped => &mut totals.skipped,
+                StepStatus::Cancelled => &mut totals.cancelled,
+            };
+            *slot += 1;
+        }
+        self.totals = totals;
+    }
+}
+
+impl From<Report> for LiveReport {
+    fn from(report: Report) -> Self {
+        Self {
+            mode: report.mode,
+            success: Some(report.success),
+            duration_ms: report.duration_ms,
+            totals: report.totals,
+            steps: report.steps.into_iter().map(StepState::Ended).collect(),
+        }
+    }
+}
+
+/// One step of a [`LiveReport`]. On the wire each is an object with `name` and `status`:
+/// `pending`, `running` (with `attempts`, `process_id`, `started_at`), or the final
+/// [`StepReport`] (whose `status` is a [`StepStatus`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepState {
+    /// Not started yet.
+    Pending {
+        /// The step's name.
+        name: String,
+    },
+    /// An attempt is running (a step waiting to retry stays `running`).
+    Running {
+        /// The step's name.
+        name: String,
+        /// The attempt running, from 1.
+        attempts: u32,
+        /// The process of that attempt.
+        process_id: ProcessId,
+        /// When the first attempt started.
+        started_at: jiff::Timestamp,
+    },
+    /// It has its outcome.
+    Ended(StepReport),
+}
+
+impl StepState {
+    /// The step's name.
+    pub fn name(&self) -> &str {
+        match self {
+            StepState::Pending { name } | StepState::Running { name, .. } => name,
+            StepState::Ended(report) => &report.name,
+        }
+    }
+}
+
+/// The wire form of the two live states.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+enum Live {
+    Pending { name: String },
+    Running { name: String, attempts: u32, process_id: ProcessId, started_at: jiff::Timestamp },
+}
+
+impl Serialize for StepState {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.clone() {
+            StepState::Pending { name } => Live::Pending { name }.serialize(serializer),
+            StepState::Running { name, attempts, process_id, started_at } => {
+                Live::Running { name, attempts, process_id, started_at }.serialize(serializer)
+            }
+            StepState::Ended(report) => report.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StepState {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        let live =
+            matches!(value.get("status").and_then(Value::as_str), Some("pending" | "running"));
+        let state = if live {
+            match serde_json::from_value(value).map_err(serde::de::Error::custom)? {
+                Live::Pending { name } => StepState::Pending { name },
+                Live::Running { name, attempts, process_id, started_at } => {
+                    StepState::Running { name, attempts, process_id, started_at }
+                }
+            }
+        } else {
+            StepState::Ended(serde_json::from_value(value).map_err(serde::de::Error::custom)?)
+        };
+        Ok(state)
+    }
+}
+
+/// One pipeline in `pipeline.list` (`GET /pipelines`): its state without the steps' reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineSummary {
+    /// Its id.
+    pub id: String,
+    /// Where it stands.
+    pub status: PipelineStatus,
+    /// When it was started.
+    pub created_at: jiff::Timestamp,
+    /// When it ended.
+    pub ended_at: Option<jiff::Timestamp>,
+    /// Whether a cancel was asked for.
+    pub cancel_requested: bool,
+    /// Set if its run died without a report (a bug).
+    pub error: Option<String>,
+    /// How the steps are ordered.
+    pub mode: Mode,
+    /// How many steps it has.
+    pub steps: usize,
+    /// Whether it succeeded; null while it runs.
+    pub success: Option<bool>,
+    /// The steps settled so far, by outcome.
+    pub totals: Totals,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::wire::decode;
+
+    fn refusal(body: Value) -> String {
+        match decode::<PipelineRequest>(body) {
+            Ok(request) => request.into_parts().unwrap_err().to_string(),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn steps_keep_their_order_and_durations_take_both_forms() {
+        let request: PipelineRequest = decode(json!({
+            "steps": [
+                { "name": "z", "command": "true", "timeout_ms": 1500 },
+                { "name": "a", "run": "echo", "after": ["z"], "grace": "2s" }
+            ],
+            "mode": "sequential", "jobs": 1, "fail_fast": true
+        }))
+        .unwrap();
+        let parts = request.into_parts().unwrap();
+        let steps = parts.pipeline.steps();
+        assert_eq!(steps[0].name, "z");
+        assert_eq!(steps[0].timeout, Some(std::time::Duration::from_millis(1500)));
+        assert_eq!(steps[1].grace, std::time::Duration::from_secs(2));
+        assert_eq!((parts.mode, parts.jobs, parts.fail_fast), (Mode::Sequential, 1, true));
+    }
+
+    #[test]
+    fn errors_name_the_culprit() {
+        for (body, expected) in [
+            (
+                json!({ "steps": [{ "name": "b", "command": "x", "tiemout": "1s" }] }),
+                "step `b`: unknown key `tiemout`",
+            ),
+            (json!({ "steps": [{ "name": "b" }] }), "step `b`: needs `command`"),
+            (
+                json!({ "steps": [{ "name": "a", "command": "x", "grace": "1s", "grace_ms": 5 }] }),
+                "`grace` or `grace_ms`",
+            ),
+            (
+                json!({ "steps": [{ "name": "a", "command": "x", "timeout_ms": -1 }] }),
+                "`timeout_ms`",
+            ),
+            (json!({ "steps": [{ "name": "a", "command": "x", "timeout": 5 }] }), "`timeout_ms`"),
+            (json!({ "stepz": [] }), "unknown key `stepz`"),
+            (
+                json!({ "steps": [{ "name": "a", "command": "x" }], "parallel": true }),
+                "unknown key `parallel`",
+            ),
+            (json!({ "steps": [{ "command": "x" }] }), "steps[0]: `name`"),
+            (json!({ "steps": [] }), "`steps` is empty"),
+            (json!({ "mode": "dag" }), "`steps` is required"),
+            (json!({ "steps": [{ "name": "a", "command": "x" }], "mode": "waves" }), "`waves`"),
+        ] {
+            let message = refusal(body.clone());
+            assert!(message.contains(expected), "{body}: `{message}` lacks `{expected}`");
+        }
+    }
+
+    #[test]
+    fn step_states_round_trip_in_their_wire_shapes() {
+        let pending = StepState::Pending { name: "a".into() };
+        assert_eq!(
+            serde_json::to_value(&pending).unwrap(),
+            json!({"status": "pending", "name": "a"})
+        );
+        let running = StepState::Running {
+            name: "b".into(),
+            attempts: 2,
+            process_id: "0190b4a8-1d1c-7000-8000-000000000000".parse().unwrap(),
+            started_at: jiff::Timestamp::UNIX_EPOCH,
+        };
+        let json = serde_json::to_value(&running).unwrap();
+        assert_eq!(json["status"], "running");
+        assert_eq!(json["attempts"], 2);
+        for state in [pending, running] {
+            let json = serde_json::to_value(&state).unwrap();
+            assert_eq!(serde_json::from_value::<StepState>(json).unwrap(), state);
+        }
+    }
+}
