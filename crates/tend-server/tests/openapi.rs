@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use axum::body::Body;
+use axum::http::Request;
 use serde_json::Value;
 use tower_service::Service;
 
@@ -54,12 +56,12 @@ async fn the_served_document_is_the_checked_in_one() {
     let addr: std::net::SocketAddr = "127.0.0.1:7420".parse().unwrap();
     let state = tend_server::ServerState::new(tend::Service::new(), "token", addr);
     let mut router = tend_server::router(state);
-    let request = axum::http::Request::get("/api/v1/openapi.json")
+    let request = Request::get("/api/v1/openapi.json")
         .header("host", "127.0.0.1:7420")
         .header("authorization", "Bearer token")
-        .body(axum::body::Body::empty())
+        .body(Body::empty())
         .unwrap();
-    std::future::poll_fn(|cx| router.poll_ready(cx)).await.unwrap();
+    std::future::poll_fn(|cx| Service::<Request<Body>>::poll_ready(&mut router, cx)).await.unwrap();
     let response = router.call(request).await.unwrap();
     assert_eq!(response.status(), 200);
     let body = axum::body::to_bytes(response.into_body(), 16 << 20).await.unwrap();

@@ -6,8 +6,8 @@
 //! be a number). A type that comes out the same both ways is one component; one that does
 //! not gets its request shape as `NameInput`.
 
+use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
-use schemars::{Schema, SchemaGenerator};
 use serde_json::{Map, Value};
 
 use super::table::SchemaFn;
@@ -174,19 +174,17 @@ pub(crate) fn not_null(mut schema: Value) -> Value {
         return schema;
     }
     if let Some(any_of) = schema.get("anyOf").and_then(Value::as_array) {
-        let rest: Vec<&Value> = any_of.iter().filter(|s| s.get("type") != Some(&Value::from("null"))).collect();
+        let rest: Vec<&Value> =
+            any_of.iter().filter(|s| s.get("type") != Some(&Value::from("null"))).collect();
         if let [single] = rest.as_slice() {
             let mut single = (*single).clone();
-            if let (Some(description), Some(map)) = (schema.get("description"), single.as_object_mut()) {
+            if let (Some(description), Some(map)) =
+                (schema.get("description"), single.as_object_mut())
+            {
                 map.entry("description").or_insert(description.clone());
             }
             return single;
         }
     }
     schema
-}
-
-/// A schema as a JSON value (for the hand-written parts that hold one).
-pub(crate) fn value(schema: Schema) -> Value {
-    schema.to_value()
 }

@@ -66,30 +66,42 @@ impl JsonSchema for PipelineEvent {
         let integer = json!({ "type": "integer", "minimum": 0 });
         let text = json!({ "type": "string" });
         let kinds = [
-            ("pipeline_started", json!({
-                "mode": generator.subschema_for::<Mode>(),
-                "steps": { "type": "array", "items": text },
-            })),
-            ("step_started", json!({
-                "step": text,
-                "process_id": { "type": "string", "format": "uuid" },
-                "attempt": { "type": "integer", "minimum": 1 },
-            })),
-            ("step_finished", json!({
-                "step": text,
-                "status": generator.subschema_for::<StepStatus>(),
-                "exit_code": nullable(json!({ "type": "integer" })),
-                "duration_ms": nullable(json!({ "type": "number" })),
-                "attempts": integer,
-                "error": nullable(text.clone()),
-            })),
-            ("pipeline_finished", json!({
-                "status": { "enum": ["finished", "cancelled"] },
-                "success": { "type": "boolean" },
-                "duration_ms": nullable(json!({ "type": "number" })),
-                "totals": nullable(generator.subschema_for::<Totals>().to_value()),
-                "error": nullable(text.clone()),
-            })),
+            (
+                "pipeline_started",
+                json!({
+                    "mode": generator.subschema_for::<Mode>(),
+                    "steps": { "type": "array", "items": text },
+                }),
+            ),
+            (
+                "step_started",
+                json!({
+                    "step": text,
+                    "process_id": { "type": "string", "format": "uuid" },
+                    "attempt": { "type": "integer", "minimum": 1 },
+                }),
+            ),
+            (
+                "step_finished",
+                json!({
+                    "step": text,
+                    "status": generator.subschema_for::<StepStatus>(),
+                    "exit_code": nullable(json!({ "type": "integer" })),
+                    "duration_ms": nullable(json!({ "type": "number" })),
+                    "attempts": integer,
+                    "error": nullable(text.clone()),
+                }),
+            ),
+            (
+                "pipeline_finished",
+                json!({
+                    "status": { "enum": ["finished", "cancelled"] },
+                    "success": { "type": "boolean" },
+                    "duration_ms": nullable(json!({ "type": "number" })),
+                    "totals": nullable(generator.subschema_for::<Totals>().to_value()),
+                    "error": nullable(text.clone()),
+                }),
+            ),
         ];
         let variants: Vec<Value> = kinds
             .into_iter()
@@ -100,7 +112,8 @@ impl JsonSchema for PipelineEvent {
                 fields.insert("time".into(), json!({ "type": "string", "format": "date-time" }));
                 fields.insert("event".into(), json!({ "const": event }));
                 fields.insert("pipeline".into(), text.clone());
-                let mut required = vec!["seq".to_owned(), "time".into(), "event".into(), "pipeline".into()];
+                let mut required =
+                    vec!["seq".to_owned(), "time".into(), "event".into(), "pipeline".into()];
                 required.extend(own);
                 json!({ "type": "object", "required": required, "properties": properties })
             })

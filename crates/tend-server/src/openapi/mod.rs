@@ -20,8 +20,7 @@ use serde_json::{Map, Value, json};
 use components::{Schemas, not_null};
 use table::{Content, Mount, Route};
 
-pub(crate) use routes::routes;
-pub(crate) use table::Method;
+use routes::routes;
 
 pub(crate) async fn document() -> Json<Value> {
     Json(openapi())
@@ -96,7 +95,9 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Value {
     let mut responses = Map::new();
     for answer in &route.answers {
         let content = match answer.content {
-            Content::Json(schema) => json!({ "application/json": { "schema": schemas.answer(schema) } }),
+            Content::Json(schema) => {
+                json!({ "application/json": { "schema": schemas.answer(schema) } })
+            }
             Content::JsonOrBytes(schema) => json!({
                 "application/json": { "schema": schemas.answer(schema) },
                 "application/octet-stream": { "schema": { "type": "string" } },
@@ -110,7 +111,7 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Value {
         }
         responses.insert(answer.status.to_string(), response);
     }
-    let error = schemas.answer(events::error_body);
+    let error = schemas.answer(table::schema_of::<tend::wire::ErrorBody>);
     let common: &[(u16, &str)] = if route.token {
         &[(401, "Missing or wrong token."), (403, "Foreign Host or Origin.")]
     } else {
@@ -134,7 +135,8 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Value {
 fn query_parameter(name: &str, required: bool, schema: Value) -> Value {
     let mut schema = not_null(schema);
     let description = schema.as_object_mut().and_then(|map| map.remove("description"));
-    let mut parameter = json!({ "name": name, "in": "query", "required": required, "schema": schema });
+    let mut parameter =
+        json!({ "name": name, "in": "query", "required": required, "schema": schema });
     if let Some(description) = description {
         parameter["description"] = description;
     }

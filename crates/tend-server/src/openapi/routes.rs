@@ -37,7 +37,9 @@ fn process(route: Route) -> Route {
 
 /// A route on one registered daemon: `/daemons/{code}/{daemon}…`.
 fn daemon(route: Route) -> Route {
-    route.path_param("code", "The daemon's code (its program or project).").path_param("daemon", "Its name within the code.")
+    route
+        .path_param("code", "The daemon's code (its program or project).")
+        .path_param("daemon", "Its name within the code.")
 }
 
 fn pipeline(route: Route) -> Route {
@@ -71,17 +73,37 @@ fn process_routes() -> Vec<Route> {
         process(Route::delete("/processes/{id}", "removeProcess", "Remove a finished record"))
             .answer::<ProcessInfo>(200, "The removed record.")
             .fails(&[BAD, NO_PROCESS, EVICTED, STATE]),
-        process(Route::get("/processes/{id}/output", "processOutput", "Output lines since a sequence number"))
-            .query::<LinesQuery>()
-            .query_param("format", "`json` (default): lines from the event log; `text`: the captured bytes.", json!({ "type": "string", "enum": ["json", "text"] }))
-            .query_param("offset", "format=text: first byte wanted (0 = the first ever written).", json!({ "type": "integer", "minimum": 0 }))
-            .query_param("follow", "format=text: wait up to 10 s for bytes past `offset` or the end.", json!({ "type": "boolean" }))
-            .json_or_bytes::<LinesAnswer>(200, "Lines (JSON), or the captured bytes with format=text.")
-            .fails(&[BAD, NO_PROCESS, EVICTED]),
-        process(Route::post("/processes/{id}/wait", "waitProcess", "Wait for the end (or the timeout)"))
-            .query::<WaitRequest>()
-            .answer::<ProcessInfo>(200, "Its info; still running if the timeout passed first.")
-            .fails(&[BAD, NO_PROCESS, EVICTED]),
+        process(Route::get(
+            "/processes/{id}/output",
+            "processOutput",
+            "Output lines since a sequence number",
+        ))
+        .query::<LinesQuery>()
+        .query_param(
+            "format",
+            "`json` (default): lines from the event log; `text`: the captured bytes.",
+            json!({ "type": "string", "enum": ["json", "text"] }),
+        )
+        .query_param(
+            "offset",
+            "format=text: first byte wanted (0 = the first ever written).",
+            json!({ "type": "integer", "minimum": 0 }),
+        )
+        .query_param(
+            "follow",
+            "format=text: wait up to 10 s for bytes past `offset` or the end.",
+            json!({ "type": "boolean" }),
+        )
+        .json_or_bytes::<LinesAnswer>(200, "Lines (JSON), or the captured bytes with format=text.")
+        .fails(&[BAD, NO_PROCESS, EVICTED]),
+        process(Route::post(
+            "/processes/{id}/wait",
+            "waitProcess",
+            "Wait for the end (or the timeout)",
+        ))
+        .query::<WaitRequest>()
+        .answer::<ProcessInfo>(200, "Its info; still running if the timeout passed first.")
+        .fails(&[BAD, NO_PROCESS, EVICTED]),
         process(Route::post("/processes/{id}/input", "processInput", "Write to stdin"))
             .body::<InputRequest>()
             .answer::<Empty>(200, "Written.")
@@ -89,17 +111,25 @@ fn process_routes() -> Vec<Route> {
         process(Route::post("/processes/{id}/close-stdin", "closeStdin", "Close stdin"))
             .answer::<Empty>(200, "Closed.")
             .fails(&[BAD, NO_PROCESS, EVICTED, STATE]),
-        process(Route::post("/processes/{id}/signal", "signalProcess", "Send a signal to the process (its leader, once)"))
-            .body::<SignalRequest>()
-            .answer::<ProcessInfo>(200, "Its info.")
-            .fails(&[BAD, SLOW, LARGE, NO_PROCESS, EVICTED, STATE]),
+        process(Route::post(
+            "/processes/{id}/signal",
+            "signalProcess",
+            "Send a signal to the process (its leader, once)",
+        ))
+        .body::<SignalRequest>()
+        .answer::<ProcessInfo>(200, "Its info.")
+        .fails(&[BAD, SLOW, LARGE, NO_PROCESS, EVICTED, STATE]),
         process(Route::post("/processes/{id}/kill", "killProcess", "SIGKILL its group"))
             .answer::<ProcessInfo>(200, "Its info.")
             .fails(&[BAD, NO_PROCESS, EVICTED]),
-        process(Route::post("/processes/{id}/stop", "stopProcess", "Stop gracefully: SIGTERM, grace, SIGKILL"))
-            .optional_body::<StopRequest>()
-            .answer::<ProcessInfo>(200, "Its final info.")
-            .fails(&[BAD, SLOW, LARGE, NO_PROCESS, EVICTED]),
+        process(Route::post(
+            "/processes/{id}/stop",
+            "stopProcess",
+            "Stop gracefully: SIGTERM, grace, SIGKILL",
+        ))
+        .optional_body::<StopRequest>()
+        .answer::<ProcessInfo>(200, "Its final info.")
+        .fails(&[BAD, SLOW, LARGE, NO_PROCESS, EVICTED]),
     ]
 }
 

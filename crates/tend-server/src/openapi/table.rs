@@ -7,7 +7,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 /// Generates the schema of one Rust type (a `$ref` to its component, as a rule).
 pub(crate) type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
 
-fn schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+pub(crate) fn schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
     generator.subschema_for::<T>()
 }
 
@@ -100,7 +100,12 @@ pub(crate) struct Route {
 }
 
 impl Route {
-    fn new(method: Method, path: &'static str, operation_id: &'static str, summary: &'static str) -> Self {
+    fn new(
+        method: Method,
+        path: &'static str,
+        operation_id: &'static str,
+        summary: &'static str,
+    ) -> Self {
         Route {
             mount: Mount::Api,
             method,
@@ -119,15 +124,27 @@ impl Route {
         }
     }
 
-    pub(crate) fn get(path: &'static str, operation_id: &'static str, summary: &'static str) -> Self {
+    pub(crate) fn get(
+        path: &'static str,
+        operation_id: &'static str,
+        summary: &'static str,
+    ) -> Self {
         Self::new(Method::Get, path, operation_id, summary)
     }
 
-    pub(crate) fn post(path: &'static str, operation_id: &'static str, summary: &'static str) -> Self {
+    pub(crate) fn post(
+        path: &'static str,
+        operation_id: &'static str,
+        summary: &'static str,
+    ) -> Self {
         Self::new(Method::Post, path, operation_id, summary)
     }
 
-    pub(crate) fn delete(path: &'static str, operation_id: &'static str, summary: &'static str) -> Self {
+    pub(crate) fn delete(
+        path: &'static str,
+        operation_id: &'static str,
+        summary: &'static str,
+    ) -> Self {
         Self::new(Method::Delete, path, operation_id, summary)
     }
 
@@ -200,13 +217,22 @@ impl Route {
     }
 
     /// An answer of another kind.
-    pub(crate) fn answer_with(mut self, status: u16, description: &'static str, content: Content) -> Self {
+    pub(crate) fn answer_with(
+        mut self,
+        status: u16,
+        description: &'static str,
+        content: Content,
+    ) -> Self {
         self.answers.push(Answer { status, description, content });
         self
     }
 
     /// A JSON answer of type `T`, or raw bytes.
-    pub(crate) fn json_or_bytes<T: JsonSchema>(self, status: u16, description: &'static str) -> Self {
+    pub(crate) fn json_or_bytes<T: JsonSchema>(
+        self,
+        status: u16,
+        description: &'static str,
+    ) -> Self {
         self.answer_with(status, description, Content::JsonOrBytes(schema_of::<T>))
     }
 

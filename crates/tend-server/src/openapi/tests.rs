@@ -7,8 +7,8 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use tower_service::Service;
 
-use super::table::Mount;
 use super::routes;
+use super::table::Mount;
 
 /// `(method, path)` of each `.route("PATH", get(..).post(..))` in the router table's source.
 fn router_table() -> BTreeSet<(String, String)> {
@@ -70,16 +70,16 @@ async fn the_router_answers_every_documented_route() {
             .header(header::AUTHORIZATION, "Bearer token")
             .body(Body::empty())
             .unwrap();
-        std::future::poll_fn(|cx| router.poll_ready(cx)).await.unwrap();
+        std::future::poll_fn(|cx| Service::<Request<Body>>::poll_ready(&mut router, cx))
+            .await
+            .unwrap();
         let response = router.call(request).await.unwrap();
         let status = response.status().as_u16();
         let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
         let text = String::from_utf8_lossy(&body);
-        assert!(
-            status != 405 && !text.contains("no route"),
-            "{method} {path}: {status} {text}"
-        );
-        let documented = route.answers.iter().map(|a| a.status).chain(route.failures.iter().map(|f| f.0));
+        assert!(status != 405 && !text.contains("no route"), "{method} {path}: {status} {text}");
+        let documented =
+            route.answers.iter().map(|a| a.status).chain(route.failures.iter().map(|f| f.0));
         assert!(
             documented.clone().any(|s| s == status) || [401, 403].contains(&status),
             "{method} {path}: {status} is not documented ({text})"

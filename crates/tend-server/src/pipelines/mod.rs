@@ -14,7 +14,6 @@
 
 pub(crate) mod actions;
 pub(crate) mod events;
-pub(crate) mod openapi;
 pub(crate) mod request;
 
 use std::collections::HashMap;

@@ -22,10 +22,12 @@ use crate::runner::{Mode, Pipeline, Report, StepReport, StepStatus, Totals, step
 /// steps are read by the file schema's own reader and checked by [`Pipeline::new`], so a
 /// request is refused exactly where a file would be, with the same messages.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PipelineRequest {
     /// The steps, in declaration order (required, at least one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<StepSchema>>"))]
     pub steps: Option<Vec<Map<String, Value>>>,
     /// `dag` (default), `sequential` or `parallel`.
     #[serde(default, deserialize_with = "mode", skip_serializing_if = "Option::is_none")]
@@ -36,6 +38,45 @@ pub struct PipelineRequest {
     /// Cancel the rest at the first failure that is not allowed (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_fast: Option<bool>,
+}
+
+/// The JSON Schema of one step of a [`PipelineRequest`], by hand: steps are read by the
+/// pipeline file schema's own reader ([`STEP_KEYS`](crate::runner::STEP_KEYS) plus `name`).
+#[cfg(feature = "schema")]
+struct StepSchema;
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for StepSchema {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PipelineStep".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        use super::duration::{DurationText, Millis};
+        let text = generator.subschema_for::<DurationText>();
+        let millis = generator.subschema_for::<Millis>();
+        let strings = serde_json::json!({ "type": "array", "items": { "type": "string" } });
+        schemars::json_schema!({
+            "description": "The keys of a pipeline file's [steps.NAME] table, plus `name`: `command` (+ `args`) or `run` (a bash script). Durations: humantime text, or milliseconds under KEY_ms.",
+            "type": "object",
+            "required": ["name"],
+            "additionalProperties": false,
+            "properties": {
+                "name": { "type": "string", "minLength": 1 },
+                "command": { "type": "string", "minLength": 1 },
+                "args": strings,
+                "run": { "type": "string", "minLength": 1 },
+                "dir": { "type": "string" },
+                "env": { "type": "object", "additionalProperties": { "type": ["string", "number", "boolean"] } },
+                "after": strings,
+                "allow_failure": { "type": "boolean" },
+                "timeout": text, "timeout_ms": millis,
+                "grace": text, "grace_ms": millis,
+                "retries": { "type": "integer", "minimum": 0, "maximum": u32::MAX },
+                "retry_delay": text, "retry_delay_ms": millis,
+            },
+        })
+    }
 }
 
 fn mode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Mode>, D::Error> {
@@ -106,6 +147,7 @@ impl PipelineRequest {
 
 /// A request naming one pipeline: `pipeline.get`, `pipeline.cancel`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PipelineRef {
     /// The pipeline's id, as `pipeline.start` answered it.
@@ -114,6 +156,7 @@ pub struct PipelineRef {
 
 /// The answer of `pipeline.start` (`202` from `POST /pipelines`): it runs in the background.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PipelineStarted {
     /// Its id.
     pub id: String,
@@ -121,6 +164,7 @@ pub struct PipelineStarted {
 
 /// Where a pipeline stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PipelineStatus {
     /// Steps are still running or waiting.
@@ -133,6 +177,7 @@ pub enum PipelineStatus {
 
 /// A pipeline as `pipeline.get` and `pipeline.cancel` answer it: live while it runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PipelineState {
     /// Its id.
     pub id: String,
@@ -154,6 +199,7 @@ pub struct PipelineState {
 /// runs with `success` null and each step [`StepState::Pending`] or
 /// [`Running`](StepState::Running) until it has its [`StepReport`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LiveReport {
     /// How the steps are ordered.
     pub mode: Mode,
@@ -272,8 +318,44 @@ impl<'de> Deserialize<'de> for StepState {
     }
 }
 
+/// By hand, as the serde is: a pending or running step, or the step's final report.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for StepState {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "StepState".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "One step of a live report: `pending` (not started yet), `running` (an attempt runs or waits to retry), else its final StepReport.",
+            "oneOf": [
+                {
+                    "type": "object",
+                    "required": ["status", "name"],
+                    "properties": { "status": { "const": "pending" }, "name": { "type": "string" } },
+                    "additionalProperties": false,
+                },
+                {
+                    "type": "object",
+                    "required": ["status", "name", "attempts", "process_id", "started_at"],
+                    "properties": {
+                        "status": { "const": "running" },
+                        "name": { "type": "string" },
+                        "attempts": { "type": "integer", "minimum": 1 },
+                        "process_id": generator.subschema_for::<ProcessId>(),
+                        "started_at": generator.subschema_for::<jiff::Timestamp>(),
+                    },
+                    "additionalProperties": false,
+                },
+                generator.subschema_for::<StepReport>(),
+            ],
+        })
+    }
+}
+
 /// One pipeline in `pipeline.list` (`GET /pipelines`): its state without the steps' reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PipelineSummary {
     /// Its id.
     pub id: String,
@@ -359,6 +441,19 @@ mod tests {
             let message = refusal(body.clone());
             assert!(message.contains(expected), "{body}: `{message}` lacks `{expected}`");
         }
+    }
+
+    #[cfg(feature = "schema")]
+    #[test]
+    fn the_step_schema_names_every_step_key() {
+        let schema = schemars::schema_for!(StepSchema);
+        let properties = schema.get("properties").and_then(Value::as_object).unwrap();
+        let mut keys: Vec<&str> = properties.keys().map(String::as_str).collect();
+        let mut expected: Vec<&str> = crate::runner::STEP_KEYS.to_vec();
+        expected.push("name");
+        keys.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
     }
 
     #[test]

@@ -26,6 +26,7 @@ use crate::{ProcessInfo, Signal, StartOptions, Status, StdinMode, Stream};
 /// assert_eq!(neither.key, "command");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StartRequest {
     /// The program: a name looked up on `PATH`, or a path. Not with `run`.
@@ -93,6 +94,7 @@ pub type RunRequest = StartRequest;
 
 /// Where a started process's standard input comes from, as a request says it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StdinChoice {
     /// `/dev/null`.
@@ -214,6 +216,7 @@ where
 /// A request naming one managed process: `process.get`, `kill`, `output`, `close_stdin`,
 /// `remove`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IdRequest {
     /// A full process id, a unique id prefix of 4 or more characters, or a name.
@@ -222,6 +225,7 @@ pub struct IdRequest {
 
 /// `process.stop` (`POST /processes/{id}/stop`): SIGTERM to the group, the grace, SIGKILL.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StopRequest {
     /// Which process (from the path in the API).
@@ -243,6 +247,7 @@ impl StopRequest {
 
 /// `process.signal` (`POST /processes/{id}/signal`): a signal to the process's leader.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignalRequest {
     /// Which process (from the path in the API).
@@ -253,6 +258,7 @@ pub struct SignalRequest {
 
 /// `process.input` (`POST /processes/{id}/input`): bytes for a piped standard input.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InputRequest {
     /// Which process (from the path in the API).
@@ -264,6 +270,7 @@ pub struct InputRequest {
 /// `process.wait` (`POST /processes/{id}/wait?timeout=`): the info once it ended, or when the
 /// timeout came first (then still `running`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WaitRequest {
     /// Which process (from the path in the API).
@@ -285,6 +292,7 @@ impl WaitRequest {
 
 /// `process.list` (`GET /processes?status=&label=`): both filters optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only processes in this status.
@@ -321,6 +329,7 @@ impl ListQuery {
 /// `process.lines` (`GET /processes/{id}/output?since=&limit=`): a page of output lines from
 /// the server's event log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LinesQuery {
     /// Which process.
@@ -336,6 +345,7 @@ pub struct LinesQuery {
 /// The answer of `process.run`: the final info and the captured output (lossy UTF-8). A
 /// non-zero exit is not an error: `info` says how it ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RunAnswer {
     /// How it ended.
     pub info: ProcessInfo,
@@ -345,6 +355,7 @@ pub struct RunAnswer {
 
 /// The answer of `process.output`: the captured output (lossy UTF-8).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OutputAnswer {
     /// Both streams, in the order written.
     pub output: String,
@@ -358,6 +369,7 @@ pub struct OutputAnswer {
 
 /// One output line of [`LinesAnswer`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OutputLine {
     /// The event log's sequence number.
     pub seq: u64,
@@ -372,6 +384,7 @@ pub struct OutputLine {
 
 /// The answer of `process.lines` (`GET /processes/{id}/output`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LinesAnswer {
     /// The lines, oldest first.
     pub lines: Vec<OutputLine>,
@@ -383,6 +396,7 @@ pub struct LinesAnswer {
 
 /// An empty answer, `{}` (`process.input`, `process.close_stdin`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
 
