@@ -19,7 +19,9 @@
 #      cannot express (it reports any 101 answer as a failure): real handshakes (101, the
 #      right Sec-WebSocket-Accept, a clean close) over a spread of `since` and `token` values,
 #      and malformed ones (no key, wrong version, no or wrong token, bad `since`, POST): a
-#      documented 4xx with the API's JSON error, never a 5xx.
+#      documented 4xx with the API's JSON error, never a 5xx. Then the messages: a replay of
+#      the whole event log (what phase 1 left, plus a pipeline and a process started for it)
+#      must match the document's EventMessage schema (`x-websocket-message`).
 #   3. the daemon stop route, last, so stopping the daemon under test cuts nothing short:
 #      fuzzed against a throwaway registered daemon (the `daemon` example), which is then
 #      stopped through the route (200, body as documented, the process exits), and finally
@@ -101,6 +103,7 @@ st "" --include-path-regex "$root_paths" "$@"
 
 phase "2: the /events WebSocket handshake"
 "$venv/bin/python" "$root/scripts/api_checks.py" handshake
+"$venv/bin/python" "$root/scripts/api_checks.py" events
 
 phase "3: the daemon stop route"
 "$root/target/debug/examples/daemon" --registry-dir "$work/registry" --code soak --name victim \
