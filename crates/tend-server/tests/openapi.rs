@@ -18,6 +18,20 @@ fn checked_in() -> Value {
         .unwrap_or_else(|e| panic!("{}: {e}; regenerate it with `{REGENERATE}`", path.display()))
 }
 
+/// A value for a message: absent, or its JSON cut to 200 characters.
+fn short(value: Option<&Value>) -> String {
+    match value {
+        None => "(absent)".to_owned(),
+        Some(value) => {
+            let text = value.to_string();
+            match text.char_indices().nth(200) {
+                Some((cut, _)) => format!("{}…", &text[..cut]),
+                None => text,
+            }
+        }
+    }
+}
+
 /// The first place where `a` and `b` differ, as a JSON pointer with both values.
 fn first_difference(a: &Value, b: &Value, at: &str) -> Option<String> {
     match (a, b) {
@@ -25,7 +39,7 @@ fn first_difference(a: &Value, b: &Value, at: &str) -> Option<String> {
             let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
             keys.into_iter().find_map(|key| match (x.get(key), y.get(key)) {
                 (Some(v), Some(w)) => first_difference(v, w, &format!("{at}/{key}")),
-                (v, w) => Some(format!("{at}/{key}: {v:?} vs {w:?}")),
+                (v, w) => Some(format!("{at}/{key}: {} vs {}", short(v), short(w))),
             })
         }
         (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
@@ -33,7 +47,7 @@ fn first_difference(a: &Value, b: &Value, at: &str) -> Option<String> {
             .zip(y)
             .enumerate()
             .find_map(|(i, (v, w))| first_difference(v, w, &format!("{at}/{i}"))),
-        _ => (a != b).then(|| format!("{at}: {a} vs {b}")),
+        _ => (a != b).then(|| format!("{at}: {} vs {}", short(Some(a)), short(Some(b)))),
     }
 }
 

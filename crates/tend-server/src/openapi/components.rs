@@ -7,6 +7,8 @@
 //! not gets its request shape as `NameInput`.
 
 use schemars::SchemaGenerator;
+use std::collections::BTreeSet;
+
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value};
 
@@ -123,6 +125,17 @@ impl Schemas {
             let target = renamed.iter().find(|(from, _)| *from == name).map(|(_, to)| to.clone());
             components.insert(target.unwrap_or(name), schema);
         }
+        // The query types were read for their fields (parameters), not referenced.
+        let mut reachable = BTreeSet::new();
+        let mut pending = references(document);
+        while let Some(name) = pending.pop() {
+            if let Some(schema) = components.get(&name)
+                && reachable.insert(name)
+            {
+                pending.extend(references(schema));
+            }
+        }
+        components.retain(|name, _| reachable.contains(name));
         components
     }
 }
@@ -130,6 +143,25 @@ impl Schemas {
 /// `Name` of a `{"$ref": "#{prefix}/Name"}`.
 fn component_name<'v>(schema: &'v Value, prefix: &str) -> Option<&'v str> {
     schema.get("$ref")?.as_str()?.strip_prefix('#')?.strip_prefix(prefix)?.strip_prefix('/')
+}
+
+/// The component names `value` references.
+fn references(value: &Value) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut stack = vec![value];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Object(object) => {
+                if let Some(name) = component_name(value, ANSWER_DEFS) {
+                    names.push(name.to_owned());
+                }
+                stack.extend(object.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    names
 }
 
 /// Leaves `keys` out of an object schema's properties and required list.
