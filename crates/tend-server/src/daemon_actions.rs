@@ -1,6 +1,6 @@
 //! `daemon.list`, `daemon.get`, `daemon.health`, `daemon.stop`: the registry of running
-//! daemons as named actions, registered by the server beside the process actions so that the
-//! `/daemons` routes and any other caller share one code path.
+//! daemons as typed named actions, registered by the server beside the process actions so
+//! that the `/daemons` routes and any other caller share one code path.
 //!
 //! Registry access is blocking file I/O, so it runs off the async workers. `daemon.stop`
 //! sends SIGTERM only while the entry's PID still belongs to the process that registered it
@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
 use tend::daemon::{DaemonEntry, Registry, RegistryError};
+use tend::wire::{DaemonHealth, DaemonRef, DaemonStopped, Empty};
 
-use crate::actions::{ActionError, Actions, Options};
+use crate::actions::{ActionError, Actions};
 
 /// How long a health probe of a registered daemon may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -20,30 +20,19 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Registers the four actions over `registry` (`None`: no registry, so no daemons).
 pub(crate) fn register(actions: &Actions, registry: Option<Registry>) {
     let on = registry.clone();
-    actions.register("daemon.list", move |options| {
-        let registry = on.clone();
-        async move {
-            Options::parse(options, &[])?;
-            let entries = with_registry(registry, |r| r.list(), Vec::new()).await?;
-            Ok(serde_json::to_value(entries).unwrap_or(Value::Null))
-        }
+    actions.register_typed("daemon.list", move |_: Empty| {
+        with_registry(on.clone(), |r| r.list(), Vec::new())
     });
     let on = registry.clone();
-    actions.register("daemon.get", move |options| {
-        let registry = on.clone();
-        async move {
-            let entry = entry(registry, options).await?;
-            Ok(serde_json::to_value(entry).unwrap_or(Value::Null))
-        }
-    });
+    actions.register_typed("daemon.get", move |request: DaemonRef| entry(on.clone(), request));
     let on = registry.clone();
-    actions.register("daemon.health", move |options| {
+    actions.register_typed("daemon.health", move |request: DaemonRef| {
         let registry = on.clone();
-        async move { Ok(health(entry(registry, options).await?).await) }
+        async move { Ok(health(entry(registry, request).await?).await) }
     });
-    actions.register("daemon.stop", move |options| {
+    actions.register_typed("daemon.stop", move |request: DaemonRef| {
         let registry = registry.clone();
-        async move { stop(entry(registry, options).await?).await }
+        async move { stop(entry(registry, request).await?).await }
     });
 }
 
@@ -63,36 +52,35 @@ async fn with_registry<T: Send + 'static>(
     }
 }
 
-/// The live entry named by the `code` and `daemon` options.
-async fn entry(registry: Option<Registry>, options: Value) -> Result<DaemonEntry, ActionError> {
-    let options = Options::parse(options, &["code", "daemon"])?;
-    let (code, daemon) = (options.required_string("code")?, options.required_string("daemon")?);
+/// The live entry named by the request.
+async fn entry(registry: Option<Registry>, request: DaemonRef) -> Result<DaemonEntry, ActionError> {
+    let DaemonRef { code, daemon } = request;
     let (c, d) = (code.clone(), daemon.clone());
     with_registry(registry, move |r| r.get(&c, &d), None).await?.ok_or_else(|| {
         ActionError::Unknown { what: "running daemon".into(), id: format!("{code}/{daemon}") }
     })
 }
 
-/// `{healthy, message}`: the daemon's `/health`, probed for at most [`PROBE_TIMEOUT`].
-async fn health(entry: DaemonEntry) -> Value {
+/// The daemon's `/health`, probed for at most [`PROBE_TIMEOUT`].
+async fn health(entry: DaemonEntry) -> DaemonHealth {
     let Some(addr) = entry.health else {
-        return json!({ "healthy": false, "message": "the daemon has no health address" });
+        return DaemonHealth { healthy: false, message: "the daemon has no health address".into() };
     };
     match tend::daemon::wait_for_health(&addr, PROBE_TIMEOUT).await {
-        Ok(()) => json!({ "healthy": true, "message": "ok" }),
-        Err(error) => json!({ "healthy": false, "message": error.to_string() }),
+        Ok(()) => DaemonHealth { healthy: true, message: "ok".into() },
+        Err(error) => DaemonHealth { healthy: false, message: error.to_string() },
     }
 }
 
-/// SIGTERM to the daemon → `{signalled: true, entry}`.
-async fn stop(entry: DaemonEntry) -> Result<Value, ActionError> {
+/// SIGTERM to the daemon.
+async fn stop(entry: DaemonEntry) -> Result<DaemonStopped, ActionError> {
     let name = format!("{}/{}", entry.code, entry.daemon);
     let target = entry.clone();
     let outcome = tokio::task::spawn_blocking(move || target.terminate())
         .await
         .map_err(|_| ActionError::Internal { message: "signalling failed".into() })?;
     match outcome {
-        Ok(true) => Ok(json!({ "signalled": true, "entry": entry })),
+        Ok(true) => Ok(DaemonStopped { signalled: true, entry }),
         Ok(false) => Err(ActionError::Unknown { what: "running daemon".into(), id: name }),
         Err(error) if error.kind() == std::io::ErrorKind::Unsupported => {
             Err(ActionError::WrongState { message: format!("`{name}`: {error}") })

@@ -1,76 +1,72 @@
-//! The API's one error shape: `{"error": {"code": "...", "message": "..."}}` with a status
-//! that says whose fault it is. Bad input is always a 4xx naming the input, never a 500.
+//! The API's one error shape, [`ErrorBody`](tend::wire::ErrorBody):
+//! `{"error": {"code": "...", "message": "..."}}`, with the HTTP status of its
+//! [`ErrorCode`]. Bad input is always a 4xx naming the input, never a 500.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use tend::wire::{self, ErrorBody, ErrorCode};
 
 use crate::actions::ActionError;
 
-/// An API error: HTTP status, stable code, human message.
+/// An API error: a wire [`ApiError`](wire::ApiError) (code and message) and the HTTP status
+/// it is answered with, which is its code's unless said otherwise.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     /// The HTTP status.
     pub status: StatusCode,
-    /// A stable machine-readable code, such as `not_found`.
-    pub code: &'static str,
-    /// What went wrong, naming the bad input where there is one.
-    pub message: String,
+    /// The code and message, as the body carries them.
+    pub error: wire::ApiError,
 }
 
 impl ApiError {
-    /// An error with the given parts.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+    /// An error of kind `code`, with its status.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        let status =
+            StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self { status, error: wire::ApiError::new(code, message) }
+    }
+
+    /// An error of kind `code` answered with another status (a refused WebSocket handshake
+    /// keeps axum's 405 or 426).
+    pub fn with_status(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { status, error: wire::ApiError::new(code, message) }
     }
 
     /// 400 `invalid_request`: a malformed body or parameter, named in the message.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+        Self::new(ErrorCode::InvalidRequest, message)
     }
 
     /// 401 `unauthorized`.
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Self::new(ErrorCode::Unauthorized, message)
     }
 
     /// 403 `forbidden`.
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+        Self::new(ErrorCode::Forbidden, message)
     }
 
     /// 404 `not_found`.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(ErrorCode::NotFound, message)
+    }
+
+    /// The code.
+    pub fn code(&self) -> ErrorCode {
+        self.error.code
     }
 }
 
 impl From<ActionError> for ApiError {
     fn from(error: ActionError) -> Self {
-        let status = match &error {
-            ActionError::InvalidOption { .. } => StatusCode::BAD_REQUEST,
-            ActionError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ActionError::Evicted { .. } => StatusCode::GONE,
-            ActionError::WrongState { .. } => StatusCode::CONFLICT,
-            ActionError::LimitReached { .. } => StatusCode::TOO_MANY_REQUESTS,
-            // A spawn failure is the request's fault (no such program, bad directory).
-            ActionError::Failed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ActionError::NotRegistered { .. } => StatusCode::NOT_IMPLEMENTED,
-            ActionError::Unknown { .. } => StatusCode::NOT_FOUND,
-            ActionError::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
-            ActionError::Forbidden { .. } => StatusCode::FORBIDDEN,
-            ActionError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            #[allow(unreachable_patterns)]
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        Self::new(status, error.code(), error.to_string())
+        Self::new(error.error_code(), error.to_string())
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, axum::Json(body)).into_response()
+        (self.status, axum::Json(ErrorBody::from(self.error))).into_response()
     }
 }
 

@@ -13,10 +13,13 @@
 //! * `/health`, `/ready` and `/metrics` (Prometheus text) sit outside `/api`.
 //! * Every `/api` route but the `/events` stream and `output?format=text` (raw bytes) is a
 //!   named action, so a program holding the [`ServerState`] can do through
-//!   [`ServerState::actions`] whatever the API does: the library's `process.*` actions, and
-//!   those the server registers beside them: `process.stop`, `process.lines` (the `output`
-//!   pages), `daemon.list`/`get`/`health`/`stop` and `pipeline.start`/`list`/`get`/`cancel`.
-//! * Errors are `{"error": {"code", "message"}}`: 400 bad input (named), 401 token, 403
+//!   [`ServerState::actions`] whatever the API does, with the same rules (the process limit
+//!   included): the library's `process.*` actions, and those the server registers beside
+//!   them: `process.lines` (the `output` pages), `daemon.list`/`get`/`health`/`stop` and
+//!   `pipeline.start`/`list`/`get`/`cancel`. Requests and answers are the
+//!   [`tend::wire`] types; [`api_routes`] lists every route.
+//! * Errors are `{"error": {"code", "message"}}` ([`tend::wire::ErrorBody`], one
+//!   [`ErrorCode`](tend::wire::ErrorCode) per kind): 400 `invalid_request` bad input (named), 401 token, 403
 //!   foreign `Host`/`Origin`, 404 unknown id, 408 body not sent within 10 s, 409 wrong
 //!   state, 410 a finished process the table no longer holds (`evicted`), 413 body over
 //!   1 MiB (an oversized `Content-Length` is refused before a byte of it is read), 429
@@ -63,7 +66,6 @@
 mod daemon_actions;
 mod error;
 mod guard;
-mod limit;
 mod log;
 mod metrics;
 mod openapi;
@@ -72,7 +74,6 @@ mod pipelines;
 mod routes;
 mod serve;
 mod state;
-mod stop;
 mod token;
 mod ws;
 
@@ -83,7 +84,7 @@ pub use error::{ApiError, ApiResult};
 pub use log::{DEFAULT_LOG_BYTES, DEFAULT_LOG_EVENTS, EventLog, Page, Totals};
 pub use openapi::openapi;
 pub use pipelines::MAX_FINISHED_PIPELINES;
-pub use routes::router;
+pub use routes::{api_routes, router};
 pub use serve::{
     DEFAULT_HEADER_TIMEOUT, MAX_DEFAULT_CONNECTIONS, ServeOptions, default_max_connections, serve,
 };

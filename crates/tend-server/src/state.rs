@@ -48,7 +48,6 @@ pub(crate) struct StateInner {
     pub(crate) hosts: Vec<String>,
     pub(crate) origins: Vec<String>,
     pub(crate) check_host: bool,
-    pub(crate) max_processes: Option<usize>,
     pub(crate) ready: AtomicBool,
     pub(crate) metrics: Metrics,
     pub(crate) stream_runtime: Option<tokio::runtime::Handle>,
@@ -67,7 +66,8 @@ pub struct ServerConfig {
     pub check_host: bool,
     /// Further `Host` values to accept (such as a public name with `--allow-remote`).
     pub extra_hosts: Vec<String>,
-    /// At most this many running processes; starts beyond get 429.
+    /// At most this many running processes; starts beyond get 429 (`limit_reached`), through
+    /// the API and through [`ServerState::actions`] alike.
     pub max_processes: Option<usize>,
     /// The daemon registry served under `/daemons` (none: an empty list).
     pub registry: Option<Registry>,
@@ -75,7 +75,9 @@ pub struct ServerConfig {
     pub log_events: usize,
     /// See `log_events`.
     pub log_bytes: usize,
-    /// Actions to dispatch through; `None` registers the process actions on a new registry.
+    /// Actions to dispatch through; `None`: a new registry. The process actions (with
+    /// `max_processes`) are registered on it unless it has a `process.start` already, which
+    /// is then used as it is.
     pub actions: Option<Actions>,
     /// Runs the WebSocket event streams on this runtime instead of the serving one. A
     /// daemon gives it low-priority threads, so fanning events out to many clients never
@@ -116,13 +118,14 @@ impl ServerState {
 
     /// State from a full [`ServerConfig`]. Must be called inside a Tokio runtime.
     pub fn with_config(service: Service, config: ServerConfig) -> Self {
-        let actions = config.actions.unwrap_or_else(|| {
-            let actions = Actions::new();
-            actions::register_process_actions(&actions, service.clone());
-            actions
-        });
-        if !actions.is_registered("process.stop") {
-            crate::stop::register_stop(&actions, service.clone());
+        let actions = config.actions.unwrap_or_default();
+        // The limit is the actions' own rule, so every caller of them obeys it.
+        if !actions.is_registered("process.start") {
+            actions::register_process_actions_limited(
+                &actions,
+                service.clone(),
+                config.max_processes,
+            );
         }
         let log = EventLog::new(config.log_events, config.log_bytes);
         log.follow(&service);
@@ -159,7 +162,6 @@ impl ServerState {
                 hosts,
                 origins,
                 check_host: config.check_host,
-                max_processes: config.max_processes,
                 ready: AtomicBool::new(true),
                 metrics: Metrics::default(),
                 stream_runtime: config.stream_runtime,

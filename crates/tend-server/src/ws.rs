@@ -14,6 +14,7 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
+use tend::wire::ErrorCode;
 
 use crate::error::{ApiError, ApiResult};
 use crate::routes::body::Params;
@@ -31,7 +32,7 @@ pub(crate) async fn events(
     params.only(&["since", "token"])?;
     // A request that is not a WebSocket handshake gets the API's JSON error, not axum's text.
     let upgrade = upgrade.map_err(|rejection| {
-        ApiError::new(rejection.status(), "invalid_request", rejection.body_text())
+        ApiError::with_status(rejection.status(), ErrorCode::InvalidRequest, rejection.body_text())
     })?;
     // Decide where "from now on" starts before answering the handshake: a client that acts
     // as soon as it is connected must see the events of what it did.

@@ -68,9 +68,11 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Value {
                     "schema": { "type": "string", "minLength": 1 } })
         })
         .collect();
-    if let Some(query) = route.query {
+    if let Some((query, only)) = route.query {
         for (name, required, schema) in schemas.request_fields(query, &path_keys) {
-            parameters.push(query_parameter(&name, required, schema));
+            if only.is_none_or(|only| only.contains(&name.as_str())) {
+                parameters.push(query_parameter(&name, required, schema));
+            }
         }
     }
     for param in &route.extra_query {

@@ -101,7 +101,7 @@ fn process_routes() -> Vec<Route> {
             "waitProcess",
             "Wait for the end (or the timeout)",
         ))
-        .query::<WaitRequest>()
+        .query_fields::<WaitRequest>(&["timeout"])
         .answer::<ProcessInfo>(200, "Its info; still running if the timeout passed first.")
         .fails(&[BAD, NO_PROCESS, EVICTED]),
         process(Route::post("/processes/{id}/input", "processInput", "Write to stdin"))

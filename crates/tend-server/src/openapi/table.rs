@@ -87,8 +87,9 @@ pub(crate) struct Route {
     /// `false` for the routes open without a token (`/hello`, and those outside `/api`).
     pub(crate) token: bool,
     pub(crate) path_params: Vec<PathParam>,
-    /// A request type whose fields are the query parameters (the path's keys left out).
-    pub(crate) query: Option<SchemaFn>,
+    /// A request type whose fields are the query parameters (the path's keys left out), and
+    /// which of them the route reads (`None`: all).
+    pub(crate) query: Option<(SchemaFn, Option<&'static [&'static str]>)>,
     /// Query parameters no type holds, such as `format` on `output`.
     pub(crate) extra_query: Vec<QueryParam>,
     /// The JSON body's type (the path's keys left out), and whether a body is required.
@@ -171,8 +172,15 @@ impl Route {
         self
     }
 
+    /// The fields of `T` are the query parameters.
     pub(crate) fn query<T: JsonSchema>(mut self) -> Self {
-        self.query = Some(schema_of::<T>);
+        self.query = Some((schema_of::<T>, None));
+        self
+    }
+
+    /// These fields of `T` are the query parameters.
+    pub(crate) fn query_fields<T: JsonSchema>(mut self, fields: &'static [&'static str]) -> Self {
+        self.query = Some((schema_of::<T>, Some(fields)));
         self
     }
 

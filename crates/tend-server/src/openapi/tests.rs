@@ -9,25 +9,20 @@ use tower_service::Service;
 
 use super::routes;
 use super::table::Mount;
+use crate::routes::api_routes;
 
-/// `(method, path)` of each `.route("PATH", get(..).post(..))` in the router table's source.
+/// `(method, path)` of every route: the `/api/v1` table ([`api_routes`]), and the routes
+/// outside it, read from the router's source (`.route("/health", get(..))`).
 fn router_table() -> BTreeSet<(String, String)> {
+    let mut found: BTreeSet<(String, String)> = api_routes()
+        .into_iter()
+        .map(|(method, path)| (method.as_str().to_lowercase(), path.to_owned()))
+        .collect();
     let source = include_str!("../routes/mod.rs");
-    let mut found = BTreeSet::new();
     for call in source.split(".route(\"").skip(1) {
         let (path, rest) = call.split_once('"').expect("a quoted path");
-        let rest = rest.split(".route(").next().unwrap_or(rest);
-        for method in ["get", "post", "delete", "put", "patch"] {
-            let mut from = 0;
-            while let Some(at) = rest[from..].find(&format!("{method}(")) {
-                let start = from + at;
-                let before = rest[..start].chars().next_back();
-                if !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
-                    found.insert((method.to_owned(), path.to_owned()));
-                }
-                from = start + method.len();
-            }
-        }
+        let (method, _) = rest.trim_start_matches([',', ' ']).split_once('(').expect("a method");
+        found.insert((method.to_owned(), path.to_owned()));
     }
     found
 }

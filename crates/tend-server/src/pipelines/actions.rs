@@ -1,12 +1,13 @@
 //! `pipeline.start`, `pipeline.list`, `pipeline.get`, `pipeline.cancel`: the server's
-//! pipelines as named actions, registered beside the process actions so that the
+//! pipelines as typed named actions, registered beside the process actions so that the
 //! `/pipelines` routes and any other caller share one code path.
 
-use serde_json::{Value, json};
 use tend::Service;
+use tend::actions::check_process_limit;
+use tend::wire::{Empty, PipelineRef, PipelineRequest, PipelineStarted};
 
-use super::{CancelOutcome, Pipelines, request};
-use crate::actions::{ActionError, Actions, Options};
+use super::{CancelOutcome, Pipelines};
+use crate::actions::{ActionError, Actions};
 use crate::log::EventLog;
 
 /// What the pipeline actions need of the server.
@@ -23,56 +24,38 @@ pub(crate) struct PipelineHost {
 /// Registers the four actions.
 pub(crate) fn register(actions: &Actions, host: PipelineHost) {
     let on = host.clone();
-    actions.register("pipeline.start", move |options| {
+    actions.register_typed("pipeline.start", move |request: PipelineRequest| {
         let host = on.clone();
         async move {
-            let Value::Object(body) = options else {
-                return Err(ActionError::InvalidRequest {
-                    message: "body: must be a JSON object".into(),
-                });
-            };
-            let request = request::parse(body)?;
-            crate::limit::check(&host.service, host.max_processes)?;
+            let parts = request.into_parts()?;
+            check_process_limit(&host.service, host.max_processes)?;
             let runtime = host.runtime.clone().unwrap_or_else(tokio::runtime::Handle::current);
-            let id = host.pipelines.launch(&runtime, &host.service, &host.log, request);
-            Ok(json!({ "id": id }))
+            let id = host.pipelines.launch(&runtime, &host.service, &host.log, parts);
+            Ok(PipelineStarted { id })
         }
     });
     let on = host.clone();
-    actions.register("pipeline.list", move |options| {
-        let host = on.clone();
-        async move {
-            Options::parse(options, &[])?;
-            Ok(Value::Array(host.pipelines.list()))
-        }
+    actions.register_typed("pipeline.list", move |_: Empty| {
+        let pipelines = on.pipelines.list();
+        async move { Ok(pipelines) }
     });
     let on = host.clone();
-    actions.register("pipeline.get", move |options| {
-        let host = on.clone();
-        async move {
-            let id = id(options)?;
-            host.pipelines.get(&id).ok_or_else(|| unknown(id))
-        }
+    actions.register_typed("pipeline.get", move |PipelineRef { id }| {
+        let state = on.pipelines.get(&id).ok_or_else(|| unknown(id));
+        async move { state }
     });
-    actions.register("pipeline.cancel", move |options| {
-        let host = host.clone();
-        async move {
-            let id = id(options)?;
-            match host.pipelines.cancel(&id) {
-                CancelOutcome::Cancelling(view) => Ok(view),
-                CancelOutcome::Ended => Err(ActionError::WrongState {
-                    message: format!("pipeline `{id}` has already ended"),
-                }),
-                CancelOutcome::Unknown => Err(unknown(id)),
-            }
-        }
+    actions.register_typed("pipeline.cancel", move |PipelineRef { id }| {
+        let outcome = match host.pipelines.cancel(&id) {
+            CancelOutcome::Cancelling(state) => Ok(state),
+            CancelOutcome::Ended => Err(ActionError::WrongState {
+                message: format!("pipeline `{id}` has already ended"),
+            }),
+            CancelOutcome::Unknown => Err(unknown(id)),
+        };
+        async move { outcome }
     });
 }
 
 fn unknown(id: String) -> ActionError {
     ActionError::Unknown { what: "pipeline".into(), id }
-}
-
-fn id(options: Value) -> Result<String, ActionError> {
-    Options::parse(options, &["id"])?.required_string("id")
 }

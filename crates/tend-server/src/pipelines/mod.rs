@@ -14,17 +14,17 @@
 
 pub(crate) mod actions;
 pub(crate) mod events;
-pub(crate) mod request;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use jiff::Timestamp;
-use serde_json::{Value, json};
-use tend::runner::{CancellationToken, Mode, Report, Runner, StepEvent, StepStatus};
+use tend::runner::{CancellationToken, Report, Runner, StepEvent, StepReport, StepStatus};
+use tend::wire::{
+    LiveReport, PipelineParts, PipelineState, PipelineStatus, PipelineSummary, StepState,
+};
 
-use self::request::PipelineRequest;
 use crate::log::EventLog;
 
 /// Finished pipelines kept for `GET /pipelines/{id}`.
@@ -36,123 +36,66 @@ pub(crate) struct Pipelines {
     inner: Arc<Mutex<Vec<Record>>>,
 }
 
-/// Where a pipeline stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Running,
-    Finished,
-    Cancelled,
-}
-
-impl Phase {
-    fn as_str(self) -> &'static str {
-        match self {
-            Phase::Running => "running",
-            Phase::Finished => "finished",
-            Phase::Cancelled => "cancelled",
-        }
-    }
-}
-
 #[derive(Debug)]
 struct Record {
     id: String,
-    mode: Mode,
-    phase: Phase,
+    status: PipelineStatus,
     created_at: Timestamp,
     ended_at: Option<Timestamp>,
     began: Instant,
-    /// Per step, in declaration order: its live JSON until the run's report replaces it.
-    steps: Vec<(String, Value)>,
-    /// Step name → index in `steps`: a step event must not cost a scan of ten thousand.
+    /// Live until the run's report replaces it; its steps in declaration order.
+    report: LiveReport,
+    /// Step name → index in the report's steps: a step event must not cost a scan of ten
+    /// thousand.
     index: HashMap<String, usize>,
-    report: Option<Report>,
     cancel: CancellationToken,
-    /// Set if the run's task died without a report (a bug): said in the view.
+    /// Set if the run's task died without a report (a bug): said in the state.
     error: Option<String>,
 }
 
 impl Record {
-    fn step_mut(&mut self, name: &str) -> Option<&mut Value> {
+    fn step_mut(&mut self, name: &str) -> Option<&mut StepState> {
         let at = *self.index.get(name)?;
-        self.steps.get_mut(at).map(|(_, v)| v)
+        self.report.steps.get_mut(at)
     }
 
-    /// Counts of the steps settled so far, as `Report::totals` counts them.
-    fn live_totals(&self) -> Value {
-        let mut totals = json!({ "passed": 0, "failed": 0, "allowed_failures": 0,
-            "skipped": 0, "cancelled": 0 });
-        for (_, step) in &self.steps {
-            if let Some(key) = step["status"].as_str().and_then(total_key) {
-                totals[key] = json!(totals[key].as_u64().unwrap_or(0) + 1);
-            }
+    fn state(&self) -> PipelineState {
+        let mut report = self.report.clone();
+        if self.status == PipelineStatus::Running {
+            report.duration_ms = self.began.elapsed().as_secs_f64() * 1000.0;
         }
-        totals
-    }
-
-    /// Everything but the report.
-    fn head(&self) -> Value {
-        json!({
-            "id": self.id,
-            "status": self.phase.as_str(),
-            "created_at": self.created_at,
-            "ended_at": self.ended_at,
-            "cancel_requested": self.cancel.is_cancelled(),
-            "error": self.error,
-        })
-    }
-
-    fn view(&self) -> Value {
-        let report = match &self.report {
-            Some(report) => serde_json::to_value(report).unwrap_or(Value::Null),
-            None => json!({
-                "mode": self.mode,
-                "success": null,
-                "duration_ms": self.began.elapsed().as_secs_f64() * 1000.0,
-                "totals": self.live_totals(),
-                "steps": self.steps.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
-            }),
-        };
-        let mut view = self.head();
-        view["report"] = report;
-        view
-    }
-
-    /// The head, with the report's outcome but not its steps (no outputs).
-    fn summary(&self) -> Value {
-        let mut summary = self.head();
-        summary["mode"] = json!(self.mode);
-        summary["steps"] = json!(self.steps.len());
-        match &self.report {
-            Some(report) => {
-                summary["success"] = json!(report.success);
-                summary["totals"] = json!(report.totals);
-            }
-            None => {
-                summary["success"] = Value::Null;
-                summary["totals"] = self.live_totals();
-            }
+        PipelineState {
+            id: self.id.clone(),
+            status: self.status,
+            created_at: self.created_at,
+            ended_at: self.ended_at,
+            cancel_requested: self.cancel.is_cancelled(),
+            error: self.error.clone(),
+            report,
         }
-        summary
     }
-}
 
-/// The key of `Report::totals` a final step status counts under.
-fn total_key(status: &str) -> Option<&'static str> {
-    Some(match status {
-        "passed" => "passed",
-        "failed" | "timed_out" => "failed",
-        "allowed_failure" => "allowed_failures",
-        "skipped" => "skipped",
-        "cancelled" => "cancelled",
-        _ => return None,
-    })
+    /// Its state without the steps (no outputs).
+    fn summary(&self) -> PipelineSummary {
+        PipelineSummary {
+            id: self.id.clone(),
+            status: self.status,
+            created_at: self.created_at,
+            ended_at: self.ended_at,
+            cancel_requested: self.cancel.is_cancelled(),
+            error: self.error.clone(),
+            mode: self.report.mode,
+            steps: self.report.steps.len(),
+            success: self.report.success,
+            totals: self.report.totals,
+        }
+    }
 }
 
 /// What `cancel` found.
 pub(crate) enum CancelOutcome {
-    /// The run was told to stop; its view.
-    Cancelling(Value),
+    /// The run was told to stop; its state.
+    Cancelling(PipelineState),
     /// It had already ended.
     Ended,
     /// No such pipeline.
@@ -164,13 +107,13 @@ impl Pipelines {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The view of pipeline `id`.
-    pub(crate) fn get(&self, id: &str) -> Option<Value> {
-        self.lock().iter().find(|r| r.id == id).map(Record::view)
+    /// The state of pipeline `id`.
+    pub(crate) fn get(&self, id: &str) -> Option<PipelineState> {
+        self.lock().iter().find(|r| r.id == id).map(Record::state)
     }
 
     /// Summaries of every pipeline held, oldest first.
-    pub(crate) fn list(&self) -> Vec<Value> {
+    pub(crate) fn list(&self) -> Vec<PipelineSummary> {
         self.lock().iter().map(Record::summary).collect()
     }
 
@@ -179,10 +122,10 @@ impl Pipelines {
         let records = self.lock();
         match records.iter().find(|r| r.id == id) {
             None => CancelOutcome::Unknown,
-            Some(record) if record.phase != Phase::Running => CancelOutcome::Ended,
+            Some(record) if record.status != PipelineStatus::Running => CancelOutcome::Ended,
             Some(record) => {
                 record.cancel.cancel();
-                CancelOutcome::Cancelling(record.view())
+                CancelOutcome::Cancelling(record.state())
             }
         }
     }
@@ -193,29 +136,26 @@ impl Pipelines {
         runtime: &tokio::runtime::Handle,
         service: &tend::Service,
         log: &EventLog,
-        request: PipelineRequest,
+        parts: PipelineParts,
     ) -> String {
         let id = uuid::Uuid::now_v7().to_string();
-        let PipelineRequest { pipeline, mode, jobs, fail_fast } = request;
+        let PipelineParts { pipeline, mode, jobs, fail_fast } = parts;
         let cancel = CancellationToken::new();
         let names: Vec<String> = pipeline.steps().iter().map(|s| s.name.clone()).collect();
-        let steps = names
-            .iter()
-            .map(|name| (name.clone(), json!({ "name": name, "status": "pending" })))
-            .collect();
+        let steps = names.iter().map(|name| StepState::Pending { name: name.clone() }).collect();
+        let report =
+            LiveReport { mode, success: None, duration_ms: 0.0, totals: Default::default(), steps };
         let index = names.iter().enumerate().map(|(at, name)| (name.clone(), at)).collect();
         {
             let mut records = self.lock();
             records.push(Record {
                 id: id.clone(),
-                mode,
-                phase: Phase::Running,
+                status: PipelineStatus::Running,
                 created_at: Timestamp::now(),
                 ended_at: None,
                 began: Instant::now(),
-                steps,
+                report,
                 index,
-                report: None,
                 cancel: cancel.clone(),
                 error: None,
             });
@@ -254,18 +194,23 @@ impl Pipelines {
         match event {
             StepEvent::Started { step, attempt, process } => {
                 if let Some(live) = record.step_mut(step) {
-                    let started_at = match live.get("started_at") {
-                        Some(at) if !at.is_null() => at.clone(),
-                        _ => json!(Timestamp::now()),
+                    let started_at = match live {
+                        StepState::Running { started_at, .. } => *started_at,
+                        _ => Timestamp::now(),
                     };
-                    *live = json!({ "name": step, "status": "running", "attempts": attempt,
-                        "process_id": process, "started_at": started_at });
+                    *live = StepState::Running {
+                        name: step.clone(),
+                        attempts: *attempt,
+                        process_id: *process,
+                        started_at,
+                    };
                 }
             }
             StepEvent::Finished(report) => {
                 if let Some(live) = record.step_mut(&report.name) {
-                    *live = serde_json::to_value(report).unwrap_or(Value::Null);
+                    *live = StepState::Ended(report.clone());
                 }
+                record.report.count();
             }
             // A step waiting to retry stays `running` (it keeps its slot).
             _ => {}
@@ -283,16 +228,19 @@ impl Pipelines {
         events::pipeline_finished(log, id, report, cancelled);
         let mut records = self.lock();
         if let Some(record) = records.iter_mut().find(|r| r.id == id) {
-            record.phase = if cancelled { Phase::Cancelled } else { Phase::Finished };
+            record.status =
+                if cancelled { PipelineStatus::Cancelled } else { PipelineStatus::Finished };
             record.ended_at = Some(Timestamp::now());
             match outcome {
-                Ok(report) => record.report = Some(report),
+                Ok(report) => record.report = LiveReport::from(report),
                 Err(error) => {
-                    for (_, step) in &mut record.steps {
-                        if matches!(step["status"].as_str(), Some("pending" | "running")) {
-                            step["status"] = json!(StepStatus::Cancelled);
+                    record.report.duration_ms = record.began.elapsed().as_secs_f64() * 1000.0;
+                    for step in &mut record.report.steps {
+                        if !matches!(step, StepState::Ended(_)) {
+                            *step = StepState::Ended(cancelled_step(step));
                         }
                     }
+                    record.report.count();
                     record.error = Some(error);
                 }
             }
@@ -301,12 +249,35 @@ impl Pipelines {
     }
 }
 
+/// The report of a step its run left pending or running when it died.
+fn cancelled_step(step: &StepState) -> StepReport {
+    let (attempts, process_id, started_at) = match step {
+        StepState::Running { attempts, process_id, started_at, .. } => {
+            (*attempts, Some(*process_id), Some(*started_at))
+        }
+        _ => (0, None, None),
+    };
+    StepReport {
+        name: step.name().to_owned(),
+        status: StepStatus::Cancelled,
+        exit_code: None,
+        signal: None,
+        duration_ms: None,
+        output: String::new(),
+        error: None,
+        attempts,
+        blocked_by: None,
+        process_id,
+        started_at,
+    }
+}
+
 /// Drops the oldest finished records beyond [`MAX_FINISHED_PIPELINES`].
 fn prune(records: &mut Vec<Record>) {
-    let mut excess = records.iter().filter(|r| r.phase != Phase::Running).count();
+    let mut excess = records.iter().filter(|r| r.status != PipelineStatus::Running).count();
     excess = excess.saturating_sub(MAX_FINISHED_PIPELINES);
     records.retain(|r| {
-        if excess > 0 && r.phase != Phase::Running {
+        if excess > 0 && r.status != PipelineStatus::Running {
             excess -= 1;
             false
         } else {
@@ -317,19 +288,40 @@ fn prune(records: &mut Vec<Record>) {
 
 #[cfg(test)]
 mod tests {
+    use tend::runner::Mode;
+
     use super::*;
 
-    fn record(id: usize, phase: Phase) -> Record {
+    fn record(id: usize, status: PipelineStatus) -> Record {
+        let passed = StepReport {
+            name: "a".into(),
+            status: StepStatus::Passed,
+            exit_code: Some(0),
+            signal: None,
+            duration_ms: Some(1.0),
+            output: String::new(),
+            error: None,
+            attempts: 1,
+            blocked_by: None,
+            process_id: None,
+            started_at: None,
+        };
+        let mut report = LiveReport {
+            mode: Mode::Dag,
+            success: None,
+            duration_ms: 0.0,
+            totals: Default::default(),
+            steps: vec![StepState::Ended(passed), StepState::Pending { name: "b".into() }],
+        };
+        report.count();
         Record {
             id: id.to_string(),
-            mode: Mode::Dag,
-            phase,
+            status,
             created_at: Timestamp::now(),
             ended_at: None,
             began: Instant::now(),
-            steps: vec![("a".into(), json!({ "name": "a", "status": "passed" }))],
-            index: HashMap::from([("a".to_owned(), 0)]),
-            report: None,
+            report,
+            index: HashMap::from([("a".to_owned(), 0), ("b".to_owned(), 1)]),
             cancel: CancellationToken::new(),
             error: None,
         }
@@ -337,9 +329,11 @@ mod tests {
 
     #[test]
     fn only_the_newest_finished_are_kept_and_running_ones_never_go() {
-        let mut records = vec![record(0, Phase::Running)];
+        let mut records = vec![record(0, PipelineStatus::Running)];
         for i in 1..=MAX_FINISHED_PIPELINES + 5 {
-            records.push(record(i, if i % 2 == 0 { Phase::Cancelled } else { Phase::Finished }));
+            let status =
+                if i % 2 == 0 { PipelineStatus::Cancelled } else { PipelineStatus::Finished };
+            records.push(record(i, status));
         }
         prune(&mut records);
         assert_eq!(records.len(), MAX_FINISHED_PIPELINES + 1);
@@ -348,10 +342,14 @@ mod tests {
     }
 
     #[test]
-    fn a_live_view_counts_what_has_settled() {
-        let view = record(1, Phase::Running).view();
-        assert_eq!(view["report"]["success"], Value::Null);
-        assert_eq!(view["report"]["totals"]["passed"], 1);
-        assert_eq!(record(1, Phase::Running).summary()["steps"], 1);
+    fn a_live_state_counts_what_has_settled() {
+        let state = serde_json::to_value(record(1, PipelineStatus::Running).state()).unwrap();
+        assert_eq!(state["report"]["success"], serde_json::Value::Null);
+        assert_eq!(state["report"]["totals"]["passed"], 1);
+        assert_eq!(
+            state["report"]["steps"][1],
+            serde_json::json!({"name": "b", "status": "pending"})
+        );
+        assert_eq!(record(1, PipelineStatus::Running).summary().steps, 2);
     }
 }

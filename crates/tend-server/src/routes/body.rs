@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Map, Value};
+use tend::wire::ErrorCode;
 
 use crate::error::ApiError;
 use crate::state::{BODY_TIMEOUT, MAX_BODY_BYTES};
@@ -36,7 +37,7 @@ pub(crate) async fn refuse_oversized(request: Request, next: Next) -> Response {
 }
 
 fn too_large(message: String) -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    ApiError::new(ErrorCode::PayloadTooLarge, message)
 }
 
 /// A JSON object body; an empty body reads as `{}`.
@@ -52,8 +53,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             .await
             .map_err(|_| {
                 ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "request_timeout",
+                    ErrorCode::RequestTimeout,
                     format!("body: not received within {}s", BODY_TIMEOUT.as_secs()),
                 )
             })?

@@ -1,20 +1,67 @@
-//! The route table.
+//! The route table: every route of the API, listed once, each a thin layer over a named
+//! action reached through [`call`].
 
 pub(crate) mod body;
 mod daemons;
 mod hello;
 mod pipelines;
 mod processes;
+mod system;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
+use axum::routing::{MethodRouter, delete, get, post};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tend::wire::ErrorCode;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::state::{MAX_BODY_BYTES, ServerState};
-use crate::{guard, metrics, openapi, ws};
+use crate::{guard, openapi, ws};
+
+/// One route of the table: its method, its path under `/api/v1`, and its handler.
+type Route = (Method, &'static str, MethodRouter<ServerState>);
+
+/// Every route under `/api/v1`, one line each.
+fn table() -> Vec<Route> {
+    vec![
+        (Method::GET, "/processes", get(processes::list)),
+        (Method::POST, "/processes", post(processes::start)),
+        (Method::POST, "/processes/run", post(processes::run)),
+        (Method::GET, "/processes/{id}", get(processes::get)),
+        (Method::DELETE, "/processes/{id}", delete(processes::remove)),
+        (Method::GET, "/processes/{id}/output", get(processes::output)),
+        (Method::POST, "/processes/{id}/wait", post(processes::wait)),
+        (Method::POST, "/processes/{id}/kill", post(processes::kill)),
+        (Method::POST, "/processes/{id}/stop", post(processes::stop)),
+        (Method::POST, "/processes/{id}/signal", post(processes::signal)),
+        (Method::POST, "/processes/{id}/input", post(processes::input)),
+        (Method::POST, "/processes/{id}/close-stdin", post(processes::close_stdin)),
+        (Method::GET, "/pipelines", get(pipelines::list)),
+        (Method::POST, "/pipelines", post(pipelines::start)),
+        (Method::GET, "/pipelines/{id}", get(pipelines::get)),
+        (Method::POST, "/pipelines/{id}/cancel", post(pipelines::cancel)),
+        (Method::GET, "/daemons", get(daemons::list)),
+        (Method::GET, "/daemons/{code}/{daemon}", get(daemons::get)),
+        (Method::GET, "/daemons/{code}/{daemon}/health", get(daemons::health)),
+        (Method::POST, "/daemons/{code}/{daemon}/stop", post(daemons::stop)),
+        (Method::GET, "/events", get(ws::events)),
+        (Method::GET, "/openapi.json", get(openapi::document)),
+        (Method::GET, "/hello", get(hello::hello)),
+    ]
+}
+
+/// Every route of the API as (method, path under `/api/v1`), in the order of the route
+/// table; `/health`, `/ready` and `/metrics` are outside `/api` and not in it.
+///
+/// ```
+/// let routes = tend_server::api_routes();
+/// assert!(routes.iter().any(|(method, path)| method == "POST" && *path == "/processes/{id}/stop"));
+/// ```
+pub fn api_routes() -> Vec<(Method, &'static str)> {
+    table().into_iter().map(|(method, path, _)| (method, path)).collect()
+}
 
 /// Builds the API: `/api/v1/...` (token required), `/health`, `/ready` and `/metrics`, all
 /// behind the `Host` check, with bodies limited to 1 MiB (a larger `Content-Length` is refused
@@ -30,28 +77,14 @@ use crate::{guard, metrics, openapi, ws};
 /// # Ok(()) }
 /// ```
 pub fn router(state: ServerState) -> Router {
-    let api = Router::new()
-        .route("/processes", get(processes::list).post(processes::start))
-        .route("/processes/run", post(processes::run))
-        .route("/processes/{id}", get(processes::get).delete(processes::remove))
-        .route("/processes/{id}/output", get(processes::output))
-        .route("/processes/{id}/wait", post(processes::wait))
-        .route("/processes/{id}/{action}", post(processes::control))
-        .route("/daemons", get(daemons::list))
-        .route("/daemons/{code}/{daemon}", get(daemons::get))
-        .route("/daemons/{code}/{daemon}/health", get(daemons::health))
-        .route("/daemons/{code}/{daemon}/stop", post(daemons::stop))
-        .route("/pipelines", get(pipelines::list).post(pipelines::start))
-        .route("/pipelines/{id}", get(pipelines::get))
-        .route("/pipelines/{id}/cancel", post(pipelines::cancel))
-        .route("/events", get(ws::events))
-        .route("/openapi.json", get(openapi::document))
-        .route("/hello", get(hello::hello));
+    // Routes of one path merge: each line of the table adds its method.
+    let api =
+        table().into_iter().fold(Router::new(), |api, (_, path, route)| api.route(path, route));
     Router::new()
         .nest("/api/v1", api)
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics_text))
+        .route("/health", get(system::health))
+        .route("/ready", get(system::ready))
+        .route("/metrics", get(system::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
@@ -61,31 +94,27 @@ pub fn router(state: ServerState) -> Router {
         .with_state(state)
 }
 
-async fn health() -> &'static str {
-    "ok"
+/// The one way a route reaches an action: `request` to the action `name`, its answer decoded
+/// as `Resp`, an [`ActionError`](crate::actions::ActionError) as the API's error.
+pub(crate) async fn call<Req, Resp>(
+    state: &ServerState,
+    name: &str,
+    request: &Req,
+) -> ApiResult<Resp>
+where
+    Req: Serialize + ?Sized,
+    Resp: DeserializeOwned,
+{
+    Ok(state.actions().call(name, request).await?)
 }
 
-async fn ready(State(state): State<ServerState>) -> Response {
-    if state.is_ready() {
-        "ready".into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
-    }
-}
-
-async fn metrics_text(State(state): State<ServerState>) -> Response {
-    let body = metrics::render(&state);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
-}
-
-async fn not_found(uri: axum::http::Uri) -> ApiError {
+async fn not_found(uri: Uri) -> ApiError {
     ApiError::not_found(format!("no route `{}`", uri.path()))
 }
 
-async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         format!("`{method}` is not allowed on `{}`", uri.path()),
     )
 }

@@ -1,6 +1,6 @@
-//! `/api/v1/processes`: each route turns its path, query and body into an option bag and
-//! dispatches the matching `process.*` action, so the API and every other caller of the
-//! actions share one code path.
+//! `/api/v1/processes`: each route turns its path, query and body into the request of a
+//! `process.*` action and [`call`]s it, so the API and every other caller of the actions
+//! share one code path (the process limit and name lookup included).
 
 use std::time::Duration;
 
@@ -9,19 +9,15 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
+use tend::ProcessInfo;
+use tend::wire::{Empty, IdRequest, LinesAnswer, LinesQuery, RunAnswer};
 
 use super::body::{JsonObject, Params};
+use super::call;
 use crate::error::{ApiError, ApiResult};
 use crate::state::ServerState;
 
-async fn dispatch(
-    state: &ServerState,
-    action: &str,
-    options: Map<String, Value>,
-) -> ApiResult<Value> {
-    Ok(state.actions().dispatch(action, Value::Object(options)).await?)
-}
-
+/// A body's options with `id` from the path; an `id` in the body is refused.
 fn with_id(id: String, mut options: Map<String, Value>) -> ApiResult<Map<String, Value>> {
     if options.contains_key("id") {
         return Err(ApiError::bad_request("body: `id` comes from the path"));
@@ -34,14 +30,11 @@ fn with_id(id: String, mut options: Map<String, Value>) -> ApiResult<Map<String,
 pub(crate) async fn list(
     State(state): State<ServerState>,
     params: Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Vec<ProcessInfo>>> {
     params.only(&["status", "label"])?;
-    let options = params.0.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-    Ok(Json(dispatch(&state, "process.list", options).await?))
-}
-
-fn check_limit(state: &ServerState) -> ApiResult<()> {
-    Ok(crate::limit::check(state.service(), state.inner.max_processes)?)
+    let query: Map<String, Value> =
+        params.0.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    Ok(Json(call(&state, "process.list", &query).await?))
 }
 
 /// `POST /processes` → 201 with the info.
@@ -49,8 +42,7 @@ pub(crate) async fn start(
     State(state): State<ServerState>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Response> {
-    check_limit(&state)?;
-    let info = dispatch(&state, "process.start", body).await?;
+    let info: ProcessInfo = call(&state, "process.start", &body).await?;
     Ok((StatusCode::CREATED, Json(info)).into_response())
 }
 
@@ -58,29 +50,26 @@ pub(crate) async fn start(
 pub(crate) async fn run(
     State(state): State<ServerState>,
     JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
-    check_limit(&state)?;
-    Ok(Json(dispatch(&state, "process.run", body).await?))
+) -> ApiResult<Json<RunAnswer>> {
+    Ok(Json(call(&state, "process.run", &body).await?))
 }
 
 /// `GET /processes/{id}`
 pub(crate) async fn get(
     State(state): State<ServerState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(dispatch(&state, "process.get", with_id(id, Map::new())?).await?))
+) -> ApiResult<Json<ProcessInfo>> {
+    Ok(Json(call(&state, "process.get", &IdRequest { id }).await?))
 }
 
 /// `DELETE /processes/{id}` (409 while running).
 pub(crate) async fn remove(
     State(state): State<ServerState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let removed = dispatch(&state, "process.remove", with_id(id, Map::new())?).await?;
+) -> ApiResult<Json<ProcessInfo>> {
+    let removed: ProcessInfo = call(&state, "process.remove", &IdRequest { id }).await?;
     // Its events go from the replay log too, and their memory with them.
-    if let Some(id) = removed["id"].as_str().and_then(|id| id.parse().ok()) {
-        state.event_log().forget(id);
-    }
+    state.event_log().forget(removed.id);
     Ok(Json(removed))
 }
 
@@ -89,31 +78,58 @@ pub(crate) async fn wait(
     State(state): State<ServerState>,
     Path(id): Path<String>,
     params: Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ProcessInfo>> {
     params.only(&["timeout"])?;
     let mut options = Map::new();
     if let Some(timeout) = params.get("timeout") {
         options.insert("timeout".into(), Value::String(timeout.to_owned()));
     }
-    Ok(Json(dispatch(&state, "process.wait", with_id(id, options)?).await?))
+    Ok(Json(call(&state, "process.wait", &with_id(id, options)?).await?))
 }
 
-/// `POST /processes/{id}/{action}` for the actions whose body is their option bag: `input`
-/// (`{data}`), `close-stdin`, `signal` (`{signal}`), `kill`, `stop` (`{grace}`).
-pub(crate) async fn control(
+/// `POST /processes/{id}/kill` → the info once killed.
+pub(crate) async fn kill(
     State(state): State<ServerState>,
-    Path((id, action)): Path<(String, String)>,
+    Path(id): Path<String>,
     JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
-    let name = match action.as_str() {
-        "input" => "process.input",
-        "close-stdin" => "process.close_stdin",
-        "signal" => "process.signal",
-        "kill" => "process.kill",
-        "stop" => "process.stop",
-        other => return Err(ApiError::not_found(format!("no route `/processes/{{id}}/{other}`"))),
-    };
-    Ok(Json(dispatch(&state, name, with_id(id, body)?).await?))
+) -> ApiResult<Json<ProcessInfo>> {
+    Ok(Json(call(&state, "process.kill", &with_id(id, body)?).await?))
+}
+
+/// `POST /processes/{id}/stop` `{grace}` → the info once stopped.
+pub(crate) async fn stop(
+    State(state): State<ServerState>,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<ProcessInfo>> {
+    Ok(Json(call(&state, "process.stop", &with_id(id, body)?).await?))
+}
+
+/// `POST /processes/{id}/signal` `{signal}` → the info.
+pub(crate) async fn signal(
+    State(state): State<ServerState>,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<ProcessInfo>> {
+    Ok(Json(call(&state, "process.signal", &with_id(id, body)?).await?))
+}
+
+/// `POST /processes/{id}/input` `{data}` → `{}`.
+pub(crate) async fn input(
+    State(state): State<ServerState>,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Empty>> {
+    Ok(Json(call(&state, "process.input", &with_id(id, body)?).await?))
+}
+
+/// `POST /processes/{id}/close-stdin` → `{}`.
+pub(crate) async fn close_stdin(
+    State(state): State<ServerState>,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Empty>> {
+    Ok(Json(call(&state, "process.close_stdin", &with_id(id, body)?).await?))
 }
 
 /// `GET /processes/{id}/output?since=SEQ` → `{lines: [{seq, stream, line}], next_seq,
@@ -126,7 +142,7 @@ pub(crate) async fn output(
 ) -> ApiResult<Response> {
     params.only(&["since", "format", "limit", "offset", "follow"])?;
     // Unknown ids are a 404 before any parameter is looked at.
-    let info = dispatch(&state, "process.get", with_id(id.clone(), Map::new())?).await?;
+    let info: ProcessInfo = call(&state, "process.get", &IdRequest { id: id.clone() }).await?;
     // Every parameter is checked whichever form is asked for, so a bad one is a 400 in both.
     let (since, limit) = (params.number("since")?, params.number("limit")?);
     let offset = params.number("offset")?.unwrap_or(0);
@@ -143,7 +159,10 @@ pub(crate) async fn output(
         None | Some("json") => {}
         Some("text") => {
             // Raw bytes cannot travel in JSON; the ring is read directly for this form.
-            let process = state.service().get(&id).map_err(crate::actions::ActionError::from)?;
+            let process = state
+                .service()
+                .get(&info.id.to_string())
+                .map_err(crate::actions::ActionError::from)?;
             return output_text(&process, offset, follow).await;
         }
         Some(other) => {
@@ -152,14 +171,9 @@ pub(crate) async fn output(
             )));
         }
     }
-    let full_id = info.get("id").and_then(Value::as_str).unwrap_or(&id).to_owned();
-    let mut options = with_id(full_id, Map::new())?;
-    for (key, value) in [("since", since), ("limit", limit)] {
-        if let Some(n) = value {
-            options.insert(key.into(), n.into());
-        }
-    }
-    Ok(Json(dispatch(&state, "process.lines", options).await?).into_response())
+    let query = LinesQuery { id: info.id.to_string(), since, limit };
+    let lines: LinesAnswer = call(&state, "process.lines", &query).await?;
+    Ok(Json(lines).into_response())
 }
 
 /// How long `format=text&follow=true` waits for output beyond `offset` before answering with

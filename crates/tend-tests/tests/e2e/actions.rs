@@ -30,10 +30,10 @@ async fn fails(actions: &Actions, name: &str, options: Value) -> ActionError {
     }
 }
 
-/// Asserts an `invalid_option` error naming `option`; returns its message.
+/// Asserts an `invalid_request` error naming `option`; returns its message.
 async fn invalid(actions: &Actions, name: &str, options: Value, option: &str) -> String {
     let error = fails(actions, name, options.clone()).await;
-    assert_eq!(error.code(), "invalid_option", "{name} {options}: {error}");
+    assert_eq!(error.code(), "invalid_request", "{name} {options}: {error}");
     let ActionError::InvalidOption { option: named, message } = &error else { unreachable!() };
     assert_eq!(named, option, "{name} {options}: {error}");
     assert!(error.to_string().contains(&format!("`{option}`")), "{error}");
@@ -63,6 +63,7 @@ async fn only_registered_names_can_be_dispatched() {
             "process.run",
             "process.signal",
             "process.start",
+            "process.stop",
             "process.wait",
         ]
     );
@@ -206,7 +207,7 @@ async fn input_close_stdin_and_output() {
         let error = fails(&actions, action, json!({"id": id, "data": "late"})).await;
         let error = if action == "process.close_stdin" {
             // close_stdin takes no `data`: the key is refused before anything else.
-            assert_eq!(error.code(), "invalid_option");
+            assert_eq!(error.code(), "invalid_request");
             fails(&actions, action, json!({"id": id})).await
         } else {
             error

@@ -62,3 +62,4 @@ mod server_limits;
 mod server_pipelines;
 mod server_security;
 mod server_support;
+mod server_wire;

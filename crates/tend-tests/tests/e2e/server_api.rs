@@ -127,7 +127,7 @@ async fn bad_input_is_a_400_naming_it() {
         let reply = server.call("POST", "/api/v1/processes", Some(body.clone())).await;
         assert_eq!(reply.status, 400, "{body}");
         let error = reply.json();
-        assert_eq!(error["error"]["code"], "invalid_option", "{body}");
+        assert_eq!(error["error"]["code"], "invalid_request", "{body}");
         assert!(error["error"]["message"].as_str().unwrap().contains(named), "{body} → {error}");
     }
     let auth = format!("Bearer {}", server.token);

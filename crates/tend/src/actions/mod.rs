@@ -26,27 +26,32 @@
 //!
 //! # The process actions
 //!
-//! [`register_process_actions`] registers these. Options are a JSON object with snake_case
-//! keys (`null` counts as `{}`); an unknown key, a missing one, or a value of the wrong type
-//! or out of range is an [`InvalidOption`](ActionError::InvalidOption) error naming the key.
-//! Durations are humantime strings (`"500ms"`, `"2s"`, `"1m30s"`) or numbers of milliseconds
-//! under the key with `_ms` appended (`timeout_ms`); a bare number under `timeout` is refused,
-//! never read as nanoseconds. A `*_ms` number that is negative or too large for a duration is
-//! refused too. Any duration string is accepted: one of [`FOREVER`](crate::FOREVER) (100
-//! years) or more means "never", and a `timeout` of zero means no timeout. `id` is a full process id, a unique id prefix of 4 or more
-//! characters, or a name. An info is the [`ProcessInfo`](crate::ProcessInfo) JSON.
+//! [`register_process_actions`] registers these (and [`register_process_actions_limited`]
+//! with a bound on running processes). Each is a typed function over a [`wire`](crate::wire)
+//! request: options are a JSON object with snake_case keys (`null` counts as `{}`); an unknown
+//! key, a missing one, or a value of the wrong type or out of range is an
+//! [`InvalidOption`](ActionError::InvalidOption) error (code `invalid_request`) naming the
+//! key. Durations are humantime strings (`"500ms"`, `"2s"`, `"1m30s"`) or numbers of
+//! milliseconds under the key with `_ms` appended (`timeout_ms`); a bare number under
+//! `timeout` is refused, never read as nanoseconds. A `*_ms` number that is negative or too
+//! large for a duration is refused too. Any duration string is accepted: one of
+//! [`FOREVER`](crate::FOREVER) (100 years) or more means "never", and a `timeout` of zero
+//! means no timeout. `id` is a full process id, a unique id prefix of 4 or more characters,
+//! or a name; an unknown one is `not_found` before any other option is looked at. An info is
+//! the [`ProcessInfo`](crate::ProcessInfo) JSON.
 //!
-//! | action | options | result |
+//! | action | request | result |
 //! | --- | --- | --- |
-//! | `process.start` | see below | info, once started |
-//! | `process.run` | see below | `{"info", "output"}` once ended; a non-zero exit is not an error |
-//! | `process.kill` | `id` | info: SIGKILL to the group, then up to 5 s for the end |
-//! | `process.signal` | `id`, `signal` (name or number) | info; the leader gets it once |
-//! | `process.list` | `status`, `label` (`"key=value"`), both optional | array of info, start order |
+//! | `process.start` | [`StartRequest`](crate::wire::StartRequest) | info, once started |
+//! | `process.run` | [`RunRequest`](crate::wire::RunRequest) | [`RunAnswer`](crate::wire::RunAnswer) `{"info", "output"}` once ended; a non-zero exit is not an error |
+//! | `process.stop` | [`StopRequest`](crate::wire::StopRequest) `id`, `grace` | info: SIGTERM to the group, the grace (default 5 s), SIGKILL |
+//! | `process.kill` | [`IdRequest`](crate::wire::IdRequest) `id` | info: SIGKILL to the group, then up to 5 s for the end |
+//! | `process.signal` | [`SignalRequest`](crate::wire::SignalRequest) `id`, `signal` (name or number) | info; the leader gets it once |
+//! | `process.list` | [`ListQuery`](crate::wire::ListQuery) `status`, `label` (`"key=value"`), both optional | array of info, start order |
 //! | `process.get` | `id` | info |
-//! | `process.wait` | `id`, optional `timeout` | info; still `running` if the timeout came first |
-//! | `process.output` | `id` | `{"output", "stdout", "stderr", "dropped_bytes"}` (lossy UTF-8) |
-//! | `process.input` | `id`, `data` (string) | `{}` |
+//! | `process.wait` | [`WaitRequest`](crate::wire::WaitRequest) `id`, optional `timeout` | info; still `running` if the timeout came first |
+//! | `process.output` | `id` | [`OutputAnswer`](crate::wire::OutputAnswer) `{"output", "stdout", "stderr", "dropped_bytes"}` (lossy UTF-8) |
+//! | `process.input` | [`InputRequest`](crate::wire::InputRequest) `id`, `data` (string) | `{}` |
 //! | `process.close_stdin` | `id` | `{}` |
 //! | `process.remove` | `id` | info of the removed record |
 //!
@@ -55,26 +60,26 @@
 //! and optionally `dir`, `env` (object of strings, added to the inherited environment),
 //! `name`, `labels` (object of strings), `timeout`, `grace`, `capture` (bool), `detach`
 //! (bool), `stdin` (`"null"` or `"piped"`), `restart` (`"never"`, `"on_failure"`, `"always"`),
-//! `max_restarts` (a number or `"unlimited"`) and `restart_delay`.
+//! `max_restarts` (a number or `"unlimited"`) and `restart_delay`. With a limit, they fail
+//! with `limit_reached` while that many processes are running ([`check_process_limit`]).
 //!
 //! # Errors
 //!
-//! Each [`ActionError`] has a stable [`code`](ActionError::code): `not_registered`,
-//! `invalid_option`, `not_found` (no such process), `wrong_state` (not running, still
+//! Each [`ActionError`] has a stable [`code`](ActionError::code), an
+//! [`ErrorCode`](crate::wire::ErrorCode): `not_registered`, `invalid_request` (any bad
+//! input), `not_found` (no such process), `evicted`, `wrong_state` (not running, still
 //! running, stdin closed), `limit_reached`, `failed` (e.g. the program could not be started);
 //! actions registered elsewhere (the server's daemon and pipeline actions) may also answer
-//! `invalid_request`, `forbidden` and `internal`. [`Options`] reads an option bag with the
-//! same errors the process actions give.
+//! `forbidden` and `internal`.
 
 #[cfg(test)]
 mod fuzz;
-mod launch;
-mod options;
 mod process;
 mod registry;
 
-pub use options::Options;
-pub use process::register_process_actions;
+pub use process::{
+    check_process_limit, register_process_actions, register_process_actions_limited,
+};
 pub use registry::{ActionError, ActionResult, Actions};
 /// Actions take and return JSON: the builder macro and value type, so a program needs no
 /// `serde_json` of its own to dispatch.

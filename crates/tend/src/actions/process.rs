@@ -1,22 +1,28 @@
-//! The process service's actions: `process.start`, `process.run`, and the rest of the table.
+//! The process service's actions: `process.start`, `process.run`, `process.stop`, and the rest
+//! of the table, each a typed function over the [`wire`](crate::wire) types.
 
 use std::future::Future;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use super::launch::Launch;
-use super::options::Options;
-use super::registry::{ActionError, ActionResult, Actions};
-use crate::{Process, ProcessInfo, Service, Status, deadline};
+use super::registry::{ActionError, Actions};
+use crate::process::DEFAULT_GRACE;
+use crate::wire::{
+    Empty, IdRequest, InputRequest, Launch, ListQuery, OutputAnswer, RunAnswer, SignalRequest,
+    StartRequest, StopRequest, WaitRequest,
+};
+use crate::{Process, ProcessInfo, Service, deadline};
 
 /// How long `process.kill` waits for the killed process to be over before it answers.
 const KILL_WAIT: Duration = Duration::from_secs(5);
 
-/// Registers the process actions on `actions`, each working on `service`:
-/// `process.run`, `process.start`, `process.kill`, `process.signal`, `process.list`,
-/// `process.get`, `process.wait`, `process.output`, `process.input`, `process.close_stdin`
-/// and `process.remove`. See the [module docs](super) for their options and results.
+/// Registers the process actions on `actions`, each working on `service`, with no limit on
+/// the number of running processes: `process.run`, `process.start`, `process.stop`,
+/// `process.kill`, `process.signal`, `process.list`, `process.get`, `process.wait`,
+/// `process.output`, `process.input`, `process.close_stdin` and `process.remove`. See the
+/// [module docs](super) for their options and results.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), tend::actions::ActionError> {
@@ -32,145 +38,171 @@ const KILL_WAIT: Duration = Duration::from_secs(5);
 /// # Ok(()) }
 /// ```
 pub fn register_process_actions(actions: &Actions, service: Service) {
-    add(actions, &service, "process.start", start);
-    add(actions, &service, "process.run", run);
-    add(actions, &service, "process.kill", kill);
-    add(actions, &service, "process.signal", signal);
-    add(actions, &service, "process.list", list);
-    add(actions, &service, "process.get", get);
-    add(actions, &service, "process.wait", wait);
-    add(actions, &service, "process.output", output);
-    add(actions, &service, "process.input", input);
-    add(actions, &service, "process.close_stdin", close_stdin);
-    add(actions, &service, "process.remove", remove);
+    register_process_actions_limited(actions, service, None);
 }
 
-fn add<F, Fut>(actions: &Actions, service: &Service, name: &str, handler: F)
+/// [`register_process_actions`] with a bound: `process.start` and `process.run` fail with
+/// [`LimitReached`](ActionError::LimitReached) while `max_processes` processes of `service`
+/// are running (see [`check_process_limit`]). `None`: no bound.
+///
+/// ```no_run
+/// # async fn demo() {
+/// use tend::actions::{Actions, json, register_process_actions_limited};
+///
+/// let actions = Actions::new();
+/// register_process_actions_limited(&actions, tend::Service::new(), Some(1));
+/// actions.dispatch("process.start", json!({"command": "sleep", "args": ["5"]})).await.unwrap();
+/// let error = actions.dispatch("process.start", json!({"command": "true"})).await.unwrap_err();
+/// assert_eq!(error.code(), "limit_reached");
+/// # }
+/// ```
+pub fn register_process_actions_limited(
+    actions: &Actions,
+    service: Service,
+    max_processes: Option<usize>,
+) {
+    let host = Host { service, max_processes };
+    add(actions, &host, "process.start", start);
+    add(actions, &host, "process.run", run);
+    add(actions, &host, "process.stop", stop);
+    add(actions, &host, "process.kill", kill);
+    add(actions, &host, "process.signal", signal);
+    add(actions, &host, "process.list", list);
+    add(actions, &host, "process.get", get);
+    add(actions, &host, "process.wait", wait);
+    add(actions, &host, "process.output", output);
+    add(actions, &host, "process.input", input);
+    add(actions, &host, "process.close_stdin", close_stdin);
+    add(actions, &host, "process.remove", remove);
+}
+
+/// The process limit (`tend daemon --max-processes`), checked before anything new starts:
+/// [`LimitReached`](ActionError::LimitReached) when `max_processes` processes of `service`
+/// are running already. `process.start`, `process.run` and the server's `pipeline.start` all
+/// check it with this.
+///
+/// The check is not atomic with the start: concurrent starts can overshoot the bound by the
+/// number of starts in flight.
+pub fn check_process_limit(
+    service: &Service,
+    max_processes: Option<usize>,
+) -> Result<(), ActionError> {
+    let Some(limit) = max_processes else { return Ok(()) };
+    let running = service.running().len();
+    if running >= limit {
+        return Err(ActionError::LimitReached {
+            message: format!("{running} processes are running; the limit is {limit}"),
+        });
+    }
+    Ok(())
+}
+
+/// What every process action works on.
+#[derive(Clone)]
+struct Host {
+    service: Service,
+    max_processes: Option<usize>,
+}
+
+impl Host {
+    fn find(&self, id: &str) -> Result<Process, ActionError> {
+        Ok(self.service.get(id)?)
+    }
+
+    /// Checks the request, then the limit, then starts it.
+    fn launch(&self, request: StartRequest) -> Result<Process, ActionError> {
+        let launch = request.launch()?;
+        check_process_limit(&self.service, self.max_processes)?;
+        match launch {
+            Launch::Command(options) => Ok(self.service.start(options)?),
+            Launch::Script(script) => Ok(script.start(&self.service)?),
+        }
+    }
+}
+
+fn add<Req, Resp, F, Fut>(actions: &Actions, host: &Host, name: &str, handler: F)
 where
-    F: Fn(Service, Value) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ActionResult> + Send + 'static,
+    Req: DeserializeOwned + Send + 'static,
+    Resp: Serialize,
+    F: Fn(Host, Req) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Resp, ActionError>> + Send + 'static,
 {
-    let service = service.clone();
-    actions.register(name, move |options| handler(service.clone(), options));
+    let host = host.clone();
+    actions.register_typed(name, move |request| handler(host.clone(), request));
 }
 
-async fn start(service: Service, options: Value) -> ActionResult {
-    let process = Launch::parse(options)?.start(&service)?;
-    info_json(process.info())
+async fn start(host: Host, request: StartRequest) -> Result<ProcessInfo, ActionError> {
+    Ok(host.launch(request)?.info())
 }
 
-async fn run(service: Service, options: Value) -> ActionResult {
-    let process = Launch::parse(options)?.start(&service)?;
+async fn run(host: Host, request: StartRequest) -> Result<RunAnswer, ActionError> {
+    let process = host.launch(request)?;
     // A non-zero exit is an outcome, not a failure of the action: the info says how it ended.
     let info = process.wait().await;
-    Ok(json!({ "info": info_json(info)?, "output": process.output().to_string_lossy() }))
+    Ok(RunAnswer { info, output: process.output().to_string_lossy() })
 }
 
-async fn kill(service: Service, options: Value) -> ActionResult {
-    let process = find(&service, options, &[])?.0;
+async fn stop(host: Host, request: StopRequest) -> Result<ProcessInfo, ActionError> {
+    let process = host.find(&request.id)?;
+    let grace = request.grace()?.unwrap_or(DEFAULT_GRACE);
+    Ok(process.shutdown(grace).await?)
+}
+
+async fn kill(host: Host, request: IdRequest) -> Result<ProcessInfo, ActionError> {
+    let process = host.find(&request.id)?;
     process.kill()?;
     // SIGKILL ends it at once; answering with its final state is worth a short wait. A process
     // the kernel cannot end promptly (in uninterruptible sleep) is reported still running.
     let _ = tokio::time::timeout(KILL_WAIT, process.wait()).await;
-    info_json(process.info())
+    Ok(process.info())
 }
 
-async fn signal(service: Service, options: Value) -> ActionResult {
-    let (process, options) = find(&service, options, &["signal"])?;
-    let signal = options.signal("signal")?;
-    process.signal(signal)?;
-    info_json(process.info())
+async fn signal(host: Host, request: SignalRequest) -> Result<ProcessInfo, ActionError> {
+    let process = host.find(&request.id)?;
+    process.signal(request.signal()?)?;
+    Ok(process.info())
 }
 
-async fn list(service: Service, options: Value) -> ActionResult {
-    let options = Options::parse(options, &["status", "label"])?;
-    let status = match options.string("status")? {
-        None => None,
-        Some(text) => {
-            Some(serde_json::from_value::<Status>(Value::String(text.clone())).map_err(|_| {
-                ActionError::invalid(
-                    "status",
-                    format!("`{text}` is not one of pending, running, exited, failed, killed"),
-                )
-            })?)
-        }
-    };
-    let label = match options.string("label")? {
-        None => None,
-        Some(text) => match text.split_once('=') {
-            Some((key, value)) => Some((key.to_owned(), value.to_owned())),
-            None => {
-                return Err(ActionError::invalid("label", format!("`{text}` is not key=value")));
-            }
-        },
-    };
-    let matches = |info: &ProcessInfo| {
-        status.is_none_or(|s| info.status == s)
-            && label.as_ref().is_none_or(|(k, v)| info.labels.get(k) == Some(v))
-    };
-    let infos: Vec<ProcessInfo> = service.list().into_iter().filter(matches).collect();
-    to_json(&infos)
+async fn list(host: Host, query: ListQuery) -> Result<Vec<ProcessInfo>, ActionError> {
+    let matches = query.filter()?;
+    Ok(host.service.list().into_iter().filter(|info| matches(info)).collect())
 }
 
-async fn get(service: Service, options: Value) -> ActionResult {
-    info_json(find(&service, options, &[])?.0.info())
+async fn get(host: Host, request: IdRequest) -> Result<ProcessInfo, ActionError> {
+    Ok(host.find(&request.id)?.info())
 }
 
-async fn wait(service: Service, options: Value) -> ActionResult {
-    let (process, options) = find(&service, options, &["timeout", "timeout_ms"])?;
-    match options.duration("timeout")? {
+async fn wait(host: Host, request: WaitRequest) -> Result<ProcessInfo, ActionError> {
+    let process = host.find(&request.id)?;
+    match request.timeout()? {
         // When the timeout passes first, the info says it is still running.
         Some(timeout) => drop(deadline::within(timeout, process.wait()).await),
         None => drop(process.wait().await),
     }
-    info_json(process.info())
+    Ok(process.info())
 }
 
-async fn output(service: Service, options: Value) -> ActionResult {
-    let output = find(&service, options, &[])?.0.output();
-    Ok(json!({
-        "output": output.to_string_lossy(),
-        "stdout": String::from_utf8_lossy(&output.stdout()),
-        "stderr": String::from_utf8_lossy(&output.stderr()),
-        "dropped_bytes": output.dropped_bytes(),
-    }))
-}
-
-async fn input(service: Service, options: Value) -> ActionResult {
-    let (process, options) = find(&service, options, &["data"])?;
-    let data = options.required_string("data")?;
-    process.send_input(data.as_bytes()).await?;
-    Ok(json!({}))
-}
-
-async fn close_stdin(service: Service, options: Value) -> ActionResult {
-    find(&service, options, &[])?.0.close_stdin().await?;
-    Ok(json!({}))
-}
-
-async fn remove(service: Service, options: Value) -> ActionResult {
-    let options = Options::parse(options, &["id"])?;
-    info_json(service.remove(&options.required_string("id")?)?)
-}
-
-/// Reads `id` (and the action's `other` keys) and finds that process.
-fn find(
-    service: &Service,
-    options: Value,
-    other: &[&str],
-) -> Result<(Process, Options), ActionError> {
-    let keys: Vec<&str> = std::iter::once("id").chain(other.iter().copied()).collect();
-    let options = Options::parse(options, &keys)?;
-    let process = service.get(&options.required_string("id")?)?;
-    Ok((process, options))
-}
-
-fn info_json(info: ProcessInfo) -> ActionResult {
-    to_json(&info)
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> ActionResult {
-    serde_json::to_value(value).map_err(|error| ActionError::Failed {
-        message: format!("serialising the result: {error}"),
+async fn output(host: Host, request: IdRequest) -> Result<OutputAnswer, ActionError> {
+    let output = host.find(&request.id)?.output();
+    Ok(OutputAnswer {
+        output: output.to_string_lossy(),
+        stdout: String::from_utf8_lossy(&output.stdout()).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr()).into_owned(),
+        dropped_bytes: output.dropped_bytes(),
     })
+}
+
+async fn input(host: Host, request: InputRequest) -> Result<Empty, ActionError> {
+    let process = host.find(&request.id)?;
+    process.send_input(request.data()?.as_bytes()).await?;
+    Ok(Empty {})
+}
+
+async fn close_stdin(host: Host, request: IdRequest) -> Result<Empty, ActionError> {
+    host.find(&request.id)?.close_stdin().await?;
+    Ok(Empty {})
+}
+
+async fn remove(host: Host, request: IdRequest) -> Result<ProcessInfo, ActionError> {
+    Ok(host.service.remove(&request.id)?)
 }

@@ -5,7 +5,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::wire::{self, ErrorCode, Invalid};
 
 /// What every action returns: a JSON value, or a typed error.
 pub type ActionResult = Result<Value, ActionError>;
@@ -62,6 +66,70 @@ impl Actions {
         self.write().insert(name.to_owned(), handler);
     }
 
+    /// Registers a typed `handler` under `name`: the JSON options are decoded into `Req`
+    /// ([`wire::decode`]: `null` is `{}`, unknown keys are refused, an error names its key as
+    /// [`InvalidOption`](ActionError::InvalidOption)) and its `Resp` is encoded back.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), tend::actions::ActionError> {
+    /// use tend::actions::{Actions, json};
+    /// use tend::wire::{Empty, IdRequest};
+    ///
+    /// let actions = Actions::new();
+    /// actions.register_typed("greet", |request: IdRequest| async move {
+    ///     Ok(format!("hello, {}", request.id))
+    /// });
+    /// assert_eq!(actions.dispatch("greet", json!({"id": "web"})).await?, json!("hello, web"));
+    /// let error = actions.dispatch("greet", json!({"name": "web"})).await.unwrap_err();
+    /// assert_eq!(error.code(), "invalid_request");
+    /// # Ok(()) }
+    /// ```
+    pub fn register_typed<Req, Resp, F, Fut>(&self, name: &str, handler: F)
+    where
+        Req: DeserializeOwned + Send + 'static,
+        Resp: Serialize,
+        F: Fn(Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Resp, ActionError>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        self.register(name, move |options| {
+            let decoded = wire::decode::<Req>(options);
+            let handler = handler.clone();
+            async move {
+                let answer = handler(decoded?).await?;
+                encode(&answer)
+            }
+        });
+    }
+
+    /// Dispatches `request` to `name` and decodes the answer: how an in-process caller (the
+    /// server's routes) uses an action with the wire types.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tend::actions::ActionError> {
+    /// use tend::actions::{Actions, register_process_actions};
+    /// use tend::wire::{IdRequest, StartRequest};
+    /// use tend::{ProcessInfo, Service};
+    ///
+    /// let actions = Actions::new();
+    /// register_process_actions(&actions, Service::new());
+    /// let start = StartRequest { command: Some("sleep".into()), args: Some(vec!["5".into()]), ..Default::default() };
+    /// let info: ProcessInfo = actions.call("process.start", &start).await?;
+    /// let request = IdRequest { id: info.id.to_string() };
+    /// let killed: ProcessInfo = actions.call("process.kill", &request).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn call<Req, Resp>(&self, name: &str, request: &Req) -> Result<Resp, ActionError>
+    where
+        Req: Serialize + ?Sized,
+        Resp: DeserializeOwned,
+    {
+        let answer = self.dispatch(name, encode(request)?).await?;
+        serde_json::from_value(answer).map_err(|error| ActionError::Internal {
+            message: format!("the answer of `{name}` is not what its caller expects: {error}"),
+        })
+    }
+
     /// Whether a handler is registered under `name`.
     pub fn is_registered(&self, name: &str) -> bool {
         self.read().contains_key(name)
@@ -103,7 +171,8 @@ pub enum ActionError {
         /// The name dispatched.
         name: String,
     },
-    /// An option is missing, of the wrong type, unknown, or has a bad value.
+    /// An option is missing, of the wrong type, unknown, or has a bad value (code
+    /// `invalid_request`, as for any bad input).
     #[error("invalid option `{option}`: {message}")]
     InvalidOption {
         /// The option's key.
@@ -172,22 +241,34 @@ pub enum ActionError {
 }
 
 impl ActionError {
-    /// The stable code: `not_registered`, `invalid_option`, `not_found` (also for
-    /// [`Unknown`](Self::Unknown)), `evicted`, `wrong_state`, `limit_reached`, `failed`,
-    /// `invalid_request`, `forbidden` or `internal`.
+    /// The stable code as written on the wire: `not_registered`, `invalid_request` (for
+    /// [`InvalidOption`](Self::InvalidOption) and [`InvalidRequest`](Self::InvalidRequest)),
+    /// `not_found` (also for [`Unknown`](Self::Unknown)), `evicted`, `wrong_state`,
+    /// `limit_reached`, `failed`, `forbidden` or `internal`.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The kind, typed; its [`status`](ErrorCode::status) is the API's.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            ActionError::NotRegistered { .. } => "not_registered",
-            ActionError::InvalidOption { .. } => "invalid_option",
-            ActionError::NotFound { .. } | ActionError::Unknown { .. } => "not_found",
-            ActionError::Evicted { .. } => "evicted",
-            ActionError::WrongState { .. } => "wrong_state",
-            ActionError::LimitReached { .. } => "limit_reached",
-            ActionError::Failed { .. } => "failed",
-            ActionError::InvalidRequest { .. } => "invalid_request",
-            ActionError::Forbidden { .. } => "forbidden",
-            ActionError::Internal { .. } => "internal",
+            ActionError::NotRegistered { .. } => ErrorCode::NotRegistered,
+            ActionError::InvalidOption { .. } | ActionError::InvalidRequest { .. } => {
+                ErrorCode::InvalidRequest
+            }
+            ActionError::NotFound { .. } | ActionError::Unknown { .. } => ErrorCode::NotFound,
+            ActionError::Evicted { .. } => ErrorCode::Evicted,
+            ActionError::WrongState { .. } => ErrorCode::WrongState,
+            ActionError::LimitReached { .. } => ErrorCode::LimitReached,
+            ActionError::Failed { .. } => ErrorCode::Failed,
+            ActionError::Forbidden { .. } => ErrorCode::Forbidden,
+            ActionError::Internal { .. } => ErrorCode::Internal,
         }
+    }
+
+    /// The error as the API reports it.
+    pub fn to_api(&self) -> wire::ApiError {
+        wire::ApiError::new(self.error_code(), self.to_string())
     }
 
     /// `{"code": …, "message": …}`, the body of an API error.
@@ -198,13 +279,25 @@ impl ActionError {
     /// assert_eq!(error.to_json()["code"], "not_registered");
     /// ```
     pub fn to_json(&self) -> Value {
-        json!({ "code": self.code(), "message": self.to_string() })
+        serde_json::to_value(self.to_api()).unwrap_or(Value::Null)
     }
 
     /// An [`InvalidOption`](Self::InvalidOption) error.
     pub fn invalid(option: impl Into<String>, message: impl Into<String>) -> Self {
         ActionError::InvalidOption { option: option.into(), message: message.into() }
     }
+}
+
+impl From<Invalid> for ActionError {
+    fn from(error: Invalid) -> Self {
+        ActionError::invalid(error.key, error.message)
+    }
+}
+
+/// A value as an action's JSON answer (or request).
+fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Value, ActionError> {
+    serde_json::to_value(value)
+        .map_err(|error| ActionError::Internal { message: format!("serialising: {error}") })
 }
 
 impl From<crate::Error> for ActionError {
@@ -237,6 +330,8 @@ impl From<crate::script::ScriptError> for ActionError {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn assert_send<T: Send>(_: T) {}

@@ -83,36 +83,39 @@ pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, Invalid> {
         }
     };
     serde_path_to_error::deserialize(value).map_err(|error| {
+        let top = match error.path().iter().next() {
+            Some(serde_path_to_error::Segment::Map { key }) => Some(key.clone()),
+            _ => None,
+        };
         let path = error.path().to_string();
-        let message = error.into_inner().to_string();
-        named(path, message)
+        named(top, path, error.into_inner().to_string())
     })
 }
 
-/// Turns serde's wording into one naming the top-level key (`env` for `env.A`), the full
-/// path in the message when it is deeper. A missing field's error stands at the enclosing
-/// object, so its name is taken from the message.
-fn named(path: String, message: String) -> Invalid {
-    let join = |field: &str| if path == "." { field.to_owned() } else { format!("{path}.{field}") };
-    let (full, message) = if let Some(field) = quoted_after(&message, "missing field ") {
-        (join(field), "missing".to_owned())
-    } else if let Some(field) = quoted_after(&message, "unknown field ") {
-        let expected = message
-            .split_once("expected ")
-            .map(|(_, list)| list.replace('`', "").replace("one of ", ""))
-            .unwrap_or_default();
-        (path.clone(), format!("unknown key `{field}` (expected one of: {expected})"))
-    } else {
-        (path.clone(), message)
-    };
-    if full == "." {
-        return Invalid::new("options", message);
+/// Turns serde's wording into one naming the top-level key `top` (`env` for `env.A`), with
+/// the full `path` in the message when it is deeper. A missing field's error stands at the
+/// enclosing object, so its name is taken from the message.
+fn named(top: Option<String>, path: String, message: String) -> Invalid {
+    if let Some(field) = quoted_after(&message, "missing field ") {
+        return match top {
+            None => Invalid::new(field, "missing"),
+            Some(top) => Invalid::new(top, format!("`{path}.{field}`: missing")),
+        };
     }
-    let key = full.split(['.', '[']).next().unwrap_or(&full).to_owned();
-    if key == full {
-        Invalid::new(key, message)
-    } else {
-        Invalid::new(key, format!("`{full}`: {message}"))
+    let message = match quoted_after(&message, "unknown field ") {
+        Some(field) => {
+            let expected = message
+                .split_once("expected ")
+                .map(|(_, list)| list.replace('`', "").replace("one of ", ""))
+                .unwrap_or_default();
+            format!("unknown key `{field}` (expected one of: {expected})")
+        }
+        None => message,
+    };
+    match top {
+        None => Invalid::new("options", message),
+        Some(top) if path == top => Invalid::new(top, message),
+        Some(top) => Invalid::new(top, format!("`{path}`: {message}")),
     }
 }
 

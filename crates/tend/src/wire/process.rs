@@ -246,14 +246,23 @@ impl StopRequest {
 }
 
 /// `process.signal` (`POST /processes/{id}/signal`): a signal to the process's leader.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignalRequest {
     /// Which process (from the path in the API).
     pub id: String,
-    /// A name (`"TERM"`, `"SIGHUP"`, any case) or a number.
-    pub signal: Signal,
+    /// A name (`"TERM"`, `"SIGHUP"`, any case) or a number. Required; checked after the
+    /// process is found, so an unknown id is `not_found` first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<Signal>,
+}
+
+impl SignalRequest {
+    /// The signal, which must be there.
+    pub fn signal(&self) -> Result<Signal, Invalid> {
+        self.signal.ok_or_else(|| Invalid::new("signal", "missing"))
+    }
 }
 
 /// `process.input` (`POST /processes/{id}/input`): bytes for a piped standard input.
@@ -263,8 +272,17 @@ pub struct SignalRequest {
 pub struct InputRequest {
     /// Which process (from the path in the API).
     pub id: String,
-    /// The text to write, as it is (add `\n` to end a line).
-    pub data: String,
+    /// The text to write, as it is (add `\n` to end a line). Required; checked after the
+    /// process is found, so an unknown id is `not_found` first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+}
+
+impl InputRequest {
+    /// The text, which must be there.
+    pub fn data(&self) -> Result<&str, Invalid> {
+        self.data.as_deref().ok_or_else(|| Invalid::new("data", "missing"))
+    }
 }
 
 /// `process.wait` (`POST /processes/{id}/wait?timeout=`): the info once it ended, or when the
@@ -466,7 +484,8 @@ mod tests {
 
     #[test]
     fn the_other_requests_name_their_keys() {
-        assert_eq!(decode::<SignalRequest>(json!({"id": "x"})).unwrap_err().key, "signal");
+        let bare: SignalRequest = decode(json!({"id": "x"})).unwrap();
+        assert_eq!(bare.signal().unwrap_err().key, "signal");
         let nope = decode::<SignalRequest>(json!({"id": "x", "signal": "SIGNOPE"})).unwrap_err();
         assert!(nope.message.contains("SIGNOPE") && nope.key == "signal", "{nope}");
         assert_eq!(
