@@ -7,8 +7,8 @@ use std::borrow::Cow;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::{Value, json};
-use tend::Event;
 use tend::runner::{Mode, StepStatus, Totals};
+use tend::{Event, ProcessId};
 
 /// One message of the `/api/v1/events` WebSocket: a process [`Event`], a [`PipelineEvent`]
 /// or a [`Lagged`] notice.
@@ -77,7 +77,7 @@ impl JsonSchema for PipelineEvent {
                 "step_started",
                 json!({
                     "step": text,
-                    "process_id": { "type": "string", "format": "uuid" },
+                    "process_id": generator.subschema_for::<ProcessId>(),
                     "attempt": { "type": "integer", "minimum": 1 },
                 }),
             ),
