@@ -13,6 +13,9 @@
 //! * [`script`] runs bash scripts (from a file or inline, with safe quoting),
 //!   [`exclusive`] runs one script at a time, and [`actions`] is the named-action registry
 //!   (`process.start`, `process.kill`, …) that the API and CLI client dispatch through.
+//! * [`wire`] is the typed model of every request and answer of the actions and the API
+//!   (`StartRequest`, `RunAnswer`, `PipelineState`, `ErrorCode`, …), shared by the server,
+//!   the CLI and the OpenAPI document.
 //! * [`runner`] runs pipelines: steps with `after` dependencies, as a graph that starts each
 //!   step the moment its own dependencies finish, in order, or all at once.
 //!
@@ -99,7 +102,7 @@
 //! | `OnOutput` callback, output events | [`StartOptions::on_line`] (a `\|stream, line\|` callback); [`Process::lines`] / [`Process::events`] per process; [`Service::subscribe`] for every process |
 //! | status names `pending`, `running`, `exited`, `failed`, `killed` | [`Status`], the same five (`exited` = code 0; `failed` = non-zero or a signal; `killed` = ended by us) |
 //! | events `started`, `output`, `exited`, `killed` | [`EventKind`] (`Started`, `Output`, `Exited`, `Killed`, `Restarted`) |
-//! | named actions `process.run`, `process.start`, `process.kill`, `process.list`, `process.get` | [`actions::register_process_actions`] on [`actions::Actions`] (plus `signal`, `wait`, `output`, `input`, `close_stdin`, `remove`); unregistered name → [`ActionError::NotRegistered`](actions::ActionError::NotRegistered) |
+//! | named actions `process.run`, `process.start`, `process.kill`, `process.list`, `process.get` | [`actions::register_process_actions`] on [`actions::Actions`] (plus `stop`, `signal`, `wait`, `output`, `input`, `close_stdin`, `remove`); unregistered name → [`ActionError::NotRegistered`](actions::ActionError::NotRegistered) |
 //! | `PIDFile` | [`daemon::PidFile`] (`flock`-held, start time beside the PID) |
 //! | `HealthServer` (`/health`, `/ready`) | [`daemon::HealthServer`] |
 //! | `Registry` (`~/.core/daemons/`) | [`daemon::Registry`], entries [`daemon::DaemonEntry`] |

@@ -22,7 +22,8 @@ use std::time::Instant;
 use jiff::Timestamp;
 use tend::runner::{CancellationToken, Report, Runner, StepEvent, StepReport, StepStatus};
 use tend::wire::{
-    LiveReport, PipelineParts, PipelineState, PipelineStatus, PipelineSummary, StepState,
+    LiveReport, PipelineHead, PipelineParts, PipelineState, PipelineStatus, PipelineSummary,
+    StepState,
 };
 
 use crate::log::EventLog;
@@ -59,31 +60,29 @@ impl Record {
         self.report.steps.get_mut(at)
     }
 
+    fn head(&self) -> PipelineHead {
+        PipelineHead {
+            id: self.id.clone(),
+            status: self.status,
+            created_at: self.created_at,
+            ended_at: self.ended_at,
+            cancel_requested: self.cancel.is_cancelled(),
+            error: self.error.clone(),
+        }
+    }
+
     fn state(&self) -> PipelineState {
         let mut report = self.report.clone();
         if self.status == PipelineStatus::Running {
             report.duration_ms = self.began.elapsed().as_secs_f64() * 1000.0;
         }
-        PipelineState {
-            id: self.id.clone(),
-            status: self.status,
-            created_at: self.created_at,
-            ended_at: self.ended_at,
-            cancel_requested: self.cancel.is_cancelled(),
-            error: self.error.clone(),
-            report,
-        }
+        PipelineState { head: self.head(), report }
     }
 
     /// Its state without the steps (no outputs).
     fn summary(&self) -> PipelineSummary {
         PipelineSummary {
-            id: self.id.clone(),
-            status: self.status,
-            created_at: self.created_at,
-            ended_at: self.ended_at,
-            cancel_requested: self.cancel.is_cancelled(),
-            error: self.error.clone(),
+            head: self.head(),
             mode: self.report.mode,
             steps: self.report.steps.len(),
             success: self.report.success,

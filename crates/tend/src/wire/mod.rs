@@ -6,8 +6,9 @@
 //!   Their keys, defaults and checks live here and nowhere else: [`StartRequest`] turns into
 //!   what to start with [`StartRequest::launch`], [`PipelineRequest`] into a checked pipeline
 //!   with [`PipelineRequest::into_parts`].
-//! * Durations are the twin of [`duration`](self#durations): a humantime string under `KEY`
-//!   or milliseconds under `KEY_ms`.
+//! * Durations are a twin: a humantime string under `KEY` ([`DurationText`]) or milliseconds
+//!   under `KEY_ms` ([`Millis`]), resolved by [`twin`]; a bare number under `KEY` is refused
+//!   naming `KEY_ms`.
 //! * [`decode`] reads a request from JSON with an error naming the key ([`Invalid`]);
 //!   [`ErrorCode`], [`ApiError`] and [`ErrorBody`] are the errors as the API reports them.
 //!
@@ -30,10 +31,6 @@
 //! assert_eq!(error.key, "timeout");
 //! assert!(error.message.contains("`timeout_ms`"));
 //! ```
-//!
-//! # Durations
-//!
-//! See [`twin`], [`DurationText`] and [`Millis`].
 
 mod daemon;
 mod duration;
@@ -50,8 +47,8 @@ pub use daemon::{DaemonHealth, DaemonRef, DaemonStopped};
 pub use duration::{DurationText, Millis, bare_number, both_given, parse_millis, parse_text, twin};
 pub use error::{ApiError, ErrorBody, ErrorCode, Invalid};
 pub use pipeline::{
-    LiveReport, PipelineParts, PipelineRef, PipelineRequest, PipelineStarted, PipelineState,
-    PipelineStatus, PipelineSummary, StepState,
+    LiveReport, PipelineHead, PipelineParts, PipelineRef, PipelineRequest, PipelineStarted,
+    PipelineState, PipelineStatus, PipelineSummary, StepState,
 };
 pub use process::{
     Empty, IdRequest, InputRequest, Launch, LinesAnswer, LinesQuery, ListQuery, OutputAnswer,
@@ -126,7 +123,7 @@ fn quoted_after<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
 }
 
 /// "a string", "an array", … for messages.
-pub(crate) fn kind(value: &Value) -> &'static str {
+fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

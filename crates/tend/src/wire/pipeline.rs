@@ -175,10 +175,10 @@ pub enum PipelineStatus {
     Cancelled,
 }
 
-/// A pipeline as `pipeline.get` and `pipeline.cancel` answer it: live while it runs.
+/// What every answer about a pipeline starts with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct PipelineState {
+pub struct PipelineHead {
     /// Its id.
     pub id: String,
     /// Where it stands.
@@ -191,6 +191,15 @@ pub struct PipelineState {
     pub cancel_requested: bool,
     /// Set if its run died without a report (a bug).
     pub error: Option<String>,
+}
+
+/// A pipeline as `pipeline.get` and `pipeline.cancel` answer it: live while it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct PipelineState {
+    /// Its id, status and times.
+    #[serde(flatten)]
+    pub head: PipelineHead,
     /// Its report, live until the runner's final [`Report`] replaces it.
     pub report: LiveReport,
 }
@@ -357,18 +366,9 @@ impl schemars::JsonSchema for StepState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PipelineSummary {
-    /// Its id.
-    pub id: String,
-    /// Where it stands.
-    pub status: PipelineStatus,
-    /// When it was started.
-    pub created_at: jiff::Timestamp,
-    /// When it ended.
-    pub ended_at: Option<jiff::Timestamp>,
-    /// Whether a cancel was asked for.
-    pub cancel_requested: bool,
-    /// Set if its run died without a report (a bug).
-    pub error: Option<String>,
+    /// Its id, status and times.
+    #[serde(flatten)]
+    pub head: PipelineHead,
     /// How the steps are ordered.
     pub mode: Mode,
     /// How many steps it has.
@@ -475,6 +475,91 @@ mod tests {
         for state in [pending, running] {
             let json = serde_json::to_value(&state).unwrap();
             assert_eq!(serde_json::from_value::<StepState>(json).unwrap(), state);
+        }
+    }
+
+    mod fuzz {
+        //! Arbitrary JSON bodies, biased towards the real keys and the values that broke
+        //! durations: nothing panics, and every refusal names a key.
+
+        use proptest::prelude::*;
+        use serde_json::{Number, Value};
+
+        use crate::wire::{PipelineRequest, decode};
+
+        fn step_key() -> impl Strategy<Value = String> {
+            let keys: Vec<String> = crate::runner::STEP_KEYS
+                .iter()
+                .map(|key| (*key).to_owned())
+                .chain(["name".to_owned()])
+                .collect();
+            proptest::sample::select(keys)
+        }
+
+        fn leaf() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<f64>().prop_filter_map("finite", |f| Number::from_f64(f).map(Value::Number)),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                Just(Value::from(f64::MAX)),
+                "[0-9]{1,22}(ns|ms|s|h|years)?".prop_map(Value::String),
+                Just(Value::from("18446744073709551615s")),
+                Just(Value::from("A=B\u{0}")),
+                any::<String>().prop_map(Value::String),
+            ]
+        }
+
+        fn step() -> impl Strategy<Value = Value> {
+            let value = leaf().prop_recursive(2, 8, 3, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                    proptest::collection::vec(("[A-Z=]{0,3}", inner), 0..3)
+                        .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+                ]
+            });
+            proptest::collection::vec((step_key(), value), 0..8)
+                .prop_map(|entries| Value::Object(entries.into_iter().collect()))
+        }
+
+        fn body() -> impl Strategy<Value = Value> {
+            let steps = prop_oneof![
+                4 => proptest::collection::vec(step(), 0..4).prop_map(Value::Array),
+                1 => leaf(),
+            ];
+            (steps, leaf(), leaf(), leaf(), any::<u8>()).prop_map(
+                |(steps, mode, jobs, fail_fast, present)| {
+                    let mut body = serde_json::Map::new();
+                    for (bit, key, value) in [
+                        (1, "steps", steps),
+                        (2, "mode", mode),
+                        (4, "jobs", jobs),
+                        (8, "fail_fast", fail_fast),
+                    ] {
+                        if present & bit != 0 {
+                            body.insert(key.to_owned(), value);
+                        }
+                    }
+                    Value::Object(body)
+                },
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_body_is_an_answer(body in body()) {
+                let refusal = match decode::<PipelineRequest>(body) {
+                    Ok(request) => request.into_parts().err(),
+                    Err(error) => Some(error),
+                };
+                if let Some(error) = refusal {
+                    let keys = ["steps", "mode", "jobs", "fail_fast"];
+                    prop_assert!(keys.contains(&error.key.as_str()), "{error}");
+                }
+            }
         }
     }
 }
