@@ -1,13 +1,16 @@
 //! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document, generated from the route list
-//! ([`routes`]) and the wire types' JSON Schemas.
+//! ([`routes()`]) and the wire types' JSON Schemas.
 //!
 //! The schemas come from schemars (DESIGN.md §5; behind `tend`'s `schema` feature, which
 //! this crate enables), derived on the types the routes read and write, so a change to a wire
-//! type changes the document, and the checked-in `openapi.json` test (`tests/openapi.rs`)
-//! shows it in review. Hand-written are only the schemas of types with custom serde (next to
-//! the type, as nextest does) and of the few answers no Rust type holds (`events.rs`).
-//! aide and utoipa were not taken: both want the handlers written their way, and the route
-//! list here is all the document needs.
+//! type changes the document, and the test comparing it with the checked-in `openapi.json`
+//! (`tests/openapi.rs`) fails until it is regenerated with
+//! `cargo run -p tend-server --example openapi > openapi.json`, so the change shows in review.
+//! Hand-written are only the schemas of types with custom serde (next to the type, as nextest
+//! does) and of the WebSocket messages no Rust type holds (`events.rs`). aide and utoipa were
+//! not taken: both want the handlers written their way, and a route list is all the document
+//! needs. `routes.rs` is that list; a test checks it against the router's
+//! [`api_routes`](crate::api_routes) both ways.
 
 mod components;
 mod events;
