@@ -1,16 +1,17 @@
-//! Hand-written schemas of what no Rust type holds: the messages of the `/events` WebSocket
-//! beside the process [`Event`] (pipeline events, built in `pipelines/events.rs`, and the
-//! `lagged` notice of `ws.rs`), and the union of them all. The pieces they carry (modes,
-//! statuses, totals, ids) are the typed ones, referenced.
+//! The messages of the `/events` WebSocket: a process [`Event`], a pipeline event (its typed
+//! fields in an envelope the server's log adds) or the `lagged` notice of `ws.rs`, which no
+//! Rust type holds. Written by hand are only the envelope, the notice and the union.
 
 use std::borrow::Cow;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::{Value, json};
-use tend::runner::{Mode, StepStatus, Totals};
-use tend::{Event, ProcessId};
+use tend::Event;
+use tend::wire::{
+    PipelineFinishedEvent, PipelineStartedEvent, StepFinishedEvent, StepStartedEvent,
+};
 
-/// One message of the `/api/v1/events` WebSocket: a process [`Event`], a [`PipelineEvent`]
+/// One message of the `/api/v1/events` WebSocket: a process [`Event`], a [`PipelineEventMessage`]
 /// or a [`Lagged`] notice.
 pub(crate) struct EventMessage;
 
@@ -24,7 +25,7 @@ impl JsonSchema for EventMessage {
             "description": "One text message of the /events WebSocket (JSON): a process event, a pipeline event, or a lagged notice. `seq` is the event log's sequence, shared by process and pipeline events.",
             "oneOf": [
                 generator.subschema_for::<Event>(),
-                generator.subschema_for::<PipelineEvent>(),
+                generator.subschema_for::<PipelineEventMessage>(),
                 generator.subschema_for::<Lagged>(),
             ],
         })
@@ -53,73 +54,38 @@ impl JsonSchema for Lagged {
     }
 }
 
-/// A pipeline's progress, in the event log beside the process events.
-pub(crate) struct PipelineEvent;
+/// A pipeline event as the stream carries it: the fields of its kind (typed, in
+/// `tend::wire::pipeline_events`) with the envelope every message of the log has.
+pub(crate) struct PipelineEventMessage;
 
-impl JsonSchema for PipelineEvent {
+impl JsonSchema for PipelineEventMessage {
     fn schema_name() -> Cow<'static, str> {
-        "PipelineEvent".into()
+        "PipelineEventMessage".into()
     }
 
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        let nullable = |schema: Value| json!({ "anyOf": [schema, { "type": "null" }] });
-        let integer = json!({ "type": "integer", "minimum": 0 });
-        let text = json!({ "type": "string" });
         let kinds = [
-            (
-                "pipeline_started",
-                json!({
-                    "mode": generator.subschema_for::<Mode>(),
-                    "steps": { "type": "array", "items": text },
-                }),
-            ),
-            (
-                "step_started",
-                json!({
-                    "step": text,
-                    "process_id": generator.subschema_for::<ProcessId>(),
-                    "attempt": { "type": "integer", "minimum": 1 },
-                }),
-            ),
-            (
-                "step_finished",
-                json!({
-                    "step": text,
-                    "status": generator.subschema_for::<StepStatus>(),
-                    "exit_code": nullable(json!({ "type": "integer" })),
-                    "duration_ms": nullable(json!({ "type": "number" })),
-                    "attempts": integer,
-                    "error": nullable(text.clone()),
-                }),
-            ),
-            (
-                "pipeline_finished",
-                json!({
-                    "status": { "enum": ["finished", "cancelled"] },
-                    "success": { "type": "boolean" },
-                    "duration_ms": nullable(json!({ "type": "number" })),
-                    "totals": nullable(generator.subschema_for::<Totals>().to_value()),
-                    "error": nullable(text.clone()),
-                }),
-            ),
+            ("pipeline_started", generator.subschema_for::<PipelineStartedEvent>()),
+            ("step_started", generator.subschema_for::<StepStartedEvent>()),
+            ("step_finished", generator.subschema_for::<StepFinishedEvent>()),
+            ("pipeline_finished", generator.subschema_for::<PipelineFinishedEvent>()),
         ];
         let variants: Vec<Value> = kinds
             .into_iter()
-            .map(|(event, mut properties)| {
-                let fields = properties.as_object_mut().expect("an object");
-                let own: Vec<String> = fields.keys().cloned().collect();
-                fields.insert("seq".into(), integer.clone());
-                fields.insert("time".into(), json!({ "type": "string", "format": "date-time" }));
-                fields.insert("event".into(), json!({ "const": event }));
-                fields.insert("pipeline".into(), text.clone());
-                let mut required =
-                    vec!["seq".to_owned(), "time".into(), "event".into(), "pipeline".into()];
-                required.extend(own);
-                json!({ "type": "object", "required": required, "properties": properties })
+            .map(|(event, fields)| {
+                json!({ "allOf": [fields, {
+                    "type": "object",
+                    "required": ["seq", "time", "event"],
+                    "properties": {
+                        "seq": { "type": "integer", "minimum": 0 },
+                        "time": { "type": "string", "format": "date-time" },
+                        "event": { "const": event },
+                    },
+                }] })
             })
             .collect();
         json_schema!({
-            "description": "A pipeline's progress (written by hand: the server builds these events as JSON). Per pipeline: pipeline_started, then each step's step_started (again for each retry, with a higher attempt) and step_finished (a step that never started has only step_finished), then pipeline_finished.",
+            "description": "A pipeline's progress, with the log's seq, time and event name. Per pipeline: pipeline_started, then each step's step_started (again for each retry, with a higher attempt) and step_finished (a step that never started has only step_finished), then pipeline_finished.",
             "oneOf": variants,
         })
     }

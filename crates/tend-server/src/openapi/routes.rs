@@ -161,7 +161,7 @@ fn other_routes() -> Vec<Route> {
             .answer::<PipelineState>(202, "Cancelling; poll it to the end.")
             .fails(&[BAD, NO_PIPELINE, (409, "The pipeline has already ended.")]),
         Route::get("/events", "events", "WebSocket of events: replay from the log since `since`, then live")
-            .describe("A WebSocket handshake (GET with `Upgrade: websocket`). Each text message is an EventMessage (see `x-websocket-message`): a process Event, a PipelineEvent, or a Lagged notice. Browsers, which cannot set headers on a WebSocket, may send the token as `?token=`. A GET that is not a handshake is refused with 400.")
+            .describe("A WebSocket handshake (GET with `Upgrade: websocket`). Each text message is an EventMessage (see `x-websocket-message`): a process Event, a PipelineEventMessage, or a Lagged notice. Browsers, which cannot set headers on a WebSocket, may send the token as `?token=`. A GET that is not a handshake is refused with 400.")
             .query_param("since", "Replay from this sequence number (default: only events from now on).", json!({ "type": "integer", "minimum": 0 }))
             .query_param("token", "The bearer token, for clients that cannot send headers.", json!({ "type": "string" }))
             .answer_with(101, "Switching to WebSocket.", Content::Upgrade)

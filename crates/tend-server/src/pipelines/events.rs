@@ -1,5 +1,7 @@
 //! Pipeline events in the event log, beside the process events and in the same sequence.
 //!
+//! The fields of each are a [`tend::wire::PipelineEvent`]:
+//!
 //! * `pipeline_started` — `pipeline` (id), `mode`, `steps` (names, declaration order)
 //! * `step_started` — `pipeline`, `step`, `process_id`, `attempt` (from 1; each retry is a
 //!   new process)
@@ -14,37 +16,50 @@
 //! they may come a little early: the log receives process events through the service's bus,
 //! and pipeline events straight from the runner.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tend::runner::{Mode, Report, StepEvent};
+use tend::wire::{
+    PipelineEvent, PipelineFinishedEvent, PipelineStartedEvent, PipelineStatus, StepFinishedEvent,
+    StepStartedEvent,
+};
 
 use crate::log::EventLog;
 
-fn fields(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
+fn append(log: &EventLog, event: PipelineEvent) {
+    let fields = match serde_json::to_value(&event) {
+        Ok(Value::Object(map)) => map,
         _ => Map::new(),
-    }
+    };
+    log.append_pipeline(event.name(), fields);
 }
 
 pub(crate) fn pipeline_started(log: &EventLog, id: &str, mode: Mode, steps: &[String]) {
-    let body = json!({ "pipeline": id, "mode": mode, "steps": steps });
-    log.append_pipeline("pipeline_started", fields(body));
+    let event = PipelineStartedEvent { pipeline: id.to_owned(), mode, steps: steps.to_vec() };
+    append(log, PipelineEvent::Started(event));
 }
 
 pub(crate) fn step(log: &EventLog, id: &str, event: &StepEvent) {
     match event {
         StepEvent::Started { step, attempt, process } => {
-            let body =
-                json!({ "pipeline": id, "step": step, "process_id": process, "attempt": attempt });
-            log.append_pipeline("step_started", fields(body));
+            let event = StepStartedEvent {
+                pipeline: id.to_owned(),
+                step: step.clone(),
+                process_id: *process,
+                attempt: *attempt,
+            };
+            append(log, PipelineEvent::StepStarted(event));
         }
         StepEvent::Finished(report) => {
-            let body = json!({
-                "pipeline": id, "step": report.name, "status": report.status,
-                "exit_code": report.exit_code, "duration_ms": report.duration_ms,
-                "attempts": report.attempts, "error": report.error,
-            });
-            log.append_pipeline("step_finished", fields(body));
+            let event = StepFinishedEvent {
+                pipeline: id.to_owned(),
+                step: report.name.clone(),
+                status: report.status,
+                exit_code: report.exit_code,
+                duration_ms: report.duration_ms,
+                attempts: report.attempts,
+                error: report.error.clone(),
+            };
+            append(log, PipelineEvent::StepFinished(event));
         }
         // Retries show as further `step_started` events with a higher `attempt`.
         _ => {}
@@ -57,16 +72,24 @@ pub(crate) fn pipeline_finished(
     report: Option<&Report>,
     cancelled: bool,
 ) {
-    let status = if cancelled { "cancelled" } else { "finished" };
-    let body = match report {
-        Some(report) => json!({
-            "pipeline": id, "status": status, "success": report.success,
-            "duration_ms": report.duration_ms, "totals": report.totals, "error": null,
-        }),
-        None => json!({
-            "pipeline": id, "status": status, "success": false, "duration_ms": null,
-            "totals": null, "error": "the pipeline's task ended without a report",
-        }),
+    let status = if cancelled { PipelineStatus::Cancelled } else { PipelineStatus::Finished };
+    let event = match report {
+        Some(report) => PipelineFinishedEvent {
+            pipeline: id.to_owned(),
+            status,
+            success: report.success,
+            duration_ms: Some(report.duration_ms),
+            totals: Some(report.totals),
+            error: None,
+        },
+        None => PipelineFinishedEvent {
+            pipeline: id.to_owned(),
+            status,
+            success: false,
+            duration_ms: None,
+            totals: None,
+            error: Some("the pipeline's task ended without a report".into()),
+        },
     };
-    log.append_pipeline("pipeline_finished", fields(body));
+    append(log, PipelineEvent::Finished(event));
 }

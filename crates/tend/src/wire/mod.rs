@@ -36,7 +36,10 @@ mod daemon;
 mod duration;
 mod error;
 mod pipeline;
+mod pipeline_events;
+mod pipeline_state;
 mod process;
+mod start;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -46,14 +49,18 @@ pub use crate::ProcessInfo;
 pub use daemon::{DaemonHealth, DaemonRef, DaemonStopped};
 pub use duration::{DurationText, Millis, bare_number, both_given, parse_millis, parse_text, twin};
 pub use error::{ApiError, ErrorBody, ErrorCode, Invalid};
-pub use pipeline::{
-    LiveReport, PipelineHead, PipelineParts, PipelineRef, PipelineRequest, PipelineStarted,
-    PipelineState, PipelineStatus, PipelineSummary, StepState,
+pub use pipeline::{PipelineParts, PipelineRef, PipelineRequest, PipelineStarted};
+pub use pipeline_events::{
+    PipelineEvent, PipelineFinishedEvent, PipelineStartedEvent, StepFinishedEvent, StepStartedEvent,
+};
+pub use pipeline_state::{
+    LiveReport, PipelineHead, PipelineState, PipelineStatus, PipelineSummary, StepState,
 };
 pub use process::{
-    Empty, IdRequest, InputRequest, Launch, LinesAnswer, LinesQuery, ListQuery, OutputAnswer,
-    OutputLine, RunAnswer, RunRequest, SignalRequest, StartRequest, StopRequest, WaitRequest,
+    Empty, IdRequest, InputRequest, LinesAnswer, LinesQuery, ListQuery, OutputAnswer, OutputLine,
+    RunAnswer, SignalRequest, StopRequest, WaitRequest,
 };
+pub use start::{Launch, RunRequest, StartRequest, StdinChoice};
 
 /// Reads a request of type `T` from JSON; `null` reads as `{}`. An error names the key it is
 /// about (`options` when the request as a whole is not an object).
