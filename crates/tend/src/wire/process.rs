@@ -43,9 +43,25 @@ impl StopRequest {
     }
 }
 
+/// The schema of a request says a key the action requires is required, though serde reads it
+/// as optional (so that an unknown id is `not_found` before a missing key is refused).
+#[cfg(feature = "schema")]
+fn required(key: &'static str) -> impl FnMut(&mut schemars::Schema) {
+    move |schema| {
+        let required = schema
+            .ensure_object()
+            .entry("required")
+            .or_insert_with(|| Vec::<serde_json::Value>::new().into());
+        if let Some(keys) = required.as_array_mut() {
+            keys.push(key.into());
+        }
+    }
+}
+
 /// `process.signal` (`POST /processes/{id}/signal`): a signal to the process's leader.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(transform = required("signal")))]
 #[serde(deny_unknown_fields)]
 pub struct SignalRequest {
     /// Which process. The API takes it from the path: leave it empty to build a body (an
@@ -55,6 +71,7 @@ pub struct SignalRequest {
     /// A name (`"TERM"`, `"SIGHUP"`, any case) or a number. Required; checked after the
     /// process is found, so an unknown id is `not_found` first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(with = "Signal"))]
     pub signal: Option<Signal>,
 }
 
@@ -68,6 +85,7 @@ impl SignalRequest {
 /// `process.input` (`POST /processes/{id}/input`): bytes for a piped standard input.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(transform = required("data")))]
 #[serde(deny_unknown_fields)]
 pub struct InputRequest {
     /// Which process. The API takes it from the path: leave it empty to build a body (an
@@ -77,6 +95,7 @@ pub struct InputRequest {
     /// The text to write, as it is (add `\n` to end a line). Required; checked after the
     /// process is found, so an unknown id is `not_found` first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub data: Option<String>,
 }
 
