@@ -19,11 +19,11 @@
 //!   `pipeline.start`/`list`/`get`/`cancel`. Requests and answers are the
 //!   [`tend::wire`] types; [`api_routes`] lists every route.
 //! * Errors are `{"error": {"code", "message"}}` ([`tend::wire::ErrorBody`], one
-//!   [`ErrorCode`](tend::wire::ErrorCode) per kind): 400 `invalid_request` bad input (named), 401 token, 403
-//!   foreign `Host`/`Origin`, 404 unknown id, 408 body not sent within 10 s, 409 wrong
-//!   state, 410 a finished process the table no longer holds (`evicted`), 413 body over
-//!   1 MiB (an oversized `Content-Length` is refused before a byte of it is read), 429
-//!   process limit, 503 every connection busy.
+//!   [`ErrorCode`](tend::wire::ErrorCode) per kind): 400 `invalid_request` bad input
+//!   (named), 401 token, 403 foreign `Host`/`Origin`, 404 unknown id, 408 body not sent
+//!   within 10 s, 409 wrong state, 410 a finished process the table no longer holds
+//!   (`evicted`), 413 body over 1 MiB (an oversized `Content-Length` is refused before a
+//!   byte of it is read), 429 process limit, 503 every connection busy.
 //! * [`serve`] serves the router with the bounds a client without a token must not get
 //!   around: a header timeout that also closes idle connections, and a connection bound
 //!   below the open-file limit ([`ServeOptions`]). `axum::serve` works too, without them.

@@ -3,6 +3,10 @@
 //! Hand-written rather than derived so that every error names the step and the key, and is
 //! raised while the deserializer is at the offending key or value: TOML then knows its byte
 //! span and YAML its position, which become the line number of the error.
+//!
+//! Durations (`timeout`, `grace`, `retry_delay`) are the twin of [`crate::wire`]: a humantime
+//! string under the key, or a number of milliseconds under `KEY_ms`, never both; a bare
+//! number under the key is refused naming `KEY_ms`. Files and API requests read the same.
 
 use std::fmt;
 
@@ -246,5 +250,35 @@ impl<'de> Visitor<'de> for Key<'_> {
             }
             None => format!("unknown top-level key `{key}` (expected: {expected})"),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde::de::DeserializeSeed;
+    use serde_json::json;
+
+    use super::*;
+
+    fn read(steps: serde_json::Value) -> Result<Vec<Step>, String> {
+        StepsSeed.deserialize(steps).map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn durations_take_the_twin_of_the_wire_model() {
+        let steps = read(json!({ "a": { "command": "x", "timeout_ms": 1500, "grace_ms": 2.5,
+            "retry_delay_ms": 0 } }))
+        .unwrap();
+        assert_eq!(steps[0].timeout, Some(Duration::from_millis(1500)));
+        assert_eq!(steps[0].grace, Duration::from_micros(2500));
+        assert_eq!(steps[0].retry_delay, Duration::ZERO);
+        let both = read(json!({ "a": { "command": "x", "grace_ms": 5, "grace": "1s" } }));
+        assert!(both.unwrap_err().contains("give `grace` or `grace_ms`, not both"));
+        let bare = read(json!({ "a": { "command": "x", "retry_delay": 5 } })).unwrap_err();
+        assert!(bare.contains("`retry_delay_ms`") && bare.contains("step `a`"), "{bare}");
+        let negative = read(json!({ "a": { "command": "x", "timeout_ms": -1 } })).unwrap_err();
+        assert!(negative.contains("`timeout_ms`") && negative.contains("step `a`"), "{negative}");
     }
 }
