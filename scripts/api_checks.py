@@ -1,6 +1,9 @@
-"""API checks schemathesis cannot express, run by scripts/schemathesis.sh (standard library only).
+"""API checks schemathesis cannot express, run by scripts/schemathesis.sh (the standard library,
+and jsonschema_rs, which schemathesis brings into its virtualenv).
 
     api_checks.py handshake                    the /events WebSocket handshake, good and bad
+    api_checks.py events                       the messages of /events against the document's
+                                               EventMessage schema (x-websocket-message)
     api_checks.py stop-daemon CODE NAME PID    POST /daemons/CODE/NAME/stop; PID must exit
     api_checks.py stop-self PID                the daemon under test stops itself by its route
 
@@ -129,6 +132,91 @@ def handshake():
         refused(what, method, path, headers, allowed)
 
 
+def read_frame(sock, buffer):
+    """One unmasked server frame: (opcode, payload, rest of the buffer)."""
+    def need(n):
+        nonlocal buffer
+        while len(buffer) < n:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise EOFError("the server closed the connection")
+            buffer += chunk
+    need(2)
+    opcode, length = buffer[0] & 0x0F, buffer[1] & 0x7F
+    header = 2
+    if length == 126:
+        need(4)
+        length, header = int.from_bytes(buffer[2:4], "big"), 4
+    elif length == 127:
+        need(10)
+        length, header = int.from_bytes(buffer[2:10], "big"), 10
+    need(header + length)
+    return opcode, buffer[header:header + length], buffer[header + length:]
+
+
+def events():
+    """Every message /events replays (all that the fuzzing left in the log, plus a pipeline and
+    a process started here) must match the EventMessage schema the document references from
+    the route's `x-websocket-message`; each kind of message must be seen at least once."""
+    import jsonschema_rs
+
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    status, _, body, sock = request("GET", "/api/v1/openapi.json", auth)
+    sock.close()
+    document = json.loads(body)
+    message = document["paths"]["/events"]["get"]["x-websocket-message"]
+    validator = jsonschema_rs.validator_for({**message, "components": document["components"]})
+    json_auth = {**auth, "Content-Type": "application/json"}
+
+    def post(path, value):
+        status, _, body, sock = request("POST", path, json_auth, json.dumps(value).encode())
+        sock.close()
+        return status, json.loads(body) if body else None
+
+    # The daemon has no PATH: programs are named by absolute path. Output on both streams,
+    # then an exit code; a process killed by us; a step that fails and one it blocks.
+    status, _ = post("/api/v1/processes/run",
+                     {"command": "/bin/sh", "args": ["-c", "echo out; echo err >&2; exit 3"]})
+    check("a process runs", status == 200, f"{status}")
+    status, started = post("/api/v1/processes", {"command": "/bin/sh", "args": ["-c", "read line"], "stdin": "piped"})
+    check("a process starts", status == 201, f"{status} {started}")
+    if status == 201:
+        status, _ = post(f"/api/v1/processes/{started['id']}/kill", {})
+        check("it is killed", status == 200, f"{status}")
+        status, info = post(f"/api/v1/processes/{started['id']}/wait?timeout=10s", {})
+        check("it ends", status == 200 and info["status"] == "killed", f"{status} {info}")
+    steps = [{"name": "a", "command": "/bin/sh", "args": ["-c", "exit 1"]},
+             {"name": "b", "command": "/bin/sh", "after": ["a"]}]
+    status, started = post("/api/v1/pipelines", {"steps": steps})
+    check("a pipeline starts", status == 202, f"{status} {started}")
+    pipeline_id = started.get("id") if status == 202 else None
+    status, _, _, sock = request("GET", "/api/v1/events?since=0", {**auth, **UPGRADE})
+    check("the replay opens", status == 101, f"{status}")
+    sock.settimeout(10)
+    buffer, seen, bad = b"", set(), []
+    try:
+        while pipeline_id is not None:
+            opcode, payload, buffer = read_frame(sock, buffer)
+            if opcode == 0x8:
+                break
+            if opcode != 0x1:
+                continue
+            event = json.loads(payload)
+            seen.add(event.get("event"))
+            if not validator.is_valid(event) and len(bad) < 3:
+                errors = "; ".join(str(e) for e in validator.iter_errors(event))
+                bad.append(f"{payload[:300]!r}: {errors[:500]}")
+            if event.get("event") == "pipeline_finished" and event.get("pipeline") == pipeline_id:
+                break
+    except (OSError, EOFError) as error:
+        bad.append(f"reading the replay: {error}")
+    sock.close()
+    check("every replayed message matches EventMessage", not bad, "\n".join(bad))
+    wanted = {"started", "output", "killed", "exited", "pipeline_started", "step_started",
+              "step_finished", "pipeline_finished"}
+    check("every kind of message was seen", wanted <= seen, f"missing {wanted - seen}")
+
+
 def stopped(pid, within):
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -184,6 +272,8 @@ def main():
     command, *args = sys.argv[1:]
     if command == "handshake":
         handshake()
+    elif command == "events":
+        events()
     elif command == "stop-daemon":
         stop_daemon(args[0], args[1], int(args[2]))
     elif command == "stop-self":

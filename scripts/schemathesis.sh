@@ -5,15 +5,23 @@
 # The daemon runs with an empty PATH in a scratch directory, so the `command`s and `run`
 # scripts schemathesis invents cannot find a program to execute.
 #
+# The document is generated from the wire types (crates/tend-server/src/openapi/); its paths
+# are relative to the server `/api/v1`, except /health, /ready and /metrics, whose path items
+# name the root as their server (schemathesis takes one base URL per run, so they get their
+# own run).
+#
 # Phases, each failing the script on any failure:
-#   1. every operation but the daemon stop, MAX_EXAMPLES (default 200) examples each, all
+#   1. every /api operation but the daemon stop, MAX_EXAMPLES (default 200) examples each, all
 #      checks but `positive_data_acceptance` (see below). /events is in it: plain GETs (no
-#      upgrade headers) must be refused with a documented 4xx.
+#      upgrade headers) must be refused with a documented 4xx. Then /health, /ready and
+#      /metrics against the root.
 #   2. scripts/api_checks.py handshake: the WebSocket handshake itself, which schemathesis
 #      cannot express (it reports any 101 answer as a failure): real handshakes (101, the
 #      right Sec-WebSocket-Accept, a clean close) over a spread of `since` and `token` values,
 #      and malformed ones (no key, wrong version, no or wrong token, bad `since`, POST): a
-#      documented 4xx with the API's JSON error, never a 5xx.
+#      documented 4xx with the API's JSON error, never a 5xx. Then the messages: a replay of
+#      the whole event log (what phase 1 left, plus a pipeline and a process started for it)
+#      must match the document's EventMessage schema (`x-websocket-message`).
 #   3. the daemon stop route, last, so stopping the daemon under test cuts nothing short:
 #      fuzzed against a throwaway registered daemon (the `daemon` example), which is then
 #      stopped through the route (200, body as documented, the process exits), and finally
@@ -72,9 +80,12 @@ export SCHEMATHESIS_URL=$url SCHEMATHESIS_TOKEN=$token
 
 # Run from the scratch directory, where schemathesis leaves its `.schemathesis` cache.
 cd "$work"
+# st BASE [options]: schemathesis against the served document, requests under BASE.
 st() {
+    local base=$1
+    shift
     "$venv/bin/st" run "$url/api/v1/openapi.json" \
-        --url "$url/api/v1" \
+        --url "$url$base" \
         --header "Authorization: Bearer $token" \
         --checks all \
         --exclude-checks positive_data_acceptance \
@@ -86,10 +97,13 @@ st() {
 phase() { echo; echo "=== schemathesis phase $1 ($((SECONDS - started)) s so far)"; }
 
 phase "1: every operation but the daemon stop"
-st --exclude-path '/daemons/{code}/{daemon}/stop' "$@"
+root_paths='^/(health|ready|metrics)$'
+st /api/v1 --exclude-path '/daemons/{code}/{daemon}/stop' --exclude-path-regex "$root_paths" "$@"
+st "" --include-path-regex "$root_paths" "$@"
 
 phase "2: the /events WebSocket handshake"
 "$venv/bin/python" "$root/scripts/api_checks.py" handshake
+"$venv/bin/python" "$root/scripts/api_checks.py" events
 
 phase "3: the daemon stop route"
 "$root/target/debug/examples/daemon" --registry-dir "$work/registry" --code soak --name victim \
@@ -97,7 +111,7 @@ phase "3: the daemon stop route"
 victim_pid=$!
 pids+=("$victim_pid")
 wait_for_line '^health: ' "$work/victim.out"
-st --include-path '/daemons/{code}/{daemon}/stop' --phases examples,coverage,fuzzing
+st /api/v1 --include-path '/daemons/{code}/{daemon}/stop' --phases examples,coverage,fuzzing
 "$venv/bin/python" "$root/scripts/api_checks.py" stop-daemon soak victim "$victim_pid"
 "$venv/bin/python" "$root/scripts/api_checks.py" stop-self "$daemon_pid"
 wait "$daemon_pid" || { echo "the daemon stopped through its route exited $?"; exit 1; }

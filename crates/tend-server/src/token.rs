@@ -24,7 +24,7 @@ pub const HELLO_PATH: &str = "/api/v1/hello";
 pub const HELLO_NONCE_HEX: std::ops::RangeInclusive<usize> = 32..=128;
 
 /// The answer to `GET /api/v1/hello?nonce=…`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Hello {
     /// The address the server is bound to, as it writes it (`127.0.0.1:7420`).

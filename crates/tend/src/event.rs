@@ -35,6 +35,7 @@ use crate::process::{ProcessId, Reason, Status, duration_from_millis};
 
 /// One event about one process.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Event {
     /// Service-wide sequence number, increasing in publication order.
     pub seq: u64,
@@ -50,6 +51,7 @@ pub struct Event {
 /// What happened, with the details of each kind. Serialised with an `event` tag:
 /// `{"event": "output", "stream": "stdout", "line": "hi"}`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     /// The process started.
@@ -67,6 +69,7 @@ pub enum EventKind {
         stream: Stream,
         /// The bytes; JSON shows them as text with invalid UTF-8 replaced.
         #[serde(serialize_with = "lossy")]
+        #[cfg_attr(feature = "schema", schemars(with = "String"))]
         line: Bytes,
         /// The line was longer than the maximum: this piece continues in the next event.
         #[serde(skip_serializing_if = "std::ops::Not::not")]

@@ -118,6 +118,39 @@ impl<'de> Deserialize<'de> for Signal {
     }
 }
 
+/// Written by hand because the serde is: answers carry the full name (`SIGTERM`); requests
+/// also take it without `SIG`, in any case, or as a number. The JSON Schema of an answer
+/// (serialising contract) says the former, of a request the latter.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Signal {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Signal".into()
+    }
+
+    fn inline_schema() -> bool {
+        // Two shapes under one name would collide among an OpenAPI document's components.
+        true
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        if generator.contract().is_serialize() {
+            schemars::json_schema!({
+                "type": "string",
+                "pattern": "^SIG[A-Z0-9]+$",
+                "description": "A signal by its full name, such as SIGTERM.",
+            })
+        } else {
+            schemars::json_schema!({
+                "description": "A signal by name, with or without SIG, in any case (TERM, sigterm, SIGTERM), or by number (15).",
+                "anyOf": [
+                    { "type": "string", "minLength": 1 },
+                    { "type": "integer", "minimum": 1 },
+                ],
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

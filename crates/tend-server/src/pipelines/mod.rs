@@ -14,7 +14,6 @@
 
 pub(crate) mod actions;
 pub(crate) mod events;
-pub(crate) mod openapi;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -18,6 +18,7 @@ use crate::os::{self, Liveness};
 /// whose PID was reused by another process, or which survived a reboot, is recognised as stale.
 /// Entries without them (written by go-process) fall back to a PID liveness check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DaemonEntry {
     /// The program family, such as `core`.
     pub code: String,

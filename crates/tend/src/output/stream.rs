@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(format!("{:<7}|", Stream::Stdout), "stdout |");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Stream {
     /// Standard output (file descriptor 1).

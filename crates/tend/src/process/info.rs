@@ -14,6 +14,7 @@ use crate::Signal;
 
 /// A managed process's identity: a UUID v7, so ids sort by creation time.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct ProcessId(uuid::Uuid);
 
@@ -48,6 +49,7 @@ impl FromStr for ProcessId {
 /// `pending → running → exited | failed | killed`. With a [`Restart`](crate::Restart) policy a
 /// process goes back to `pending` between runs: `running → pending → running → …`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Created, not started yet; or waiting to be restarted.
@@ -85,6 +87,7 @@ impl fmt::Display for Status {
 
 /// Why we ended a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// Its timeout passed.
@@ -101,6 +104,7 @@ pub enum Reason {
 /// ended it; `duration_ms` counts up while it runs. After restarts, `pid`, `started_at`,
 /// `ended_at`, `duration_ms`, `exit_code` and `signal` are those of the latest run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ProcessInfo {
     /// Identity.
@@ -145,6 +149,7 @@ pub struct ProcessInfo {
 /// Why a process could not be started, as a shell tells the two apart (see
 /// [`exit_code`](super::exit_code)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StartFailure {
     /// The program, or the working directory, does not exist: status 127.

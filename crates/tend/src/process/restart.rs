@@ -18,6 +18,7 @@ pub const DEFAULT_RESTART_RESET_AFTER: Duration = Duration::from_secs(10);
 
 /// When a process that ended by itself is started again.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RestartPolicy {
     /// Never: the first end is final.
@@ -148,6 +149,25 @@ impl<'de> Deserialize<'de> for MaxRestarts {
             Raw::Number(max) => Ok(MaxRestarts::Limited(max)),
             Raw::Text(text) => text.parse().map_err(serde::de::Error::custom),
         }
+    }
+}
+
+/// By hand, as the serde is: a number, or `"unlimited"` (read in any case; a number as text
+/// is read too).
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for MaxRestarts {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "MaxRestarts".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "At most this many restarts, or `unlimited`.",
+            "anyOf": [
+                { "type": "integer", "minimum": 0, "maximum": u32::MAX },
+                { "type": "string", "pattern": "^([uU][nN][lL][iI][mM][iI][tT][eE][dD]|[0-9]+)$" },
+            ],
+        })
     }
 }
 

@@ -12,6 +12,7 @@ use crate::{ProcessId, Signal};
 
 /// How one step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     /// Its last attempt exited with code 0.
@@ -64,6 +65,7 @@ impl fmt::Display for StepStatus {
 
 /// The outcome of one step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StepReport {
     /// The step's name.
     pub name: String,
@@ -123,6 +125,7 @@ impl StepReport {
 
 /// How many steps ended which way. Every step is counted exactly once.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Totals {
     /// Steps that passed.
     pub passed: usize,
@@ -165,6 +168,7 @@ impl Totals {
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Report {
     /// The mode the steps ran in.
     pub mode: Mode,

@@ -215,6 +215,7 @@ impl Step {
 
 /// How a [`Runner`](super::Runner) orders the steps.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Each step starts the moment every step in its `after` has finished; the dependents of a

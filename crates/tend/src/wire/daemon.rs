@@ -7,6 +7,7 @@ use crate::daemon::DaemonEntry;
 /// A request naming one registered daemon: `daemon.get`, `daemon.health`, `daemon.stop`
 /// (`/daemons/{code}/{daemon}`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DaemonRef {
     /// The daemon's code (its program or project).
@@ -17,6 +18,7 @@ pub struct DaemonRef {
 
 /// The answer of `daemon.health`: whether its `/health` answered in time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DaemonHealth {
     /// `true` when it answered `200`.
     pub healthy: bool,
@@ -26,6 +28,7 @@ pub struct DaemonHealth {
 
 /// The answer of `daemon.stop`: SIGTERM was sent to the process that registered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DaemonStopped {
     /// Always `true` (a daemon that could not be signalled is an error).
     pub signalled: bool,

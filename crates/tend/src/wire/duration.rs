@@ -216,6 +216,38 @@ impl<'de> Deserialize<'de> for Millis {
     }
 }
 
+/// By hand, as the serde is: humantime text (a number is refused, naming `KEY_ms`).
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for DurationText {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DurationText".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "minLength": 1,
+            "description": "A duration as humantime text, such as 500ms, 2s or 1m30s (a bare number is refused: use the KEY_ms twin).",
+        })
+    }
+}
+
+/// By hand, as the serde is: a number of milliseconds, from 0.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Millis {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Millis".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "number",
+            "minimum": 0,
+            "description": "A duration in milliseconds (fractions allowed).",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// The kind of an error, stable and machine-readable (snake_case on the wire). The same kind
 /// of bad input has the same code whichever action or route refuses it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -127,6 +128,7 @@ impl PartialEq<&str> for ErrorCode {
 
 /// An error as the API reports it: its kind and a message naming the bad input, if any.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 #[error("{message} ({code})")]
 pub struct ApiError {
@@ -152,6 +154,7 @@ impl ApiError {
 /// assert_eq!(body.error, ApiError::new(ErrorCode::NotFound, "no process `x`"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ErrorBody {
     /// The error.

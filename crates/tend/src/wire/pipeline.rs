@@ -22,10 +22,12 @@ use crate::runner::{Mode, Pipeline, steps_from};
 /// steps are read by the file schema's own reader and checked by [`Pipeline::new`], so a
 /// request is refused exactly where a file would be, with the same messages.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PipelineRequest {
     /// The steps, in declaration order (required, at least one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<StepSchema>>"))]
     pub steps: Option<Vec<Map<String, Value>>>,
     /// `dag` (default), `sequential` or `parallel`.
     #[serde(default, deserialize_with = "mode", skip_serializing_if = "Option::is_none")]
@@ -36,6 +38,45 @@ pub struct PipelineRequest {
     /// Cancel the rest at the first failure that is not allowed (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_fast: Option<bool>,
+}
+
+/// The JSON Schema of one step of a [`PipelineRequest`], by hand: steps are read by the
+/// pipeline file schema's own reader ([`STEP_KEYS`](crate::runner::STEP_KEYS) plus `name`).
+#[cfg(feature = "schema")]
+struct StepSchema;
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for StepSchema {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PipelineStep".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        use super::duration::{DurationText, Millis};
+        let text = generator.subschema_for::<DurationText>();
+        let millis = generator.subschema_for::<Millis>();
+        let strings = serde_json::json!({ "type": "array", "items": { "type": "string" } });
+        schemars::json_schema!({
+            "description": "The keys of a pipeline file's [steps.NAME] table, plus `name`: `command` (+ `args`) or `run` (a bash script). Durations: humantime text, or milliseconds under KEY_ms.",
+            "type": "object",
+            "required": ["name"],
+            "additionalProperties": false,
+            "properties": {
+                "name": { "type": "string", "minLength": 1 },
+                "command": { "type": "string", "minLength": 1 },
+                "args": strings,
+                "run": { "type": "string", "minLength": 1 },
+                "dir": { "type": "string" },
+                "env": { "type": "object", "additionalProperties": { "type": ["string", "number", "boolean"] } },
+                "after": strings,
+                "allow_failure": { "type": "boolean" },
+                "timeout": text, "timeout_ms": millis,
+                "grace": text, "grace_ms": millis,
+                "retries": { "type": "integer", "minimum": 0, "maximum": u32::MAX },
+                "retry_delay": text, "retry_delay_ms": millis,
+            },
+        })
+    }
 }
 
 fn mode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Mode>, D::Error> {
@@ -106,6 +147,7 @@ impl PipelineRequest {
 
 /// A request naming one pipeline: `pipeline.get`, `pipeline.cancel`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PipelineRef {
     /// The pipeline's id, as `pipeline.start` answered it.
@@ -114,6 +156,7 @@ pub struct PipelineRef {
 
 /// The answer of `pipeline.start` (`202` from `POST /pipelines`): it runs in the background.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PipelineStarted {
     /// Its id.
     pub id: String,
@@ -131,6 +174,19 @@ mod tests {
             Ok(request) => request.into_parts().unwrap_err().to_string(),
             Err(error) => error.to_string(),
         }
+    }
+
+    #[cfg(feature = "schema")]
+    #[test]
+    fn the_step_schema_names_every_step_key() {
+        let schema = schemars::schema_for!(StepSchema);
+        let properties = schema.get("properties").and_then(Value::as_object).unwrap();
+        let mut keys: Vec<&str> = properties.keys().map(String::as_str).collect();
+        let mut expected: Vec<&str> = crate::runner::STEP_KEYS.to_vec();
+        expected.push("name");
+        keys.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
     }
 
     #[test]

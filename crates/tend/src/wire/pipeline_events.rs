@@ -10,6 +10,7 @@ use crate::runner::{Mode, StepStatus, Totals};
 
 /// One pipeline event's fields, by kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum PipelineEvent {
     /// `pipeline_started`.
@@ -36,6 +37,7 @@ impl PipelineEvent {
 
 /// `pipeline_started`: the run began.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PipelineStartedEvent {
     /// The pipeline's id.
     pub pipeline: String,
@@ -47,6 +49,7 @@ pub struct PipelineStartedEvent {
 
 /// `step_started`: an attempt of a step started (each retry is a new process).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StepStartedEvent {
     /// The pipeline's id.
     pub pipeline: String,
@@ -61,6 +64,7 @@ pub struct StepStartedEvent {
 /// `step_finished`: a step has its outcome (a skipped or cancelled step that never started
 /// has only this one).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StepFinishedEvent {
     /// The pipeline's id.
     pub pipeline: String,
@@ -80,6 +84,7 @@ pub struct StepFinishedEvent {
 
 /// `pipeline_finished`: the run ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PipelineFinishedEvent {
     /// The pipeline's id.
     pub pipeline: String,

@@ -9,6 +9,7 @@ use crate::runner::{Mode, Report, StepReport, StepStatus, Totals};
 
 /// Where a pipeline stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PipelineStatus {
     /// Steps are still running or waiting.
@@ -21,6 +22,7 @@ pub enum PipelineStatus {
 
 /// What every answer about a pipeline starts with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PipelineHead {
     /// Its id.
     pub id: String,
@@ -38,6 +40,7 @@ pub struct PipelineHead {
 
 /// A pipeline as `pipeline.get` and `pipeline.cancel` answer it: live while it runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PipelineState {
     /// Its id, status and times.
     #[serde(flatten)]
@@ -50,6 +53,7 @@ pub struct PipelineState {
 /// runs with `success` null and each step [`StepState::Pending`] or
 /// [`Running`](StepState::Running) until it has its [`StepReport`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LiveReport {
     /// How the steps are ordered.
     pub mode: Mode,
@@ -168,8 +172,44 @@ impl<'de> Deserialize<'de> for StepState {
     }
 }
 
+/// By hand, as the serde is: a pending or running step, or the step's final report.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for StepState {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "StepState".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "One step of a live report: `pending` (not started yet), `running` (an attempt runs or waits to retry), else its final StepReport.",
+            "oneOf": [
+                {
+                    "type": "object",
+                    "required": ["status", "name"],
+                    "properties": { "status": { "const": "pending" }, "name": { "type": "string" } },
+                    "additionalProperties": false,
+                },
+                {
+                    "type": "object",
+                    "required": ["status", "name", "attempts", "process_id", "started_at"],
+                    "properties": {
+                        "status": { "const": "running" },
+                        "name": { "type": "string" },
+                        "attempts": { "type": "integer", "minimum": 1 },
+                        "process_id": generator.subschema_for::<ProcessId>(),
+                        "started_at": generator.subschema_for::<jiff::Timestamp>(),
+                    },
+                    "additionalProperties": false,
+                },
+                generator.subschema_for::<StepReport>(),
+            ],
+        })
+    }
+}
+
 /// One pipeline in `pipeline.list` (`GET /pipelines`): its state without the steps' reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PipelineSummary {
     /// Its id, status and times.
     #[serde(flatten)]

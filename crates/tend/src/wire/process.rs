@@ -12,6 +12,7 @@ use crate::{ProcessInfo, Signal, Status, Stream};
 /// A request naming one managed process: `process.get`, `kill`, `output`, `close_stdin`,
 /// `remove`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IdRequest {
     /// A full process id, a unique id prefix of 4 or more characters, or a name.
@@ -20,6 +21,7 @@ pub struct IdRequest {
 
 /// `process.stop` (`POST /processes/{id}/stop`): SIGTERM to the group, the grace, SIGKILL.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StopRequest {
     /// Which process. The API takes it from the path: leave it empty to build a body (an
@@ -41,8 +43,25 @@ impl StopRequest {
     }
 }
 
+/// The schema of a request says a key the action requires is required, though serde reads it
+/// as optional (so that an unknown id is `not_found` before a missing key is refused).
+#[cfg(feature = "schema")]
+fn required(key: &'static str) -> impl FnMut(&mut schemars::Schema) {
+    move |schema| {
+        let required = schema
+            .ensure_object()
+            .entry("required")
+            .or_insert_with(|| Vec::<serde_json::Value>::new().into());
+        if let Some(keys) = required.as_array_mut() {
+            keys.push(key.into());
+        }
+    }
+}
+
 /// `process.signal` (`POST /processes/{id}/signal`): a signal to the process's leader.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(transform = required("signal")))]
 #[serde(deny_unknown_fields)]
 pub struct SignalRequest {
     /// Which process. The API takes it from the path: leave it empty to build a body (an
@@ -52,6 +71,7 @@ pub struct SignalRequest {
     /// A name (`"TERM"`, `"SIGHUP"`, any case) or a number. Required; checked after the
     /// process is found, so an unknown id is `not_found` first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(with = "Signal"))]
     pub signal: Option<Signal>,
 }
 
@@ -64,6 +84,8 @@ impl SignalRequest {
 
 /// `process.input` (`POST /processes/{id}/input`): bytes for a piped standard input.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(transform = required("data")))]
 #[serde(deny_unknown_fields)]
 pub struct InputRequest {
     /// Which process. The API takes it from the path: leave it empty to build a body (an
@@ -73,6 +95,7 @@ pub struct InputRequest {
     /// The text to write, as it is (add `\n` to end a line). Required; checked after the
     /// process is found, so an unknown id is `not_found` first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub data: Option<String>,
 }
 
@@ -86,6 +109,7 @@ impl InputRequest {
 /// `process.wait` (`POST /processes/{id}/wait?timeout=`): the info once it ended, or when the
 /// timeout came first (then still `running`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WaitRequest {
     /// Which process. The API takes it from the path: leave it empty to build a body (an
@@ -109,6 +133,7 @@ impl WaitRequest {
 
 /// `process.list` (`GET /processes?status=&label=`): both filters optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only processes in this status.
@@ -145,6 +170,7 @@ impl ListQuery {
 /// `process.lines` (`GET /processes/{id}/output?since=&limit=`): a page of output lines from
 /// the server's event log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LinesQuery {
     /// Which process.
@@ -160,6 +186,7 @@ pub struct LinesQuery {
 /// The answer of `process.run`: the final info and the captured output (lossy UTF-8). A
 /// non-zero exit is not an error: `info` says how it ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RunAnswer {
     /// How it ended.
     pub info: ProcessInfo,
@@ -169,6 +196,7 @@ pub struct RunAnswer {
 
 /// The answer of `process.output`: the captured output (lossy UTF-8).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OutputAnswer {
     /// Both streams, in the order written.
     pub output: String,
@@ -182,6 +210,7 @@ pub struct OutputAnswer {
 
 /// One output line of [`LinesAnswer`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OutputLine {
     /// The event log's sequence number.
     pub seq: u64,
@@ -196,6 +225,7 @@ pub struct OutputLine {
 
 /// The answer of `process.lines` (`GET /processes/{id}/output`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LinesAnswer {
     /// The lines, oldest first.
     pub lines: Vec<OutputLine>,
@@ -207,6 +237,7 @@ pub struct LinesAnswer {
 
 /// An empty answer, `{}` (`process.input`, `process.close_stdin`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
 

@@ -27,6 +27,7 @@ use crate::{StartOptions, StdinMode};
 /// assert_eq!(neither.key, "command");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StartRequest {
     /// The program: a name looked up on `PATH`, or a path. Not with `run`.
@@ -94,6 +95,7 @@ pub type RunRequest = StartRequest;
 
 /// Where a started process's standard input comes from, as a request says it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StdinChoice {
     /// `/dev/null`.
