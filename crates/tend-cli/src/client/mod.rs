@@ -146,9 +146,8 @@ impl Client {
         })
     }
 
-    /// Sends `request` about process `id` to `/processes/{id}{rest}` and decodes the answer:
-    /// the path carries the id, so the body is the request without its `id` key
-    /// (`StopRequest {id, grace_ms}` travels as `{"grace_ms": …}`).
+    /// Sends `request` about process `id` to `/processes/{id}{rest}` and decodes the answer.
+    /// The path carries the id: the request's own `id` is left empty, and so not sent.
     pub(crate) async fn process_within<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         method: &str,
@@ -157,13 +156,7 @@ impl Client {
         request: Option<&Req>,
         timeout: Duration,
     ) -> anyhow::Result<Resp> {
-        let body = request.map(serde_json::to_value).transpose()?.map(|mut body| {
-            if let Value::Object(keys) = &mut body {
-                keys.remove("id");
-            }
-            body
-        });
-        self.call_within(method, &process_path(id, rest), body.as_ref(), timeout).await
+        self.call_within(method, &process_path(id, rest), request, timeout).await
     }
 
     /// Sends a request and returns the successful raw answer.

@@ -32,7 +32,7 @@ pub(crate) fn run(args: InputArgs) -> anyhow::Result<i32> {
     } else {
         format!("{}\n", args.text)
     };
-    let request = InputRequest { id: args.id.clone(), data: Some(data) };
+    let request = InputRequest { data: Some(data), ..InputRequest::default() };
     let _: Empty = process_call(&args.client, "POST", &args.id, "/input", Some(&request))?;
     Ok(0)
 }

@@ -26,7 +26,7 @@ pub(crate) fn run(args: SignalArgs) -> anyhow::Result<i32> {
     let signal: tend::Signal = args.signal.parse().map_err(|_| {
         UsageError(format!("SIGNAL `{}`: not a signal name or number", args.signal))
     })?;
-    let request = SignalRequest { id: args.id.clone(), signal: Some(signal) };
+    let request = SignalRequest { signal: Some(signal), ..SignalRequest::default() };
     let info: ProcessInfo =
         process_call(&args.client, "POST", &args.id, "/signal", Some(&request))?;
     if args.json {

@@ -27,11 +27,7 @@ pub(crate) struct StopArgs {
 /// Returns once it has ended; prints its final status (its final info with `--json`).
 pub(crate) fn run(args: StopArgs) -> anyhow::Result<i32> {
     let client = Client::new(&args.client)?;
-    let request = StopRequest {
-        id: args.id.clone(),
-        grace_ms: args.grace.map(millis),
-        ..StopRequest::default()
-    };
+    let request = StopRequest { grace_ms: args.grace.map(millis), ..StopRequest::default() };
     // The daemon waits through the grace period before answering.
     let bound =
         args.grace.unwrap_or(Duration::from_secs(5)).saturating_add(Duration::from_secs(30));
