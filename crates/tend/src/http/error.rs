@@ -95,6 +95,14 @@ impl HttpError {
             reason.push_str(&format!(": {cause}"));
             source = cause.source();
         }
+        if error.is_body_write_aborted() || reason.contains("error writing a body") {
+            // Servers refuse an oversized body (413) and close before reading it; the answer
+            // may have been lost with the connection.
+            reason.push_str(
+                " (the server closed the connection before the whole request body \
+                             was sent: it may refuse bodies this large)",
+            );
+        }
         let addr = addr.to_owned();
         if error.is_parse() || error.is_parse_status() {
             HttpError::Malformed { addr, reason }
