@@ -12,6 +12,10 @@ use std::time::Duration;
 
 #[path = "../fixture/args.rs"]
 mod args;
+#[path = "../fixture/http.rs"]
+mod http;
+#[path = "../fixture/serve.rs"]
+mod serve;
 
 use args::{Args, Failure};
 
@@ -33,6 +37,28 @@ usage: tend-fixture MODE [ARGS]
   pwd                            print the working directory
   supervise PROGRAM [ARGS...]    run PROGRAM as a managed process of a tend::Service with the
                                  library's defaults (no containment); exit with its code
+  serve [OPTIONS]                a long-running service; runs until its stop signal or
+                                 --exit-after (default 300 s). Options (all optional):
+    --name NAME                  its name in the timeline and HTTP bodies (default `fixture`)
+    --timeline PATH              append `NAME EVENT UNIX_NANOS PID` lines (O_APPEND, one write
+                                 each; CLOCK_REALTIME) for: started, listening, printed,
+                                 http-STATUS, term (or the --stop-signal's name), exiting
+    --listen HOST:PORT           listen there (port 0: any free port); print
+                                 `listening HOST:PORT` on stdout once bound
+    --listen-after SECS          wait this long before binding (default 0)
+    --port-file PATH             write the bound port there (atomically: temp file + rename)
+    --http STATUSES              answer HTTP/1.1 (keep-alive too): request K gets status K of
+                                 the list (`503,503,200`), the last one every later request
+    --http-file PATH             when PATH exists, its content (a status) answers instead
+    --print LINE                 print LINE after --print-after SECS (default 0), on
+    --print-stream stdout|stderr   this stream (default stdout)
+    --print-env NAME             print `NAME=VALUE` (or `NAME=<unset>`) at start; repeatable
+    --stop-signal NAME           the signal that stops it (default TERM)
+    --term-delay SECS            on the stop signal, wait this long, then exit (default 0)
+    --term-exit CODE|signal      ... with this code (default 0), or die by the signal
+    --ignore-term                on the stop signal print `got SIGNAME` and carry on
+    --exit-after SECS            exit by itself this long after starting ...
+    --exit-code CODE             ... with this code (default 0)
   help                           this text";
 
 /// Size of the blocks written by the bulk modes: large writes are what makes `flood` fast.
@@ -201,6 +227,7 @@ fn run(mode: &str, mut args: Args) -> Result<(), Failure> {
                 command.split_first().ok_or_else(|| Failure::usage("missing PROGRAM"))?;
             supervise(program, program_args)
         }
+        "serve" => serve::run(args),
         "help" | "--help" | "-h" => {
             args.finish()?;
             say(&mut io::stdout(), USAGE.as_bytes())

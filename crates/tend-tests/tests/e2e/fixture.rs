@@ -10,9 +10,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 /// Generous bound for anything that should take milliseconds.
-const DEADLINE: Duration = Duration::from_secs(10);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(10);
 
-fn fixture(args: &[&str]) -> Command {
+pub(crate) fn fixture(args: &[&str]) -> Command {
     let mut command = Command::new(crate::support::FIXTURE);
     command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     command
@@ -20,10 +20,10 @@ fn fixture(args: &[&str]) -> Command {
 
 /// A spawned fixture that is SIGKILLed and reaped when dropped, so a failed assertion leaks
 /// no process. (`std` never signals a child it has already reaped, so PID reuse is no risk.)
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Running {
-    fn spawn(mut command: Command) -> Self {
+    pub(crate) fn spawn(mut command: Command) -> Self {
         Running(command.spawn().expect("spawn tend-fixture"))
     }
 }
@@ -72,7 +72,7 @@ impl Drop for Strays {
     }
 }
 
-fn kill(pid: u32, signal: rustix::process::Signal) {
+pub(crate) fn kill(pid: u32, signal: rustix::process::Signal) {
     if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
         // Already gone is fine: that is what we wanted.
         let _ = rustix::process::kill_process(pid, signal);
@@ -87,7 +87,7 @@ fn alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
-fn wait_bounded(child: &mut Child) -> ExitStatus {
+pub(crate) fn wait_bounded(child: &mut Child) -> ExitStatus {
     let start = Instant::now();
     loop {
         if let Some(status) = child.try_wait().expect("try_wait") {
@@ -114,10 +114,10 @@ fn drain(stream: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
     rx
 }
 
-struct Ran {
-    status: ExitStatus,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+pub(crate) struct Ran {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
 }
 
 /// Runs the fixture to completion (it must leave no descendant holding its pipes).
@@ -126,6 +126,15 @@ fn run_with_input(args: &[&str], input: Option<&[u8]>) -> Ran {
     if input.is_some() {
         command.stdin(Stdio::piped());
     }
+    run_command_with_input(command, input)
+}
+
+/// Runs a [`fixture`] command (its environment or directory changed) to completion.
+pub(crate) fn run_command(command: Command) -> Ran {
+    run_command_with_input(command, None)
+}
+
+fn run_command_with_input(command: Command, input: Option<&[u8]>) -> Ran {
     let mut child = Running::spawn(command);
     let stdout = drain(child.stdout.take().unwrap());
     let stderr = drain(child.stderr.take().unwrap());
@@ -140,12 +149,12 @@ fn run_with_input(args: &[&str], input: Option<&[u8]>) -> Ran {
     Ran { status, stdout, stderr }
 }
 
-fn run(args: &[&str]) -> Ran {
+pub(crate) fn run(args: &[&str]) -> Ran {
     run_with_input(args, None)
 }
 
 /// Sends each line of a stream as it arrives; the channel disconnects at EOF.
-fn lines(stream: impl Read + Send + 'static) -> Receiver<String> {
+pub(crate) fn lines(stream: impl Read + Send + 'static) -> Receiver<String> {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
@@ -158,7 +167,7 @@ fn lines(stream: impl Read + Send + 'static) -> Receiver<String> {
     rx
 }
 
-fn next_line(rx: &Receiver<String>) -> String {
+pub(crate) fn next_line(rx: &Receiver<String>) -> String {
     rx.recv_timeout(DEADLINE).expect("a line within the deadline")
 }
 

@@ -24,6 +24,7 @@ mod exclusive;
 mod exec;
 mod exec_stops;
 mod fixture;
+mod fixture_serve;
 mod fuzz_pipeline_files;
 mod guardian_race;
 mod host_proctable;
