@@ -15,7 +15,7 @@
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// One recorded event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,6 +56,30 @@ pub fn read(path: &Path) -> io::Result<Timeline> {
         Ok(text) => parse(&text),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Timeline::default()),
         Err(error) => Err(error),
+    }
+}
+
+/// Reads the timeline at `path` until `done` holds, polling every 5 ms, and returns it; panics
+/// naming `what` (with the timeline read last) if `within` passes first. For tests that watch
+/// fixtures run by someone else (`tend up`), where no line on a pipe says when to look.
+pub fn wait_for(
+    path: &Path,
+    within: Duration,
+    what: &str,
+    done: impl Fn(&Timeline) -> bool,
+) -> Timeline {
+    let start = Instant::now();
+    loop {
+        let timeline =
+            read(path).unwrap_or_else(|error| panic!("timeline {}: {error}", path.display()));
+        if done(&timeline) {
+            return timeline;
+        }
+        assert!(
+            start.elapsed() < within,
+            "the timeline never showed {what} within {within:?}: {timeline:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

@@ -5,29 +5,15 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
-use tend_tests::timeline::{self, Timeline};
+use tend_tests::timeline;
 
 use crate::fixture::{DEADLINE, Running, fixture, kill, lines, next_line, run, wait_bounded};
 
 const MS: u64 = 1_000_000;
-
-/// Polls the timeline at `path` until `done` holds, within [`DEADLINE`].
-fn timeline_until(path: &Path, what: &str, done: impl Fn(&Timeline) -> bool) -> Timeline {
-    let start = Instant::now();
-    loop {
-        let timeline = timeline::read(path).expect("a well-formed timeline");
-        if done(&timeline) {
-            return timeline;
-        }
-        assert!(start.elapsed() < DEADLINE, "timeline never showed {what}: {timeline:?}");
-        thread::sleep(Duration::from_millis(5));
-    }
-}
 
 /// The address in the fixture's `listening ADDR` line.
 fn listening(line: &str) -> String {
@@ -332,13 +318,16 @@ fn serve_fixtures_share_one_timeline_without_torn_lines() {
             });
         }
     });
-    for (child, _) in &mut children {
+    for (child, _) in &children {
         kill(child.id(), Signal::TERM);
-        assert_eq!(wait_bounded(child).code(), Some(0));
     }
-    let timeline = timeline_until(&path, "both exiting", |t| {
+    // Watched from the file alone, as a test watches fixtures that `tend up` runs.
+    let timeline = timeline::wait_for(&path, DEADLINE, "both exiting", |t| {
         names.iter().all(|n| t.time(n, "exiting").is_some())
     });
+    for (child, _) in &mut children {
+        assert_eq!(wait_bounded(child).code(), Some(0));
+    }
     for name in names {
         assert_eq!(timeline.all(name, "http-200").count(), 100, "{name}");
         assert_eq!(timeline.events(name).first(), Some(&"started"));
