@@ -3,8 +3,10 @@
 //! Tests run this instead of `sh -c '…'` whenever the child's behaviour matters, so that what
 //! the child does is exact, portable and documented in one place. Every line written to stdout
 //! or stderr is flushed at once, and modes that wait print `ready` on stdout once they are set
-//! up, so a test can wait for that line instead of sleeping. Bad usage exits 2 with a message
-//! on stderr; an I/O failure (say, a closed pipe) exits 1.
+//! up, so a test can wait for that line instead of sleeping. `serve` is the long-running
+//! service of the stack tests: it says `listening ADDR` or its `--print` line instead, and
+//! writes a timeline file (`tend_tests::timeline`) of when it did what. Bad usage exits 2
+//! with a message on stderr; an I/O failure (say, a closed pipe) exits 1.
 
 use std::io::{self, BufRead, Write};
 use std::process::{Command, ExitCode, Stdio};

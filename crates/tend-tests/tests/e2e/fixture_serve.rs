@@ -97,6 +97,35 @@ fn serve_listens_after_its_delay_on_a_free_port_and_says_which() {
 }
 
 #[test]
+fn serve_records_listening_no_later_than_the_port_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let timeline = dir.path().join("timeline");
+    let address = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let _child = Running::spawn(fixture(&[
+        "serve",
+        "--listen",
+        &address.to_string(),
+        "--listen-after",
+        "0.3",
+        "--timeline",
+        timeline.to_str().unwrap(),
+    ]));
+    let start = Instant::now();
+    let mut refused = 0;
+    let connected = loop {
+        if TcpStream::connect(address).is_ok() {
+            break timeline::now_nanos();
+        }
+        refused += 1;
+        assert!(start.elapsed() < DEADLINE, "{address} never opened");
+        thread::sleep(Duration::from_millis(2));
+    };
+    assert!(refused > 0, "the port was open before --listen-after passed");
+    let listening = timeline::read(&timeline).unwrap().time("fixture", "listening").unwrap();
+    assert!(listening <= connected, "`listening` recorded after a client got in");
+}
+
+#[test]
 fn serve_answers_http_statuses_in_order_then_the_last_one_for_good() {
     let dir = tempfile::tempdir().unwrap();
     let timeline = dir.path().join("timeline");
@@ -184,6 +213,8 @@ fn serve_exits_its_term_delay_after_term_with_its_code_and_records_when() {
     ]));
     assert_eq!(next_line(&lines(child.stdout.take().unwrap())), "api up");
     let sent = timeline::now_nanos();
+    let printed = timeline::read(&timeline).unwrap().time("api", "printed");
+    assert!(printed.is_some_and(|printed| printed <= sent), "`printed` after the line was read");
     kill(child.id(), Signal::TERM);
     assert_eq!(wait_bounded(&mut child).code(), Some(3));
 
