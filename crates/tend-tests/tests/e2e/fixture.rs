@@ -20,7 +20,7 @@ pub(crate) fn fixture(args: &[&str]) -> Command {
 
 /// A spawned fixture that is SIGKILLed and reaped when dropped, so a failed assertion leaks
 /// no process. (`std` never signals a child it has already reaped, so PID reuse is no risk.)
-pub(crate) struct Running(pub(crate) Child);
+pub(crate) struct Running(Child);
 
 impl Running {
     pub(crate) fn spawn(mut command: Command) -> Self {
