@@ -1,5 +1,6 @@
 //! `tend up` with `env` and `env_file` (issue 13): what the steps' processes really get, in
-//! which precedence, and the exit status 2 for an env file that is missing or malformed.
+//! which precedence, and the exit status 2 for an env file that is missing or malformed; and
+//! `POST /pipelines`, which refuses `env_file`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -129,4 +130,23 @@ fn a_symlinked_env_file_is_read_through_the_link() {
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
     let out = std::fs::read_to_string(project.path().join("out-web")).unwrap();
     assert_eq!(out.lines().next(), Some("linked"));
+}
+
+/// `POST /pipelines` takes a file's step keys, but not `env_file`: it would name a file on
+/// the daemon's machine, relative to no pipeline file. The refusal says what to do instead,
+/// and the file named is not read (it exists and is valid: only the key is refused).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_api_refuses_env_file_with_a_400_naming_the_step() {
+    let server = crate::server_support::TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("app.env");
+    std::fs::write(&env, "A=1\n").unwrap();
+    let body = serde_json::json!({ "steps": [
+        { "name": "web", "command": "true", "env_file": env.to_str().unwrap() }
+    ] });
+    let reply = server.call("POST", "/api/v1/pipelines", Some(body)).await;
+    let text = String::from_utf8_lossy(&reply.body).into_owned();
+    assert_eq!((reply.status, reply.code().as_str()), (400, "invalid_request"), "{text}");
+    assert!(text.contains("step `web`: `env_file`: not accepted here"), "{text}");
+    assert!(text.contains("give the variables in `env`"), "{text}");
 }
