@@ -1,6 +1,9 @@
 //! Pipeline files: TOML, or YAML with the `yaml_serde` feature, one table per step.
 //!
 //! ```toml
+//! env_file = [".env"]          # dotenv files for every step, relative to this file
+//! env = { RUST_LOG = "info" }  # variables for every step
+//!
 //! [steps.build]
 //! command = "cargo"
 //! args = ["build", "--release"]
@@ -20,12 +23,22 @@
 //! ```
 //!
 //! Keys of a step: `command` + `args` (a program, no shell) or `run` (a bash script), `dir`,
-//! `env` (a table; numbers and booleans are taken as text), `after`, `allow_failure`,
+//! `env` (a table; numbers and booleans are taken as text), `env_file` (a path or a list of
+//! paths of [dotenv](crate::dotenv) files), `after`, `allow_failure`,
 //! `timeout`, `grace`, `retry_delay` (humantime strings such as `500ms`, `2s`, `1m30s`) and
 //! `retries`. Steps keep their declaration order. Unknown keys, a step with both or neither
 //! of `command` and `run`, and values of the wrong kind are errors naming the step, the key
 //! and the line. So are a NUL byte in any string, and an `env` name that is empty or holds
 //! `=` (the same words as [`StartOptions::check`](crate::StartOptions::check)).
+//!
+//! Top-level keys beside `steps`: `env` and `env_file`, for every step. A step's environment
+//! is, lowest first: the top-level `env_file`s in list order, the top-level `env`, the step's
+//! `env_file`s in list order, its `env`. Env files are read by [`load`], relative to the
+//! pipeline file's directory (following a symlink, as the pipeline file itself is read),
+//! bounded like it; a missing or malformed one is an error naming the line of the
+//! `env_file` key, the step, the env file and its line:
+//! `` tend.toml:3:12: step `web`: `env_file`: ./web.env:4: expected KEY=VALUE, found `B` ``.
+//! [`parse_toml`] and [`parse_yaml`] have no directory, and refuse `env_file`.
 //!
 //! A `timeout` of zero means no timeout; a duration of [`FOREVER`](crate::FOREVER) (100 years)
 //! or more never ends (no timeout, no SIGKILL after `grace`, no retry). A file larger than
