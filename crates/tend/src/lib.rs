@@ -149,6 +149,7 @@
 pub mod actions;
 pub mod daemon;
 mod deadline;
+pub mod dotenv;
 mod error;
 pub mod event;
 pub mod exclusive;

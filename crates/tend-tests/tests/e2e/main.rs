@@ -6,6 +6,7 @@ mod cli_json;
 mod cli_run;
 mod cli_run_signals;
 mod cli_up;
+mod cli_up_env;
 mod daemon_example;
 mod daemon_flood;
 mod daemon_health;

@@ -7,7 +7,9 @@ use super::spec::Step;
 
 /// Reads steps from any serde format: `steps` is what a pipeline file holds under its
 /// `steps` key — a map of step name to settings, in declaration order — with the same keys,
-/// values and error messages (naming the step and the key). The steps are not validated as
+/// values and error messages (naming the step and the key), except `env_file`, which is
+/// refused: steps given as data name no file to be relative to (an API request would name
+/// files on the machine of the server that reads it). The steps are not validated as
 /// a graph yet (see [`Pipeline::new`](super::Pipeline::new)).
 ///
 /// For callers that receive pipelines as data, such as an API taking JSON. Keep the map's
@@ -36,5 +38,5 @@ use super::spec::Step;
 /// assert!(err.to_string().contains("step `lint`: unknown key `tiemout`"));
 /// ```
 pub fn steps_from<'de, D: serde::Deserializer<'de>>(steps: D) -> Result<Vec<Step>, D::Error> {
-    serde::de::DeserializeSeed::deserialize(StepsSeed, steps)
+    serde::de::DeserializeSeed::deserialize(StepsSeed { base: None }, steps)
 }

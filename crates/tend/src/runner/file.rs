@@ -1,6 +1,9 @@
 //! Pipeline files: TOML, or YAML with the `yaml_serde` feature, one table per step.
 //!
 //! ```toml
+//! env_file = [".env"]          # dotenv files for every step, relative to this file
+//! env = { RUST_LOG = "info" }  # variables for every step
+//!
 //! [steps.build]
 //! command = "cargo"
 //! args = ["build", "--release"]
@@ -20,22 +23,34 @@
 //! ```
 //!
 //! Keys of a step: `command` + `args` (a program, no shell) or `run` (a bash script), `dir`,
-//! `env` (a table; numbers and booleans are taken as text), `after`, `allow_failure`,
+//! `env` (a table; numbers and booleans are taken as text), `env_file` (a path or a list of
+//! paths of [dotenv](crate::dotenv) files), `after`, `allow_failure`,
 //! `timeout`, `grace`, `retry_delay` (humantime strings such as `500ms`, `2s`, `1m30s`) and
 //! `retries`. Steps keep their declaration order. Unknown keys, a step with both or neither
 //! of `command` and `run`, and values of the wrong kind are errors naming the step, the key
 //! and the line. So are a NUL byte in any string, and an `env` name that is empty or holds
 //! `=` (the same words as [`StartOptions::check`](crate::StartOptions::check)).
 //!
+//! Top-level keys beside `steps`: `env` and `env_file`, for every step. A step's environment
+//! is, lowest first: the top-level `env_file`s in list order, the top-level `env`, the step's
+//! `env_file`s in list order, its `env`. Env files are read by [`load`], relative to the
+//! pipeline file's directory (following a symlink, as the pipeline file itself is read),
+//! bounded like it; a missing or malformed one is an error naming the line of the
+//! `env_file` key, the step, the env file and its line:
+//! `` tend.toml:3:12: step `web`: `env_file`: ./web.env:4: expected KEY=VALUE, found `B` ``.
+//! [`parse_toml`] and [`parse_yaml`] have no directory, and refuse `env_file`.
+//!
 //! A `timeout` of zero means no timeout; a duration of [`FOREVER`](crate::FOREVER) (100 years)
 //! or more never ends (no timeout, no SIGKILL after `grace`, no retry). A file larger than
 //! [`MAX_FILE_SIZE`] (16 MiB) is refused before it is parsed.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeSeed;
+
+use super::env_file::EnvFileBase;
 use super::graph::{Pipeline, PipelineError};
-use super::schema::Document;
+use super::schema::DocumentSeed;
 use super::spec::Step;
 
 /// The largest pipeline file [`load`] reads: 16 MiB. A larger one is refused before parsing.
@@ -140,13 +155,14 @@ impl FileError {
 pub fn load(path: impl AsRef<Path>) -> Result<Pipeline, FileError> {
     let path = path.as_ref();
     let text = read_bounded(path)?;
-    let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-    let steps = if yaml { parse_yaml_file(path, &text) } else { parse_toml(&text) };
-    let mut steps = steps.map_err(|e| e.in_file(path))?;
     let base = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
         _ => PathBuf::from("."),
     };
+    let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    let steps =
+        if yaml { parse_yaml_file(path, &text, &base) } else { toml_steps(&text, Some(&base)) };
+    let mut steps = steps.map_err(|e| e.in_file(path))?;
     for step in &mut steps {
         step.dir = Some(match step.dir.take() {
             Some(dir) => base.join(dir),
@@ -160,29 +176,27 @@ pub fn load(path: impl AsRef<Path>) -> Result<Pipeline, FileError> {
 /// Reads the file as text, refusing it once more than [`MAX_FILE_SIZE`] bytes have come: its
 /// size on disk is not trusted (`/dev/zero`, a pipe or a growing file have none that counts).
 fn read_bounded(path: &Path) -> Result<String, FileError> {
-    let read = |source| FileError::Read { path: path.to_owned(), source };
-    let file = std::fs::File::open(path).map_err(read)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes).map_err(read)?;
-    if bytes.len() as u64 > MAX_FILE_SIZE {
-        return Err(FileError::TooLarge { path: path.to_owned() });
-    }
-    String::from_utf8(bytes)
-        .map_err(|error| read(std::io::Error::new(std::io::ErrorKind::InvalidData, error)))
+    use crate::dotenv::{BoundedReadError, read_text_bounded};
+    read_text_bounded(path, MAX_FILE_SIZE).map_err(|error| match error {
+        BoundedReadError::TooLarge => FileError::TooLarge { path: path.to_owned() },
+        BoundedReadError::Io(source) => FileError::Read { path: path.to_owned(), source },
+    })
 }
 
 #[cfg(feature = "yaml_serde")]
-fn parse_yaml_file(_path: &Path, text: &str) -> Result<Vec<Step>, FileError> {
-    parse_yaml(text)
+fn parse_yaml_file(_path: &Path, text: &str, base: &Path) -> Result<Vec<Step>, FileError> {
+    yaml_steps(text, Some(base))
 }
 
 #[cfg(not(feature = "yaml_serde"))]
-fn parse_yaml_file(path: &Path, _text: &str) -> Result<Vec<Step>, FileError> {
+fn parse_yaml_file(path: &Path, _text: &str, _base: &Path) -> Result<Vec<Step>, FileError> {
     Err(FileError::YamlUnsupported { path: path.to_owned() })
 }
 
 /// Parses the steps of a TOML pipeline file, in declaration order. `dir`s are kept as
-/// written; the steps are not validated as a graph yet (see [`Pipeline::new`]).
+/// written; the steps are not validated as a graph yet (see [`Pipeline::new`]). A top-level
+/// `env` is merged into each step's; `env_file` is refused, as there is no file for its paths
+/// to be relative to: use [`load`].
 ///
 /// ```
 /// let steps = tend::runner::parse_toml(r#"
@@ -196,7 +210,14 @@ fn parse_yaml_file(path: &Path, _text: &str) -> Result<Vec<Step>, FileError> {
 /// assert!(err.to_string().contains("step `hello`: unknown key `comand`"));
 /// ```
 pub fn parse_toml(text: &str) -> Result<Vec<Step>, FileError> {
-    toml::from_str::<Document>(text).map(|d| d.0).map_err(|error| {
+    toml_steps(text, None)
+}
+
+/// [`parse_toml`], with `env_file` paths taken from `base`.
+fn toml_steps(text: &str, base: EnvFileBase<'_>) -> Result<Vec<Step>, FileError> {
+    let document = toml::Deserializer::parse(text)
+        .and_then(|deserializer| DocumentSeed { base }.deserialize(deserializer));
+    document.map_err(|error| {
         let (line, column) = match error.span() {
             Some(span) => {
                 let (line, column) = line_and_column(text, span.start);
@@ -209,7 +230,7 @@ pub fn parse_toml(text: &str) -> Result<Vec<Step>, FileError> {
 }
 
 /// Parses the steps of a YAML pipeline file (same schema as TOML: a `steps` mapping of step
-/// name to settings), in declaration order.
+/// name to settings), in declaration order; `env_file` is refused as by [`parse_toml`].
 ///
 /// ```
 /// let steps = tend::runner::parse_yaml("steps:\n  hello:\n    run: echo hello\n").unwrap();
@@ -217,7 +238,14 @@ pub fn parse_toml(text: &str) -> Result<Vec<Step>, FileError> {
 /// ```
 #[cfg(feature = "yaml_serde")]
 pub fn parse_yaml(text: &str) -> Result<Vec<Step>, FileError> {
-    yaml_serde::from_str::<Document>(text).map(|d| d.0).map_err(|error| {
+    yaml_steps(text, None)
+}
+
+/// [`parse_yaml`], with `env_file` paths taken from `base`.
+#[cfg(feature = "yaml_serde")]
+fn yaml_steps(text: &str, base: EnvFileBase<'_>) -> Result<Vec<Step>, FileError> {
+    let document = DocumentSeed { base }.deserialize(yaml_serde::Deserializer::from_str(text));
+    document.map_err(|error| {
         let location = error.location();
         let mut message = error.to_string();
         if let Some(at) = &location {

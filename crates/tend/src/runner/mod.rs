@@ -65,6 +65,10 @@
 //! * A token that has fired stays fired: a runner given one cancels every later run at once.
 
 mod decode;
+mod env_file;
+// Tests of `env` and `env_file` in pipeline files.
+#[cfg(all(test, feature = "files"))]
+mod env_file_tests;
 mod execute;
 #[cfg(feature = "files")]
 mod file;

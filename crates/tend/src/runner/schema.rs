@@ -8,16 +8,18 @@
 //! string under the key, or a number of milliseconds under `KEY_ms`, never both; a bare
 //! number under the key is refused naming `KEY_ms`. Files and API requests read the same.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
+use super::env_file::{EnvFileBase, EnvFileSeed};
 use super::spec::{Step, StepCommand};
 use super::values::{Count, EnvTable, Field, Flag, Millis, Span, Text, TextList};
 
 /// Top-level keys.
 #[cfg(feature = "files")]
-const FILE_KEYS: &[&str] = &["steps"];
+const FILE_KEYS: &[&str] = &["steps", "env", "env_file"];
 /// The keys a step takes: in a pipeline file's `[steps.NAME]` table, and in an API request.
 pub const STEP_KEYS: &[&str] = &[
     "command",
@@ -25,6 +27,7 @@ pub const STEP_KEYS: &[&str] = &[
     "run",
     "dir",
     "env",
+    "env_file",
     "after",
     "allow_failure",
     "timeout",
@@ -36,46 +39,17 @@ pub const STEP_KEYS: &[&str] = &[
     "retry_delay_ms",
 ];
 
-/// A whole pipeline file: its steps in declaration order.
+/// A whole pipeline file, read into its steps in declaration order. The top-level `env_file`
+/// and `env` land in each step's `env`, under the step's own (precedence, lowest first: the
+/// top-level `env_file`s in order, the top-level `env`, the step's `env_file`s, its `env`).
 #[cfg(feature = "files")]
-pub(crate) struct Document(pub(crate) Vec<Step>);
-
-#[cfg(feature = "files")]
-impl<'de> de::Deserialize<'de> for Document {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(DocumentVisitor)
-    }
+pub(crate) struct DocumentSeed<'a> {
+    /// Where `env_file` paths are taken from.
+    pub(crate) base: EnvFileBase<'a>,
 }
 
 #[cfg(feature = "files")]
-struct DocumentVisitor;
-
-#[cfg(feature = "files")]
-impl<'de> Visitor<'de> for DocumentVisitor {
-    type Value = Document;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a table with a `steps` table in it")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document, A::Error> {
-        let mut steps = None;
-        while let Some(_key) = map.next_key_seed(Key { allowed: FILE_KEYS, owner: None })? {
-            if steps.is_some() {
-                return Err(de::Error::custom("`steps` is given twice"));
-            }
-            steps = Some(map.next_value_seed(StepsSeed)?);
-        }
-        steps.map(Document).ok_or_else(|| {
-            de::Error::custom("no steps: define each step as a `[steps.NAME]` table")
-        })
-    }
-}
-
-/// The `steps` table: step name → step, in declaration order.
-pub(crate) struct StepsSeed;
-
-impl<'de> DeserializeSeed<'de> for StepsSeed {
+impl<'de> DeserializeSeed<'de> for DocumentSeed<'_> {
     type Value = Vec<Step>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<Step>, D::Error> {
@@ -83,7 +57,63 @@ impl<'de> DeserializeSeed<'de> for StepsSeed {
     }
 }
 
-impl<'de> Visitor<'de> for StepsSeed {
+#[cfg(feature = "files")]
+impl<'de> Visitor<'de> for DocumentSeed<'_> {
+    type Value = Vec<Step>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a table with a `steps` table in it")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Step>, A::Error> {
+        let mut steps: Option<Vec<Step>> = None;
+        let mut env = BTreeMap::new();
+        let mut file_env = BTreeMap::new();
+        let mut seen: Vec<&str> = Vec::new();
+        while let Some(key) = map.next_key_seed(Key { allowed: FILE_KEYS, owner: None })? {
+            if seen.contains(&key) {
+                return Err(de::Error::custom(format!("`{key}` is given twice")));
+            }
+            seen.push(key);
+            let field = Field { step: None, key };
+            match key {
+                "steps" => steps = Some(map.next_value_seed(StepsSeed { base: self.base })?),
+                "env" => env = map.next_value_seed(field.of::<EnvTable>())?,
+                "env_file" => {
+                    file_env = map.next_value_seed(EnvFileSeed { field, base: self.base })?
+                }
+                _ => unreachable!("Key only lets FILE_KEYS through"),
+            }
+        }
+        let mut steps = steps.ok_or_else(|| {
+            de::Error::custom("no steps: define each step as a `[steps.NAME]` table")
+        })?;
+        file_env.extend(env);
+        if !file_env.is_empty() {
+            for step in &mut steps {
+                let own = std::mem::replace(&mut step.env, file_env.clone());
+                step.env.extend(own);
+            }
+        }
+        Ok(steps)
+    }
+}
+
+/// The `steps` table: step name → step, in declaration order.
+pub(crate) struct StepsSeed<'a> {
+    /// Where `env_file` paths are taken from; `None` refuses `env_file`.
+    pub(crate) base: EnvFileBase<'a>,
+}
+
+impl<'de> DeserializeSeed<'de> for StepsSeed<'_> {
+    type Value = Vec<Step>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<Step>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StepsSeed<'_> {
     type Value = Vec<Step>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -96,7 +126,7 @@ impl<'de> Visitor<'de> for StepsSeed {
             if steps.iter().any(|s: &Step| s.name == name) {
                 return Err(de::Error::custom(format!("step `{name}` is defined twice")));
             }
-            steps.push(map.next_value_seed(StepSeed { name })?);
+            steps.push(map.next_value_seed(StepSeed { name, base: self.base })?);
         }
         if steps.is_empty() {
             return Err(de::Error::custom("`steps` is empty: define at least one step"));
@@ -106,11 +136,12 @@ impl<'de> Visitor<'de> for StepsSeed {
 }
 
 /// One step table.
-struct StepSeed {
+struct StepSeed<'a> {
     name: String,
+    base: EnvFileBase<'a>,
 }
 
-impl<'de> DeserializeSeed<'de> for StepSeed {
+impl<'de> DeserializeSeed<'de> for StepSeed<'_> {
     type Value = Step;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Step, D::Error> {
@@ -118,7 +149,7 @@ impl<'de> DeserializeSeed<'de> for StepSeed {
     }
 }
 
-impl<'de> Visitor<'de> for StepSeed {
+impl<'de> Visitor<'de> for StepSeed<'_> {
     type Value = Step;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -131,6 +162,7 @@ impl<'de> Visitor<'de> for StepSeed {
         let mut command: Option<String> = None;
         let mut args: Option<Vec<String>> = None;
         let mut script: Option<String> = None;
+        let mut file_env = BTreeMap::new();
         let mut seen: Vec<&str> = Vec::new();
         let owner = Some(name.as_str());
         while let Some(key) = map.next_key_seed(Key { allowed: STEP_KEYS, owner })? {
@@ -144,7 +176,7 @@ impl<'de> Visitor<'de> for StepSeed {
                 let plain = if key.ends_with("_ms") { twin } else { key };
                 return Err(fail(crate::wire::both_given(plain)));
             }
-            let field = Field { step: &name, key };
+            let field = Field { step: Some(&name), key };
             match key {
                 "command" | "run" if command.is_some() || script.is_some() => {
                     // Raised while at the value, so the error points at the second one.
@@ -155,6 +187,9 @@ impl<'de> Visitor<'de> for StepSeed {
                 "args" => args = Some(map.next_value_seed(field.of::<TextList>())?),
                 "dir" => step.dir = Some(map.next_value_seed(field.of::<Text>())?.into()),
                 "env" => step.env = map.next_value_seed(field.of::<EnvTable>())?,
+                "env_file" => {
+                    file_env = map.next_value_seed(EnvFileSeed { field, base: self.base })?;
+                }
                 "after" => step.after = map.next_value_seed(field.of::<TextList>())?,
                 "allow_failure" => step.allow_failure = map.next_value_seed(field.of::<Flag>())?,
                 "timeout" => step.timeout = Some(map.next_value_seed(field.of::<Span>())?),
@@ -180,6 +215,9 @@ impl<'de> Visitor<'de> for StepSeed {
             (None, Some(script)) => StepCommand::Script(script),
             _ => return Err(fail("needs `command` (a program) or `run` (a bash script)")),
         };
+        // The step's `env` wins over its `env_file`.
+        file_env.extend(std::mem::take(&mut step.env));
+        step.env = file_env;
         Ok(step)
     }
 }
@@ -218,7 +256,7 @@ impl<'de> Visitor<'de> for Conflict<'_> {
     }
 
     fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Err(E::custom(format!("step `{}`: has both `command` and `run`; give one", self.0.step)))
+        Err(E::custom(format!("{}: has both `command` and `run`; give one", self.0.owner())))
     }
 }
 
@@ -268,7 +306,7 @@ mod tests {
     use super::*;
 
     fn read(steps: serde_json::Value) -> Result<Vec<Step>, String> {
-        StepsSeed.deserialize(steps).map_err(|error| error.to_string())
+        StepsSeed { base: None }.deserialize(steps).map_err(|error| error.to_string())
     }
 
     #[test]

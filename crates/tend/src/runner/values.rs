@@ -13,7 +13,8 @@ use crate::process::{check_env_name, check_no_nul};
 /// Where a value stands, for its error messages.
 #[derive(Clone, Copy)]
 pub(super) struct Field<'a> {
-    pub(super) step: &'a str,
+    /// The step the key belongs to; `None` at the top level of a file.
+    pub(super) step: Option<&'a str>,
     pub(super) key: &'static str,
 }
 
@@ -24,10 +25,18 @@ impl<'a> Field<'a> {
 }
 
 impl Field<'_> {
+    /// `step `NAME``, or `top level`: how its messages begin.
+    pub(super) fn owner(&self) -> String {
+        match self.step {
+            Some(step) => format!("step `{step}`"),
+            None => "top level".to_owned(),
+        }
+    }
+
     fn out_of_range<E: de::Error>(&self, value: impl fmt::Display) -> E {
         E::custom(format!(
-            "step `{}`: `{}` must be a whole number from 0 to {}, not {value}",
-            self.step,
+            "{}: `{}` must be a whole number from 0 to {}, not {value}",
+            self.owner(),
             self.key,
             u32::MAX
         ))
@@ -36,14 +45,17 @@ impl Field<'_> {
 
 impl Field<'_> {
     /// An error for this field with the library's own wording for unusable input.
-    fn refuse<E: de::Error>(&self, message: String) -> E {
-        E::custom(format!("step `{}`: `{}`: {message}", self.step, self.key))
+    pub(super) fn refuse<E: de::Error>(&self, message: String) -> E {
+        E::custom(format!("{}: `{}`: {message}", self.owner(), self.key))
     }
 }
 
 impl fmt::Display for Field<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` in step `{}`", self.key, self.step)
+        match self.step {
+            Some(step) => write!(f, "`{}` in step `{step}`", self.key),
+            None => write!(f, "the top-level `{}`", self.key),
+        }
     }
 }
 
@@ -190,8 +202,9 @@ impl<'de> Visitor<'de> for Expect<'_, Span> {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
         humantime::parse_duration(v).map_err(|e| {
             E::custom(format!(
-                "step `{}`: `{}` is not a duration like 500ms, 2s or 1m30s: `{v}` ({e})",
-                self.0.step, self.0.key
+                "{}: `{}` is not a duration like 500ms, 2s or 1m30s: `{v}` ({e})",
+                self.0.owner(),
+                self.0.key
             ))
         })
     }

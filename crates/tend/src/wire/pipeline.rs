@@ -20,7 +20,9 @@ use crate::runner::{Mode, Pipeline, steps_from};
 /// Each step is an object with the keys of a file's `[steps.NAME]` table
 /// ([`STEP_KEYS`](crate::runner::STEP_KEYS), durations also as `*_ms`) plus its `name`. The
 /// steps are read by the file schema's own reader and checked by [`Pipeline::new`], so a
-/// request is refused exactly where a file would be, with the same messages.
+/// request is refused exactly where a file would be, with the same messages. One key of a
+/// file's step is refused here: `env_file`, which would name a file on the daemon's machine,
+/// relative to no pipeline file (`invalid_request`, saying to give the variables in `env`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
@@ -57,7 +59,7 @@ impl schemars::JsonSchema for StepSchema {
         let millis = generator.subschema_for::<Millis>();
         let strings = serde_json::json!({ "type": "array", "items": { "type": "string" } });
         schemars::json_schema!({
-            "description": "The keys of a pipeline file's [steps.NAME] table, plus `name`: `command` (+ `args`) or `run` (a bash script). Durations: humantime text, or milliseconds under KEY_ms.",
+            "description": "The keys of a pipeline file's [steps.NAME] table, plus `name`: `command` (+ `args`) or `run` (a bash script). Durations: humantime text, or milliseconds under KEY_ms. `env_file` is refused: it would name a file on the daemon's machine; give the variables in `env`.",
             "type": "object",
             "required": ["name"],
             "additionalProperties": false,
@@ -68,6 +70,8 @@ impl schemars::JsonSchema for StepSchema {
                 "run": { "type": "string", "minLength": 1 },
                 "dir": { "type": "string" },
                 "env": { "type": "object", "additionalProperties": { "type": ["string", "number", "boolean"] } },
+                // A file's key, refused in a request: it would name a file on the daemon's machine.
+                "env_file": false,
                 "after": strings,
                 "allow_failure": { "type": "boolean" },
                 "timeout": text, "timeout_ms": millis,
@@ -187,6 +191,16 @@ mod tests {
         keys.sort_unstable();
         expected.sort_unstable();
         assert_eq!(keys, expected);
+    }
+
+    #[test]
+    fn env_file_is_refused_naming_the_step_and_saying_what_to_do() {
+        let body = json!({"steps": [{"name": "web", "run": "x", "env_file": ".env"}]});
+        let error = decode::<PipelineRequest>(body).unwrap().into_parts().unwrap_err();
+        assert_eq!(error.key, "steps");
+        let message = error.to_string();
+        assert!(message.contains("step `web`: `env_file`: not accepted here"), "{message}");
+        assert!(message.contains("give the variables in `env`"), "{message}");
     }
 
     #[test]
