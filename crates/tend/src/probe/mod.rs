@@ -314,13 +314,17 @@ impl Probe {
                 Probe::Log(_) => Err(log::NO_PROCESS.to_owned()),
             }
         };
+        // Boxed: an HTTP exchange or a command run is a large future (18 KiB in a debug
+        // build), and would make every wait and everything that holds one that large.
+        let check = Box::pin(check);
         crate::deadline::within(bound, check).await.unwrap_or_else(|| Err(timed_out(bound)))
     }
 }
 
-/// `timed out after 10s`.
+/// `timed out after 10s` (to the millisecond: a check's bound may be the time left).
 pub(crate) fn timed_out(timeout: Duration) -> String {
-    format!("timed out after {timeout:?}")
+    let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+    format!("timed out after {:?}", Duration::from_millis(millis))
 }
 
 /// An I/O error in a few words: `connection refused`, not `Connection refused (os error 111)`.

@@ -206,7 +206,8 @@ impl Readiness {
         let check_timeout = nonzero_or_forever(self.check_timeout);
         loop {
             let attempt = Instant::now();
-            let left = deadline.map_or(FOREVER, |deadline| deadline.saturating_duration_since(attempt));
+            let left =
+                deadline.map_or(FOREVER, |deadline| deadline.saturating_duration_since(attempt));
             let allowance = left.max(MIN_CHECK).min(check_timeout);
             let last_error = match self.probe.check_remote(allowance, &self.cancel).await {
                 Ok(()) => return Ok(()),

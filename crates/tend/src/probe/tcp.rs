@@ -24,8 +24,10 @@ impl TcpProbe {
         if address.is_empty() {
             return Err(InvalidProbe::Missing { kind: "tcp", what: "address" });
         }
-        check_host_port(address)
-            .map_err(|reason| InvalidProbe::InvalidAddress { address: address.to_owned(), reason })?;
+        check_host_port(address).map_err(|reason| InvalidProbe::InvalidAddress {
+            address: address.to_owned(),
+            reason,
+        })?;
         Ok(TcpProbe { address: address.to_owned() })
     }
 
