@@ -1,10 +1,7 @@
 //! Probes against real sockets, HTTP servers and processes.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::*;
@@ -20,34 +17,6 @@ async fn within<T>(future: impl std::future::Future<Output = T>) -> T {
 /// A port nothing listens on (bound, then let go).
 async fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port()
-}
-
-#[cfg(feature = "http")]
-/// An HTTP server answering the statuses in turn (the last one for ever), counting requests.
-async fn http_server(statuses: Vec<u16>) -> (u16, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let served = Arc::new(AtomicUsize::new(0));
-    let count = served.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else { return };
-            let mut head = Vec::new();
-            let mut buffer = [0u8; 1024];
-            while !head.windows(4).any(|window| window == b"\r\n\r\n") {
-                match stream.read(&mut buffer).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(read) => head.extend_from_slice(&buffer[..read]),
-                }
-            }
-            let index = count.fetch_add(1, Ordering::SeqCst);
-            let status = statuses[index.min(statuses.len() - 1)];
-            let answer =
-                format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-            let _ = stream.write_all(answer.as_bytes()).await;
-        }
-    });
-    (port, served)
 }
 
 #[test]
@@ -141,26 +110,6 @@ async fn the_timeout_message_names_the_probe_and_its_last_error() {
     assert_eq!(not_ready.reason(), "connection refused");
 }
 
-#[cfg(feature = "http")]
-#[tokio::test]
-async fn http_503_then_200() {
-    let (port, served) = http_server(vec![503, 503, 200]).await;
-    let url = format!("http://127.0.0.1:{port}/health");
-    let probe = Probe::http(&url).unwrap();
-    assert_eq!(probe.to_string(), format!("http {url}"));
-    assert_eq!(probe.check(None, LIMIT).await.unwrap_err(), "503");
-    let ready = within(Readiness::new(probe).interval(Duration::from_millis(20)).wait()).await;
-    ready.unwrap();
-    assert_eq!(served.load(Ordering::SeqCst), 3, "503, 503, then 200");
-
-    let (port, _) = http_server(vec![503]).await;
-    let probe = Probe::http(&format!("http://127.0.0.1:{port}/")).unwrap();
-    let waiting = Readiness::new(probe).interval(Duration::from_millis(20));
-    let not_ready = within(waiting.timeout(Duration::from_millis(200)).wait()).await.unwrap_err();
-    let expected = format!("not ready after 200ms: http http://127.0.0.1:{port}/: 503");
-    assert_eq!(not_ready.to_string(), expected);
-}
-
 #[tokio::test]
 async fn exec_exit_1_then_0_in_its_dir_and_env() {
     let dir = tempfile::tempdir().unwrap();
@@ -238,18 +187,6 @@ async fn a_log_wait_times_out_with_no_line_matched() {
     process.kill().unwrap();
 }
 
-#[cfg(feature = "http")]
-#[tokio::test]
-async fn liveness_reports_3_failures_in_a_row_not_2_and_a_success() {
-    // 500, 500, 200 (the count starts again), then 500 three times.
-    let (port, served) = http_server(vec![500, 500, 200, 500, 500, 500, 200]).await;
-    let url = format!("http://127.0.0.1:{port}/health");
-    let liveness = Liveness::new(Probe::http(&url).unwrap()).unwrap();
-    let not_alive = within(liveness.interval(Duration::from_millis(20)).watch()).await.unwrap();
-    assert_eq!(not_alive.to_string(), format!("{url}: 500 (3 failures)"));
-    assert_eq!(served.load(Ordering::SeqCst), 6, "two failures and a success did not count");
-}
-
 #[tokio::test]
 async fn cancellation_ends_waits_and_watches() {
     let port = free_port().await;
@@ -301,4 +238,74 @@ async fn huge_durations_do_not_panic() {
     let ((delayed, watched), ()) = within(async { tokio::join!(both, cancelling) }).await;
     assert!(matches!(delayed, Err(NotReady::Cancelled { .. })));
     assert_eq!(watched, None);
+}
+
+/// The `http` probe, against a real HTTP server.
+#[cfg(feature = "http")]
+mod http {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// An HTTP server answering the statuses in turn (the last one for ever), counting requests.
+    async fn http_server(statuses: Vec<u16>) -> (u16, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let served = Arc::new(AtomicUsize::new(0));
+        let count = served.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else { return };
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|window| window == b"\r\n\r\n") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(read) => head.extend_from_slice(&buffer[..read]),
+                    }
+                }
+                let index = count.fetch_add(1, Ordering::SeqCst);
+                let status = statuses[index.min(statuses.len() - 1)];
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            }
+        });
+        (port, served)
+    }
+
+    #[tokio::test]
+    async fn http_503_then_200() {
+        let (port, served) = http_server(vec![503, 503, 200]).await;
+        let url = format!("http://127.0.0.1:{port}/health");
+        let probe = Probe::http(&url).unwrap();
+        assert_eq!(probe.to_string(), format!("http {url}"));
+        assert_eq!(probe.check(None, LIMIT).await.unwrap_err(), "503");
+        let ready = within(Readiness::new(probe).interval(Duration::from_millis(20)).wait()).await;
+        ready.unwrap();
+        assert_eq!(served.load(Ordering::SeqCst), 3, "503, 503, then 200");
+
+        let (port, _) = http_server(vec![503]).await;
+        let probe = Probe::http(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let waiting = Readiness::new(probe).interval(Duration::from_millis(20));
+        let not_ready =
+            within(waiting.timeout(Duration::from_millis(200)).wait()).await.unwrap_err();
+        let expected = format!("not ready after 200ms: http http://127.0.0.1:{port}/: 503");
+        assert_eq!(not_ready.to_string(), expected);
+    }
+
+    #[tokio::test]
+    async fn liveness_reports_3_failures_in_a_row_not_2_and_a_success() {
+        // 500, 500, 200 (the count starts again), then 500 three times.
+        let (port, served) = http_server(vec![500, 500, 200, 500, 500, 500, 200]).await;
+        let url = format!("http://127.0.0.1:{port}/health");
+        let liveness = Liveness::new(Probe::http(&url).unwrap()).unwrap();
+        let not_alive = within(liveness.interval(Duration::from_millis(20)).watch()).await.unwrap();
+        assert_eq!(not_alive.to_string(), format!("{url}: 500 (3 failures)"));
+        assert_eq!(served.load(Ordering::SeqCst), 6, "two failures and a success did not count");
+    }
 }
