@@ -18,6 +18,8 @@
 //!   the CLI and the OpenAPI document.
 //! * [`runner`] runs pipelines: steps with `after` dependencies, as a graph that starts each
 //!   step the moment its own dependencies finish, in order, or all at once.
+//! * [`probe`] asks whether a service is ready or still alive: `tcp`, `http`, `exec` and
+//!   `log` probes, checked once, waited for with an interval and a timeout, or watched.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tend::Error> {
@@ -66,6 +68,7 @@
 //! | `http` | the health server [`daemon::HealthServer`] (`/health`, `/ready`), a daemon's own ([`DaemonOptions::health_addr`](daemon::DaemonOptions::health_addr), [`check`](daemon::DaemonOptions::check), [`Daemon::add_check`](daemon::Daemon::add_check)), the probes [`daemon::wait_for_health`] / [`daemon::wait_for_ready`], and the HTTP client [`http`] | axum, hyper |
 //! | `files` | pipeline files: [`runner::load`], [`runner::parse_toml`], [`runner::FileError`] | toml |
 //! | `actions` | the named-action registry [`actions`] (`process.start`, `process.kill`, …) | nothing more |
+//! | `stack` | the readiness and liveness probes [`probe`] (`tcp`, `exec`, `log`; `http` with the `http` feature) | regex |
 //! | `yaml` (alias `yaml_serde`; off) | YAML pipeline files: `runner::parse_yaml`; implies `files` | yaml_serde |
 //!
 //! ```toml
@@ -159,6 +162,9 @@ pub mod exec;
 pub mod http;
 mod os;
 pub mod output;
+#[cfg(feature = "stack")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stack")))]
+pub mod probe;
 pub mod process;
 pub mod proctable;
 pub mod program;
