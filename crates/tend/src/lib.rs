@@ -18,6 +18,8 @@
 //!   the CLI and the OpenAPI document.
 //! * [`runner`] runs pipelines: steps with `after` dependencies, as a graph that starts each
 //!   step the moment its own dependencies finish, in order, or all at once.
+//! * [`logfile`] keeps log files on disk that rotate at line boundaries ([`LogFile`](logfile::LogFile),
+//!   sized by [`ByteSize`] such as `10MiB`), and appends a process's output to one exactly.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tend::Error> {
@@ -147,6 +149,7 @@
 #[cfg(feature = "actions")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actions")))]
 pub mod actions;
+mod byte_size;
 pub mod daemon;
 mod deadline;
 mod error;
@@ -156,6 +159,7 @@ pub mod exec;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
+pub mod logfile;
 mod os;
 pub mod output;
 pub mod process;
@@ -167,6 +171,7 @@ mod service;
 mod signal;
 pub mod wire;
 
+pub use byte_size::{ByteSize, ByteSizeError};
 pub use deadline::FOREVER;
 pub use error::{Error, FailedRun};
 pub use event::{Event, EventBacklog, EventKind, Received, Subscription};
