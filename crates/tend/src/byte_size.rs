@@ -185,9 +185,9 @@ impl<'de> Deserialize<'de> for ByteSize {
                 Ok(ByteSize(bytes))
             }
             fn visit_i64<E: de::Error>(self, bytes: i64) -> Result<ByteSize, E> {
-                u64::try_from(bytes)
-                    .map(ByteSize)
-                    .map_err(|_| E::custom(format!("invalid size {bytes}: a size cannot be negative")))
+                u64::try_from(bytes).map(ByteSize).map_err(|_| {
+                    E::custom(format!("invalid size {bytes}: a size cannot be negative"))
+                })
             }
         }
         deserializer.deserialize_any(SizeVisitor)

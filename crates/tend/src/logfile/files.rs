@@ -38,6 +38,8 @@ pub(super) fn open_live(path: &Path, mode: u32) -> Result<Opened, LogFileError> 
         .map_err(|source| {
             if os::is_symlink_refusal(&source) {
                 LogFileError::Symlink { path: path.to_path_buf() }
+            } else if source.kind() == io::ErrorKind::IsADirectory {
+                LogFileError::WrongType { path: path.to_path_buf(), found: "a directory" }
             } else {
                 LogFileError::Io { path: path.to_path_buf(), action: "open", source }
             }

@@ -28,3 +28,5 @@ pub use writer::{
     DEFAULT_KEEP, DEFAULT_MAX_SIZE, DEFAULT_MODE, LogFile, LogFileOptions, MAX_HELD_LINE,
 };
 
+#[cfg(test)]
+mod tests;
