@@ -159,7 +159,7 @@ impl fmt::Display for ByteSize {
             return f.write_str("0B");
         }
         let (name, factor) =
-            UNITS.iter().find(|(_, factor)| self.0 % factor == 0).unwrap_or(&("B", 1));
+            UNITS.iter().find(|(_, factor)| self.0.is_multiple_of(*factor)).unwrap_or(&("B", 1));
         write!(f, "{}{name}", self.0 / factor)
     }
 }

