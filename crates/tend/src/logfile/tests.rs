@@ -327,3 +327,54 @@ fn throughput_is_close_to_a_plain_file_write_loop() {
     );
     assert!(ratio < 5.0, "LogFile {best_logged:?} vs File {best_plain:?}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 200, failure_persistence: None, ..Default::default() })]
+
+    /// Any lines, cut into writes anywhere, with any small limit and `keep`: the files hold
+    /// the newest bytes exactly, from a line start; each ends at a line boundary; a file over
+    /// the limit is one line longer than the limit; no more than `keep` rotated files.
+    #[test]
+    fn any_writes_rotate_at_line_boundaries_and_keep_the_newest_bytes_exactly(
+        line_lengths in proptest::collection::vec(0usize..60, 1..80),
+        cuts in proptest::collection::vec(1usize..70, 1..20),
+        max in 1u64..50,
+        keep in 0u32..4,
+    ) {
+        let mut written = Vec::new();
+        for (n, len) in line_lengths.iter().enumerate() {
+            written.extend((0..*len).map(|i| b'a' + ((n + i) % 26) as u8));
+            written.push(b'\n');
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.log");
+        let mut log = LogFileOptions::new().max_size(ByteSize::new(max)).keep(keep).open(&path).unwrap();
+        let mut rest = &written[..];
+        for cut in cuts.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (piece, tail) = rest.split_at((*cut).min(rest.len()));
+            log.write(piece).unwrap();
+            rest = tail;
+        }
+        log.close().unwrap();
+        let files = rotated_files(&path);
+        proptest::prop_assert!(files.len() <= keep as usize + 1);
+        proptest::prop_assert_eq!(entries(dir.path()), files.len());
+        let mut kept = Vec::new();
+        for (_, bytes) in &files {
+            proptest::prop_assert_eq!(bytes.last(), Some(&b'\n'));
+            if bytes.len() as u64 > max {
+                proptest::prop_assert_eq!(memchr::memchr_iter(b'\n', bytes).count(), 1);
+            }
+            kept.extend_from_slice(bytes);
+        }
+        proptest::prop_assert!(written.ends_with(&kept));
+        let start = written.len() - kept.len();
+        proptest::prop_assert!(start == 0 || written[start - 1] == b'\n');
+        // The live file always holds at least the last line.
+        let last_line = written[..written.len() - 1].iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        proptest::prop_assert!(kept.len() >= written.len() - last_line);
+    }
+}
