@@ -194,6 +194,23 @@ impl<'de> Deserialize<'de> for ByteSize {
     }
 }
 
+/// By hand, as the serde is: size text (`10MiB`) or a number of bytes.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for ByteSize {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ByteSize".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": ["string", "integer"],
+            "minimum": 0,
+            "pattern": "^\\s*[0-9]+\\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\\s*$",
+            "description": "A size: a whole number of bytes with an optional unit, binary (KiB, MiB, GiB, TiB) or decimal (KB, MB, GB, TB), such as 10MiB; or a number of bytes.",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

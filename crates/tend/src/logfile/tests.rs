@@ -276,6 +276,21 @@ async fn binary_and_unterminated_output_of_both_streams_is_logged_exactly() {
     assert_eq!(followed.bytes, expected.len() as u64);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn following_into_a_full_disk_counts_the_errors_and_the_process_runs_on() {
+    let log = LogFile::open("/dev/full").unwrap();
+    let service = Service::new();
+    let script = "echo one; sleep 0.1; echo two";
+    let process = service.start(StartOptions::new("sh").args(["-c", script])).unwrap();
+    let followed =
+        tokio::time::timeout(Duration::from_secs(30), follow(&process, log)).await.unwrap();
+    assert_eq!(followed.bytes, 8);
+    assert!(followed.errors >= 1, "{followed:?}");
+    let error = followed.last_error.unwrap().to_string();
+    assert!(error.contains("/dev/full"), "{error}");
+    assert_eq!(process.wait().await.exit_code, Some(0));
+}
+
 /// The writer against a plain `File` write loop of the same bytes, in the same chunks, each
 /// into a fresh file, runs interleaved and the best of five kept; the figures are printed
 /// (`--no-capture`). The bound is generous: the machine is shared.
@@ -302,10 +317,10 @@ fn throughput_is_close_to_a_plain_file_write_loop() {
         drop(file);
         start.elapsed()
     };
-    let logged = || {
+    let logged = |max_size: ByteSize| {
         let path = fresh("rotating.log");
         let start = Instant::now();
-        let options = LogFileOptions::new().max_size(ByteSize::mib(10)).keep(2);
+        let options = LogFileOptions::new().max_size(max_size).keep(2);
         let mut log = options.open(&path).unwrap();
         for piece in bytes.chunks(chunk) {
             log.write(piece).unwrap();
@@ -313,17 +328,22 @@ fn throughput_is_close_to_a_plain_file_write_loop() {
         log.close().unwrap();
         start.elapsed()
     };
-    let (mut best_plain, mut best_logged) = (Duration::MAX, Duration::MAX);
+    let (mut best_plain, mut best_logged, mut best_unrotated) =
+        (Duration::MAX, Duration::MAX, Duration::MAX);
     for _ in 0..5 {
         best_plain = best_plain.min(plain());
-        best_logged = best_logged.min(logged());
+        best_logged = best_logged.min(logged(ByteSize::mib(10)));
+        best_unrotated = best_unrotated.min(logged(ByteSize::gib(1)));
     }
     let mib = bytes.len() as f64 / (1024.0 * 1024.0);
     let ratio = best_logged.as_secs_f64() / best_plain.as_secs_f64();
     println!(
-        "{mib:.0} MiB in {chunk} B writes: File {:.0} MiB/s, LogFile (10MiB, keep 2) {:.0} MiB/s, ratio {ratio:.2}",
+        "{mib:.0} MiB in {chunk} B writes: File {:.0} MiB/s; LogFile 10MiB keep 2 (3 rotations) {:.0} MiB/s, \
+         ratio {ratio:.2}; LogFile without rotation {:.0} MiB/s, ratio {:.2}",
         mib / best_plain.as_secs_f64(),
         mib / best_logged.as_secs_f64(),
+        mib / best_unrotated.as_secs_f64(),
+        best_unrotated.as_secs_f64() / best_plain.as_secs_f64(),
     );
     assert!(ratio < 5.0, "LogFile {best_logged:?} vs File {best_plain:?}");
 }
