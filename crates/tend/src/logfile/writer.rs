@@ -1,7 +1,7 @@
 //! [`LogFile`]: the rotating writer, and [`LogFileOptions`] to open one.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 use std::path::{Path, PathBuf};
 
 use super::LogFileError;
@@ -191,6 +191,16 @@ impl LogFile {
             return self.hold(rest);
         };
         let (lines, tail) = rest.split_at(last + 1);
+        let held_and_lines = (self.held.len() + lines.len()) as u64;
+        if !self.held.is_empty() && self.size + held_and_lines <= self.max_size {
+            // All of it fits: one write of the held line's start and the new lines.
+            let held = std::mem::take(&mut self.held);
+            let written = self.append_parts(&mut [IoSlice::new(&held), IoSlice::new(lines)]);
+            self.held = held;
+            self.held.clear();
+            self.held.extend_from_slice(tail);
+            return written;
+        }
         let lines = if self.held.is_empty() {
             lines
         } else {
@@ -304,21 +314,27 @@ impl LogFile {
 
     /// Appends `bytes` to the live file (reopened if a rotation left none), counting what was
     /// written even when a later part fails.
-    fn append(&mut self, mut bytes: &[u8]) -> Result<(), LogFileError> {
+    fn append(&mut self, bytes: &[u8]) -> Result<(), LogFileError> {
+        self.append_parts(&mut [IoSlice::new(bytes)])
+    }
+
+    /// Appends `parts` in order with as few `writev` calls as the OS allows.
+    fn append_parts(&mut self, mut parts: &mut [IoSlice<'_>]) -> Result<(), LogFileError> {
         if self.file.is_none() {
             self.reopen()?;
         }
         let Some(file) = self.file.as_mut() else {
             return Ok(());
         };
-        while !bytes.is_empty() {
-            match file.write(bytes) {
+        IoSlice::advance_slices(&mut parts, 0);
+        while !parts.is_empty() {
+            match file.write_vectored(parts) {
                 Ok(0) => {
                     return Err(self.write_error(io::ErrorKind::WriteZero.into()));
                 }
                 Ok(n) => {
                     self.size += n as u64;
-                    bytes = &bytes[n..];
+                    IoSlice::advance_slices(&mut parts, n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.write_error(e)),
