@@ -198,8 +198,8 @@ impl LogFile {
             let written = self.append_parts(&mut [IoSlice::new(&held), IoSlice::new(lines)]);
             self.held = held;
             self.held.clear();
-            self.held.extend_from_slice(tail);
-            return written;
+            written?;
+            return self.hold(tail);
         }
         let lines = if self.held.is_empty() {
             lines
