@@ -20,6 +20,8 @@
 //!   step the moment its own dependencies finish, in order, or all at once.
 //! * [`probe`] asks whether a service is ready or still alive: `tcp`, `http`, `exec` and
 //!   `log` probes, checked once, waited for with an interval and a timeout, or watched.
+//! * [`logfile`] keeps log files on disk that rotate at line boundaries ([`LogFile`](logfile::LogFile),
+//!   sized by [`ByteSize`] such as `10MiB`), and appends a process's output to one exactly.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tend::Error> {
@@ -150,6 +152,7 @@
 #[cfg(feature = "actions")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actions")))]
 pub mod actions;
+mod byte_size;
 pub mod daemon;
 mod deadline;
 pub mod dotenv;
@@ -160,6 +163,7 @@ pub mod exec;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
+pub mod logfile;
 mod os;
 pub mod output;
 #[cfg(feature = "stack")]
@@ -174,6 +178,7 @@ mod service;
 mod signal;
 pub mod wire;
 
+pub use byte_size::{ByteSize, ByteSizeError};
 pub use deadline::FOREVER;
 pub use error::{Error, FailedRun};
 pub use event::{Event, EventBacklog, EventKind, Received, Subscription};
