@@ -322,3 +322,20 @@ async fn bad_options_are_typed_errors_naming_the_key() {
     );
     assert_eq!(call(&actions, "process.kill", json!({"id": id})).await["status"], "killed");
 }
+
+#[tokio::test]
+async fn run_with_merge_stderr_keeps_the_order_the_program_wrote_in() {
+    let actions = process_actions();
+    let script = "for i in $(seq 1 200); do echo out $i; echo err $i >&2; done";
+    let expected: String = (1..=200).map(|i| format!("out {i}\nerr {i}\n")).collect();
+    for request in [
+        json!({"command": "sh", "args": ["-c", script], "merge_stderr": true}),
+        json!({"run": script, "merge_stderr": true}),
+    ] {
+        let done = call(&actions, "process.run", request.clone()).await;
+        assert_eq!(done["output"], expected, "{request}");
+    }
+    let wrong = actions.dispatch("process.run", json!({"command": "true", "merge_stderr": "yes"}));
+    let error = wrong.await.unwrap_err();
+    assert!(error.to_string().contains("merge_stderr"), "{error}");
+}

@@ -58,7 +58,8 @@
 //! `process.start` and `process.run` take `command` (string) with `args` (array of strings),
 //! **or** `run` (a bash script, started in file mode as by [`Script`](crate::script::Script));
 //! and optionally `dir`, `env` (object of strings, added to the inherited environment),
-//! `name`, `labels` (object of strings), `timeout`, `grace`, `capture` (bool), `detach`
+//! `name`, `labels` (object of strings), `timeout`, `grace`, `capture` (bool), `merge_stderr`
+//! (bool: one pipe for both streams, in write order), `detach`
 //! (bool), `stdin` (`"null"` or `"piped"`), `restart` (`"never"`, `"on_failure"`, `"always"`),
 //! `max_restarts` (a number or `"unlimited"`) and `restart_delay`. With a limit, they fail
 //! with `limit_reached` while that many processes are running ([`check_process_limit`]).

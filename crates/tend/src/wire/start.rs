@@ -69,6 +69,10 @@ pub struct StartRequest {
     /// Let it outlive the supervisor (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detach: Option<bool>,
+    /// Read stdout and stderr through one pipe, so its output keeps the exact order the
+    /// program wrote in; every line then counts as stdout (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_stderr: Option<bool>,
     /// Its standard input: `null` (default) or `piped` (fed by `process.input`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdin: Option<StdinChoice>,
@@ -168,6 +172,7 @@ impl StartRequest {
                 start.grace = grace.unwrap_or(start.grace);
                 start.capture = self.capture.unwrap_or(start.capture);
                 start.detach = detach;
+                start.merge_stderr = self.merge_stderr.unwrap_or(false);
                 start.restart = restart;
                 start.check().map_err(|error| match error {
                     crate::Error::InvalidOption { option, message } => {
@@ -195,6 +200,7 @@ impl StartRequest {
                 script.options.timeout = timeout;
                 script.options.grace = grace.unwrap_or(script.options.grace);
                 script.options.capture = self.capture.unwrap_or(script.options.capture);
+                script.options.merge_stderr = self.merge_stderr.unwrap_or(false);
                 script.options.restart = restart;
                 Ok(Launch::Script(script))
             }
