@@ -62,7 +62,8 @@ pub(crate) fn run(args: LogsArgs) -> anyhow::Result<i32> {
         let info: tend::ProcessInfo =
             client.call("GET", &process_path(&args.id, ""), crate::client::NO_BODY).await?;
         let id = info.id.to_string();
-        follow(&client, &id.clone(), &mut Bytes { client: &client, id, offset: 0 }).await?;
+        let mut bytes = Bytes { client: &client, id: id.clone(), offset: 0 };
+        follow(&client, &id, &mut bytes).await?;
         Ok(0)
     })
 }
