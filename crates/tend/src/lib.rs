@@ -60,17 +60,17 @@
 //!
 //! All on by default. `default-features = false` leaves the process core — [`Service`],
 //! [`Process`], output, events, [`exec`], [`program`], [`proctable`], [`script`],
-//! [`exclusive`], the pipeline [`runner`] (steps built in code or read with
-//! [`runner::steps_from`]), and the [`daemon`] toolkit without its HTTP parts (PID file,
+//! [`exclusive`], the pipeline [`runner`] with its services and readiness and liveness
+//! [`probe`]s (`tcp`, `exec`, `log`; `http` needs the `http` feature), steps built in code or
+//! read with [`runner::steps_from`], and the [`daemon`] toolkit without its HTTP parts (PID file,
 //! registry, and the [`Daemon`](daemon::Daemon) that composes them and tells systemd) — on
-//! Tokio, rustix, serde and serde_json, with no HTTP stack and no TOML parser.
+//! Tokio, rustix, serde, serde_json and regex, with no HTTP stack and no TOML parser.
 //!
 //! | feature | what it adds | what it pulls in |
 //! | --- | --- | --- |
 //! | `http` | the health server [`daemon::HealthServer`] (`/health`, `/ready`), a daemon's own ([`DaemonOptions::health_addr`](daemon::DaemonOptions::health_addr), [`check`](daemon::DaemonOptions::check), [`Daemon::add_check`](daemon::Daemon::add_check)), the probes [`daemon::wait_for_health`] / [`daemon::wait_for_ready`], and the HTTP client [`http`] | axum, hyper |
 //! | `files` | pipeline files: [`runner::load`], [`runner::parse_toml`], [`runner::FileError`] | toml |
 //! | `actions` | the named-action registry [`actions`] (`process.start`, `process.kill`, …) | nothing more |
-//! | `stack` | the readiness and liveness probes [`probe`] (`tcp`, `exec`, `log`; `http` with the `http` feature) | regex |
 //! | `yaml` (alias `yaml_serde`; off) | YAML pipeline files: `runner::parse_yaml`; implies `files` | yaml_serde |
 //!
 //! ```toml
@@ -166,8 +166,6 @@ pub mod http;
 pub mod logfile;
 mod os;
 pub mod output;
-#[cfg(feature = "stack")]
-#[cfg_attr(docsrs, doc(cfg(feature = "stack")))]
 pub mod probe;
 pub mod process;
 pub mod proctable;

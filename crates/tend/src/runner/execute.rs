@@ -8,6 +8,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::report::{StepReport, StepStatus};
+use super::service_report::ServiceReport;
 use super::spec::Step;
 use crate::{Process, ProcessId, ProcessInfo, Reason, Service, Status, deadline};
 
@@ -38,6 +39,44 @@ pub enum StepEvent {
     /// A step's outcome is final. Every step gets exactly one, in the order outcomes become
     /// known (a skipped step's at the moment the failure that blocks it is known).
     Finished(StepReport),
+    /// A service's run became ready (each run: a restarted service goes through its probe
+    /// again). A service's runs start with [`Started`](Self::Started), `attempt` being the
+    /// run's number from 1.
+    Ready {
+        /// The service.
+        service: String,
+        /// The run, from 1.
+        run: u32,
+        /// From the run's start to the probe's success.
+        after: Duration,
+        /// The probe, in its written form (`tcp 127.0.0.1:5432`); `None` without one.
+        probe: Option<String>,
+    },
+    /// A service failed its liveness checks and is being stopped.
+    NotAlive {
+        /// The service.
+        service: String,
+        /// `http://127.0.0.1:8080/health: 500 (3 failures)`.
+        reason: String,
+    },
+    /// A service's run ended and it is started again after `delay`.
+    Restarting {
+        /// The service.
+        service: String,
+        /// The restart's number, from 1.
+        restart: u32,
+        /// The pause before it.
+        delay: Duration,
+        /// How the run ended: `exited with code 1`, `not alive: …`.
+        reason: String,
+    },
+    /// A service is being asked to stop (its stop signal is sent now).
+    Stopping {
+        /// The service.
+        service: String,
+    },
+    /// A service's outcome is final. Every service gets exactly one.
+    ServiceFinished(ServiceReport),
 }
 
 /// Receives [`StepEvent`]s, from any thread.

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use super::service_spec::ServiceSpec;
 use super::spec::{Step, StepCommand};
 
 /// Why a list of steps is not a valid pipeline. Each variant names the culprit.
@@ -84,6 +85,7 @@ pub enum PipelineError {
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     steps: Vec<Step>,
+    services: Vec<ServiceSpec>,
     /// `deps[i]`: indices of the steps step `i` runs after.
     deps: Vec<Vec<usize>>,
 }
@@ -136,7 +138,25 @@ impl Pipeline {
             let cycle = cycle.into_iter().map(|i| steps[i].name.clone()).collect();
             return Err(PipelineError::Cycle { cycle });
         }
-        Ok(Self { steps, deps })
+        Ok(Self { steps, services: Vec::new(), deps })
+    }
+
+    /// A stack: `steps` and `services`, checked as one graph. Names are unique across both;
+    /// an `after` may name either kind.
+    ///
+    /// SKELETON: validation of the services is not written yet.
+    pub fn with_services(
+        steps: Vec<Step>,
+        services: Vec<ServiceSpec>,
+    ) -> Result<Self, PipelineError> {
+        let mut pipeline = Self::new(steps)?;
+        pipeline.services = services;
+        Ok(pipeline)
+    }
+
+    /// The services, in declaration order.
+    pub fn services(&self) -> &[ServiceSpec] {
+        &self.services
     }
 
     /// The steps, in declaration order.

@@ -76,6 +76,8 @@ mod graph;
 mod report;
 mod scheduler;
 mod schema;
+mod service_report;
+mod service_spec;
 mod spec;
 // Tests of the pipeline files.
 #[cfg(all(test, feature = "files"))]
@@ -96,6 +98,10 @@ pub use file::{FileError, MAX_FILE_SIZE, load, parse_toml};
 pub use graph::{Pipeline, PipelineError};
 pub use report::{Report, StepReport, StepStatus, Totals};
 pub use schema::STEP_KEYS;
+pub use service_report::{ServiceReport, ServiceStatus};
+pub use service_spec::{
+    DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_SIZE, DEFAULT_SERVICE_GRACE, ServiceLog, ServiceSpec,
+};
 pub use spec::{DEFAULT_RETRY_DELAY, Mode, SCRIPT_SHELL, Step, StepCommand, UnknownMode};
 
 use crate::{CancellationToken, Service};
@@ -138,6 +144,10 @@ pub struct Runner {
     labels: Vec<(String, String)>,
     /// The label key under which each step's process carries its step's name.
     step_label: Option<String>,
+    /// Stop the services once every step has finished.
+    exit_after_steps: bool,
+    /// Stop every service once one ends for good.
+    stop_when_a_service_ends: bool,
 }
 
 impl fmt::Debug for Runner {
@@ -150,6 +160,8 @@ impl fmt::Debug for Runner {
             .field("observer", &self.observer.is_some())
             .field("labels", &self.labels)
             .field("step_label", &self.step_label)
+            .field("exit_after_steps", &self.exit_after_steps)
+            .field("stop_when_a_service_ends", &self.stop_when_a_service_ends)
             .finish_non_exhaustive()
     }
 }
@@ -167,6 +179,8 @@ impl Runner {
             observer: None,
             labels: Vec::new(),
             step_label: None,
+            exit_after_steps: false,
+            stop_when_a_service_ends: false,
         }
     }
 
@@ -201,6 +215,22 @@ impl Runner {
     /// runner's tasks, so it must be quick and must not block.
     pub fn on_event(mut self, observer: impl Fn(&StepEvent) + Send + Sync + 'static) -> Self {
         self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// Once every step has finished, stops the services (in reverse dependency order) and
+    /// ends the run: the "start the database and the API, run the tests, tear down"
+    /// harness. The report's `success` is then the steps' (and no service failed before).
+    pub fn exit_after_steps(mut self, exit_after_steps: bool) -> Self {
+        self.exit_after_steps = exit_after_steps;
+        self
+    }
+
+    /// When a service ends for good (it exited or failed and is not restarted), stops the
+    /// other services and ends the run; [`Report::ended_by`] names it. This is how Procfile
+    /// runners (foreman, honcho) behave.
+    pub fn stop_when_a_service_ends(mut self, stop: bool) -> Self {
+        self.stop_when_a_service_ends = stop;
         self
     }
 

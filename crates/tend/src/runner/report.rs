@@ -6,6 +6,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::service_report::ServiceReport;
 use super::spec::Mode;
 use crate::process::duration_from_millis;
 use crate::{ProcessId, Signal};
@@ -180,6 +181,13 @@ pub struct Report {
     pub totals: Totals,
     /// One entry per step, in declaration order.
     pub steps: Vec<StepReport>,
+    /// One entry per service, in declaration order (empty for a pipeline of steps only).
+    #[serde(default)]
+    pub services: Vec<ServiceReport>,
+    /// The service whose end ended the run, with
+    /// [`Runner::stop_when_a_service_ends`](super::Runner::stop_when_a_service_ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_by: Option<String>,
 }
 
 impl Report {
@@ -198,7 +206,7 @@ impl Report {
     pub(crate) fn new(mode: Mode, duration_ms: f64, steps: Vec<StepReport>) -> Self {
         let totals = Totals::count(&steps);
         let success = totals.failed == 0 && totals.cancelled == 0 && totals.skipped == 0;
-        Self { mode, success, duration_ms, totals, steps }
+        Self { mode, success, duration_ms, totals, steps, services: Vec::new(), ended_by: None }
     }
 
     /// The report of the step with this name.
