@@ -1,8 +1,9 @@
 //! One service's task: its runs, from start to its final report.
 //!
-//! FIRST VERSION (the scheduler's stand-in): one run, ready as soon as it has started (no
-//! probe, no liveness, no restart, no log file), stopped with TERM → grace → KILL of its
-//! group when `stop` fires. The full task replaces this body; the interface stays.
+//! FIRST VERSION (the scheduler's stand-in): one run, ready when its `ready` probe succeeds
+//! (at once without one), no liveness, no restart, no log file, stopped with TERM → grace →
+//! KILL of its group when `stop` fires. The full task replaces this body; the interface
+//! stays.
 
 use super::execute::{Observer, StepEvent};
 use super::service_report::{ServiceReport, ServiceStatus};
@@ -39,7 +40,9 @@ impl Drop for KillOnDrop {
 /// Runs the service until it ends for good or is stopped, and reports how it ended. Emits
 /// `Started`, `Ready` and `Stopping`; the scheduler emits `ServiceFinished`.
 pub(crate) async fn supervise(run: ServiceRun) -> ServiceReport {
-    let ServiceRun { service, spec, labels, stop, shutdown: _, on_ready, observer } = run;
+    // One run and no restart: the run-wide shutdown changes nothing here.
+    let ServiceRun { service, spec, labels, stop, shutdown: _no_restarts, on_ready, observer } =
+        run;
     let notify = |event: StepEvent| {
         if let Some(observer) = &observer {
             observer(&event);
@@ -61,29 +64,50 @@ pub(crate) async fn supervise(run: ServiceRun) -> ServiceReport {
     };
     report.process_id = Some(process.id());
     notify(StepEvent::Started { step: spec.name.clone(), attempt: 1, process: process.id() });
-    let began = std::time::Instant::now();
-    notify(StepEvent::Ready {
-        service: spec.name.clone(),
-        run: 1,
-        after: began.elapsed(),
-        probe: None,
-    });
-    report.ready_after_ms = Some(0.0);
-    on_ready();
     let mut guard = KillOnDrop(Some(process.clone()));
-    let (info, stopped) = tokio::select! {
-        info = process.wait() => (info, false),
-        () = stop.cancelled() => {
-            notify(StepEvent::Stopping { service: spec.name.clone() });
-            (stop_process(&process, &spec).await, true)
+    let readiness = async {
+        match &spec.ready {
+            None => Ok(std::time::Duration::ZERO),
+            Some(ready) => {
+                let wait = ready.clone().process(&process).cancel(stop.clone()).wait();
+                wait.await.map(|ready| ready.after)
+            }
         }
+    };
+    // Until it is ready: it may end, be stopped, or not become ready in time.
+    let ended = tokio::select! {
+        ready = readiness => match ready {
+            Ok(after) => {
+                notify(StepEvent::Ready { service: spec.name.clone(), run: 1, after, probe: None });
+                report.ready_after_ms = Some(after.as_secs_f64() * 1000.0);
+                on_ready();
+                None
+            }
+            Err(_) if stop.is_cancelled() => None,
+            Err(not_ready) => {
+                let info = stop_process(&process, &spec).await;
+                Some((info, Some(not_ready.to_string())))
+            }
+        },
+        info = process.wait() => Some((info, None)),
+    };
+    let (info, stopped, error) = match ended {
+        Some((info, error)) => (info, false, error),
+        None => tokio::select! {
+            info = process.wait() => (info, false, None),
+            () = stop.cancelled() => {
+                notify(StepEvent::Stopping { service: spec.name.clone() });
+                (stop_process(&process, &spec).await, true, None)
+            }
+        },
     };
     guard.0 = None;
     report.exit_code = info.exit_code;
     report.signal = info.signal;
-    (report.status, report.error) = match (info.status, stopped) {
-        (_, true) => (ServiceStatus::Stopped, None),
-        (Status::Exited, false) => (ServiceStatus::Exited, None),
+    (report.status, report.error) = match (info.status, stopped, error) {
+        (_, _, Some(error)) => (ServiceStatus::Failed, Some(error)),
+        (_, true, _) => (ServiceStatus::Stopped, None),
+        (Status::Exited, false, None) => (ServiceStatus::Exited, None),
         _ => (ServiceStatus::Failed, Some(failure(&info))),
     };
     report
