@@ -84,6 +84,8 @@ pub(crate) async fn supervise(run: ServiceRun) -> ServiceReport {
                 None
             }
             Err(_) if stop.is_cancelled() => None,
+            // A `log` probe gives up when the process ends: how it ended is the outcome.
+            Err(_) if !process.is_running() => Some((process.wait().await, None)),
             Err(not_ready) => {
                 let info = stop_process(&process, &spec).await;
                 Some((info, Some(not_ready.to_string())))
