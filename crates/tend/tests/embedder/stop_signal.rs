@@ -46,5 +46,7 @@ async fn the_default_is_still_sigterm() {
     let process = service.start(trapping()).unwrap();
     within(LIMIT, wait_ready(&process)).await;
     within(LIMIT, process.shutdown(Duration::from_secs(30))).await.unwrap();
-    assert_eq!(process.output().to_string_lossy(), "ready\ngot TERM\n");
+    // bash may also report that its `sleep` was terminated.
+    let output = process.output().to_string_lossy();
+    assert!(output.starts_with("ready\n") && output.ends_with("got TERM\n"), "{output:?}");
 }
