@@ -15,9 +15,6 @@
 //! * else the restart policy ([`Backoff`]) decides: a restart after its delay (which `stop`
 //!   and `shutdown` cut short: `stopped`), or the end: `exited` (code 0) or `failed`.
 
-// Until the scheduler calls it (helper "sched" writes that part).
-#![cfg_attr(not(test), allow(dead_code))]
-
 mod run;
 #[cfg(test)]
 mod tests;
