@@ -85,6 +85,9 @@ mod schema;
 mod service_report;
 #[cfg(feature = "files")]
 mod service_schema;
+// Tests of `[services.NAME]` in pipeline files.
+#[cfg(all(test, feature = "files"))]
+mod service_file_tests;
 mod service_spec;
 #[cfg(feature = "files")]
 mod service_values;
