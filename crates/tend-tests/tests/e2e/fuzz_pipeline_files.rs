@@ -192,8 +192,7 @@ proptest! {
 
 #[test]
 fn the_unmutated_files_are_valid() {
-    for pipeline in [parse_toml(TOML).expect("valid TOML"), parse_yaml(YAML).expect("valid YAML")]
-    {
+    for pipeline in [parse_toml(TOML).expect("valid TOML"), parse_yaml(YAML).expect("valid YAML")] {
         assert_eq!(pipeline.len(), 2);
         assert_eq!(pipeline.steps()[0].timeout.map(|t| t.as_secs()), Some(u64::MAX));
         assert_eq!(pipeline.services().len(), 1);

@@ -221,8 +221,7 @@ async fn services_take_the_global_env_under_their_own_and_exec_probes_run_with_i
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("srv")).unwrap();
     std::fs::write(dir.path().join("srv/marker"), "").unwrap();
-    std::fs::write(dir.path().join("global.env"), "A=gfile\nB=gfile\nC=gfile\nD=gfile\n")
-        .unwrap();
+    std::fs::write(dir.path().join("global.env"), "A=gfile\nB=gfile\nC=gfile\nD=gfile\n").unwrap();
     std::fs::write(dir.path().join("own.env"), "C=ownfile\nD=ownfile\n").unwrap();
     let path = dir.path().join("tend.toml");
     let check = r#"test "$A$B$C$D" = gfileglobalownfileown && test -f marker"#;
@@ -239,7 +238,10 @@ async fn services_take_the_global_env_under_their_own_and_exec_probes_run_with_i
     let pipeline = load(&path).unwrap();
     let [app, elsewhere] = pipeline.services() else { panic!("two services") };
     assert_eq!(app.env, vars(&[("A", "gfile"), ("B", "global"), ("C", "ownfile"), ("D", "own")]));
-    assert_eq!(elsewhere.env, vars(&[("A", "gfile"), ("B", "global"), ("C", "global"), ("D", "global")]));
+    assert_eq!(
+        elsewhere.env,
+        vars(&[("A", "gfile"), ("B", "global"), ("C", "global"), ("D", "global")])
+    );
     let ready = app.ready.clone().unwrap().interval(Duration::from_millis(20)).wait().await;
     assert!(ready.is_ok(), "{ready:?}");
     // Same check, other env and dir: never ready.
