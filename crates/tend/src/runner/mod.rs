@@ -79,6 +79,9 @@ mod graph;
 mod probe_schema;
 #[cfg(feature = "files")]
 mod procfile;
+// Tests of Procfiles.
+#[cfg(all(test, feature = "files"))]
+mod procfile_tests;
 mod report;
 mod scheduler;
 mod schema;
