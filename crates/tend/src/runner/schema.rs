@@ -46,29 +46,47 @@ impl<'de> DeserializeSeed<'de> for StepsSeed<'_> {
     type Value = Vec<Step>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<Step>, D::Error> {
-        deserializer.deserialize_map(self)
+        let entry = |name, base| StepSeed { name, base };
+        deserializer.deserialize_map(NamedTables { kind: "step", base: self.base, entry })
     }
 }
 
-impl<'de> Visitor<'de> for StepsSeed<'_> {
-    type Value = Vec<Step>;
+/// A table of named tables (`steps`, `services`): name → `entry(name, base)`'s value, in
+/// declaration order; at least one, each name once.
+pub(super) struct NamedTables<'a, F> {
+    /// `step` or `service`, for the messages.
+    pub(super) kind: &'static str,
+    pub(super) base: EnvFileBase<'a>,
+    pub(super) entry: F,
+}
+
+impl<'de, 'a, F, S> Visitor<'de> for NamedTables<'a, F>
+where
+    F: Fn(String, EnvFileBase<'a>) -> S,
+    S: DeserializeSeed<'de>,
+{
+    type Value = Vec<S::Value>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("`steps` to be a table of step tables")
+        write!(f, "`{}s` to be a table of {} tables", self.kind, self.kind)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Step>, A::Error> {
-        let mut steps = Vec::new();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let kind = self.kind;
+        let (mut names, mut items) = (Vec::new(), Vec::new());
         while let Some(name) = map.next_key::<String>()? {
-            if steps.iter().any(|s: &Step| s.name == name) {
-                return Err(de::Error::custom(format!("step `{name}` is defined twice")));
+            if names.contains(&name) {
+                return Err(de::Error::custom(format!("{kind} `{name}` is defined twice")));
             }
-            steps.push(map.next_value_seed(StepSeed { name, base: self.base })?);
+            names.push(name.clone());
+            items.push(map.next_value_seed((self.entry)(name, self.base))?);
         }
-        if steps.is_empty() {
-            return Err(de::Error::custom("`steps` is empty: define at least one step"));
+        if items.is_empty() {
+            return Err(de::Error::custom(format!(
+                "`{kind}s` is empty: define at least one {kind}"
+            )));
         }
-        Ok(steps)
+        Ok(items)
     }
 }
 
