@@ -1,12 +1,16 @@
-//! The pipeline file's schema, as serde visitors that work for any format.
+//! The pipeline file's schema, as serde visitors that work for any format: the steps, and
+//! what steps and services share (the checked keys of a table, `command`/`args`/`run`, tables
+//! of named tables). The services are in `service_schema.rs`, the whole file in
+//! `document.rs`.
 //!
-//! Hand-written rather than derived so that every error names the step and the key, and is
-//! raised while the deserializer is at the offending key or value: TOML then knows its byte
-//! span and YAML its position, which become the line number of the error.
+//! Hand-written rather than derived so that every error names the step or service and the
+//! key, and is raised while the deserializer is at the offending key or value: TOML then knows
+//! its byte span and YAML its position, which become the line number of the error.
 //!
-//! Durations (`timeout`, `grace`, `retry_delay`) are the twin of [`crate::wire`]: a humantime
-//! string under the key, or a number of milliseconds under `KEY_ms`, never both; a bare
-//! number under the key is refused naming `KEY_ms`. Files and API requests read the same.
+//! Durations (`timeout`, `grace`, `retry_delay`, a service's `restart_delay`, …) are the twin
+//! of [`crate::wire`]: a humantime string under the key, or a number of milliseconds under
+//! `KEY_ms`, never both; a bare number under the key is refused naming `KEY_ms`. Files and API
+//! requests read the same.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -250,14 +254,10 @@ impl<'a> Keys<'a> {
     }
 
     /// `key` (one of `allowed`), unless it was given before, or its duration twin was.
-    fn note(&mut self, key: &'static str) -> Result<&'static str, String> {
+    fn note<E: de::Error>(&mut self, key: &'static str) -> Result<&'static str, E> {
         let field = Field { owner: self.owner, table: self.table, key };
-        let fail = |message: String| match self.owner {
-            Owner::Top => message,
-            owner => format!("{owner}: {message}"),
-        };
         if self.seen.contains(&key) {
-            return Err(fail(format!("`{}` is given twice", field.name())));
+            return Err(field.fail(format!("`{}` is given twice", field.name())));
         }
         let plain = key.strip_suffix("_ms").unwrap_or(key);
         let twin = if plain == key { format!("{key}_ms") } else { plain.to_owned() };
@@ -266,7 +266,7 @@ impl<'a> Keys<'a> {
                 Some(table) => format!("{table}.{plain}"),
                 None => plain.to_owned(),
             };
-            return Err(fail(crate::wire::both_given(&plain)));
+            return Err(field.fail(crate::wire::both_given(&plain)));
         }
         self.seen.push(key);
         Ok(key)
@@ -311,7 +311,7 @@ impl<'de> Visitor<'de> for NextKey<'_, '_> {
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<&'static str, E> {
         match self.0.allowed.iter().find(|&&k| k == key) {
-            Some(&known) => self.0.note(known).map_err(E::custom),
+            Some(&known) => self.0.note(known),
             None => Err(E::custom(self.0.unknown(key))),
         }
     }
