@@ -112,8 +112,13 @@ impl ProbeSeed<'_> {
         if self.table == "alive" { ALIVE_KEYS } else { READY_KEYS }
     }
 
+    /// The probe kinds the table takes, one of which it needs.
     fn kinds(&self) -> &'static [&'static str] {
-        &self.keys()[..if self.table == "alive" { 3 } else { 4 }]
+        if self.table == "alive" {
+            &["tcp", "http", "exec"]
+        } else {
+            &["tcp", "http", "exec", "log"]
+        }
     }
 
     fn field(&self, key: &'static str) -> Field<'_> {

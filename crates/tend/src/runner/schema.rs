@@ -144,7 +144,7 @@ impl<'de> Visitor<'de> for StepSeed<'_> {
                     step.retry_delay = map.next_value_seed(field.of::<Millis>())?;
                 }
                 "retries" => step.retries = map.next_value_seed(field.of::<Count>())?,
-                _ => unreachable!("Key only lets STEP_KEYS through"),
+                _ => unreachable!("Keys let only STEP_KEYS through"),
             }
         }
         step.command = command.finish(owner)?;

@@ -173,7 +173,7 @@ impl<'de> Visitor<'de> for ServiceSeed<'_> {
                 "log" => log = Some(map.next_value_seed(LogPath(field))?),
                 "log_max_size" => max_size = Some(map.next_value_seed(field.of::<Size>())?),
                 "log_keep" => keep = Some(map.next_value_seed(field.of::<Count>())?),
-                _ => unreachable!("Key only lets SERVICE_KEYS through"),
+                _ => unreachable!("Keys let only SERVICE_KEYS through"),
             }
         }
         let fail = |message: &str| de::Error::custom(format!("{owner}: {message}"));
