@@ -167,7 +167,7 @@ impl<'de> Visitor<'de> for ProbeSeed<'_> {
                     initial_delay = Some(map.next_value_seed(field.of::<Millis>())?);
                 }
                 "failures" => failures = Some(map.next_value_seed(field.of::<AtLeastOne>())?),
-                _ => unreachable!("Key only lets the table's keys through"),
+                _ => unreachable!("Keys let only the table's keys through"),
             }
         }
         if kinds.len() != 1 {
