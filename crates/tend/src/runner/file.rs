@@ -1,8 +1,9 @@
-//! Pipeline files: TOML, or YAML with the `yaml_serde` feature, one table per step.
+//! Pipeline files: TOML, or YAML with the `yaml_serde` feature, with one table per step and
+//! per service; and Procfiles.
 //!
 //! ```toml
-//! env_file = [".env"]          # dotenv files for every step, relative to this file
-//! env = { RUST_LOG = "info" }  # variables for every step
+//! env_file = [".env"]          # dotenv files for every step and service, relative to this file
+//! env = { RUST_LOG = "info" }  # variables for every step and service
 //!
 //! [steps.build]
 //! command = "cargo"
@@ -20,38 +21,111 @@
 //! run = "cargo doc --no-deps"
 //! after = ["build"]
 //! allow_failure = true
+//!
+//! [services.db]
+//! command = "postgres"
+//! args = ["-D", "data"]
+//! ready = { tcp = "127.0.0.1:5432", timeout = "30s" }
+//! stop_signal = "INT"
+//! log = "logs/db.log"
+//! log_max_size = "10MiB"
+//! log_keep = 5
+//!
+//! [services.web]
+//! run = "exec ./target/release/web"
+//! after = ["build", "db"]       # a step that passed, a service that is ready
+//! ready = { http = "http://127.0.0.1:8080/health", interval = "100ms" }
+//! alive = { http = "http://127.0.0.1:8080/health", interval = "5s", failures = 3 }
+//! restart = "always"
+//! max_restarts = 10
+//! restart_delay = "500ms"
+//! restart_max_delay = "30s"
+//! grace = "20s"
 //! ```
+//!
+//! # Steps
 //!
 //! Keys of a step: `command` + `args` (a program, no shell) or `run` (a bash script), `dir`,
 //! `env` (a table; numbers and booleans are taken as text), `env_file` (a path or a list of
 //! paths of [dotenv](crate::dotenv) files), `after`, `allow_failure`,
 //! `timeout`, `grace`, `retry_delay` (humantime strings such as `500ms`, `2s`, `1m30s`) and
-//! `retries`. Steps keep their declaration order. Unknown keys, a step with both or neither
-//! of `command` and `run`, and values of the wrong kind are errors naming the step, the key
-//! and the line. So are a NUL byte in any string, and an `env` name that is empty or holds
-//! `=` (the same words as [`StartOptions::check`](crate::StartOptions::check)).
+//! `retries`. Steps keep their declaration order.
 //!
-//! Top-level keys beside `steps`: `env` and `env_file`, for every step. A step's environment
-//! is, lowest first: the top-level `env_file`s in list order, the top-level `env`, the step's
-//! `env_file`s in list order, its `env`. Env files are read by [`load`], relative to the
-//! pipeline file's directory (following a symlink, as the pipeline file itself is read),
-//! bounded like it; a missing or malformed one is an error naming the line of the
-//! `env_file` key, the step, the env file and its line:
+//! # Services
+//!
+//! A service is a long-running process ([`ServiceSpec`](super::ServiceSpec)). Keys of a
+//! `[services.NAME]` table:
+//!
+//! | key | value | default |
+//! | --- | --- | --- |
+//! | `command` + `args`, or `run` | a program and its arguments, or a bash script | required |
+//! | `dir`, `env`, `env_file` | as for a step | the file's directory; none |
+//! | `after` | names of steps (passed, or failed with `allow_failure`) and services (ready) | none |
+//! | `ready` | a table: exactly one of `tcp = "HOST:PORT"`, `http = "URL"`, `exec = "COMMAND"`, `log = "REGEX"`; `interval`, `timeout`, `initial_delay` | ready once started; `250ms`, `60s`, `0s` |
+//! | `alive` | a table: exactly one of `tcp`, `http`, `exec`; `interval`, `failures` | none; `10s`, `3` |
+//! | `restart` | `always`, `on_failure` or `never` | `on_failure` |
+//! | `max_restarts` | a number, or `"unlimited"` | unlimited |
+//! | `restart_delay`, `restart_max_delay` | the first delay and the cap of the exponential backoff | `100ms`, `30s` |
+//! | `stop_signal` | a name (`TERM`, `SIGINT`) or a number | `TERM` |
+//! | `grace` | time between the stop signal and SIGKILL of the process group | `10s` |
+//! | `log` | a file both output streams are appended to, relative to this file | none |
+//! | `log_max_size`, `log_keep` | rotate before the file passes this size (`512KiB`, `10MiB`, `1GiB`); rotated files kept | `10MiB`, `5` |
+//!
+//! An `exec` probe runs in the service's directory and environment. `log_max_size` and
+//! `log_keep` need `log`; `alive` refuses `log` (a line that matched once matches for ever).
+//! See [`crate::probe`] for what each probe kind checks.
+//!
+//! # Both
+//!
+//! Every duration (`timeout`, `grace`, `retry_delay`, `restart_delay`, `restart_max_delay`,
+//! and `interval`, `timeout`, `initial_delay` in `ready`/`alive`) is a humantime string, or a
+//! number of milliseconds under `KEY_ms` (never both). Unknown keys, a step or service with
+//! both or neither of `command` and `run`, a `ready` or `alive` with zero or two probe kinds,
+//! an invalid regex, URL, address, size, signal or restart policy, and values of the wrong
+//! kind are errors naming the step or service, the key and the line:
+//! `` tend.toml:7:9: service `db`: `ready`: exactly one of tcp, http, exec, log is needed, found tcp and http ``.
+//! So are a NUL byte in any string, and an `env` name that is empty or holds `=` (the same
+//! words as [`StartOptions::check`](crate::StartOptions::check)). Names are unique across
+//! steps and services, and checked as one graph by
+//! [`Pipeline::with_services`](super::Pipeline::with_services).
+//!
+//! Top-level keys beside `steps` and `services`: `env` and `env_file`, for every step and
+//! service. A step's or service's environment is, lowest first: the top-level `env_file`s in
+//! list order, the top-level `env`, its own `env_file`s in list order, its `env`. Env files
+//! are read by [`load`], relative to the pipeline file's directory (following a symlink, as
+//! the pipeline file itself is read), bounded like it; a missing or malformed one is an error
+//! naming the line of the `env_file` key, the step, the env file and its line:
 //! `` tend.toml:3:12: step `web`: `env_file`: ./web.env:4: expected KEY=VALUE, found `B` ``.
 //! [`parse_toml`] and [`parse_yaml`] have no directory, and refuse `env_file`.
 //!
 //! A `timeout` of zero means no timeout; a duration of [`FOREVER`](crate::FOREVER) (100 years)
 //! or more never ends (no timeout, no SIGKILL after `grace`, no retry). A file larger than
 //! [`MAX_FILE_SIZE`] (16 MiB) is refused before it is parsed.
+//!
+//! # Procfiles
+//!
+//! A file named `Procfile` or `Procfile.*` ([`is_procfile`]) is read as foreman and honcho
+//! read one: each `NAME: COMMAND` line is a service running `COMMAND` with bash in the
+//! Procfile's directory, with restart `never`. Names hold ASCII letters, digits, `_` and `-`;
+//! lines starting with `#` and blank lines are skipped. A `.env` file beside the Procfile, when
+//! there is one, gives every process its variables ([`crate::dotenv`] syntax), and each
+//! process gets `PORT` = 5000 + 100 × its index (from 0) unless `.env` sets `PORT`. A line
+//! without a colon, an empty or bad name, an empty command and a name given twice are errors
+//! naming the file and the line: `` Procfile:3: expected `NAME: COMMAND`, found `worker` ``.
+//!
+//! ```text
+//! # Procfile
+//! web: exec python3 -m http.server $PORT
+//! worker: exec ./worker --queue default
+//! ```
 
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeSeed;
 
+use super::document::{Document, DocumentSeed};
 use super::env_file::EnvFileBase;
 use super::graph::{Pipeline, PipelineError};
-use super::schema::DocumentSeed;
-use super::spec::Step;
 
 /// The largest pipeline file [`load`] reads: 16 MiB. A larger one is refused before parsing.
 pub const MAX_FILE_SIZE: u64 = 16 << 20;
@@ -76,7 +150,8 @@ pub enum FileError {
         path: PathBuf,
     },
     /// The text is not a valid pipeline file: bad syntax, an unknown key, a value of the
-    /// wrong kind, a step with both or neither of `command` and `run`.
+    /// wrong kind, a step or service with both or neither of `command` and `run`, a
+    /// malformed Procfile line.
     #[error("{}{message}", location(.path.as_deref(), *.line, *.column))]
     Parse {
         /// The file, when parsed from one.
@@ -88,7 +163,7 @@ pub enum FileError {
         /// What is wrong, naming the step and key.
         message: String,
     },
-    /// The steps do not form a valid pipeline (see [`PipelineError`]).
+    /// The steps and services do not form a valid pipeline (see [`PipelineError`]).
     #[error("{}{source}", location(.path.as_deref(), None, None))]
     Invalid {
         /// The file, when parsed from one.
@@ -141,15 +216,19 @@ impl FileError {
     }
 }
 
-/// Reads, parses and validates a pipeline file: YAML when its name ends in `.yaml` or
-/// `.yml`, TOML otherwise.
+/// Reads, parses and validates a pipeline file: a [Procfile](is_procfile) when its name is
+/// `Procfile` or `Procfile.*`, YAML when it ends in `.yaml` or `.yml`, TOML otherwise.
 ///
-/// Relative `dir`s are taken from the file's directory, and steps without a `dir` run there,
-/// so a pipeline behaves the same from wherever it is started.
+/// Relative `dir`s and `log` paths are taken from the file's directory, and steps and
+/// services without a `dir` run there, so a pipeline behaves the same from wherever it is
+/// started. The keys of a step, a service and its `ready` and `alive` tables are
+/// [`STEP_KEYS`](super::STEP_KEYS), [`SERVICE_KEYS`](super::SERVICE_KEYS),
+/// [`READY_KEYS`](super::READY_KEYS) and [`ALIVE_KEYS`](super::ALIVE_KEYS); see
+/// [`parse_toml`] for an example.
 ///
 /// ```no_run
 /// let pipeline = tend::runner::load("tend.toml")?;
-/// println!("{} steps", pipeline.len());
+/// println!("{} steps, {} services", pipeline.len(), pipeline.services().len());
 /// # Ok::<(), tend::runner::FileError>(())
 /// ```
 pub fn load(path: impl AsRef<Path>) -> Result<Pipeline, FileError> {
@@ -159,18 +238,44 @@ pub fn load(path: impl AsRef<Path>) -> Result<Pipeline, FileError> {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
         _ => PathBuf::from("."),
     };
-    let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-    let steps =
-        if yaml { parse_yaml_file(path, &text, &base) } else { toml_steps(&text, Some(&base)) };
-    let mut steps = steps.map_err(|e| e.in_file(path))?;
-    for step in &mut steps {
-        step.dir = Some(match step.dir.take() {
-            Some(dir) => base.join(dir),
-            None => base.clone(),
-        });
+    if is_procfile(path) {
+        return super::procfile::parse(path, &text, &base);
     }
-    Pipeline::new(steps)
-        .map_err(|source| FileError::Invalid { path: Some(path.to_owned()), source })
+    let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    let document =
+        if yaml { parse_yaml_file(path, &text, &base) } else { toml_document(&text, Some(&base)) };
+    let document = document.map_err(|e| e.in_file(path))?;
+    validate(document).map_err(|e| e.in_file(path))
+}
+
+/// Whether `path` names a Procfile: its file name is `Procfile` or starts with `Procfile.`
+/// (`Procfile.dev`), whatever it ends in.
+///
+/// [`load`] reads one as foreman and honcho do: each `NAME: COMMAND` line is a service
+/// running `COMMAND` with bash in the Procfile's directory, restart `never`; names hold ASCII
+/// letters, digits, `_` and `-`; `#` comment lines and blank lines are skipped. A `.env` beside
+/// the Procfile, when there is one, gives every process its variables, and each process gets
+/// `PORT` = [`PROCFILE_BASE_PORT`](super::PROCFILE_BASE_PORT) (5000) + 100 × its index (from 0)
+/// unless `.env` sets `PORT`. A malformed line is a [`FileError`] naming the file and the
+/// line: `` Procfile:3: expected `NAME: COMMAND`, found `worker` ``.
+///
+/// ```
+/// use tend::runner::is_procfile;
+///
+/// assert!(is_procfile("app/Procfile") && is_procfile("Procfile.dev"));
+/// assert!(!is_procfile("tend.toml") && !is_procfile("Procfiles") && !is_procfile("Procfile/x"));
+/// ```
+pub fn is_procfile(path: impl AsRef<Path>) -> bool {
+    path.as_ref()
+        .file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name == "Procfile" || name.starts_with("Procfile."))
+}
+
+/// The document's steps and services checked as one graph.
+fn validate(document: Document) -> Result<Pipeline, FileError> {
+    Pipeline::with_services(document.steps, document.services)
+        .map_err(|source| FileError::Invalid { path: None, source })
 }
 
 /// Reads the file as text, refusing it once more than [`MAX_FILE_SIZE`] bytes have come: its
@@ -184,37 +289,43 @@ fn read_bounded(path: &Path) -> Result<String, FileError> {
 }
 
 #[cfg(feature = "yaml_serde")]
-fn parse_yaml_file(_path: &Path, text: &str, base: &Path) -> Result<Vec<Step>, FileError> {
-    yaml_steps(text, Some(base))
+fn parse_yaml_file(_path: &Path, text: &str, base: &Path) -> Result<Document, FileError> {
+    yaml_document(text, Some(base))
 }
 
 #[cfg(not(feature = "yaml_serde"))]
-fn parse_yaml_file(path: &Path, _text: &str, _base: &Path) -> Result<Vec<Step>, FileError> {
+fn parse_yaml_file(path: &Path, _text: &str, _base: &Path) -> Result<Document, FileError> {
     Err(FileError::YamlUnsupported { path: path.to_owned() })
 }
 
-/// Parses the steps of a TOML pipeline file, in declaration order. `dir`s are kept as
-/// written; the steps are not validated as a graph yet (see [`Pipeline::new`]). A top-level
-/// `env` is merged into each step's; `env_file` is refused, as there is no file for its paths
-/// to be relative to: use [`load`].
+/// Parses and validates a TOML pipeline file: its steps and services in declaration order,
+/// `dir`s and `log` paths kept as written. A top-level `env` is merged into each step's and
+/// service's; `env_file` is refused, as there is no file for its paths to be relative to: use
+/// [`load`].
 ///
 /// ```
-/// let steps = tend::runner::parse_toml(r#"
+/// let pipeline = tend::runner::parse_toml(r#"
 ///     [steps.hello]
 ///     run = "echo hello"
+///
+///     [services.web]
+///     run = "exec python3 -m http.server 8000"
+///     ready = { http = "http://127.0.0.1:8000/" }
+///     after = ["hello"]
 /// "#).unwrap();
-/// assert_eq!(steps[0].name, "hello");
+/// assert_eq!(pipeline.steps()[0].name, "hello");
+/// assert_eq!(pipeline.services()[0].after, ["hello"]);
 ///
 /// let err = tend::runner::parse_toml("[steps.hello]\ncomand = \"echo\"\n").unwrap_err();
 /// assert_eq!(err.line(), Some(2));
 /// assert!(err.to_string().contains("step `hello`: unknown key `comand`"));
 /// ```
-pub fn parse_toml(text: &str) -> Result<Vec<Step>, FileError> {
-    toml_steps(text, None)
+pub fn parse_toml(text: &str) -> Result<Pipeline, FileError> {
+    toml_document(text, None).and_then(validate)
 }
 
-/// [`parse_toml`], with `env_file` paths taken from `base`.
-fn toml_steps(text: &str, base: EnvFileBase<'_>) -> Result<Vec<Step>, FileError> {
+/// [`parse_toml`] before validation, with `env_file`, `dir` and `log` paths taken from `base`.
+fn toml_document(text: &str, base: EnvFileBase<'_>) -> Result<Document, FileError> {
     let document = toml::Deserializer::parse(text)
         .and_then(|deserializer| DocumentSeed { base }.deserialize(deserializer));
     document.map_err(|error| {
@@ -229,21 +340,21 @@ fn toml_steps(text: &str, base: EnvFileBase<'_>) -> Result<Vec<Step>, FileError>
     })
 }
 
-/// Parses the steps of a YAML pipeline file (same schema as TOML: a `steps` mapping of step
-/// name to settings), in declaration order; `env_file` is refused as by [`parse_toml`].
+/// Parses and validates a YAML pipeline file (same schema as TOML: `steps` and `services`
+/// mappings of name to settings), as [`parse_toml`] does.
 ///
 /// ```
-/// let steps = tend::runner::parse_yaml("steps:\n  hello:\n    run: echo hello\n").unwrap();
-/// assert_eq!(steps[0].name, "hello");
+/// let pipeline = tend::runner::parse_yaml("steps:\n  hello:\n    run: echo hello\n").unwrap();
+/// assert_eq!(pipeline.steps()[0].name, "hello");
 /// ```
 #[cfg(feature = "yaml_serde")]
-pub fn parse_yaml(text: &str) -> Result<Vec<Step>, FileError> {
-    yaml_steps(text, None)
+pub fn parse_yaml(text: &str) -> Result<Pipeline, FileError> {
+    yaml_document(text, None).and_then(validate)
 }
 
-/// [`parse_yaml`], with `env_file` paths taken from `base`.
+/// [`parse_yaml`] before validation, with `env_file`, `dir` and `log` paths taken from `base`.
 #[cfg(feature = "yaml_serde")]
-fn yaml_steps(text: &str, base: EnvFileBase<'_>) -> Result<Vec<Step>, FileError> {
+fn yaml_document(text: &str, base: EnvFileBase<'_>) -> Result<Document, FileError> {
     let document = DocumentSeed { base }.deserialize(yaml_serde::Deserializer::from_str(text));
     document.map_err(|error| {
         let location = error.location();
@@ -256,9 +367,9 @@ fn yaml_steps(text: &str, base: EnvFileBase<'_>) -> Result<Vec<Step>, FileError>
             }
         }
         // yaml_serde puts the path of the value first (`steps.a.timeout: …`); our messages
-        // name the step and key themselves.
+        // name the step or service and key themselves.
         if let Some((path, rest)) = message.split_once(": ")
-            && path.starts_with("steps")
+            && (path.starts_with("steps") || path.starts_with("services"))
             && !path.contains(' ')
         {
             message = rest.to_owned();
