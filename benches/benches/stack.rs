@@ -154,9 +154,9 @@ fn raw_readiness(record: &Path, port: u16, delay: u64, interval: Duration) -> f6
 }
 
 /// The chain: `c00` to `c49`, each after the one before, each ready by a `log` probe on the
-/// line it prints 20 ms after it starts, each exiting 10 ms after SIGTERM. Up: the time until
-/// the last is ready against the sum of their own start-to-print times. Down: from the
-/// cancellation to the run's end against the sum of their own TERM-to-exit times (in reverse
+/// line it prints 20 ms after it starts, each exiting 10 ms after SIGTERM. Up: from the call
+/// of `Runner::run` to the last one's `Ready` event, against the sum of their own
+/// start-to-print times. Down: from the cancellation to `Runner::run` returning, against the sum of their own TERM-to-exit times (in reverse
 /// order each waits for the one after it, so that sum is the critical path). The raw baseline
 /// does the same with `Command::spawn` and a pipe read (up) and `kill(TERM)` + `wait` (down).
 /// Returns tend's median ratios (up, down).
@@ -182,9 +182,9 @@ fn chain(runtime: &tokio::runtime::Runtime, dir: &Path, rounds: usize) -> (f64, 
             wait_for("the chain's last Ready", || run_.events.at(Kind::Ready, last).is_some())
                 .await;
             let up = ms_between(run_.began_ns, run_.events.at(Kind::Ready, last).unwrap());
-            let stop = Instant::now();
             let run_ = run_.stop().await;
-            (up, stop.elapsed().as_secs_f64() * 1e3, run_)
+            // From the cancellation to `Runner::run` returning.
+            (up, ms_between(run_.stopped_ns, run_.ended_ns), run_)
         });
         let records = timeline::read(&record);
         let (own_up, own_down) = (

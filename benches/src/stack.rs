@@ -59,10 +59,12 @@ pub struct TendRun {
     pub began_ns: u64,
     /// When [`stop`](Self::stop) cancelled it.
     pub stopped_ns: u64,
-    /// When the run returned its report.
+    /// When `Runner::run` returned its report.
     pub ended_ns: u64,
+    /// When the runner (the last handle of its `Service`) had been dropped after that.
+    pub dropped_ns: u64,
     cancel: CancellationToken,
-    task: Option<JoinHandle<Report>>,
+    task: Option<JoinHandle<(Report, u64, u64)>>,
 }
 
 impl TendRun {
@@ -76,21 +78,35 @@ impl TendRun {
             .cancel_token(cancel.clone())
             .on_event(move |event| observer.observe(event));
         let began_ns = now_ns();
-        let task = tokio::spawn(async move { runner.run(&pipeline).await });
-        Self { events, began_ns, stopped_ns: 0, ended_ns: 0, cancel, task: Some(task) }
+        let task = tokio::spawn(async move {
+            let report = runner.run(&pipeline).await;
+            let returned = now_ns();
+            // The last handle of its `Service`: its guardian sweeps and exits, and is waited for.
+            drop(runner);
+            (report, returned, now_ns())
+        });
+        Self {
+            events,
+            began_ns,
+            stopped_ns: 0,
+            ended_ns: 0,
+            dropped_ns: 0,
+            cancel,
+            task: Some(task),
+        }
     }
 
-    /// Cancels the run, waits for its report (at most 60 s), and checks that every service
-    /// ended `stopped`.
+    /// Cancels the run, waits for its report and for the runner to be dropped (at most 60 s),
+    /// and checks that every service ended `stopped`.
     pub async fn stop(mut self) -> Self {
         self.stopped_ns = now_ns();
         self.cancel.cancel();
         let task = self.task.take().unwrap();
-        let report = tokio::time::timeout(Duration::from_secs(60), task)
+        let (report, returned, dropped) = tokio::time::timeout(Duration::from_secs(60), task)
             .await
             .expect("the run ended within 60 s of its cancellation")
             .expect("the run's task");
-        self.ended_ns = now_ns();
+        (self.ended_ns, self.dropped_ns) = (returned, dropped);
         for service in &report.services {
             assert_eq!(service.status, ServiceStatus::Stopped, "{service:?}");
         }
@@ -160,12 +176,15 @@ pub fn print_chain_parts(names: &[String], records: &[(String, String, u64)], ru
         links(&|i| gap(ev(Kind::Started, i), rec(i, "start"))),
     );
     println!(
-        "  down, per link: previous exit -> Stopping event {}, Stopping -> its TERM handler {}, \
-         cancel -> first Stopping {:.2}, last exit -> run returned {:.2}",
+        "  down, per link: exit -> its Finished event {}, previous exit -> Stopping event {}, \
+         Stopping -> its TERM handler {}; cancel -> first Stopping {:.2}, last exit -> run \
+         returned {:.2}; then dropping the Runner (its Service's guardian) {:.2}, not counted",
+        links(&|i| gap(rec(i, "exit"), ev(Kind::Finished, i))),
         links(&|i| gap(rec(next(i)?, "exit"), ev(Kind::Stopping, i))),
         links(&|i| gap(ev(Kind::Stopping, i), rec(i, "term"))),
         gap(Some(run.stopped_ns), ev(Kind::Stopping, names.len() - 1)).unwrap_or(f64::NAN),
         ms_between(rec(0, "exit").unwrap(), run.ended_ns),
+        ms_between(run.ended_ns, run.dropped_ns),
     );
     let out_of_order = (0..names.len() - 1)
         .filter(|&i| rec(i, "term").unwrap() < rec(i + 1, "exit").unwrap())
