@@ -72,7 +72,7 @@ fn readiness(runtime: &tokio::runtime::Runtime, dir: &Path, interval_ms: u64, ru
         floor + interval_ms - 1
     );
     let mut rng = 0x5eed_0013_u64;
-    let (mut tend, mut raw) = (Vec::new(), Vec::new());
+    let (mut tend, mut raw, mut paired) = (Vec::new(), Vec::new(), Vec::new());
     let mut parts = [const { Vec::new() }; 3];
     for run in 0..runs {
         rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -106,11 +106,13 @@ fn readiness(runtime: &tokio::runtime::Runtime, dir: &Path, interval_ms: u64, ru
 
         let record = dir.join(format!("raw-{interval_ms}-{run}"));
         raw.push(raw_readiness(&record, port, delay, interval));
+        paired.push(tend[run] - raw[run]);
     }
     let (tend, raw) = (Stats::of(tend), Stats::of(raw));
     println!("port open -> dependent running (its own first timestamp), ms:");
     println!("  tend       {tend}");
     println!("  raw poller {raw}");
+    println!("  tend - raw, run by run (same delay) {}", Stats::of(paired));
     let [to_ready, to_started, to_running] = parts.map(|p| Stats::of(p).median);
     println!(
         "  tend's parts, medians: open -> Ready event {to_ready:.2}, Ready -> app's Started \
