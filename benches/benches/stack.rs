@@ -59,8 +59,8 @@ fn main() {
 
 /// Readiness latency: `dep` listens on a port after a delay, `app` runs after `dep` is ready
 /// (a `tcp` probe every `interval_ms`). The latency is from `dep`'s `listening` record to
-/// `app`'s `start` record. The delay is spread over one interval, so the port opens at a
-/// uniformly random phase of the probe's polling: the expected latency is uniform over
+/// `app`'s `start` record. The delays are spread evenly over one interval, so the port opens
+/// at evenly spaced phases of the probe's polling: the expected latency is uniform over
 /// `0..interval` plus tend's overhead. The raw baseline polls the same way by hand
 /// (`TcpStream::connect` every interval, then `Command::spawn`). Returns tend's median (ms).
 fn readiness(runtime: &tokio::runtime::Runtime, dir: &Path, interval_ms: u64, runs: usize) -> f64 {
@@ -68,19 +68,21 @@ fn readiness(runtime: &tokio::runtime::Runtime, dir: &Path, interval_ms: u64, ru
     let floor = 20.max(interval_ms / 2);
     println!(
         "\nreadiness: tcp probe every {interval_ms} ms, {runs} runs per side, the port opening \
-         {floor}-{} ms after the dependency starts (a uniform phase of the polling)",
-        floor + interval_ms - 1
+         {floor}-{} ms after the dependency starts, evenly spaced (uniform phases of the \
+         polling)",
+        floor + interval_ms
     );
-    let mut rng = 0x5eed_0013_u64;
     let (mut tend, mut raw, mut paired) = (Vec::new(), Vec::new(), Vec::new());
     let mut parts = [const { Vec::new() }; 3];
     for run in 0..runs {
-        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let delay = floor + (rng >> 33) % interval_ms;
+        // Evenly spaced over one interval: the phases of a uniform distribution, without
+        // the noise of drawing them at random.
+        let delay = floor as f64 + (run as f64 + 0.5) * interval_ms as f64 / runs as f64;
+        let delay = format!("{delay:.3}");
         let record = dir.join(format!("ready-{interval_ms}-{run}"));
         let port = free_port();
         let dep = ServiceSpec::command("dep", SERVICE)
-            .args(["dep", &path_str(&record), "--listen-after", &delay.to_string()])
+            .args(["dep", &path_str(&record), "--listen-after", &delay])
             .arg(port.to_string())
             .ready(
                 Readiness::new(Probe::tcp(&format!("127.0.0.1:{port}")).unwrap())
@@ -105,7 +107,7 @@ fn readiness(runtime: &tokio::runtime::Runtime, dir: &Path, interval_ms: u64, ru
         parts[2].push(ms_between(started, running));
 
         let record = dir.join(format!("raw-{interval_ms}-{run}"));
-        raw.push(raw_readiness(&record, port, delay, interval));
+        raw.push(raw_readiness(&record, port, &delay, interval));
         paired.push(tend[run] - raw[run]);
     }
     let (tend, raw) = (Stats::of(tend), Stats::of(raw));
@@ -135,9 +137,9 @@ fn readiness(runtime: &tokio::runtime::Runtime, dir: &Path, interval_ms: u64, ru
 /// The raw baseline of one readiness run: spawn `dep`, connect every `interval` from its
 /// spawn until a connection is accepted, then spawn `app`. Returns ms from `dep`'s
 /// `listening` to `app`'s `start`.
-fn raw_readiness(record: &Path, port: u16, delay: u64, interval: Duration) -> f64 {
+fn raw_readiness(record: &Path, port: u16, delay: &str, interval: Duration) -> f64 {
     let record_arg = path_str(record);
-    let dep_args = ["dep", &record_arg, "--listen-after", &delay.to_string(), &port.to_string()];
+    let dep_args = ["dep", &record_arg, "--listen-after", delay, &port.to_string()];
     let mut dep = spawn(&dep_args, Stdio::null());
     let began = Instant::now();
     let mut tick = 0;

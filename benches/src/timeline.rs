@@ -17,11 +17,6 @@ pub fn now_ns() -> u64 {
     u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Appends `NAME EVENT NOW` to `path` in one write.
-pub fn record(path: &Path, name: &str, event: &str) -> io::Result<()> {
-    record_at(path, name, event, now_ns())
-}
-
 /// Appends `NAME EVENT UNIX_NANOS` to `path` in one write, with a time taken earlier.
 pub fn record_at(path: &Path, name: &str, event: &str, unix_ns: u64) -> io::Result<()> {
     let line = format!("{name} {event} {unix_ns}\n");

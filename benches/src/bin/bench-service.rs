@@ -2,12 +2,14 @@
 //! what.
 //!
 //! `bench-service NAME RECORD [--listen-after MS PORT] [--print-after MS] [--term-delay MS]`
-//! appends `NAME EVENT UNIX_NANOS` lines to the file RECORD (see `tend_benches::timeline`):
+//! (MS may have a fraction) appends `NAME EVENT UNIX_NANOS` lines to the file RECORD (see `tend_benches::timeline`):
 //!
 //! * `start`: first thing in `main`, so exec and loading are not in the service's own times;
 //! * `armed`: its SIGTERM handler is installed (a TERM before this kills it at once);
-//! * `listening`: it bound and listens on `127.0.0.1:PORT`, MS after `start`;
-//! * `printed`: it printed the line `ready` on stdout, MS after `start`;
+//! * `listening`: it listens on `127.0.0.1:PORT`, MS after `start` (the time is taken just
+//!   before the bind);
+//! * `printed`: it printed the line `ready` on stdout, MS after `start` (the time is taken
+//!   just before the write);
 //! * `term`: SIGTERM arrived; `exit`: just before it exits with code 0, `--term-delay` MS
 //!   later (default 0).
 //!
@@ -17,7 +19,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tend_benches::timeline::{now_ns, record, record_at};
+use tend_benches::timeline::{now_ns, record_at};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::{Instant, sleep_until};
 
@@ -38,8 +40,11 @@ fn main() {
         );
         std::process::exit(2)
     });
-    let note = |event: &str| check(record(&options.record, &options.name, event), &options.record);
-    check(record_at(&options.record, &options.name, "start", began.1), &options.record);
+    let note_at = |event: &str, at: u64| {
+        check(record_at(&options.record, &options.name, event, at), &options.record)
+    };
+    let note = |event: &str| note_at(event, now_ns());
+    note_at("start", began.1);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
@@ -49,16 +54,20 @@ fn main() {
             let _listener = match options.listen {
                 Some((after, port)) => {
                     sleep_until(began.0 + after).await;
+                    // Taken before the bind: the port opens at or after this time.
+                    let at = now_ns();
                     let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind");
-                    note("listening");
+                    note_at("listening", at);
                     Some(listener)
                 }
                 None => None,
             };
             if let Some(after) = options.print_after {
                 sleep_until(began.0 + after).await;
+                // Taken before the write: the line is out at or after this time.
+                let at = now_ns();
                 println!("ready");
-                note("printed");
+                note_at("printed", at);
             }
             std::future::pending::<()>().await;
         };
@@ -82,7 +91,13 @@ fn check(result: std::io::Result<()>, path: &Path) {
 
 fn parse(args: Vec<String>) -> Option<Options> {
     let mut args = args.into_iter();
-    let ms = |value: Option<String>| value?.parse().ok().map(Duration::from_millis);
+    let ms = |value: Option<String>| {
+        value?
+            .parse::<f64>()
+            .ok()
+            .filter(|ms| *ms >= 0.0)
+            .map(|ms| Duration::from_secs_f64(ms / 1e3))
+    };
     let mut options = Options {
         name: args.next()?,
         record: args.next()?.into(),
