@@ -161,7 +161,9 @@ fn raw_readiness(record: &Path, port: u16, delay: &str, interval: Duration) -> f
 /// line it prints 20 ms after it starts, each exiting 10 ms after SIGTERM. Up: from the call
 /// of `Runner::run` to the last one's `Ready` event, against the sum of their own
 /// start-to-print times. Down: from the cancellation to `Runner::run` returning, against the sum of their own TERM-to-exit times (in reverse
-/// order each waits for the one after it, so that sum is the critical path). The raw baseline
+/// order each waits for the one after it, so that sum is the critical path). A service's own
+/// times start at its `main`: creating the process (fork, exec, loading) is not in them, so
+/// any supervisor, the raw baseline too, pays it on top, once per link. The raw baseline
 /// does the same with `Command::spawn` and a pipe read (up) and `kill(TERM)` + `wait` (down).
 /// Returns tend's median ratios (up, down).
 fn chain(runtime: &tokio::runtime::Runtime, dir: &Path, rounds: usize) -> (f64, f64) {

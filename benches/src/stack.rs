@@ -175,6 +175,17 @@ pub fn print_chain_parts(names: &[String], records: &[(String, String, u64)], ru
         links(&|i| gap(ev(Kind::Ready, i), ev(Kind::Started, next(i)?))),
         links(&|i| gap(ev(Kind::Started, i), rec(i, "start"))),
     );
+    // The same chain with each service's start-to-ready as tend saw it (its Started event to
+    // its Ready event, process creation included): what is left is the scheduler's hand-off.
+    let seen: Option<f64> =
+        (0..names.len()).map(|i| gap(ev(Kind::Started, i), ev(Kind::Ready, i))).sum();
+    let up = ev(Kind::Ready, names.len() - 1).map(|last| ms_between(run.began_ns, last));
+    if let (Some(seen), Some(up)) = (seen, up) {
+        println!(
+            "  up / sum of Started -> Ready as tend saw each: {up:.0} / {seen:.0} ms = {:.3}",
+            up / seen
+        );
+    }
     println!(
         "  down, per link: exit -> its Finished event {}, previous exit -> Stopping event {}, \
          Stopping -> its TERM handler {}; cancel -> first Stopping {:.2}, last exit -> run \
