@@ -32,3 +32,6 @@ pub fn print_ratio(label: &str, group: &str, managed: &str, baseline: &str) {
         _ => println!("RATIO {label}: no results for {group}/{managed} or {group}/{baseline}"),
     }
 }
+
+pub mod stack;
+pub mod timeline;
