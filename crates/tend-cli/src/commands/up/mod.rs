@@ -94,7 +94,7 @@ pub(crate) fn run(args: UpArgs) -> anyhow::Result<i32> {
         .map_err(|e| UsageError(format!("cannot read the current directory: {e}")))?;
     let path = file::locate(args.file.clone(), &cwd)?;
     let pipeline = tend::runner::load(&path).map_err(|e| UsageError(e.to_string()))?;
-    let procfile = file::is_procfile(&path);
+    let procfile = tend::runner::is_procfile(&path);
     crate::containment::contain_descendants();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
