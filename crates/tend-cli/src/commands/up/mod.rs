@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use tend::CancellationToken;
 use tend::Service;
-use tend::runner::{Mode, Pipeline, Report, Runner, StepEvent};
+use tend::runner::{Mode, Pipeline, Report, Runner, ServiceStatus, StepEvent};
 
 use self::exit_status::{Ending, exit_status};
 use self::interrupt::Interrupts;
@@ -155,13 +155,16 @@ async fn up(args: &UpArgs, pipeline: &Pipeline, procfile: bool) -> anyhow::Resul
 }
 
 /// How many managed processes the run started: every step attempt and every service run
-/// (the first and each restart).
+/// (the first and each restart) of a service that was not skipped or cancelled. A run that
+/// could not start has a process too (it reports `exited` with the error).
 fn processes(report: &Report) -> u64 {
     let steps = report.steps.iter().map(|step| u64::from(step.attempts));
     let services = report
         .services
         .iter()
-        .filter(|service| service.process_id.is_some())
+        .filter(|service| {
+            !matches!(service.status, ServiceStatus::Skipped | ServiceStatus::Cancelled)
+        })
         .map(|service| 1 + u64::from(service.restarts));
     steps.chain(services).sum()
 }
@@ -182,7 +185,7 @@ fn show(args: &UpArgs, report: &Report, look: Look, prefixes: &Prefixes) -> anyh
 
 #[cfg(test)]
 mod tests {
-    use tend::runner::{ServiceReport, ServiceStatus, Totals};
+    use tend::runner::{ServiceReport, Totals};
 
     use super::*;
 
