@@ -12,7 +12,6 @@ use super::service_report::{ServiceReport, ServiceStatus};
 impl Run<'_> {
     /// Records a step that ended, and frees, skips or stops what depends on that.
     pub(super) fn step_finished(&mut self, index: usize, mut report: StepReport) {
-        self.stops.ended(index);
         if report.status == StepStatus::Cancelled {
             report.error = Some(match self.halt {
                 Some(Halt::FailFast(failed)) => {
@@ -27,6 +26,9 @@ impl Run<'_> {
         }
         let status = report.status;
         self.settle_step(index, report);
+        // After its `Finished`: a service this frees to stop says `Stopping` from its own
+        // task at once, and must not be seen doing so before this ended.
+        self.stops.ended(index);
         if status.unblocks() {
             self.release(index);
         } else if status.is_failure() {
@@ -49,7 +51,6 @@ impl Run<'_> {
     /// Records a service that ended for good: one that never was ready skips its
     /// dependents; with `stop_when_a_service_ends` the run's shutdown begins.
     pub(super) fn service_finished(&mut self, node: usize, report: ServiceReport) {
-        self.stops.ended(node);
         // Its readiness may still be queued behind its end.
         if report.ready_after_ms.is_some() {
             self.service_ready(node);
@@ -57,6 +58,8 @@ impl Run<'_> {
         let status = report.status;
         let never_ready = !self.service_was_ready[node - self.steps];
         self.settle_service(node, report);
+        // After its `ServiceFinished`, as for a step.
+        self.stops.ended(node);
         // A service stopped by the shutdown skips nothing: what waits for it is cancelled.
         if never_ready && status != ServiceStatus::Stopped {
             let how = if status.is_failure() { "failed" } else { "ended before it was ready" };
