@@ -84,12 +84,21 @@ mod pipeline_error;
 mod probe_schema;
 #[cfg(feature = "files")]
 mod procfile;
+// Tests of Procfiles.
+#[cfg(all(test, feature = "files"))]
+mod procfile_tests;
 mod report;
 mod scheduler;
 mod schema;
 mod service_report;
 #[cfg(feature = "files")]
 mod service_schema;
+// Tests of `[services.NAME]` in pipeline files.
+#[cfg(all(test, feature = "files"))]
+mod service_file_tests;
+// Tests of the errors of `[services.NAME]`.
+#[cfg(all(test, feature = "files"))]
+mod service_error_tests;
 mod service_spec;
 #[cfg(feature = "files")]
 mod service_values;
@@ -118,18 +127,18 @@ pub use file::parse_yaml;
 pub use file::{FileError, MAX_FILE_SIZE, is_procfile, load, parse_toml};
 pub use graph::Pipeline;
 pub use pipeline_error::{NodeKind, PipelineError};
-pub use report::{Report, StepReport, StepStatus, Totals};
 #[cfg(feature = "files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
 pub use probe_schema::{ALIVE_KEYS, READY_KEYS};
 #[cfg(feature = "files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
 pub use procfile::PROCFILE_BASE_PORT;
+pub use report::{Report, StepReport, StepStatus, Totals};
 pub use schema::STEP_KEYS;
+pub use service_report::{ServiceReport, ServiceStatus};
 #[cfg(feature = "files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
 pub use service_schema::SERVICE_KEYS;
-pub use service_report::{ServiceReport, ServiceStatus};
 pub use service_spec::{
     DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_SIZE, DEFAULT_SERVICE_GRACE, ServiceLog, ServiceSpec,
 };

@@ -9,7 +9,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::env_file::{EnvFileBase, EnvFileSeed};
 use super::probe_schema::{ProbeDraft, ProbeSeed};
-use super::schema::{CommandKeys, Key, SeenKeys};
+use super::schema::{CommandKeys, Keys};
 use super::service_spec::{DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_SIZE, ServiceLog, ServiceSpec};
 use super::service_values::{Budget, Policy, SignalValue, Size};
 use super::values::{Count, EnvTable, Field, Millis, Owner, Span, Text, TextList};
@@ -158,10 +158,9 @@ impl<'de> Visitor<'de> for ServiceSeed<'_> {
         let mut restart = RestartKeys::default();
         let mut file_env = BTreeMap::new();
         let (mut log, mut max_size, mut keep) = (None, None, None);
-        let mut seen = SeenKeys::default();
-        while let Some(key) = map.next_key_seed(Key::new(SERVICE_KEYS, owner))? {
+        let mut keys = Keys::new(SERVICE_KEYS, owner);
+        while let Some(key) = map.next_key_seed(keys.next())? {
             let field = Field::new(owner, key);
-            seen.note(field, SERVICE_KEYS)?;
             if command.read(field, &mut map)? {
                 continue;
             }
@@ -187,7 +186,9 @@ impl<'de> Visitor<'de> for ServiceSeed<'_> {
                 "restart_max_delay_ms" => {
                     restart.max_delay = Some(map.next_value_seed(field.of::<Millis>())?);
                 }
-                "stop_signal" => spec.stop_signal = map.next_value_seed(field.of::<SignalValue>())?,
+                "stop_signal" => {
+                    spec.stop_signal = map.next_value_seed(field.of::<SignalValue>())?
+                }
                 "grace" => spec.grace = map.next_value_seed(field.of::<Span>())?,
                 "grace_ms" => spec.grace = map.next_value_seed(field.of::<Millis>())?,
                 "log" => log = Some(map.next_value_seed(LogPath(field))?),
