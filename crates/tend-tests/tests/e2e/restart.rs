@@ -79,6 +79,8 @@ fn lifecycle(events: &[Event]) -> Vec<&'static str> {
             EventKind::Restarted { .. } => Some("restarted"),
             EventKind::Killed { .. } => Some("killed"),
             EventKind::Exited { .. } => Some("exited"),
+            EventKind::Ready { .. } => Some("ready"),
+            EventKind::NotAlive { .. } => Some("not_alive"),
             EventKind::Output { .. } => None,
         })
         .collect()
