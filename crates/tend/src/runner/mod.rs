@@ -79,6 +79,7 @@ mod schema;
 mod service_report;
 mod service_spec;
 mod spec;
+mod supervise;
 // Tests of the pipeline files.
 #[cfg(all(test, feature = "files"))]
 mod tests;
