@@ -1,7 +1,8 @@
 //! Events: what happens to managed processes, broadcast to any number of subscribers.
 //!
 //! Every event carries a service-wide sequence number `seq`. For each process the order is
-//! `started` < `output`… < `killed` < `exited`. Publishing never waits for subscribers: a
+//! `started` < `output`… < `killed` < `exited`; a service run by the stack's runner adds
+//! `ready` and `not_alive` among its outputs. Publishing never waits for subscribers: a
 //! subscriber that falls behind by more than the bus holds loses the oldest events and is
 //! told how many with [`Received::Lagged`].
 //!
@@ -99,6 +100,21 @@ pub enum EventKind {
         duration_ms: f64,
         /// Why it could not start, if it could not.
         error: Option<String>,
+    },
+    /// A service's run became ready: its readiness probe succeeded (at once after the start
+    /// without one). Published by the stack's runner for the run's process, between its
+    /// `started` and `exited`.
+    Ready {
+        /// From the run's start to the probe's success, in milliseconds.
+        after_ms: f64,
+        /// The probe in its written form (`tcp 127.0.0.1:5432`); `None` without one.
+        probe: Option<String>,
+    },
+    /// A service's run failed its liveness checks and is being stopped. Published by the
+    /// stack's runner for the run's process, before its `killed` and `exited`.
+    NotAlive {
+        /// `http://127.0.0.1:8080/health: 500 (3 failures)`.
+        reason: String,
     },
 }
 

@@ -46,6 +46,8 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::Killed { .. } => "killed",
         EventKind::Restarted { .. } => "restarted",
         EventKind::Exited { .. } => "exited",
+        EventKind::Ready { .. } => "ready",
+        EventKind::NotAlive { .. } => "not_alive",
     }
 }
 

@@ -1,4 +1,5 @@
-//! [`follow`]: a managed process's output, appended to a [`LogFile`] until it ends.
+//! [`follow`]: a managed process's output, appended to a [`LogFile`] until it ends;
+//! [`append_output`]: the same for processes that share one file in turn.
 
 use super::{LogFile, LogFileError};
 use crate::Process;
@@ -53,6 +54,44 @@ pub struct Followed {
 /// # Ok(()) }
 /// ```
 pub async fn follow(process: &Process, log: LogFile) -> Followed {
+    let (log, mut followed) = append_output(process, log).await;
+    if let Some(writer) = log
+        && let Ok(Err(error)) = tokio::task::spawn_blocking(move || writer.close()).await
+    {
+        followed.record(error);
+    }
+    followed
+}
+
+/// [`follow`] for one of several processes that share a log file, one after another (the
+/// runs of a service, each a new process): appends everything `process` writes to `log` until
+/// it has ended and its output is drained, then hands the file back open — an unfinished last
+/// line still held, so the next process's bytes continue it and the file is the exact
+/// concatenation of their outputs. Close it ([`LogFile::close`]) after the last one.
+///
+/// The file comes back `None` only when the runtime is shutting down (its blocking pool no
+/// longer runs the writes): nothing more could be written anyway.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use tend::logfile::{LogFile, append_output};
+/// use tend::{Service, StartOptions};
+///
+/// let service = Service::new();
+/// let mut log = Some(LogFile::open("logs/job.log")?);
+/// for run in 1..=3 {
+///     let job = service.start(StartOptions::new("date").name(format!("job-{run}")))?;
+///     let Some(file) = log.take() else { break };
+///     let (file, followed) = append_output(&job, file).await;
+///     println!("run {run}: {} bytes", followed.bytes);
+///     log = file;
+/// }
+/// if let Some(file) = log {
+///     file.close()?;
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn append_output(process: &Process, log: LogFile) -> (Option<LogFile>, Followed) {
     let mut followed = Followed::default();
     let mut log = Some(log);
     let mut offset = 0;
@@ -73,19 +112,14 @@ pub async fn follow(process: &Process, log: LogFile) -> Followed {
         .await;
         let Ok((writer, result)) = outcome else {
             // The blocking pool is shutting down with the runtime: nothing more can be written.
-            return followed;
+            return (None, followed);
         };
         log = Some(writer);
         if let Err(error) = result {
             followed.record(error);
         }
     }
-    if let Some(writer) = log
-        && let Ok(Err(error)) = tokio::task::spawn_blocking(move || writer.close()).await
-    {
-        followed.record(error);
-    }
-    followed
+    (log, followed)
 }
 
 impl Followed {

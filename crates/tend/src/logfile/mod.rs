@@ -1,5 +1,6 @@
 //! Log files on disk that rotate at line boundaries: [`LogFile`] appends bytes exactly and
-//! keeps `PATH`, `PATH.1`, … `PATH.N`; [`follow`] appends a managed process's output to one.
+//! keeps `PATH`, `PATH.1`, … `PATH.N`; [`follow`] appends a managed process's output to one
+//! ([`append_output`]: several processes', one after another).
 //!
 //! This is what a service's `log`, `log_max_size` and `log_keep` keys mean, and how a daemon
 //! keeps its processes' logs on disk. Sizes are [`ByteSize`](crate::ByteSize)s (`10MiB`).
@@ -23,7 +24,7 @@ mod follow;
 mod writer;
 
 pub use error::LogFileError;
-pub use follow::{Followed, follow};
+pub use follow::{Followed, append_output, follow};
 pub use writer::{
     DEFAULT_KEEP, DEFAULT_MAX_SIZE, DEFAULT_MODE, LogFile, LogFileOptions, MAX_HELD_LINE,
 };

@@ -5,7 +5,7 @@ use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{LogFile, LogFileError, LogFileOptions, follow};
+use super::{LogFile, LogFileError, LogFileOptions, append_output, follow};
 use crate::{ByteSize, Service, StartOptions};
 
 /// Lines of pseudo-random lengths (2 to 300 bytes with the newline), `total` bytes or a few
@@ -277,6 +277,35 @@ async fn binary_and_unterminated_output_of_both_streams_is_logged_exactly() {
     let expected = output.combined();
     assert_eq!(fs::read(&path).unwrap(), expected);
     assert_eq!(followed.bytes, expected.len() as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_appended_in_turn_make_one_file_their_exact_concatenation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.log");
+    let mut log =
+        Some(LogFileOptions::new().max_size(ByteSize::kib(4)).keep(1).open(&path).unwrap());
+    let service = Service::new();
+    let mut expected = Vec::new();
+    // Each run ends in an unfinished line that the next one continues.
+    for script in
+        ["printf 'one\\ntwo'", "printf ' and three\\n'; printf 'four' >&2", "printf '!\\n'"]
+    {
+        let process = service.start(StartOptions::new("sh").args(["-c", script])).unwrap();
+        let (file, followed) = tokio::time::timeout(
+            Duration::from_secs(30),
+            append_output(&process, log.take().unwrap()),
+        )
+        .await
+        .unwrap();
+        let written = process.output().combined();
+        assert_eq!(followed.bytes, written.len() as u64);
+        expected.extend_from_slice(&written);
+        log = file;
+    }
+    log.unwrap().close().unwrap();
+    assert_eq!(expected, b"one\ntwo and three\nfour!\n");
+    assert_eq!(fs::read(&path).unwrap(), expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

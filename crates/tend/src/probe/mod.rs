@@ -76,8 +76,11 @@
 //! * **Accepted is not serving.** A TCP connection is accepted by the kernel once the port
 //!   listens, before the program calls `accept`; a `tcp` probe says the port is open, not
 //!   that requests are answered. Use `http` or `exec` when that matters.
-//! * **Restarts and `log`.** The ring holds the lines of every run of a restarted process, so
-//!   a line of an earlier run matches too. The ring holds the newest
+//! * **Restarts and `log`.** The ring of a process started with a
+//!   [`Restart`](crate::Restart) policy holds the lines of all its runs, so a line of an
+//!   earlier run matches too. The services of a stack ([`runner::ServiceSpec`](crate::runner::ServiceSpec))
+//!   are not restarted that way: each run is a new managed process, so a run's `log` probe
+//!   sees only that run's lines. The ring holds the newest
 //!   [`ring_size`](crate::StartOptions::ring_size) bytes (1 MiB by default): a line pushed
 //!   out of it before the wait began is not seen. A last line without a newline is seen only
 //!   when the process ends.

@@ -77,8 +77,8 @@ pub enum NotReady {
         /// Why the last check failed.
         last_error: String,
     },
-    /// It can never succeed: the process a `log` probe reads ended without a matching line,
-    /// or no process was given.
+    /// It can never succeed: the process given to [`Readiness::process`] ended first (for a
+    /// `log` probe: without a matching line), or a `log` probe was given no process.
     #[error("not ready: {probe}: {reason}")]
     Failed {
         /// The probe, in its written form.
@@ -119,8 +119,11 @@ impl Readiness {
         }
     }
 
-    /// The process whose output a `log` probe reads (required for it; the other kinds ignore
-    /// it). Every line its capture ring holds counts, also those written before the wait.
+    /// The process the probe is about. A `log` probe reads its output (required for it):
+    /// every line its capture ring holds counts, also those written before the wait. For
+    /// every kind, the wait ends when the process has ended for good before the probe
+    /// succeeded ([`NotReady::Failed`]: `the process ended before it was ready`; for `log`:
+    /// `the process ended before a line matched`).
     pub fn process(mut self, process: &Process) -> Readiness {
         self.process = Some(process.clone());
         self
@@ -159,6 +162,11 @@ impl Readiness {
     pub fn cancel(mut self, token: CancellationToken) -> Readiness {
         self.cancel = token;
         self
+    }
+
+    /// The probe it asks.
+    pub fn probe(&self) -> &Probe {
+        &self.probe
     }
 
     /// Waits until the probe succeeds, the timeout passes, or the token is cancelled.
@@ -202,6 +210,22 @@ impl Readiness {
                 None => Err(Some(Stop::TimedOut(NO_MATCH.to_owned()))),
             };
         }
+        let polling = self.poll(first, deadline);
+        let Some(process) = &self.process else { return polling.await };
+        tokio::select! {
+            // A success found at the moment the process ends still counts.
+            biased;
+            outcome = polling => outcome,
+            _ = process.wait() => Err(Some(Stop::Failed(ENDED_BEFORE_READY.to_owned()))),
+        }
+    }
+
+    /// Checks a probe of a kind that asks from outside every interval from `first`.
+    async fn poll(
+        &self,
+        first: Option<Instant>,
+        deadline: Option<Instant>,
+    ) -> Result<(), Option<Stop>> {
         sleep_until(earliest(first, deadline)).await;
         let check_timeout = nonzero_or_forever(self.check_timeout);
         loop {
@@ -222,6 +246,9 @@ impl Readiness {
         }
     }
 }
+
+/// Why a wait given a process ended when the process did.
+const ENDED_BEFORE_READY: &str = "the process ended before it was ready";
 
 /// How a wait ended without success, before the probe is named.
 enum Stop {

@@ -177,6 +177,29 @@ async fn log_sees_stderr_and_lines_printed_before_the_probe() {
 }
 
 #[tokio::test]
+async fn a_wait_given_a_process_ends_when_the_process_does_for_every_kind() {
+    let port = free_port().await;
+    let service = Service::new();
+    let script = "sleep 0.2; exit 3";
+    let probes = [format!("tcp 127.0.0.1:{port}"), "exec exit 1".to_owned()];
+    for probe in probes {
+        let process = service.start(StartOptions::new("bash").args(["-c", script])).unwrap();
+        let started = std::time::Instant::now();
+        let wait = Readiness::new(probe.parse::<Probe>().unwrap())
+            .interval(Duration::from_millis(20))
+            .timeout(Duration::from_secs(600))
+            .process(&process)
+            .wait();
+        let not_ready = within(wait).await.unwrap_err();
+        assert_eq!(
+            not_ready.to_string(),
+            format!("not ready: {probe}: the process ended before it was ready")
+        );
+        assert!(started.elapsed() < Duration::from_secs(15), "{probe}: {:?}", started.elapsed());
+    }
+}
+
+#[tokio::test]
 async fn a_log_wait_times_out_with_no_line_matched() {
     let service = Service::new();
     let process =

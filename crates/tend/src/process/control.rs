@@ -71,10 +71,13 @@ impl ProcessShared {
         }
     }
 
-    /// SIGTERM, keep draining output through `grace`, then SIGKILL; waits until the end.
+    /// The stop signal (SIGTERM unless [`StartOptions::stop_signal`](crate::StartOptions::stop_signal)
+    /// says otherwise), keep draining output through `grace`, then SIGKILL; waits until the
+    /// end.
     pub(crate) async fn terminate(&self, reason: Reason, grace: Duration) -> Result<(), Error> {
-        if self.deliver(Signal::TERM, Target::GroupIfConfigured, Some(reason))? {
-            // A stopped process cannot act on SIGTERM until it continues.
+        let stop_signal = self.options.stop_signal;
+        if self.deliver(stop_signal, Target::GroupIfConfigured, Some(reason))? {
+            // A stopped process cannot act on the stop signal until it continues.
             let _ = self.deliver(Signal::CONT, Target::GroupIfConfigured, None);
             if deadline::within(grace, self.wait_reaped()).await.is_none() {
                 self.deliver(Signal::KILL, Target::GroupIfConfigured, Some(reason))?;

@@ -199,8 +199,9 @@ impl Process {
         }
     }
 
-    /// Shuts it down gracefully: SIGTERM (to the group), output keeps draining through
-    /// `grace`, then SIGKILL. Returns the final info. A process that has already ended is
+    /// Shuts it down gracefully: SIGTERM (to the group; another signal if set with
+    /// [`StartOptions::stop_signal`](crate::StartOptions::stop_signal)), output keeps draining
+    /// through `grace`, then SIGKILL. Returns the final info. A process that has already ended is
     /// simply returned. No restart follows.
     pub async fn shutdown(&self, grace: Duration) -> Result<ProcessInfo, Error> {
         self.shared.terminate(Reason::Shutdown, grace).await?;

@@ -38,7 +38,7 @@
 //!   background writer; `exited` waits up to 5 s for it to catch up. A renamed (rotated) file
 //!   keeps being written, as with any open file.
 
-mod backoff;
+pub(crate) mod backoff;
 mod contain;
 mod control;
 pub mod exit_code;

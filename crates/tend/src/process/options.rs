@@ -10,6 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::restart::Restart;
+use crate::Signal;
 use crate::output::Stream;
 
 /// Default capacity of a process's output ring: 1 MiB.
@@ -100,6 +101,8 @@ pub struct StartOptions {
     pub(crate) timeout: Option<Duration>,
     /// Time between SIGTERM and SIGKILL when shutting down.
     pub(crate) grace: Duration,
+    /// The signal a graceful shutdown sends first (SIGTERM unless set).
+    pub(crate) stop_signal: Signal,
     /// How long to keep draining output after the process exits.
     pub(crate) leak_timeout: Duration,
     /// A human name; unique names make [`Service::get`](crate::Service::get) by name useful.
@@ -161,6 +164,7 @@ impl StartOptions {
             kill_group: true,
             timeout: None,
             grace: DEFAULT_GRACE,
+            stop_signal: Signal::TERM,
             leak_timeout: DEFAULT_LEAK_TIMEOUT,
             name: None,
             labels: BTreeMap::new(),
@@ -311,6 +315,24 @@ impl StartOptions {
     /// default); one of [`FOREVER`](crate::FOREVER) or more never sends SIGKILL.
     pub fn grace(mut self, grace: Duration) -> Self {
         self.grace = grace;
+        self
+    }
+
+    /// Sets the signal a graceful shutdown sends first, before the grace period and SIGKILL
+    /// (SIGTERM by default): for programs that stop cleanly on another one, e.g. SIGINT or
+    /// SIGQUIT. It is what [`Process::shutdown`](crate::Process::shutdown),
+    /// [`Process::begin_shutdown`](crate::Process::begin_shutdown),
+    /// [`Service::shutdown`](crate::Service::shutdown) and the end of a
+    /// [`timeout`](Self::timeout) send, to the whole group as they do. SIGCONT follows it, so a
+    /// stopped process can act on it.
+    ///
+    /// ```
+    /// use tend::{Signal, StartOptions};
+    ///
+    /// let nginx = StartOptions::new("nginx").args(["-g", "daemon off;"]).stop_signal(Signal::QUIT);
+    /// ```
+    pub fn stop_signal(mut self, signal: Signal) -> Self {
+        self.stop_signal = signal;
         self
     }
 

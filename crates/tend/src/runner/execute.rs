@@ -84,7 +84,7 @@ pub(crate) type Observer = Arc<dyn Fn(&StepEvent) + Send + Sync>;
 
 /// Kills the attempt's process group if the step's task is dropped (the run's future was
 /// dropped) while the process still runs: nothing a pipeline started outlives it unnoticed.
-struct KillOnDrop(Option<Process>);
+pub(super) struct KillOnDrop(pub(super) Option<Process>);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
@@ -223,8 +223,9 @@ async fn start_when_descriptors_allow(
     }
 }
 
-/// Shuts a running attempt down (TERM to its group, grace, KILL) and returns its final info.
-async fn shut_down(process: &Process, grace: Duration) -> ProcessInfo {
+/// Shuts a running attempt down (its stop signal to its group, grace, KILL) and returns its
+/// final info.
+pub(super) async fn shut_down(process: &Process, grace: Duration) -> ProcessInfo {
     match process.shutdown(grace).await {
         Ok(info) => info,
         // Delivering the signal failed (not "already gone", which is fine): make sure.
@@ -270,7 +271,7 @@ fn classify(step: &Step, outcome: Attempt, report: &mut StepReport) {
 }
 
 /// A failed attempt in words.
-fn failure(info: &ProcessInfo) -> String {
+pub(super) fn failure(info: &ProcessInfo) -> String {
     match (info.exit_code, info.signal, &info.error) {
         (Some(code), _, _) => format!("exited with code {code}"),
         (None, Some(signal), _) => format!("died of {signal}"),

@@ -187,16 +187,9 @@ impl Step {
 
     /// Options for one attempt: a named, labelled managed process with captured output.
     pub(crate) fn start_options(&self, attempt: u32) -> StartOptions {
-        let mut options = match &self.command {
-            StepCommand::Program { command, args } => {
-                StartOptions::new(command.clone()).args(args.iter().cloned())
-            }
-            StepCommand::Script(script) => {
-                StartOptions::new(SCRIPT_SHELL).args(["-c", script, &self.name])
-            }
-        };
-        options = options
-            .name(self.name.clone())
+        let mut options = self
+            .command
+            .start_options(&self.name)
             .label("pipeline.step", self.name.clone())
             .label("pipeline.attempt", attempt.to_string())
             .grace(self.grace);
@@ -210,6 +203,22 @@ impl Step {
             options = options.timeout(timeout);
         }
         options
+    }
+}
+
+impl StepCommand {
+    /// Options that run it for the step or service `name`, named after it: the program and
+    /// its arguments, or `bash -c SCRIPT NAME` (so `$0` is the name).
+    pub(crate) fn start_options(&self, name: &str) -> StartOptions {
+        let options = match self {
+            StepCommand::Program { command, args } => {
+                StartOptions::new(command.clone()).args(args.iter().cloned())
+            }
+            StepCommand::Script(script) => {
+                StartOptions::new(SCRIPT_SHELL).args(["-c", script, name])
+            }
+        };
+        options.name(name.to_owned())
     }
 }
 

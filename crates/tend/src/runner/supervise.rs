@@ -1,135 +1,164 @@
-//! One service's task: its runs, from start to its final report.
+//! One service's task: its runs — each a new managed process, from its start through
+//! readiness and liveness to its end — restarts by its policy, and its graceful stop.
 //!
-//! FIRST VERSION (the scheduler's stand-in): one run, ready as soon as it has started (no
-//! probe, no liveness, no restart, no log file), stopped with TERM → grace → KILL of its
-//! group when `stop` fires. The full task replaces this body; the interface stays.
+//! The scheduler starts it once the service's dependencies allow, tells it when to stop
+//! (`stop`, in reverse dependency order) and when no restart may begin any more
+//! (`shutdown`), and learns of its first readiness through `on_ready`. It emits the service's
+//! [`StepEvent`]s but the last: the scheduler emits
+//! [`ServiceFinished`](StepEvent::ServiceFinished) with the report this returns.
+//!
+//! Decisions, in order, after a run ended:
+//! * stopped on `stop` → `stopped`, final;
+//! * the first run could not start, or was not ready within its timeout → `failed` with that
+//!   error, final (a later run doing so only counts as a failed run);
+//! * `stop` or `shutdown` has fired → `stopped`, final: nothing restarts in a shutdown;
+//! * else the restart policy ([`Backoff`]) decides: a restart after its delay (which `stop`
+//!   and `shutdown` cut short: `stopped`), or the end: `exited` (code 0) or `failed`.
+
+// Until the scheduler calls it (helper "sched" writes that part).
+#![cfg_attr(not(test), allow(dead_code))]
+
+mod run;
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 use super::execute::{Observer, StepEvent};
 use super::service_report::{ServiceReport, ServiceStatus};
-use super::service_spec::ServiceSpec;
-use super::spec::{SCRIPT_SHELL, StepCommand};
-use crate::{CancellationToken, Process, ProcessInfo, StartOptions, Status};
+use super::service_spec::{ServiceLog, ServiceSpec};
+use crate::Service;
+use crate::deadline;
+use crate::logfile::{LogFile, LogFileOptions};
+use crate::process::backoff::Backoff;
+use run::{Ending, Runs};
 
-/// What the scheduler hands a service's task.
+/// What the scheduler gives a service's task.
 pub(crate) struct ServiceRun {
-    pub(crate) service: crate::Service,
+    /// Where its processes run.
+    pub(crate) service: Service,
+    /// The service.
     pub(crate) spec: ServiceSpec,
-    /// The runner's labels.
+    /// The runner's labels, added to every run's process.
     pub(crate) labels: Vec<(String, String)>,
-    /// Stop this service now (graceful), no restart.
+    /// Stop the service now (gracefully), with no restart.
     pub(crate) stop: CancellationToken,
     /// The run is shutting down: no new restart.
     pub(crate) shutdown: CancellationToken,
     /// Called once, at the first ready.
     pub(crate) on_ready: Box<dyn FnOnce() + Send>,
+    /// Receives the service's events.
     pub(crate) observer: Option<Observer>,
 }
 
-/// Kills the run's process group when the task is dropped (the run's future was dropped).
-struct KillOnDrop(Option<Process>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Some(process) = self.0.take() {
-            let _ = process.kill();
-        }
-    }
-}
-
-/// Runs the service until it ends for good or is stopped, and reports how it ended. Emits
-/// `Started`, `Ready` and `Stopping`; the scheduler emits `ServiceFinished`.
+/// Runs the service until it has ended for good and returns its final report. Dropping the
+/// future kills the current run's process group.
 pub(crate) async fn supervise(run: ServiceRun) -> ServiceReport {
-    let ServiceRun { service, spec, labels, stop, shutdown: _, on_ready, observer } = run;
-    let notify = |event: StepEvent| {
-        if let Some(observer) = &observer {
-            observer(&event);
-        }
-    };
+    let ServiceRun { service, spec, labels, stop, shutdown, on_ready, observer } = run;
     let mut report =
         ServiceReport::not_started(&spec.name, ServiceStatus::Failed, String::new(), None);
     report.error = None;
-    if stop.is_cancelled() {
-        report.status = ServiceStatus::Stopped;
-        return report;
+    let mut log = match &spec.log {
+        None => None,
+        Some(log) => match open_log(log) {
+            Ok(file) => Some(file),
+            Err(error) => return ended(report, ServiceStatus::Failed, Some(error)),
+        },
+    };
+    let mut runs = Runs::new(service, spec, labels, stop.clone(), observer, on_ready);
+    let (status, error) = supervise_runs(&mut runs, &shutdown, &mut log, &mut report).await;
+    if let Some(file) = log {
+        // The blocking pool writes a held last line; an error there was logged by the file.
+        let _ = tokio::task::spawn_blocking(move || file.close()).await;
     }
-    let process = match service.start(start_options(&spec, &labels, 1)) {
-        Ok(process) => process,
-        Err(error) => {
-            report.error = Some(error.to_string());
-            return report;
+    report.ready_after_ms = runs.ready_after().map(|after| after.as_secs_f64() * 1000.0);
+    ended(report, status, error)
+}
+
+/// The runs, until one is final: the service's status and error.
+async fn supervise_runs(
+    runs: &mut Runs,
+    shutdown: &CancellationToken,
+    log: &mut Option<LogFile>,
+    report: &mut ServiceReport,
+) -> (ServiceStatus, Option<String>) {
+    let stop = runs.stop().clone();
+    let mut backoff = Backoff::new(&runs.spec().restart);
+    for number in 1.. {
+        if stop.is_cancelled() {
+            return if number == 1 {
+                (ServiceStatus::Cancelled, Some("cancelled before it started".to_owned()))
+            } else {
+                (ServiceStatus::Stopped, None)
+            };
         }
-    };
-    report.process_id = Some(process.id());
-    notify(StepEvent::Started { step: spec.name.clone(), attempt: 1, process: process.id() });
-    let began = std::time::Instant::now();
-    notify(StepEvent::Ready {
-        service: spec.name.clone(),
-        run: 1,
-        after: began.elapsed(),
-        probe: None,
-    });
-    report.ready_after_ms = Some(0.0);
-    on_ready();
-    let mut guard = KillOnDrop(Some(process.clone()));
-    let (info, stopped) = tokio::select! {
-        info = process.wait() => (info, false),
-        () = stop.cancelled() => {
-            notify(StepEvent::Stopping { service: spec.name.clone() });
-            (stop_process(&process, &spec).await, true)
+        let outcome = runs.run(number, log).await;
+        report.process_id = outcome.process_id.or(report.process_id);
+        report.exit_code = outcome.info.as_ref().and_then(|info| info.exit_code);
+        report.signal = outcome.info.as_ref().and_then(|info| info.signal);
+        let (success, reason) = match outcome.ending {
+            Ending::Stopped => return (ServiceStatus::Stopped, None),
+            Ending::NotStarted(error) | Ending::NotReady(error) if number == 1 => {
+                return (ServiceStatus::Failed, Some(error));
+            }
+            Ending::NotStarted(error) | Ending::NotReady(error) => (false, error),
+            Ending::NotAlive(reason) => (false, format!("not alive: {reason}")),
+            Ending::Ended => {
+                let info = outcome.info.as_ref();
+                let success = info.is_some_and(|info| info.exit_code == Some(0));
+                (success, info.map_or_else(|| "ended".to_owned(), super::execute::failure))
+            }
+        };
+        if stop.is_cancelled() || shutdown.is_cancelled() {
+            return (ServiceStatus::Stopped, None);
         }
-    };
-    guard.0 = None;
-    report.exit_code = info.exit_code;
-    report.signal = info.signal;
-    (report.status, report.error) = match (info.status, stopped) {
-        (_, true) => (ServiceStatus::Stopped, None),
-        (Status::Exited, false) => (ServiceStatus::Exited, None),
-        _ => (ServiceStatus::Failed, Some(failure(&info))),
-    };
+        let Some(delay) = backoff.next(success, outcome.ran_for) else {
+            return match (success, report.restarts) {
+                (true, _) => (ServiceStatus::Exited, None),
+                (false, 0) => (ServiceStatus::Failed, Some(reason)),
+                (false, restarts) => {
+                    (ServiceStatus::Failed, Some(format!("{reason} (after {restarts} restarts)")))
+                }
+            };
+        };
+        runs.notify(StepEvent::Restarting {
+            service: runs.spec().name.clone(),
+            restart: report.restarts + 1,
+            delay,
+            reason,
+        });
+        if !pause(delay, &stop, shutdown).await {
+            return (ServiceStatus::Stopped, None);
+        }
+        report.restarts += 1;
+    }
+    unreachable!("a service cannot run more than u32::MAX times")
+}
+
+/// Sleeps a restart delay; `false` when `stop` or `shutdown` fired first.
+async fn pause(delay: Duration, stop: &CancellationToken, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        biased;
+        () = stop.cancelled() => false,
+        () = shutdown.cancelled() => false,
+        () = deadline::sleep(delay) => true,
+    }
+}
+
+/// Opens the service's log file once, for every run to append to. The error names the file.
+fn open_log(log: &ServiceLog) -> Result<LogFile, String> {
+    LogFileOptions::new()
+        .max_size(log.max_size)
+        .keep(log.keep)
+        .open(&log.path)
+        .map_err(|error| format!("log file: {error}"))
+}
+
+/// The report with its final status and error.
+fn ended(mut report: ServiceReport, status: ServiceStatus, error: Option<String>) -> ServiceReport {
+    report.status = status;
+    report.error = error;
     report
-}
-
-fn start_options(spec: &ServiceSpec, labels: &[(String, String)], run: u32) -> StartOptions {
-    let mut options = match &spec.command {
-        StepCommand::Program { command, args } => {
-            StartOptions::new(command.clone()).args(args.iter().cloned())
-        }
-        StepCommand::Script(script) => {
-            StartOptions::new(SCRIPT_SHELL).args(["-c", script, &spec.name])
-        }
-    };
-    options = options
-        .name(spec.name.clone())
-        .label("pipeline.service", spec.name.clone())
-        .label("pipeline.attempt", run.to_string())
-        .grace(spec.grace);
-    for (key, value) in labels {
-        options = options.label(key.clone(), value.clone());
-    }
-    if let Some(dir) = &spec.dir {
-        options = options.dir(dir.clone());
-    }
-    for (key, value) in &spec.env {
-        options = options.env(key, value);
-    }
-    options
-}
-
-async fn stop_process(process: &Process, spec: &ServiceSpec) -> ProcessInfo {
-    match process.shutdown(spec.grace).await {
-        Ok(info) => info,
-        Err(_) => {
-            let _ = process.kill();
-            process.wait().await
-        }
-    }
-}
-
-fn failure(info: &ProcessInfo) -> String {
-    match (info.exit_code, info.signal, &info.error) {
-        (Some(code), _, _) => format!("exited with code {code}"),
-        (None, Some(signal), _) => format!("died of {signal}"),
-        (None, None, Some(error)) => error.clone(),
-        (None, None, None) => "failed".to_owned(),
-    }
 }

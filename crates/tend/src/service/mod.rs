@@ -8,11 +8,13 @@ use std::time::Duration;
 use table::Table;
 
 use crate::event::{
-    DEFAULT_EVENT_BYTES, DEFAULT_EVENT_CAPACITY, EventBacklog, EventBus, Subscription,
+    DEFAULT_EVENT_BYTES, DEFAULT_EVENT_CAPACITY, EventBacklog, EventBus, EventKind, Subscription,
 };
 use crate::os::Guardian;
 use crate::output::Output;
-use crate::process::{self, Owner, Process, ProcessInfo, ProcessShared, StartOptions, Status};
+use crate::process::{
+    self, Owner, Process, ProcessId, ProcessInfo, ProcessShared, StartOptions, Status,
+};
 use crate::{Error, FailedRun};
 
 /// Default number of finished records kept; older ones are dropped.
@@ -285,6 +287,12 @@ impl Service {
     /// subscriber has caught up.
     pub fn event_backlog(&self) -> EventBacklog {
         self.inner.bus.backlog()
+    }
+
+    /// Publishes one event about process `id` on the bus, in order with its own events (the
+    /// stack's `ready` and `not_alive`).
+    pub(crate) fn publish(&self, id: ProcessId, kind: EventKind) {
+        self.inner.bus.publish(id, [kind]);
     }
 
     /// Shuts every non-detached running process down gracefully, all at once, and waits.

@@ -8,6 +8,7 @@ mod papercuts;
 mod process_lines;
 mod ring;
 mod script_options;
+mod stop_signal;
 
 use std::future::Future;
 use std::time::Duration;
