@@ -128,7 +128,7 @@ fn env_file_errors_name_the_pipeline_line_the_step_the_env_file_and_its_line() {
         (
             "env_fil = \"x\"\n[steps.a]\nrun = \"x\"\n",
             1,
-            "unknown top-level key `env_fil` (expected: steps, env, env_file)",
+            "unknown top-level key `env_fil` (expected: steps, services, env, env_file)",
         ),
         (
             "[steps.a]\nrun = \"x\"\nenv_file = [\"ok.env\", 1]\n",
@@ -162,5 +162,6 @@ fn env_file_is_refused_without_a_file_and_global_env_still_applies() {
     let steps =
         parse_toml("env = { A = 1, B = \"g\" }\n[steps.a]\nrun = \"x\"\nenv = { B = \"s\" }\n")
             .unwrap();
-    assert_eq!((steps[0].env["A"].as_str(), steps[0].env["B"].as_str()), ("1", "s"));
+    let env = &steps.steps()[0].env;
+    assert_eq!((env["A"].as_str(), env["B"].as_str()), ("1", "s"));
 }

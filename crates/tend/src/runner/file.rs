@@ -48,10 +48,9 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeSeed;
 
+use super::document::{Document, DocumentSeed};
 use super::env_file::EnvFileBase;
 use super::graph::{Pipeline, PipelineError};
-use super::schema::DocumentSeed;
-use super::spec::Step;
 
 /// The largest pipeline file [`load`] reads: 16 MiB. A larger one is refused before parsing.
 pub const MAX_FILE_SIZE: u64 = 16 << 20;
@@ -141,15 +140,16 @@ impl FileError {
     }
 }
 
-/// Reads, parses and validates a pipeline file: YAML when its name ends in `.yaml` or
-/// `.yml`, TOML otherwise.
+/// Reads, parses and validates a pipeline file: a [Procfile](is_procfile) when its name is
+/// `Procfile` or `Procfile.*`, YAML when it ends in `.yaml` or `.yml`, TOML otherwise.
 ///
-/// Relative `dir`s are taken from the file's directory, and steps without a `dir` run there,
-/// so a pipeline behaves the same from wherever it is started.
+/// Relative `dir`s and `log` paths are taken from the file's directory, and steps and
+/// services without a `dir` run there, so a pipeline behaves the same from wherever it is
+/// started.
 ///
 /// ```no_run
 /// let pipeline = tend::runner::load("tend.toml")?;
-/// println!("{} steps", pipeline.len());
+/// println!("{} steps, {} services", pipeline.len(), pipeline.services().len());
 /// # Ok::<(), tend::runner::FileError>(())
 /// ```
 pub fn load(path: impl AsRef<Path>) -> Result<Pipeline, FileError> {
@@ -159,18 +159,39 @@ pub fn load(path: impl AsRef<Path>) -> Result<Pipeline, FileError> {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
         _ => PathBuf::from("."),
     };
-    let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-    let steps =
-        if yaml { parse_yaml_file(path, &text, &base) } else { toml_steps(&text, Some(&base)) };
-    let mut steps = steps.map_err(|e| e.in_file(path))?;
-    for step in &mut steps {
-        step.dir = Some(match step.dir.take() {
-            Some(dir) => base.join(dir),
-            None => base.clone(),
-        });
+    if is_procfile(path) {
+        return super::procfile::parse(path, &text, &base);
     }
-    Pipeline::new(steps)
-        .map_err(|source| FileError::Invalid { path: Some(path.to_owned()), source })
+    let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    let document = if yaml {
+        parse_yaml_file(path, &text, &base)
+    } else {
+        toml_document(&text, Some(&base))
+    };
+    let document = document.map_err(|e| e.in_file(path))?;
+    validate(document).map_err(|e| e.in_file(path))
+}
+
+/// Whether `path` names a Procfile: its file name is `Procfile` or starts with `Procfile.`
+/// (`Procfile.dev`). [`load`] reads one as services; see the [module docs](self).
+///
+/// ```
+/// use tend::runner::is_procfile;
+///
+/// assert!(is_procfile("app/Procfile") && is_procfile("Procfile.dev"));
+/// assert!(!is_procfile("tend.toml") && !is_procfile("Procfiles") && !is_procfile("Procfile/x"));
+/// ```
+pub fn is_procfile(path: impl AsRef<Path>) -> bool {
+    path.as_ref()
+        .file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name == "Procfile" || name.starts_with("Procfile."))
+}
+
+/// The document's steps and services checked as one graph.
+fn validate(document: Document) -> Result<Pipeline, FileError> {
+    Pipeline::with_services(document.steps, document.services)
+        .map_err(|source| FileError::Invalid { path: None, source })
 }
 
 /// Reads the file as text, refusing it once more than [`MAX_FILE_SIZE`] bytes have come: its
@@ -184,37 +205,43 @@ fn read_bounded(path: &Path) -> Result<String, FileError> {
 }
 
 #[cfg(feature = "yaml_serde")]
-fn parse_yaml_file(_path: &Path, text: &str, base: &Path) -> Result<Vec<Step>, FileError> {
-    yaml_steps(text, Some(base))
+fn parse_yaml_file(_path: &Path, text: &str, base: &Path) -> Result<Document, FileError> {
+    yaml_document(text, Some(base))
 }
 
 #[cfg(not(feature = "yaml_serde"))]
-fn parse_yaml_file(path: &Path, _text: &str, _base: &Path) -> Result<Vec<Step>, FileError> {
+fn parse_yaml_file(path: &Path, _text: &str, _base: &Path) -> Result<Document, FileError> {
     Err(FileError::YamlUnsupported { path: path.to_owned() })
 }
 
-/// Parses the steps of a TOML pipeline file, in declaration order. `dir`s are kept as
-/// written; the steps are not validated as a graph yet (see [`Pipeline::new`]). A top-level
-/// `env` is merged into each step's; `env_file` is refused, as there is no file for its paths
-/// to be relative to: use [`load`].
+/// Parses and validates a TOML pipeline file: its steps and services in declaration order,
+/// `dir`s and `log` paths kept as written. A top-level `env` is merged into each step's and
+/// service's; `env_file` is refused, as there is no file for its paths to be relative to: use
+/// [`load`].
 ///
 /// ```
-/// let steps = tend::runner::parse_toml(r#"
+/// let pipeline = tend::runner::parse_toml(r#"
 ///     [steps.hello]
 ///     run = "echo hello"
+///
+///     [services.web]
+///     run = "exec python3 -m http.server 8000"
+///     ready = { http = "http://127.0.0.1:8000/" }
+///     after = ["hello"]
 /// "#).unwrap();
-/// assert_eq!(steps[0].name, "hello");
+/// assert_eq!(pipeline.steps()[0].name, "hello");
+/// assert_eq!(pipeline.services()[0].after, ["hello"]);
 ///
 /// let err = tend::runner::parse_toml("[steps.hello]\ncomand = \"echo\"\n").unwrap_err();
 /// assert_eq!(err.line(), Some(2));
 /// assert!(err.to_string().contains("step `hello`: unknown key `comand`"));
 /// ```
-pub fn parse_toml(text: &str) -> Result<Vec<Step>, FileError> {
-    toml_steps(text, None)
+pub fn parse_toml(text: &str) -> Result<Pipeline, FileError> {
+    toml_document(text, None).and_then(validate)
 }
 
-/// [`parse_toml`], with `env_file` paths taken from `base`.
-fn toml_steps(text: &str, base: EnvFileBase<'_>) -> Result<Vec<Step>, FileError> {
+/// [`parse_toml`] before validation, with `env_file`, `dir` and `log` paths taken from `base`.
+fn toml_document(text: &str, base: EnvFileBase<'_>) -> Result<Document, FileError> {
     let document = toml::Deserializer::parse(text)
         .and_then(|deserializer| DocumentSeed { base }.deserialize(deserializer));
     document.map_err(|error| {
@@ -229,21 +256,21 @@ fn toml_steps(text: &str, base: EnvFileBase<'_>) -> Result<Vec<Step>, FileError>
     })
 }
 
-/// Parses the steps of a YAML pipeline file (same schema as TOML: a `steps` mapping of step
-/// name to settings), in declaration order; `env_file` is refused as by [`parse_toml`].
+/// Parses and validates a YAML pipeline file (same schema as TOML: `steps` and `services`
+/// mappings of name to settings), as [`parse_toml`] does.
 ///
 /// ```
-/// let steps = tend::runner::parse_yaml("steps:\n  hello:\n    run: echo hello\n").unwrap();
-/// assert_eq!(steps[0].name, "hello");
+/// let pipeline = tend::runner::parse_yaml("steps:\n  hello:\n    run: echo hello\n").unwrap();
+/// assert_eq!(pipeline.steps()[0].name, "hello");
 /// ```
 #[cfg(feature = "yaml_serde")]
-pub fn parse_yaml(text: &str) -> Result<Vec<Step>, FileError> {
-    yaml_steps(text, None)
+pub fn parse_yaml(text: &str) -> Result<Pipeline, FileError> {
+    yaml_document(text, None).and_then(validate)
 }
 
-/// [`parse_yaml`], with `env_file` paths taken from `base`.
+/// [`parse_yaml`] before validation, with `env_file`, `dir` and `log` paths taken from `base`.
 #[cfg(feature = "yaml_serde")]
-fn yaml_steps(text: &str, base: EnvFileBase<'_>) -> Result<Vec<Step>, FileError> {
+fn yaml_document(text: &str, base: EnvFileBase<'_>) -> Result<Document, FileError> {
     let document = DocumentSeed { base }.deserialize(yaml_serde::Deserializer::from_str(text));
     document.map_err(|error| {
         let location = error.location();
@@ -256,9 +283,9 @@ fn yaml_steps(text: &str, base: EnvFileBase<'_>) -> Result<Vec<Step>, FileError>
             }
         }
         // yaml_serde puts the path of the value first (`steps.a.timeout: …`); our messages
-        // name the step and key themselves.
+        // name the step or service and key themselves.
         if let Some((path, rest)) = message.split_once(": ")
-            && path.starts_with("steps")
+            && (path.starts_with("steps") || path.starts_with("services"))
             && !path.contains(' ')
         {
             message = rest.to_owned();

@@ -65,6 +65,8 @@
 //! * A token that has fired stays fired: a runner given one cancels every later run at once.
 
 mod decode;
+#[cfg(feature = "files")]
+mod document;
 mod env_file;
 // Tests of `env` and `env_file` in pipeline files.
 #[cfg(all(test, feature = "files"))]
@@ -73,11 +75,19 @@ mod execute;
 #[cfg(feature = "files")]
 mod file;
 mod graph;
+#[cfg(feature = "files")]
+mod probe_schema;
+#[cfg(feature = "files")]
+mod procfile;
 mod report;
 mod scheduler;
 mod schema;
 mod service_report;
+#[cfg(feature = "files")]
+mod service_schema;
 mod service_spec;
+#[cfg(feature = "files")]
+mod service_values;
 mod spec;
 mod supervise;
 // Tests of the pipeline files.
@@ -95,10 +105,19 @@ pub use execute::StepEvent;
 pub use file::parse_yaml;
 #[cfg(feature = "files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
-pub use file::{FileError, MAX_FILE_SIZE, load, parse_toml};
+pub use file::{FileError, MAX_FILE_SIZE, is_procfile, load, parse_toml};
 pub use graph::{Pipeline, PipelineError};
 pub use report::{Report, StepReport, StepStatus, Totals};
+#[cfg(feature = "files")]
+#[cfg_attr(docsrs, doc(cfg(feature = "files")))]
+pub use probe_schema::{ALIVE_KEYS, READY_KEYS};
+#[cfg(feature = "files")]
+#[cfg_attr(docsrs, doc(cfg(feature = "files")))]
+pub use procfile::PROCFILE_BASE_PORT;
 pub use schema::STEP_KEYS;
+#[cfg(feature = "files")]
+#[cfg_attr(docsrs, doc(cfg(feature = "files")))]
+pub use service_schema::SERVICE_KEYS;
 pub use service_report::{ServiceReport, ServiceStatus};
 pub use service_spec::{
     DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_SIZE, DEFAULT_SERVICE_GRACE, ServiceLog, ServiceSpec,

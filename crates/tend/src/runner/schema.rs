@@ -15,11 +15,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::env_file::{EnvFileBase, EnvFileSeed};
 use super::spec::{Step, StepCommand};
-use super::values::{Count, EnvTable, Field, Flag, Millis, Span, Text, TextList};
+use super::values::{Count, EnvTable, Field, Flag, Millis, Owner, Span, Text, TextList};
 
-/// Top-level keys.
-#[cfg(feature = "files")]
-const FILE_KEYS: &[&str] = &["steps", "env", "env_file"];
 /// The keys a step takes: in a pipeline file's `[steps.NAME]` table, and in an API request.
 pub const STEP_KEYS: &[&str] = &[
     "command",
@@ -38,66 +35,6 @@ pub const STEP_KEYS: &[&str] = &[
     "retry_delay",
     "retry_delay_ms",
 ];
-
-/// A whole pipeline file, read into its steps in declaration order. The top-level `env_file`
-/// and `env` land in each step's `env`, under the step's own (precedence, lowest first: the
-/// top-level `env_file`s in order, the top-level `env`, the step's `env_file`s, its `env`).
-#[cfg(feature = "files")]
-pub(crate) struct DocumentSeed<'a> {
-    /// Where `env_file` paths are taken from.
-    pub(crate) base: EnvFileBase<'a>,
-}
-
-#[cfg(feature = "files")]
-impl<'de> DeserializeSeed<'de> for DocumentSeed<'_> {
-    type Value = Vec<Step>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<Step>, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-#[cfg(feature = "files")]
-impl<'de> Visitor<'de> for DocumentSeed<'_> {
-    type Value = Vec<Step>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a table with a `steps` table in it")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Step>, A::Error> {
-        let mut steps: Option<Vec<Step>> = None;
-        let mut env = BTreeMap::new();
-        let mut file_env = BTreeMap::new();
-        let mut seen: Vec<&str> = Vec::new();
-        while let Some(key) = map.next_key_seed(Key { allowed: FILE_KEYS, owner: None })? {
-            if seen.contains(&key) {
-                return Err(de::Error::custom(format!("`{key}` is given twice")));
-            }
-            seen.push(key);
-            let field = Field { step: None, key };
-            match key {
-                "steps" => steps = Some(map.next_value_seed(StepsSeed { base: self.base })?),
-                "env" => env = map.next_value_seed(field.of::<EnvTable>())?,
-                "env_file" => {
-                    file_env = map.next_value_seed(EnvFileSeed { field, base: self.base })?
-                }
-                _ => unreachable!("Key only lets FILE_KEYS through"),
-            }
-        }
-        let mut steps = steps.ok_or_else(|| {
-            de::Error::custom("no steps: define each step as a `[steps.NAME]` table")
-        })?;
-        file_env.extend(env);
-        if !file_env.is_empty() {
-            for step in &mut steps {
-                let own = std::mem::replace(&mut step.env, file_env.clone());
-                step.env.extend(own);
-            }
-        }
-        Ok(steps)
-    }
-}
 
 /// The `steps` table: step name → step, in declaration order.
 pub(crate) struct StepsSeed<'a> {
@@ -158,33 +95,18 @@ impl<'de> Visitor<'de> for StepSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
         let name = self.name;
+        let owner = Owner::Step(&name);
         let mut step = Step::command(name.clone(), String::new());
-        let mut command: Option<String> = None;
-        let mut args: Option<Vec<String>> = None;
-        let mut script: Option<String> = None;
+        let mut command = CommandKeys::default();
         let mut file_env = BTreeMap::new();
-        let mut seen: Vec<&str> = Vec::new();
-        let owner = Some(name.as_str());
-        while let Some(key) = map.next_key_seed(Key { allowed: STEP_KEYS, owner })? {
-            let fail = |message: String| de::Error::custom(format!("step `{name}`: {message}"));
-            if seen.contains(&key) {
-                return Err(fail(format!("`{key}` is given twice")));
+        let mut seen = SeenKeys::default();
+        while let Some(key) = map.next_key_seed(Key::new(STEP_KEYS, owner))? {
+            let field = Field::new(owner, key);
+            seen.note(field, STEP_KEYS)?;
+            if command.read(field, &mut map)? {
+                continue;
             }
-            seen.push(key);
-            // The duration twin: `KEY` or `KEY_ms`, never both.
-            if let Some(twin) = duration_twin(key).filter(|twin| seen.contains(twin)) {
-                let plain = if key.ends_with("_ms") { twin } else { key };
-                return Err(fail(crate::wire::both_given(plain)));
-            }
-            let field = Field { step: Some(&name), key };
             match key {
-                "command" | "run" if command.is_some() || script.is_some() => {
-                    // Raised while at the value, so the error points at the second one.
-                    map.next_value_seed(Conflict(field))?;
-                }
-                "command" => command = Some(map.next_value_seed(field.of::<Text>())?),
-                "run" => script = Some(map.next_value_seed(field.of::<Text>())?),
-                "args" => args = Some(map.next_value_seed(field.of::<TextList>())?),
                 "dir" => step.dir = Some(map.next_value_seed(field.of::<Text>())?.into()),
                 "env" => step.env = map.next_value_seed(field.of::<EnvTable>())?,
                 "env_file" => {
@@ -204,17 +126,7 @@ impl<'de> Visitor<'de> for StepSeed<'_> {
                 _ => unreachable!("Key only lets STEP_KEYS through"),
             }
         }
-        let fail = |message: &str| de::Error::custom(format!("step `{name}`: {message}"));
-        step.command = match (command, script) {
-            (Some(command), None) => {
-                StepCommand::Program { command, args: args.unwrap_or_default() }
-            }
-            (None, Some(_)) if args.is_some() => {
-                return Err(fail("`args` goes with `command`; a `run` script takes none"));
-            }
-            (None, Some(script)) => StepCommand::Script(script),
-            _ => return Err(fail("needs `command` (a program) or `run` (a bash script)")),
-        };
+        step.command = command.finish(owner)?;
         // The step's `env` wins over its `env_file`.
         file_env.extend(std::mem::take(&mut step.env));
         step.env = file_env;
@@ -222,17 +134,80 @@ impl<'de> Visitor<'de> for StepSeed<'_> {
     }
 }
 
-/// The other half of a duration key's twin: `timeout` ↔ `timeout_ms`.
-fn duration_twin(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "timeout" => "timeout_ms",
-        "timeout_ms" => "timeout",
-        "grace" => "grace_ms",
-        "grace_ms" => "grace",
-        "retry_delay" => "retry_delay_ms",
-        "retry_delay_ms" => "retry_delay",
-        _ => return None,
-    })
+/// The keys seen so far in one table: a key given twice, or a duration given as both `KEY`
+/// and `KEY_ms`, is an error (raised at the second).
+#[derive(Default)]
+pub(super) struct SeenKeys(Vec<&'static str>);
+
+impl SeenKeys {
+    /// Notes `field`'s key, one of `allowed`.
+    pub(super) fn note<E: de::Error>(
+        &mut self,
+        field: Field<'_>,
+        allowed: &[&'static str],
+    ) -> Result<(), E> {
+        let key = field.key;
+        if self.0.contains(&key) {
+            return Err(field.fail(format!("`{}` is given twice", field.name())));
+        }
+        self.0.push(key);
+        // The duration twin: `KEY` or `KEY_ms`, never both.
+        let plain = key.strip_suffix("_ms").unwrap_or(key);
+        let twin = if plain == key { format!("{key}_ms") } else { plain.to_owned() };
+        if allowed.contains(&twin.as_str()) && self.0.contains(&twin.as_str()) {
+            let plain = match field.table {
+                Some(table) => format!("{table}.{plain}"),
+                None => plain.to_owned(),
+            };
+            return Err(field.fail(crate::wire::both_given(&plain)));
+        }
+        Ok(())
+    }
+}
+
+/// `command` + `args`, or `run`: what a step or service runs.
+#[derive(Default)]
+pub(super) struct CommandKeys {
+    command: Option<String>,
+    args: Option<Vec<String>>,
+    script: Option<String>,
+}
+
+impl CommandKeys {
+    /// Reads the value when `field` is `command`, `args` or `run` (`true`); `false` for any
+    /// other key, whose value is left unread.
+    pub(super) fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        field: Field<'_>,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match field.key {
+            "command" | "run" if self.command.is_some() || self.script.is_some() => {
+                // Raised while at the value, so the error points at the second one.
+                map.next_value_seed(Conflict(field))?;
+            }
+            "command" => self.command = Some(map.next_value_seed(field.of::<Text>())?),
+            "run" => self.script = Some(map.next_value_seed(field.of::<Text>())?),
+            "args" => self.args = Some(map.next_value_seed(field.of::<TextList>())?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The command, once the whole table is read.
+    pub(super) fn finish<E: de::Error>(self, owner: Owner<'_>) -> Result<StepCommand, E> {
+        let fail = |message: &str| E::custom(format!("{owner}: {message}"));
+        match (self.command, self.script) {
+            (Some(command), None) => {
+                Ok(StepCommand::Program { command, args: self.args.unwrap_or_default() })
+            }
+            (None, Some(_)) if self.args.is_some() => {
+                Err(fail("`args` goes with `command`; a `run` script takes none"))
+            }
+            (None, Some(script)) => Ok(StepCommand::Script(script)),
+            _ => Err(fail("needs `command` (a program) or `run` (a bash script)")),
+        }
+    }
 }
 
 /// The second of `command` and `run`: always an error, raised at its value.
@@ -256,15 +231,28 @@ impl<'de> Visitor<'de> for Conflict<'_> {
     }
 
     fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Err(E::custom(format!("{}: has both `command` and `run`; give one", self.0.owner())))
+        Err(self.0.fail("has both `command` and `run`; give one"))
     }
 }
 
 /// A key, checked against the keys allowed where it stands.
-struct Key<'a> {
+pub(super) struct Key<'a> {
     allowed: &'static [&'static str],
-    /// The step it belongs to; `None` at the top level.
-    owner: Option<&'a str>,
+    owner: Owner<'a>,
+    /// The inner table it stands in (`ready`), if any.
+    table: Option<&'static str>,
+}
+
+impl<'a> Key<'a> {
+    /// One of `allowed`, in `owner`'s own table.
+    pub(super) fn new(allowed: &'static [&'static str], owner: Owner<'a>) -> Self {
+        Key { allowed, owner, table: None }
+    }
+
+    /// One of `allowed`, in the inner table `table` of `owner`.
+    pub(super) fn within(self, table: &'static str) -> Self {
+        Key { table: Some(table), ..self }
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for Key<'_> {
@@ -286,12 +274,19 @@ impl<'de> Visitor<'de> for Key<'_> {
         if let Some(&known) = self.allowed.iter().find(|&&k| k == key) {
             return Ok(known);
         }
-        let expected = self.allowed.join(", ");
-        Err(E::custom(match self.owner {
-            Some(step) => {
-                format!("step `{step}`: unknown key `{key}` (expected one of: {expected})")
-            }
-            None => format!("unknown top-level key `{key}` (expected: {expected})"),
+        let (owner, expected) = (self.owner, self.allowed.join(", "));
+        Err(E::custom(match (owner, self.table) {
+            (Owner::Top, _) => format!("unknown top-level key `{key}` (expected: {expected})"),
+            // Named for what it is: the one probe kind `ready` takes and `alive` does not.
+            (_, Some("alive")) if key == "log" => format!(
+                "{owner}: `alive.log`: {}: a line that matched once matches for ever; use tcp, \
+                 http or exec",
+                crate::probe::InvalidProbe::NotFor { kind: "log", purpose: "liveness" }
+            ),
+            (_, Some(table)) => format!(
+                "{owner}: unknown key `{key}` in `{table}` (expected one of: {expected})"
+            ),
+            (_, None) => format!("{owner}: unknown key `{key}` (expected one of: {expected})"),
         }))
     }
 }

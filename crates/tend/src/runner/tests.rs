@@ -11,7 +11,7 @@ fn toml_error(text: &str) -> (Option<usize>, String) {
 
 #[test]
 fn toml_steps_keep_declaration_order_and_every_key() {
-    let steps = parse_toml(
+    let pipeline = parse_toml(
         r#"
 [steps.zeta]
 command = "cargo"
@@ -30,6 +30,7 @@ allow_failure = true
 "#,
     )
     .unwrap();
+    let steps = pipeline.steps();
     assert_eq!(steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["zeta", "alpha"]);
     let zeta = &steps[0];
     assert_eq!(
@@ -103,7 +104,7 @@ fn toml_errors_name_step_key_and_line() {
 fn yaml_reads_the_same_schema_and_points_at_lines() {
     let yaml = "steps:\n  zeta:\n    command: cargo\n    args: [build]\n    env:\n      PORT: 8080\n    timeout: 2s\n  alpha:\n    run: echo hi\n    after: [zeta]\n";
     let toml = "[steps.zeta]\ncommand = \"cargo\"\nargs = [\"build\"]\nenv = { PORT = 8080 }\ntimeout = \"2s\"\n[steps.alpha]\nrun = \"echo hi\"\nafter = [\"zeta\"]\n";
-    assert_eq!(parse_yaml(yaml).unwrap(), parse_toml(toml).unwrap());
+    assert_eq!(parse_yaml(yaml).unwrap().steps(), parse_toml(toml).unwrap().steps());
 
     for (text, line, needle) in [
         (

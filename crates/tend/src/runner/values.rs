@@ -10,51 +10,88 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use crate::process::{check_env_name, check_no_nul};
 
+/// What a key belongs to: the top level of a file, a step or a service.
+#[derive(Clone, Copy)]
+pub(super) enum Owner<'a> {
+    Top,
+    Step(&'a str),
+    Service(&'a str),
+}
+
+impl fmt::Display for Owner<'_> {
+    /// `step `NAME``, `service `NAME``, or `top level`: how its messages begin.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Owner::Top => f.write_str("top level"),
+            Owner::Step(name) => write!(f, "step `{name}`"),
+            Owner::Service(name) => write!(f, "service `{name}`"),
+        }
+    }
+}
+
 /// Where a value stands, for its error messages.
 #[derive(Clone, Copy)]
 pub(super) struct Field<'a> {
-    /// The step the key belongs to; `None` at the top level of a file.
-    pub(super) step: Option<&'a str>,
+    pub(super) owner: Owner<'a>,
+    /// The table the key is in, within its owner (`ready` for `ready.interval`).
+    pub(super) table: Option<&'static str>,
     pub(super) key: &'static str,
 }
 
 impl<'a> Field<'a> {
+    /// `key` of `owner`, outside any inner table.
+    pub(super) fn new(owner: Owner<'a>, key: &'static str) -> Self {
+        Field { owner, table: None, key }
+    }
+
     pub(super) fn of<K: Kind>(self) -> Typed<'a, K> {
         Typed { field: self, kind: PhantomData }
     }
 }
 
 impl Field<'_> {
-    /// `step `NAME``, or `top level`: how its messages begin.
+    /// `step `NAME``, `service `NAME``, or `top level`: how its messages begin.
     pub(super) fn owner(&self) -> String {
-        match self.step {
-            Some(step) => format!("step `{step}`"),
-            None => "top level".to_owned(),
+        self.owner.to_string()
+    }
+
+    /// The key as written in messages: `interval`, or `ready.interval` in an inner table.
+    pub(super) fn name(&self) -> String {
+        match self.table {
+            Some(table) => format!("{table}.{}", self.key),
+            None => self.key.to_owned(),
         }
     }
 
-    fn out_of_range<E: de::Error>(&self, value: impl fmt::Display) -> E {
+    pub(super) fn out_of_range<E: de::Error>(&self, value: impl fmt::Display) -> E {
         E::custom(format!(
             "{}: `{}` must be a whole number from 0 to {}, not {value}",
             self.owner(),
-            self.key,
+            self.name(),
             u32::MAX
         ))
     }
-}
 
-impl Field<'_> {
+    /// An error about this field's table: `step `NAME`: message` (just the message at the
+    /// top level).
+    pub(super) fn fail<E: de::Error>(&self, message: impl fmt::Display) -> E {
+        match self.owner {
+            Owner::Top => E::custom(message),
+            owner => E::custom(format!("{owner}: {message}")),
+        }
+    }
+
     /// An error for this field with the library's own wording for unusable input.
-    pub(super) fn refuse<E: de::Error>(&self, message: String) -> E {
-        E::custom(format!("{}: `{}`: {message}", self.owner(), self.key))
+    pub(super) fn refuse<E: de::Error>(&self, message: impl fmt::Display) -> E {
+        E::custom(format!("{}: `{}`: {message}", self.owner(), self.name()))
     }
 }
 
 impl fmt::Display for Field<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.step {
-            Some(step) => write!(f, "`{}` in step `{step}`", self.key),
-            None => write!(f, "the top-level `{}`", self.key),
+        match self.owner {
+            Owner::Top => write!(f, "the top-level `{}`", self.name()),
+            owner => write!(f, "`{}` in {owner}", self.name()),
         }
     }
 }
@@ -83,10 +120,10 @@ impl<'de, K: Kind> DeserializeSeed<'de> for Typed<'_, K> {
 }
 
 /// Visits one value of kind `K`, naming the field in type errors.
-struct Expect<'a, K>(Field<'a>, PhantomData<K>);
+pub(super) struct Expect<'a, K>(pub(super) Field<'a>, pub(super) PhantomData<K>);
 
 impl<K: Kind> Expect<'_, K> {
-    fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    pub(super) fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} for {}", K::WHAT, self.0)
     }
 }
@@ -101,11 +138,12 @@ pub(super) struct EnvTable;
 
 macro_rules! expecting {
     () => {
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             self.describe(f)
         }
     };
 }
+pub(super) use expecting;
 
 impl Kind for Text {
     type Output = String;
@@ -191,7 +229,7 @@ impl Kind for Span {
 
 impl Expect<'_, Span> {
     fn bare<E: de::Error>(self) -> Result<Duration, E> {
-        let bare = crate::wire::bare_number(self.0.key);
+        let bare = crate::wire::bare_number(&self.0.name());
         Err(E::custom(format!("expected {} for {}: {bare}", Span::WHAT, self.0)))
     }
 }
@@ -204,7 +242,7 @@ impl<'de> Visitor<'de> for Expect<'_, Span> {
             E::custom(format!(
                 "{}: `{}` is not a duration like 500ms, 2s or 1m30s: `{v}` ({e})",
                 self.0.owner(),
-                self.0.key
+                self.0.name()
             ))
         })
     }
