@@ -36,7 +36,8 @@ pub(crate) enum Command {
     Daemons(commands::daemons::DaemonsArgs),
     /// Wait until a daemon's health server answers healthy (or ready).
     Health(commands::health::HealthArgs),
-    /// Run a pipeline file: steps with dependencies, output prefixed, a summary at the end.
+    /// Run a stack file or Procfile: steps and services in dependency order, output prefixed,
+    /// a summary at the end.
     Up(commands::up::UpArgs),
     /// Run the supervisor daemon: the REST + WebSocket API on 127.0.0.1:7420.
     Daemon(commands::daemon::DaemonArgs),

@@ -1,15 +1,22 @@
-//! Live step output: every line of every step, prefixed with the step's name.
+//! Live output: every line of every step and service, prefixed with its name, and the
+//! lifecycle lines of the services ([`lifecycle`](super::lifecycle)) in order with them.
+//!
+//! Output comes from the service's event bus, lifecycle news from the runner's events: two
+//! feeds. A lifecycle line is written only after every bus event published before it (the bus
+//! is drained first), and a line about the end of a run (`…; restart 3 in 2s`, `stopped`)
+//! waits for that run's `exited` event, so it never overtakes the run's last output lines.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
-use tend::runner::Pipeline;
+use tend::runner::{Pipeline, StepEvent};
 use tend::{EventKind, ProcessId, Received, Service, Subscription};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::style::{Out, Prefixes};
+use super::lifecycle;
+use super::style::{Out, Prefixes, node_names};
 
 /// Output is written in batches at most this far apart, so a flood of lines costs a few
 /// writes per second rather than one per line.
@@ -19,86 +26,148 @@ const FLUSH_BYTES: usize = 64 * 1024;
 /// After the run, how long to keep draining when events were lost and the count of `exited`
 /// events can no longer tell when everything has arrived.
 const DRAIN_AFTER_LAG: Duration = Duration::from_millis(500);
+/// After the run, how long the bus may stay silent before the printer stops waiting for
+/// `exited` events it was told to expect (every process has ended by then, so their events
+/// are all published: this only bounds a miscount).
+const DRAIN_WHEN_IDLE: Duration = Duration::from_secs(1);
 
-/// Prints the output events of the pipeline's processes until told how many processes there
-/// were and all of them have reported `exited`.
+/// Prints the output events of the run's processes, and the services' lifecycle lines, until
+/// told how many processes there were and all of them have reported `exited`.
 pub(crate) struct LinePrinter {
     task: JoinHandle<()>,
-    attempts: watch::Sender<Option<u64>>,
+    processes: watch::Sender<Option<u64>>,
+    lifecycle: Lifecycle,
+}
+
+/// Hands the runner's events to the printer; cheap to clone into the runner's observer.
+#[derive(Debug, Clone)]
+pub(crate) struct Lifecycle(mpsc::UnboundedSender<StepEvent>);
+
+impl Lifecycle {
+    /// Takes one runner event; those that are not about a service are dropped here.
+    pub(crate) fn observe(&self, event: &StepEvent) {
+        if lifecycle::line(event).is_some() {
+            let _ = self.0.send(event.clone());
+        }
+    }
 }
 
 impl LinePrinter {
-    /// Subscribes to `service` at once (before any step starts) and prints in the background.
+    /// Subscribes to `service` at once (before anything starts) and prints in the background.
     pub(crate) fn start(
         service: &Service,
         pipeline: &Pipeline,
         prefixes: Prefixes,
         out: Out,
     ) -> Self {
-        let (attempts, expected) = watch::channel(None);
-        let index = pipeline.steps().iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
+        let (processes, expected) = watch::channel(None);
+        let (lifecycle, news) = mpsc::unbounded_channel();
+        let index =
+            node_names(pipeline).enumerate().map(|(i, name)| (name.to_owned(), i)).collect();
         let printer = Printer {
             service: service.clone(),
             index,
+            first_service: pipeline.steps().len(),
             prefixes,
             out,
-            steps: HashMap::new(),
+            nodes: HashMap::new(),
+            foreign: HashSet::new(),
+            services: Services::default(),
             pending: String::new(),
         };
-        let task = tokio::spawn(printer.run(service.subscribe(), expected));
-        Self { task, attempts }
+        let task = tokio::spawn(printer.run(service.subscribe(), news, expected));
+        Self { task, processes, lifecycle: Lifecycle(lifecycle) }
     }
 
-    /// Waits until the output of all `attempts` processes has been printed.
-    pub(crate) async fn finish(self, attempts: u64) {
-        self.attempts.send_replace(Some(attempts));
+    /// Where the runner's events go (see [`Runner::on_event`](tend::runner::Runner::on_event)).
+    pub(crate) fn lifecycle(&self) -> Lifecycle {
+        self.lifecycle.clone()
+    }
+
+    /// Waits until the output of all `processes` (every step attempt and service run) has
+    /// been printed, and every lifecycle line.
+    pub(crate) async fn finish(self, processes: u64) {
+        self.processes.send_replace(Some(processes));
+        drop(self.lifecycle);
         let _ = self.task.await;
     }
 }
 
 struct Printer {
     service: Service,
-    /// Step name → declaration index.
+    /// Step or service name → node index (steps, then services, in declaration order).
     index: HashMap<String, usize>,
+    /// Node index of the first service.
+    first_service: usize,
     prefixes: Prefixes,
     out: Out,
-    /// Managed process → the step it runs (declaration index).
-    steps: HashMap<ProcessId, usize>,
+    /// Managed process → the node it runs.
+    nodes: HashMap<ProcessId, usize>,
+    /// Processes started under a name that is none of ours (a probe's, a user's): their end is
+    /// not counted.
+    foreign: HashSet<ProcessId>,
+    services: Services,
     /// Prefixed lines not written yet.
     pending: String,
 }
 
+/// What the printer knows about the services' runs.
+#[derive(Default)]
+struct Services {
+    /// Runs started so far, per service node.
+    runs: HashMap<usize, u32>,
+    /// The latest run's process, per service node.
+    current: HashMap<usize, ProcessId>,
+    /// Service processes whose `exited` event was printed past.
+    ended: HashSet<ProcessId>,
+    /// Lifecycle lines not written yet, per service node, each maybe waiting for a process's
+    /// end.
+    waiting: HashMap<usize, VecDeque<(Option<ProcessId>, String)>>,
+    /// Services whose last line already said `; stopping`.
+    said_stopping: HashSet<usize>,
+}
+
 impl Printer {
-    async fn run(mut self, mut events: Subscription, mut expected: watch::Receiver<Option<u64>>) {
+    async fn run(
+        mut self,
+        mut events: Subscription,
+        mut news: mpsc::UnboundedReceiver<StepEvent>,
+        mut expected: watch::Receiver<Option<u64>>,
+    ) {
         let mut flush = tokio::time::interval(FLUSH_EVERY);
         flush.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut exited = 0_u64;
         let mut lagged = false;
         let mut give_up: Option<Instant> = None;
+        let mut news_open = true;
         loop {
             if let Some(total) = *expected.borrow_and_update() {
                 if exited >= total {
                     break;
                 }
-                if lagged && give_up.is_none() {
-                    give_up = Some(Instant::now() + DRAIN_AFTER_LAG);
-                }
+                let after = if lagged { DRAIN_AFTER_LAG } else { DRAIN_WHEN_IDLE };
+                give_up.get_or_insert_with(|| Instant::now() + after);
             }
             tokio::select! {
                 received = events.recv() => match received {
-                    Some(Received::Event(event)) => match event.kind {
-                        EventKind::Started { .. } => self.learn(event.id),
-                        EventKind::Output { line, .. } => self.line(event.id, &line),
-                        EventKind::Exited { .. } => exited += 1,
-                        _ => {}
-                    },
-                    Some(Received::Lagged { missed }) => {
-                        lagged = true;
-                        self.pending.push_str(&format!(
-                            "tend: output is coming faster than it can be shown; {missed} events skipped\n"
-                        ));
+                    Some(received) => {
+                        exited += self.event(received, &mut lagged);
+                        // Silence, not progress, is what the idle deadline measures.
+                        if !lagged && give_up.is_some() {
+                            give_up = Some(Instant::now() + DRAIN_WHEN_IDLE);
+                        }
                     }
                     None => break,
+                },
+                news = news.recv(), if news_open => match news {
+                    Some(news) => {
+                        // Everything published before this news goes first.
+                        while let Some(received) = events.try_recv() {
+                            exited += self.event(received, &mut lagged);
+                        }
+                        self.lifecycle(&news);
+                    }
+                    None => news_open = false,
                 },
                 changed = expected.changed() => {
                     // The sender went away without a count: nobody waits for us any more.
@@ -113,28 +182,129 @@ impl Printer {
                 self.flush();
             }
         }
+        // The runner told everything before the count came: what is still in the channel, then
+        // whatever still waits for an `exited` that will not come (lost to a lag).
+        while let Ok(news) = news.try_recv() {
+            self.lifecycle(&news);
+        }
+        self.release_all();
         self.flush();
     }
 
-    /// Finds which step a new process runs: steps' processes are named after them.
-    fn learn(&mut self, id: ProcessId) {
-        let step = self
+    /// Handles one bus event; returns 1 for the end of one of the run's processes.
+    fn event(&mut self, received: Received, lagged: &mut bool) -> u64 {
+        match received {
+            Received::Event(event) => match event.kind {
+                EventKind::Started { pid, .. } => self.learn(event.id, pid),
+                EventKind::Output { line, .. } => self.line(event.id, &line),
+                EventKind::Exited { .. } => return self.ended(event.id),
+                _ => {}
+            },
+            Received::Lagged { missed } => {
+                *lagged = true;
+                self.pending.push_str(&format!(
+                    "tend: output is coming faster than it can be shown; {missed} events skipped\n"
+                ));
+            }
+        }
+        0
+    }
+
+    /// Finds which step or service a new process runs: their processes are named after them.
+    fn learn(&mut self, id: ProcessId, pid: u32) {
+        let node = self
             .service
             .get(&id.to_string())
             .ok()
             .and_then(|process| process.info().name)
             .and_then(|name| self.index.get(&name).copied());
-        if let Some(step) = step {
-            self.steps.insert(id, step);
+        let Some(node) = node else {
+            self.foreign.insert(id);
+            return;
+        };
+        self.nodes.insert(id, node);
+        if node >= self.first_service {
+            let run = self.services.runs.entry(node).or_default();
+            *run += 1;
+            let text = lifecycle::started(pid, *run);
+            self.services.current.insert(node, id);
+            self.services.said_stopping.remove(&node);
+            self.queue(node, None, text);
         }
     }
 
     fn line(&mut self, id: ProcessId, line: &[u8]) {
-        let Some(&step) = self.steps.get(&id) else { return };
+        let Some(&node) = self.nodes.get(&id) else { return };
         let text = String::from_utf8_lossy(line);
         // A `\r` before the newline would send the cursor back over the prefix.
         let text = text.strip_suffix('\r').unwrap_or(&text);
-        self.pending.push_str(self.prefixes.get(step));
+        self.push(node, text);
+    }
+
+    /// A process ended: 1 unless it is foreign. A service's lines waiting for it go now.
+    fn ended(&mut self, id: ProcessId) -> u64 {
+        if self.foreign.remove(&id) {
+            return 0;
+        }
+        if let Some(&node) = self.nodes.get(&id)
+            && node >= self.first_service
+        {
+            self.services.ended.insert(id);
+            self.release(node);
+        }
+        1
+    }
+
+    /// A runner event about a service: its line, after the run's end when it tells of it.
+    fn lifecycle(&mut self, event: &StepEvent) {
+        let Some((name, text)) = lifecycle::line(event) else { return };
+        let Some(&node) = self.index.get(name) else { return };
+        let current = self.services.current.get(&node).copied();
+        let wait = match event {
+            StepEvent::Restarting { .. } => current,
+            StepEvent::ServiceFinished(report) => report.process_id.or(current),
+            StepEvent::Stopping { .. } if self.services.said_stopping.contains(&node) => return,
+            _ => None,
+        };
+        if matches!(event, StepEvent::NotAlive { .. } | StepEvent::Stopping { .. }) {
+            self.services.said_stopping.insert(node);
+        }
+        self.queue(node, wait, text);
+    }
+
+    fn queue(&mut self, node: usize, wait: Option<ProcessId>, text: String) {
+        self.services.waiting.entry(node).or_default().push_back((wait, text));
+        self.release(node);
+    }
+
+    /// Writes the service's waiting lines up to the first whose process has not ended.
+    fn release(&mut self, node: usize) {
+        let Some(mut queue) = self.services.waiting.remove(&node) else { return };
+        while let Some((wait, _)) = queue.front() {
+            if wait.is_some_and(|id| !self.services.ended.contains(&id)) {
+                break;
+            }
+            let (_, text) = queue.pop_front().expect("the front was just seen");
+            self.push(node, &text);
+        }
+        if !queue.is_empty() {
+            self.services.waiting.insert(node, queue);
+        }
+    }
+
+    /// Writes every waiting line, in node order, ended or not.
+    fn release_all(&mut self) {
+        let mut nodes: Vec<usize> = self.services.waiting.keys().copied().collect();
+        nodes.sort_unstable();
+        for node in nodes {
+            for (_, text) in self.services.waiting.remove(&node).unwrap_or_default() {
+                self.push(node, &text);
+            }
+        }
+    }
+
+    fn push(&mut self, node: usize, text: &str) {
+        self.pending.push_str(self.prefixes.get(node));
         self.pending.push_str(text);
         self.pending.push('\n');
     }

@@ -1,10 +1,13 @@
-//! How `tend up` shows a run: step output prefixed with the step's name, a live progress line
-//! on a terminal, and a summary table at the end.
+//! How `tend up` shows a run: the output of steps and services prefixed with their names,
+//! the services' lifecycle lines in their streams, a live progress line on a terminal, and a
+//! summary table at the end.
 //!
 //! On a terminal (stdout is one and `NO_COLOR` is unset or empty) names and statuses are
-//! coloured and an indicatif progress line counts running, done and failed steps. Otherwise
-//! the same lines come plain, without the progress line, so logs stay greppable.
+//! coloured and an indicatif progress line counts running, done and failed steps and ready
+//! services. Otherwise the same lines come plain, without the progress line, so logs stay
+//! greppable.
 
+mod lifecycle;
 mod lines;
 mod progress;
 mod style;

@@ -1,4 +1,4 @@
-//! Colours, step-name prefixes, and where lines go while a progress line is shown.
+//! Colours, the step and service name prefixes, and where lines go while a progress line is shown.
 
 use std::io::{IsTerminal, Write};
 
@@ -32,8 +32,8 @@ impl Look {
 /// bold so they stand apart from the steps' own colours.
 const PALETTE: [&str; 6] = ["1;36", "1;33", "1;32", "1;35", "1;34", "1;31"];
 
-/// The `name | ` prefix of each step, padded to the longest name and coloured, its control
-/// characters escaped.
+/// The `name | ` prefix of each step, then of each service, padded to the longest name and
+/// coloured, its control characters escaped.
 #[derive(Debug, Clone)]
 pub(crate) struct Prefixes {
     prefixes: Vec<String>,
@@ -41,10 +41,9 @@ pub(crate) struct Prefixes {
 
 impl Prefixes {
     pub(crate) fn new(pipeline: &Pipeline, look: Look) -> Self {
-        // Names are shown terminal-safe: the step's output that follows is its own business,
+        // Names are shown terminal-safe: the output that follows is the process's own business,
         // but the prefix must not be able to move the cursor or start a fake line.
-        let names: Vec<_> =
-            pipeline.steps().iter().map(|step| terminal_safe::escape(&step.name)).collect();
+        let names: Vec<_> = node_names(pipeline).map(terminal_safe::escape).collect();
         let width = names.iter().map(|name| name.chars().count()).max().unwrap_or(0);
         let prefixes = names
             .iter()
@@ -57,10 +56,16 @@ impl Prefixes {
         Self { prefixes }
     }
 
-    /// The prefix of step number `index` (declaration order).
+    /// The prefix of node `index`: the steps in declaration order, then the services.
     pub(crate) fn get(&self, index: usize) -> &str {
         &self.prefixes[index]
     }
+}
+
+/// The names of the steps in declaration order, then of the services: node `i` of the run.
+pub(crate) fn node_names(pipeline: &Pipeline) -> impl Iterator<Item = &str> {
+    let steps = pipeline.steps().iter().map(|step| step.name.as_str());
+    steps.chain(pipeline.services().iter().map(|service| service.name.as_str()))
 }
 
 /// Our stdout, shared with the progress line when there is one: text written while the bar
@@ -84,5 +89,23 @@ impl Out {
             Out::Plain => write(),
             Out::Above(bar) => bar.suspend(write),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tend::runner::{ServiceSpec, Step};
+
+    use super::*;
+
+    #[test]
+    fn services_are_prefixed_after_the_steps_with_one_width() {
+        let steps = vec![Step::script("migrate", "true")];
+        let services = vec![ServiceSpec::script("db", "true"), ServiceSpec::script("web", "true")];
+        let pipeline = Pipeline::with_services(steps, services).unwrap();
+        let prefixes = Prefixes::new(&pipeline, Look { fancy: false });
+        assert_eq!(prefixes.get(0), "migrate | ");
+        assert_eq!(prefixes.get(1), "db      | ");
+        assert_eq!(prefixes.get(2), "web     | ");
     }
 }
