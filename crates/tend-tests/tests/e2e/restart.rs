@@ -79,7 +79,7 @@ fn lifecycle(events: &[Event]) -> Vec<&'static str> {
             EventKind::Restarted { .. } => Some("restarted"),
             EventKind::Killed { .. } => Some("killed"),
             EventKind::Exited { .. } => Some("exited"),
-            EventKind::Output { .. } => None,
+            EventKind::Output { .. } | EventKind::Ready { .. } | EventKind::NotAlive { .. } => None,
         })
         .collect()
 }
