@@ -17,47 +17,47 @@ const SERVICE_KEYS: &[Case] = &[
     (
         "[services.web]\nrun = \"touch ran\"\nready = { interval = \"1s\" }\n",
         3,
-        &["service `web`", "`ready`"],
+        &["service `web`", "ready"],
     ),
     (
         "[services.web]\nrun = \"touch ran\"\nready = { tcp = \"127.0.0.1:1\", log = \"up\" }\n",
         3,
-        &["service `web`", "`ready`"],
+        &["service `web`", "ready"],
     ),
     (
         "[services.web]\nrun = \"touch ran\"\nready = { tcp = \"127.0.0.1:1\", colour = \"red\" }\n",
         3,
-        &["service `web`", "`colour`"],
+        &["service `web`", "colour"],
     ),
     (
         "[services.web]\nrun = \"touch ran\"\nalive = { log = \"up\" }\n",
         3,
-        &["service `web`", "`alive`"],
+        &["service `web`", "alive"],
     ),
     (
         "[services.web]\nrun = \"touch ran\"\nalive = { interval = \"1s\" }\n",
         3,
-        &["service `web`", "`alive`"],
+        &["service `web`", "alive"],
     ),
     (
         "[services.web]\nrun = \"touch ran\"\nready = { log = \"(unclosed\" }\n",
         3,
-        &["service `web`", "`log`"],
+        &["service `web`", "ready.log"],
     ),
     (
         "[services.web]\nrun = \"touch ran\"\nready = { http = \"not a url\" }\n",
         3,
-        &["service `web`", "`http`"],
+        &["service `web`", "ready.http"],
     ),
     (
         "[services.web]\nrun = \"touch ran\"\nready = { tcp = \"localhost\" }\n",
         3,
-        &["service `web`", "`tcp`"],
+        &["service `web`", "ready.tcp"],
     ),
     (
         "[services.web]\nrun = \"touch ran\"\nready = { tcp = \"127.0.0.1:1\", timeout = \"soon\" }\n",
         3,
-        &["service `web`", "`timeout`"],
+        &["service `web`", "timeout"],
     ),
     (
         "[services.web]\nrun = \"touch ran\"\nlog = \"web.log\"\nlog_max_size = \"ten megs\"\n",
@@ -121,22 +121,35 @@ const GRAPH: &[Case] = &[
     ),
 ];
 
+/// Runs every case and fails naming each one whose outcome is wrong (all of them at once).
 fn check(file: &str, cases: &[Case]) {
+    let mut wrong = Vec::new();
     for (text, line, expected) in cases {
         let project = Project::new();
         project.write(file, text);
         let ran = project.up(&[file]).finish();
-        assert_eq!(ran.code, Some(2), "{text}\n{}", ran.both());
-        if *line > 0 {
-            let at = format!("{file}:{line}:");
-            assert!(ran.stderr.contains(&at), "`{at}` for\n{text}in: {}", ran.stderr);
+        let at = format!("{file}:{line}:");
+        let mut missing: Vec<&str> =
+            expected.iter().copied().filter(|w| !ran.stderr.contains(w)).collect();
+        if *line > 0 && !ran.stderr.contains(&at) {
+            missing.push(&at);
         }
-        for wanted in *expected {
-            assert!(ran.stderr.contains(wanted), "`{wanted}` for\n{text}in: {}", ran.stderr);
+        if ran.code != Some(2) || !missing.is_empty() || !ran.stdout.is_empty() {
+            wrong.push(format!(
+                "{text}=> missing {missing:?} in
+{}",
+                ran.both()
+            ));
         }
-        assert_eq!(ran.stdout, "", "{text}");
         assert!(!project.path().join("ran").exists(), "something ran:\n{text}");
     }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} cases wrong:\n{}",
+        wrong.len(),
+        cases.len(),
+        wrong.join("\n")
+    );
 }
 
 #[test]

@@ -92,7 +92,8 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
                 }
             }
         }
-        let services = services.into_iter().map(ServiceDraft::finish::<A::Error>).collect::<Result<_, _>>()?;
+        let services =
+            services.into_iter().map(ServiceDraft::finish::<A::Error>).collect::<Result<_, _>>()?;
         Ok(Document { steps, services })
     }
 }

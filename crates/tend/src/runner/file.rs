@@ -163,11 +163,8 @@ pub fn load(path: impl AsRef<Path>) -> Result<Pipeline, FileError> {
         return super::procfile::parse(path, &text, &base);
     }
     let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-    let document = if yaml {
-        parse_yaml_file(path, &text, &base)
-    } else {
-        toml_document(&text, Some(&base))
-    };
+    let document =
+        if yaml { parse_yaml_file(path, &text, &base) } else { toml_document(&text, Some(&base)) };
     let document = document.map_err(|e| e.in_file(path))?;
     validate(document).map_err(|e| e.in_file(path))
 }

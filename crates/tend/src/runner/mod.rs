@@ -107,18 +107,18 @@ pub use file::parse_yaml;
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
 pub use file::{FileError, MAX_FILE_SIZE, is_procfile, load, parse_toml};
 pub use graph::{Pipeline, PipelineError};
-pub use report::{Report, StepReport, StepStatus, Totals};
 #[cfg(feature = "files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
 pub use probe_schema::{ALIVE_KEYS, READY_KEYS};
 #[cfg(feature = "files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
 pub use procfile::PROCFILE_BASE_PORT;
+pub use report::{Report, StepReport, StepStatus, Totals};
 pub use schema::STEP_KEYS;
+pub use service_report::{ServiceReport, ServiceStatus};
 #[cfg(feature = "files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
 pub use service_schema::SERVICE_KEYS;
-pub use service_report::{ServiceReport, ServiceStatus};
 pub use service_spec::{
     DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_SIZE, DEFAULT_SERVICE_GRACE, ServiceLog, ServiceSpec,
 };

@@ -86,9 +86,7 @@ fn process_line(line: &str) -> Result<(&str, &str), String> {
 fn read_dotenv(path: &Path) -> Result<BTreeMap<String, String>, DotenvError> {
     match crate::dotenv::read(path) {
         Ok(vars) => Ok(vars.into_iter().collect()),
-        Err(DotenvError::Read { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound =>
-        {
+        Err(DotenvError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             Ok(BTreeMap::new())
         }
         Err(error) => Err(error),

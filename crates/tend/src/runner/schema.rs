@@ -283,9 +283,9 @@ impl<'de> Visitor<'de> for Key<'_> {
                  http or exec",
                 crate::probe::InvalidProbe::NotFor { kind: "log", purpose: "liveness" }
             ),
-            (_, Some(table)) => format!(
-                "{owner}: unknown key `{key}` in `{table}` (expected one of: {expected})"
-            ),
+            (_, Some(table)) => {
+                format!("{owner}: unknown key `{key}` in `{table}` (expected one of: {expected})")
+            }
             (_, None) => format!("{owner}: unknown key `{key}` (expected one of: {expected})"),
         }))
     }

@@ -187,7 +187,9 @@ impl<'de> Visitor<'de> for ServiceSeed<'_> {
                 "restart_max_delay_ms" => {
                     restart.max_delay = Some(map.next_value_seed(field.of::<Millis>())?);
                 }
-                "stop_signal" => spec.stop_signal = map.next_value_seed(field.of::<SignalValue>())?,
+                "stop_signal" => {
+                    spec.stop_signal = map.next_value_seed(field.of::<SignalValue>())?
+                }
                 "grace" => spec.grace = map.next_value_seed(field.of::<Span>())?,
                 "grace_ms" => spec.grace = map.next_value_seed(field.of::<Millis>())?,
                 "log" => log = Some(map.next_value_seed(LogPath(field))?),

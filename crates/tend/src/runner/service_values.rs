@@ -95,9 +95,7 @@ impl<'de> Visitor<'de> for Expect<'_, Budget> {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<MaxRestarts, E> {
         match v {
             "unlimited" => Ok(MaxRestarts::Unlimited),
-            _ => Err(self.0.refuse(format!(
-                "`{v}` is not a number of restarts or \"unlimited\""
-            ))),
+            _ => Err(self.0.refuse(format!("`{v}` is not a number of restarts or \"unlimited\""))),
         }
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<MaxRestarts, E> {
@@ -122,13 +120,17 @@ impl<'de> Visitor<'de> for Expect<'_, AtLeastOne> {
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<u32, E> {
         match u32::try_from(v) {
             Ok(n) if n >= 1 => Ok(n),
-            _ => Err(self.0.refuse(format!("must be a whole number from 1 to {}, not {v}", u32::MAX))),
+            _ => Err(self
+                .0
+                .refuse(format!("must be a whole number from 1 to {}, not {v}", u32::MAX))),
         }
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<u32, E> {
         match u64::try_from(v) {
             Ok(v) => self.visit_u64(v),
-            Err(_) => Err(self.0.refuse(format!("must be a whole number from 1 to {}, not {v}", u32::MAX))),
+            Err(_) => Err(self
+                .0
+                .refuse(format!("must be a whole number from 1 to {}, not {v}", u32::MAX))),
         }
     }
 }
