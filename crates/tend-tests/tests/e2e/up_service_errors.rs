@@ -60,6 +60,11 @@ const SERVICE_KEYS: &[Case] = &[
         &["service `web`", "timeout"],
     ),
     (
+        "[services.web]\nrun = \"touch ran\"\nalive = { exec = \"true\", failures = 0 }\n",
+        3,
+        &["service `web`", "failures"],
+    ),
+    (
         "[services.web]\nrun = \"touch ran\"\nlog = \"web.log\"\nlog_max_size = \"ten megs\"\n",
         4,
         &["service `web`", "`log_max_size`"],

@@ -134,7 +134,7 @@ fn liveness_failures_stop_and_restart_the_service_which_must_be_ready_again() {
         .unwrap_or_else(|| panic!("no summary row for web:\n{}", ran.stdout));
     let columns: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(columns.get(1), Some(&"stopped"), "{row}");
-    assert!(columns.contains(&"1"), "one restart in the row: {row}");
+    assert_eq!(columns.get(2), Some(&"1"), "one restart (SERVICE STATUS RESTARTS …): {row}");
 }
 
 /// Writes `text` to `path` through a temporary file and a rename, so the fixture never reads
