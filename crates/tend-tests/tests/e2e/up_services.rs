@@ -261,3 +261,34 @@ fn json_services_list_every_service_in_declaration_order_with_its_keys() {
     assert_eq!(report["success"], true);
     assert_eq!(report["totals"]["passed"], 1, "steps' totals keep their meaning");
 }
+
+#[test]
+fn on_a_terminal_the_progress_line_counts_ready_services() {
+    let project = Project::new();
+    let text = [
+        project.service(
+            "db",
+            &["--print", "db is up", "--print-after", "0.3"],
+            "ready = { log = \"up$\", interval = \"50ms\" }",
+        ),
+        project.service("web", &[], "after = [\"db\"]"),
+        project.step("check", &["--exit-after", "1.5"], "after = [\"web\"]"),
+    ]
+    .concat();
+    project.write("tend.toml", &text);
+    let command = format!("'{}' up --exit-after-steps", crate::support::tend_bin().display());
+    // `script` runs the command on a pseudo-terminal and copies what it printed.
+    let shown_path = project.path().join("shown");
+    let mut script = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(project.path())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&shown_path).unwrap())
+        .spawn()
+        .expect("`script` (util-linux) runs");
+    let status = crate::support::wait_child(&mut script, crate::up_support::BOUND);
+    let shown = std::fs::read_to_string(&shown_path).unwrap();
+    assert_eq!(status.code(), Some(0), "{shown}");
+    assert!(shown.contains("2/2 services ready"), "{shown:?}");
+}
