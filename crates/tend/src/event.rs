@@ -107,7 +107,7 @@ pub enum EventKind {
     Ready {
         /// From the run's start to the probe's success, in milliseconds.
         after_ms: f64,
-        /// The probe in its written form (`tcp 127.0.0.1:5432`); `None` without one.
+        /// The probe in its written form (`tcp 127.0.0.1:5432`); null when it has none.
         probe: Option<String>,
     },
     /// A service's run failed its liveness checks and is being stopped. Published by the

@@ -143,6 +143,11 @@ impl Printer {
         loop {
             if let Some(total) = *expected.borrow_and_update() {
                 if exited >= total {
+                    // Every process has ended and published its events: whatever is left of
+                    // them still goes (a count that came out short loses nothing).
+                    while let Some(received) = events.try_recv() {
+                        self.event(received, &mut lagged);
+                    }
                     break;
                 }
                 let after = if lagged { DRAIN_AFTER_LAG } else { DRAIN_WHEN_IDLE };

@@ -1,8 +1,8 @@
 //! Bounded fuzzing of the pipeline file parser (issue 10, "Fuzzing and soak"): arbitrary
 //! text, and valid files (TOML and YAML) mutated a few characters at a time, through
-//! `parse_toml`/`parse_yaml`, and arbitrary JSON steps through `steps_from`; whatever parses
-//! goes on through `Pipeline::new`. Nothing may panic; every error must name a place or a
-//! step. Parsing only: nothing is started.
+//! `parse_toml`/`parse_yaml` (which validate the steps and services as a graph), and arbitrary
+//! JSON steps through `steps_from`, whose steps go on through `Pipeline::new`. Nothing may
+//! panic; every error must name a place or a step. Parsing only: nothing is started.
 
 use proptest::prelude::*;
 use serde_json::{Number, Value};
@@ -24,6 +24,19 @@ run = "cargo test"
 after = ["build"]
 allow_failure = true
 timeout = "0s"
+
+[services.db]
+command = "db"
+after = ["build"]
+ready = { tcp = "127.0.0.1:5432", interval = "100ms", timeout_ms = 3000 }
+alive = { exec = "true", interval = "1s", failures = 2 }
+restart = "always"
+max_restarts = 5
+restart_delay = "1s"
+stop_signal = "INT"
+log = "db.log"
+log_max_size = "1MiB"
+log_keep = 2
 "#;
 
 /// The same in YAML.
@@ -42,6 +55,15 @@ const YAML: &str = "steps:
     after: [build]
     allow_failure: true
     timeout: 0s
+services:
+  db:
+    run: exec db
+    after: [build]
+    ready: { log: 'ready \\d+', initial_delay: 1s }
+    alive: { tcp: '127.0.0.1:5432' }
+    restart: on_failure
+    grace: 3s
+    log: db.log
 ";
 
 /// Characters that matter to TOML, YAML or the schema.
@@ -67,6 +89,10 @@ const PIECES: &[&str] = &[
     "years",
     "s",
     "steps",
+    "services",
+    "ready",
+    "tcp",
+    "log",
     "after",
     "timeout",
     "&a",
@@ -77,13 +103,10 @@ const PIECES: &[&str] = &[
     "é",
 ];
 
-/// Goes on with whatever parsed: the graph checks must not panic either.
-fn check(parsed: Result<Vec<Step>, String>) -> Result<(), TestCaseError> {
-    match parsed {
-        Ok(steps) => {
-            let _ = Pipeline::new(steps);
-        }
-        Err(message) => prop_assert!(!message.is_empty(), "an error says something"),
+/// An error must say something.
+fn check<T>(parsed: Result<T, String>) -> Result<(), TestCaseError> {
+    if let Err(message) = parsed {
+        prop_assert!(!message.is_empty(), "an error says something");
     }
     Ok(())
 }
@@ -141,35 +164,37 @@ proptest! {
 
     #[test]
     fn arbitrary_text_never_panics(text in any::<String>()) {
-        check(parse_toml(&text).map(|p| p.steps().to_vec()).map_err(|e| e.to_string()))?;
-        check(parse_yaml(&text).map(|p| p.steps().to_vec()).map_err(|e| e.to_string()))?;
+        check(parse_toml(&text).map_err(|e| e.to_string()))?;
+        check(parse_yaml(&text).map_err(|e| e.to_string()))?;
     }
 
     #[test]
     fn mutated_toml_never_panics(edits in edits()) {
         let text = mutate(TOML, &edits);
-        check(parse_toml(&text).map(|p| p.steps().to_vec()).map_err(|e| e.to_string()))?;
+        check(parse_toml(&text).map_err(|e| e.to_string()))?;
     }
 
     #[test]
     fn mutated_yaml_never_panics(edits in edits()) {
         let text = mutate(YAML, &edits);
-        check(parse_yaml(&text).map(|p| p.steps().to_vec()).map_err(|e| e.to_string()))?;
+        check(parse_yaml(&text).map_err(|e| e.to_string()))?;
     }
 
     #[test]
     fn arbitrary_json_steps_never_panic(steps in proptest::collection::vec(("[a-z]{1,3}", json()), 0..5)) {
         // A JSON object is a map deserializer of its own (its keys sorted, which is fine here).
         let steps = Value::Object(steps.into_iter().collect());
-        check(steps_from(steps).map_err(|e| e.to_string()))?;
+        // Whatever parsed goes on through the graph checks, which must not panic either.
+        let steps: Result<Vec<Step>, String> = steps_from(steps).map_err(|e| e.to_string());
+        check(steps.map(Pipeline::new))?;
     }
 }
 
 #[test]
 fn the_unmutated_files_are_valid() {
     for pipeline in [parse_toml(TOML).expect("valid TOML"), parse_yaml(YAML).expect("valid YAML")] {
-        let steps = pipeline.steps();
-        assert_eq!(steps.len(), 2);
-        assert_eq!(steps[0].timeout.map(|t| t.as_secs()), Some(u64::MAX));
+        assert_eq!(pipeline.len(), 2);
+        assert_eq!(pipeline.steps()[0].timeout.map(|t| t.as_secs()), Some(u64::MAX));
+        assert_eq!(pipeline.services().len(), 1);
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::env_file::{EnvFileBase, EnvFileSeed};
-use super::schema::{Key, SeenKeys, StepsSeed};
+use super::schema::{Keys, StepsSeed};
 use super::service_schema::{ServiceDraft, ServicesSeed};
 use super::service_spec::ServiceSpec;
 use super::spec::Step;
@@ -52,10 +52,9 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
             (None, None);
         let mut env = BTreeMap::new();
         let mut file_env = BTreeMap::new();
-        let mut seen = SeenKeys::default();
-        while let Some(key) = map.next_key_seed(Key::new(FILE_KEYS, Owner::Top))? {
+        let mut keys = Keys::new(FILE_KEYS, Owner::Top);
+        while let Some(key) = map.next_key_seed(keys.next())? {
             let field = Field::new(Owner::Top, key);
-            seen.note(field, FILE_KEYS)?;
             match key {
                 "steps" => steps = Some(map.next_value_seed(StepsSeed { base: self.base })?),
                 "services" => {

@@ -6,62 +6,11 @@
 
 use std::collections::HashMap;
 
+use super::pipeline_error::NodeKind;
+// Re-exported for the modules that name it through the graph (the file loader).
+pub(super) use super::pipeline_error::PipelineError;
 use super::service_spec::ServiceSpec;
 use super::spec::{Step, StepCommand};
-
-/// Why a list of steps is not a valid pipeline. Each variant names the culprit.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum PipelineError {
-    /// A step has an empty name.
-    #[error("step #{index} has an empty name")]
-    EmptyName {
-        /// Its position in declaration order, from 1.
-        index: usize,
-    },
-    /// Two steps have the same name.
-    #[error("step `{name}` is defined twice")]
-    DuplicateName {
-        /// The name.
-        name: String,
-    },
-    /// A step has an empty program or script.
-    #[error("step `{step}` has an empty {what}")]
-    EmptyCommand {
-        /// The step.
-        step: String,
-        /// `command` or `run`.
-        what: &'static str,
-    },
-    /// A step waits for a step that does not exist.
-    #[error("step `{step}` runs after `{dependency}`, which is not a step")]
-    UnknownDependency {
-        /// The step.
-        step: String,
-        /// The name it gave.
-        dependency: String,
-    },
-    /// A step waits for itself.
-    #[error("step `{step}` runs after itself")]
-    SelfDependency {
-        /// The step.
-        step: String,
-    },
-    /// A step names the same dependency twice.
-    #[error("step `{step}` lists `{dependency}` twice in `after`")]
-    DuplicateDependency {
-        /// The step.
-        step: String,
-        /// The repeated name.
-        dependency: String,
-    },
-    /// The dependencies form a cycle, so none of its steps could ever start.
-    #[error("dependency cycle: {} (each step runs after the next)", .cycle.join(" -> "))]
-    Cycle {
-        /// The steps around the cycle; the first is repeated at the end.
-        cycle: Vec<String>,
-    },
-}
 
 /// A validated list of steps: unique non-empty names, known dependencies, no cycle.
 ///
@@ -86,72 +35,84 @@ pub enum PipelineError {
 pub struct Pipeline {
     steps: Vec<Step>,
     services: Vec<ServiceSpec>,
-    /// `deps[i]`: indices of the steps step `i` runs after.
+    /// `deps[node]`: the nodes it runs after (see [`deps`](Self::deps)).
     deps: Vec<Vec<usize>>,
 }
 
 impl Pipeline {
-    /// Checks `steps` and keeps them in declaration order.
+    /// Checks `steps` and keeps them in declaration order: a pipeline without services.
     ///
     /// Errors are looked for in this order: empty name, duplicate name and empty command
     /// (step by step); then self-dependency, unknown dependency and duplicate dependency (step
     /// by step); then cycles.
     /// The cycle reported is the first one a depth-first walk in declaration order meets.
     pub fn new(steps: Vec<Step>) -> Result<Self, PipelineError> {
-        let mut index = HashMap::with_capacity(steps.len());
-        for (i, step) in steps.iter().enumerate() {
-            if step.name.is_empty() {
-                return Err(PipelineError::EmptyName { index: i + 1 });
-            }
-            if index.insert(step.name.as_str(), i).is_some() {
-                return Err(PipelineError::DuplicateName { name: step.name.clone() });
-            }
-            let empty = match &step.command {
-                StepCommand::Program { command, .. } => command.is_empty().then_some("command"),
-                StepCommand::Script(script) => script.trim().is_empty().then_some("run"),
-            };
-            if let Some(what) = empty {
-                return Err(PipelineError::EmptyCommand { step: step.name.clone(), what });
-            }
-        }
-        let mut deps = Vec::with_capacity(steps.len());
-        for step in &steps {
-            let mut mine: Vec<usize> = Vec::with_capacity(step.after.len());
-            for dependency in &step.after {
-                let culprit = || (step.name.clone(), dependency.clone());
-                if *dependency == step.name {
-                    return Err(PipelineError::SelfDependency { step: step.name.clone() });
-                }
-                let Some(&target) = index.get(dependency.as_str()) else {
-                    let (step, dependency) = culprit();
-                    return Err(PipelineError::UnknownDependency { step, dependency });
-                };
-                if mine.contains(&target) {
-                    let (step, dependency) = culprit();
-                    return Err(PipelineError::DuplicateDependency { step, dependency });
-                }
-                mine.push(target);
-            }
-            deps.push(mine);
-        }
-        if let Some(cycle) = find_cycle(&deps) {
-            let cycle = cycle.into_iter().map(|i| steps[i].name.clone()).collect();
-            return Err(PipelineError::Cycle { cycle });
-        }
-        Ok(Self { steps, services: Vec::new(), deps })
+        Self::with_services(steps, Vec::new())
     }
 
-    /// A stack: `steps` and `services`, checked as one graph. Names are unique across both;
-    /// an `after` may name either kind.
+    /// A stack: `steps` and `services`, checked as one graph. Names are unique across both
+    /// kinds; an `after` may name either kind (a step or service after a service waits for
+    /// it to be ready); a cycle may run through both.
     ///
-    /// SKELETON: validation of the services is not written yet.
+    /// Errors are looked for in the order of [`new`](Self::new), the steps before the
+    /// services at each stage; a culprit that is a service is named as one.
+    ///
+    /// ```
+    /// use tend::runner::{Pipeline, ServiceSpec, Step};
+    ///
+    /// let stack = Pipeline::with_services(
+    ///     vec![Step::command("migrate", "./migrate").after(["db"])],
+    ///     vec![
+    ///         ServiceSpec::command("db", "postgres"),
+    ///         ServiceSpec::command("web", "./server").after(["migrate"]),
+    ///     ],
+    /// )
+    /// .unwrap();
+    /// assert_eq!((stack.len(), stack.services().len()), (1, 2));
+    ///
+    /// let err = Pipeline::with_services(
+    ///     vec![Step::command("db", "true")],
+    ///     vec![ServiceSpec::command("db", "postgres")],
+    /// )
+    /// .unwrap_err();
+    /// assert_eq!(err.to_string(), "`db` is both a step and a service");
+    /// ```
     pub fn with_services(
         steps: Vec<Step>,
         services: Vec<ServiceSpec>,
     ) -> Result<Self, PipelineError> {
-        let mut pipeline = Self::new(steps)?;
-        pipeline.services = services;
-        Ok(pipeline)
+        let nodes: Vec<Node<'_>> = steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Node::new(NodeKind::Step, i, &s.name, &s.command, &s.after))
+            .chain(
+                services
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| Node::new(NodeKind::Service, i, &s.name, &s.command, &s.after)),
+            )
+            .collect();
+        let index = check_names(&nodes)?;
+        let stack = !services.is_empty();
+        let deps = nodes
+            .iter()
+            .map(|node| resolve_after(node, &index, stack))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(cycle) = find_cycle(&deps) {
+            let services: Vec<String> = cycle[..cycle.len() - 1]
+                .iter()
+                .filter(|&&i| nodes[i].kind == NodeKind::Service)
+                .map(|&i| nodes[i].name.to_owned())
+                .collect();
+            let cycle = cycle.into_iter().map(|i| nodes[i].name.to_owned()).collect();
+            return Err(if services.is_empty() {
+                PipelineError::Cycle { cycle }
+            } else {
+                PipelineError::StackCycle { cycle, services }
+            });
+        }
+        drop(nodes);
+        Ok(Self { steps, services, deps })
     }
 
     /// The services, in declaration order.
@@ -179,10 +140,113 @@ impl Pipeline {
         self.steps.is_empty()
     }
 
-    /// Indices of the steps each step runs after.
+    /// The graph: `deps()[node]` are the nodes `node` runs after, the steps being nodes
+    /// `0..len()` and the services `len()..len() + services().len()`, in declaration order.
     pub(crate) fn deps(&self) -> &[Vec<usize>] {
         &self.deps
     }
+}
+
+/// A step or service as the checks see it.
+struct Node<'a> {
+    kind: NodeKind,
+    /// Its position among its kind, from 0.
+    position: usize,
+    name: &'a str,
+    command: &'a StepCommand,
+    after: &'a [String],
+}
+
+impl<'a> Node<'a> {
+    fn new(
+        kind: NodeKind,
+        position: usize,
+        name: &'a str,
+        command: &'a StepCommand,
+        after: &'a [String],
+    ) -> Self {
+        Self { kind, position, name, command, after }
+    }
+
+    fn is_service(&self) -> bool {
+        self.kind == NodeKind::Service
+    }
+}
+
+/// Checks names (non-empty, unique across both kinds) and commands (non-empty), node by
+/// node; returns the index of every name.
+fn check_names<'a>(nodes: &[Node<'a>]) -> Result<HashMap<&'a str, usize>, PipelineError> {
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(nodes.len());
+    for (i, node) in nodes.iter().enumerate() {
+        let name = || node.name.to_owned();
+        if node.name.is_empty() {
+            let index = node.position + 1;
+            return Err(if node.is_service() {
+                PipelineError::EmptyServiceName { index }
+            } else {
+                PipelineError::EmptyName { index }
+            });
+        }
+        if let Some(first) = index.insert(node.name, i) {
+            return Err(match (nodes[first].kind, node.kind) {
+                (NodeKind::Step, NodeKind::Step) => PipelineError::DuplicateName { name: name() },
+                (NodeKind::Service, NodeKind::Service) => {
+                    PipelineError::DuplicateService { name: name() }
+                }
+                _ => PipelineError::StepAndService { name: name() },
+            });
+        }
+        let empty = match node.command {
+            StepCommand::Program { command, .. } => command.is_empty().then_some("command"),
+            StepCommand::Script(script) => script.trim().is_empty().then_some("run"),
+        };
+        if let Some(what) = empty {
+            return Err(if node.is_service() {
+                PipelineError::EmptyServiceCommand { service: name(), what }
+            } else {
+                PipelineError::EmptyCommand { step: name(), what }
+            });
+        }
+    }
+    Ok(index)
+}
+
+/// The nodes `node` runs after, or why its `after` is wrong. `stack`: the pipeline has
+/// services, so an unknown name is "not a step or service".
+fn resolve_after(
+    node: &Node<'_>,
+    index: &HashMap<&str, usize>,
+    stack: bool,
+) -> Result<Vec<usize>, PipelineError> {
+    let mut mine: Vec<usize> = Vec::with_capacity(node.after.len());
+    for dependency in node.after {
+        let culprit = || (node.name.to_owned(), dependency.clone());
+        if *dependency == node.name {
+            return Err(if node.is_service() {
+                PipelineError::ServiceSelfDependency { service: culprit().0 }
+            } else {
+                PipelineError::SelfDependency { step: culprit().0 }
+            });
+        }
+        let Some(&target) = index.get(dependency.as_str()) else {
+            let (name, dependency) = culprit();
+            return Err(if stack {
+                PipelineError::UnknownStackDependency { kind: node.kind, name, dependency }
+            } else {
+                PipelineError::UnknownDependency { step: name, dependency }
+            });
+        };
+        if mine.contains(&target) {
+            let (name, dependency) = culprit();
+            return Err(if node.is_service() {
+                PipelineError::ServiceDuplicateDependency { service: name, dependency }
+            } else {
+                PipelineError::DuplicateDependency { step: name, dependency }
+            });
+        }
+        mine.push(target);
+    }
+    Ok(mine)
 }
 
 /// The first cycle met by an iterative depth-first walk (roots and edges in declaration
@@ -228,65 +292,4 @@ pub(crate) fn find_cycle(deps: &[Vec<usize>]) -> Option<Vec<usize>> {
         }
     }
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn step(name: &str, after: &[&str]) -> Step {
-        Step::command(name, "true").after(after.iter().copied())
-    }
-
-    fn error(steps: Vec<Step>) -> String {
-        Pipeline::new(steps).unwrap_err().to_string()
-    }
-
-    #[test]
-    fn each_validation_error_names_its_culprit() {
-        assert_eq!(error(vec![step("a", &[]), step("", &[])]), "step #2 has an empty name");
-        assert_eq!(error(vec![step("a", &[]), step("a", &[])]), "step `a` is defined twice");
-        assert_eq!(
-            error(vec![step("a", &["zz"])]),
-            "step `a` runs after `zz`, which is not a step"
-        );
-        assert_eq!(error(vec![step("a", &["a"])]), "step `a` runs after itself");
-        assert_eq!(
-            error(vec![step("a", &[]), step("b", &["a", "a"])]),
-            "step `b` lists `a` twice in `after`"
-        );
-        assert_eq!(error(vec![Step::script("s", "  ")]), "step `s` has an empty run");
-        assert_eq!(error(vec![Step::command("c", "")]), "step `c` has an empty command");
-    }
-
-    #[test]
-    fn a_cycle_is_shown_from_where_the_walk_entered_it() {
-        let steps = vec![
-            step("setup", &[]),
-            step("x", &["a"]),
-            step("a", &["setup", "b"]),
-            step("b", &["c"]),
-            step("c", &["a"]),
-        ];
-        let Err(PipelineError::Cycle { cycle }) = Pipeline::new(steps) else { panic!() };
-        assert_eq!(cycle, ["a", "b", "c", "a"]);
-    }
-
-    #[test]
-    fn diamonds_and_empty_pipelines_are_fine() {
-        let diamond =
-            vec![step("a", &[]), step("b", &["a"]), step("c", &["a"]), step("d", &["b", "c"])];
-        assert_eq!(Pipeline::new(diamond).unwrap().deps()[3], [1, 2]);
-        assert!(Pipeline::new(Vec::new()).unwrap().is_empty());
-    }
-
-    #[test]
-    fn a_long_chain_does_not_overflow_the_stack() {
-        let n = 200_000;
-        let mut deps: Vec<Vec<usize>> =
-            (0..n).map(|i| if i == 0 { vec![] } else { vec![i - 1] }).collect();
-        assert_eq!(find_cycle(&deps), None);
-        deps[0].push(n - 1);
-        assert_eq!(find_cycle(&deps).map(|c| c.len()), Some(n + 1));
-    }
 }

@@ -75,20 +75,39 @@ mod execute;
 #[cfg(feature = "files")]
 mod file;
 mod graph;
+// Tests of the graph's validation.
+#[cfg(test)]
+mod graph_tests;
+mod order;
+mod pipeline_error;
 #[cfg(feature = "files")]
 mod probe_schema;
 #[cfg(feature = "files")]
 mod procfile;
+// Tests of Procfiles.
+#[cfg(all(test, feature = "files"))]
+mod procfile_tests;
 mod report;
 mod scheduler;
 mod schema;
 mod service_report;
 #[cfg(feature = "files")]
 mod service_schema;
+// Tests of `[services.NAME]` in pipeline files.
+#[cfg(all(test, feature = "files"))]
+mod service_file_tests;
+// Tests of the errors of `[services.NAME]`.
+#[cfg(all(test, feature = "files"))]
+mod service_error_tests;
 mod service_spec;
 #[cfg(feature = "files")]
 mod service_values;
+mod settle;
+mod shutdown;
 mod spec;
+// Stacks of steps and services, run for real.
+#[cfg(test)]
+mod stack_tests;
 mod supervise;
 // Tests of the pipeline files.
 #[cfg(all(test, feature = "files"))]
@@ -106,7 +125,8 @@ pub use file::parse_yaml;
 #[cfg(feature = "files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
 pub use file::{FileError, MAX_FILE_SIZE, is_procfile, load, parse_toml};
-pub use graph::{Pipeline, PipelineError};
+pub use graph::Pipeline;
+pub use pipeline_error::{NodeKind, PipelineError};
 #[cfg(feature = "files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
 pub use probe_schema::{ALIVE_KEYS, READY_KEYS};
@@ -280,11 +300,12 @@ impl Runner {
         self
     }
 
-    /// The labels a step's processes get from this runner's settings.
-    fn labels_for(&self, step: &Step) -> Vec<(String, String)> {
+    /// The labels the processes of the step or service `name` get from this runner's
+    /// settings.
+    fn labels_for(&self, name: &str) -> Vec<(String, String)> {
         let mut labels = self.labels.clone();
         if let Some(key) = &self.step_label {
-            labels.push((key.clone(), step.name.clone()));
+            labels.push((key.clone(), name.to_owned()));
         }
         labels
     }

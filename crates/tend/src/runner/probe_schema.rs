@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
-use super::schema::{Key, SeenKeys};
+use super::schema::Keys;
 use super::service_values::AtLeastOne;
 use super::values::{Field, Millis, Owner, Span};
 use crate::probe::{InvalidProbe, Liveness, Probe, Readiness};
@@ -146,10 +146,9 @@ impl<'de> Visitor<'de> for ProbeSeed<'_> {
         let owner = Owner::Service(self.service);
         let mut kinds: Vec<(&str, Probe)> = Vec::new();
         let (mut interval, mut timeout, mut initial_delay, mut failures) = (None, None, None, None);
-        let mut seen = SeenKeys::default();
-        while let Some(key) = map.next_key_seed(Key::new(self.keys(), owner).within(self.table))? {
+        let mut keys = Keys::new(self.keys(), owner).within(self.table);
+        while let Some(key) = map.next_key_seed(keys.next())? {
             let field = self.field(key);
-            seen.note(field, self.keys())?;
             match key {
                 "tcp" | "http" | "exec" | "log" => {
                     kinds.push((key, map.next_value_seed(Target(field))?));

@@ -6,7 +6,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::service_report::ServiceReport;
+use super::service_report::{ServiceReport, ServiceStatus};
 use super::spec::Mode;
 use crate::process::duration_from_millis;
 use crate::{ProcessId, Signal};
@@ -173,7 +173,8 @@ impl Totals {
 pub struct Report {
     /// The mode the steps ran in.
     pub mode: Mode,
-    /// No step failed and nothing was cancelled.
+    /// No step failed, was skipped or was cancelled, and every service ended `stopped` or
+    /// `exited` (none `failed`, `skipped` or `cancelled`).
     pub success: bool,
     /// Wall time of the whole run.
     pub duration_ms: f64,
@@ -203,10 +204,26 @@ impl Report {
         duration_from_millis(self.duration_ms)
     }
 
-    pub(crate) fn new(mode: Mode, duration_ms: f64, steps: Vec<StepReport>) -> Self {
+    /// The report of a run; `success` per [`Report::success`]'s rule.
+    pub(crate) fn new(
+        mode: Mode,
+        duration_ms: f64,
+        steps: Vec<StepReport>,
+        services: Vec<ServiceReport>,
+        ended_by: Option<String>,
+    ) -> Self {
         let totals = Totals::count(&steps);
-        let success = totals.failed == 0 && totals.cancelled == 0 && totals.skipped == 0;
-        Self { mode, success, duration_ms, totals, steps, services: Vec::new(), ended_by: None }
+        let steps_passed = totals.failed == 0 && totals.cancelled == 0 && totals.skipped == 0;
+        let services_fine = services
+            .iter()
+            .all(|s| matches!(s.status, ServiceStatus::Stopped | ServiceStatus::Exited));
+        let success = steps_passed && services_fine;
+        Self { mode, success, duration_ms, totals, steps, services, ended_by }
+    }
+
+    /// The report of the service with this name.
+    pub fn service(&self, name: &str) -> Option<&ServiceReport> {
+        self.services.iter().find(|s| s.name == name)
     }
 
     /// The report of the step with this name.

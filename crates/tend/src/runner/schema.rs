@@ -99,10 +99,9 @@ impl<'de> Visitor<'de> for StepSeed<'_> {
         let mut step = Step::command(name.clone(), String::new());
         let mut command = CommandKeys::default();
         let mut file_env = BTreeMap::new();
-        let mut seen = SeenKeys::default();
-        while let Some(key) = map.next_key_seed(Key::new(STEP_KEYS, owner))? {
+        let mut keys = Keys::new(STEP_KEYS, owner);
+        while let Some(key) = map.next_key_seed(keys.next())? {
             let field = Field::new(owner, key);
-            seen.note(field, STEP_KEYS)?;
             if command.read(field, &mut map)? {
                 continue;
             }
@@ -131,37 +130,6 @@ impl<'de> Visitor<'de> for StepSeed<'_> {
         file_env.extend(std::mem::take(&mut step.env));
         step.env = file_env;
         Ok(step)
-    }
-}
-
-/// The keys seen so far in one table: a key given twice, or a duration given as both `KEY`
-/// and `KEY_ms`, is an error (raised at the second).
-#[derive(Default)]
-pub(super) struct SeenKeys(Vec<&'static str>);
-
-impl SeenKeys {
-    /// Notes `field`'s key, one of `allowed`.
-    pub(super) fn note<E: de::Error>(
-        &mut self,
-        field: Field<'_>,
-        allowed: &[&'static str],
-    ) -> Result<(), E> {
-        let key = field.key;
-        if self.0.contains(&key) {
-            return Err(field.fail(format!("`{}` is given twice", field.name())));
-        }
-        self.0.push(key);
-        // The duration twin: `KEY` or `KEY_ms`, never both.
-        let plain = key.strip_suffix("_ms").unwrap_or(key);
-        let twin = if plain == key { format!("{key}_ms") } else { plain.to_owned() };
-        if allowed.contains(&twin.as_str()) && self.0.contains(&twin.as_str()) {
-            let plain = match field.table {
-                Some(table) => format!("{table}.{plain}"),
-                None => plain.to_owned(),
-            };
-            return Err(field.fail(crate::wire::both_given(&plain)));
-        }
-        Ok(())
     }
 }
 
@@ -235,47 +203,61 @@ impl<'de> Visitor<'de> for Conflict<'_> {
     }
 }
 
-/// A key, checked against the keys allowed where it stands.
-pub(super) struct Key<'a> {
+/// The keys of one table: each checked against the keys allowed there, and against those
+/// seen before it (a key given twice, or a duration given as both `KEY` and `KEY_ms`). Every
+/// error is raised while the deserializer stands at the key, so it points at its line.
+pub(super) struct Keys<'a> {
     allowed: &'static [&'static str],
     owner: Owner<'a>,
-    /// The inner table it stands in (`ready`), if any.
+    /// The inner table they stand in (`ready`), if any.
     table: Option<&'static str>,
+    seen: Vec<&'static str>,
 }
 
-impl<'a> Key<'a> {
-    /// One of `allowed`, in `owner`'s own table.
+impl<'a> Keys<'a> {
+    /// The keys `allowed` in `owner`'s own table.
     pub(super) fn new(allowed: &'static [&'static str], owner: Owner<'a>) -> Self {
-        Key { allowed, owner, table: None }
+        Keys { allowed, owner, table: None, seen: Vec::new() }
     }
 
-    /// One of `allowed`, in the inner table `table` of `owner`.
+    /// The keys `allowed` in the inner table `table` of `owner`.
+    #[cfg(feature = "files")]
     pub(super) fn within(self, table: &'static str) -> Self {
-        Key { table: Some(table), ..self }
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Key<'_> {
-    type Value = &'static str;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Key<'_> {
-    type Value = &'static str;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a key")
+        Keys { table: Some(table), ..self }
     }
 
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<&'static str, E> {
-        if let Some(&known) = self.allowed.iter().find(|&&k| k == key) {
-            return Ok(known);
+    /// The seed of the next key: `map.next_key_seed(keys.next())`.
+    pub(super) fn next(&mut self) -> NextKey<'_, 'a> {
+        NextKey(self)
+    }
+
+    /// `key` (one of `allowed`), unless it was given before, or its duration twin was.
+    fn note(&mut self, key: &'static str) -> Result<&'static str, String> {
+        let field = Field { owner: self.owner, table: self.table, key };
+        let fail = |message: String| match self.owner {
+            Owner::Top => message,
+            owner => format!("{owner}: {message}"),
+        };
+        if self.seen.contains(&key) {
+            return Err(fail(format!("`{}` is given twice", field.name())));
         }
+        let plain = key.strip_suffix("_ms").unwrap_or(key);
+        let twin = if plain == key { format!("{key}_ms") } else { plain.to_owned() };
+        if self.seen.iter().any(|&seen| seen == twin) {
+            let plain = match self.table {
+                Some(table) => format!("{table}.{plain}"),
+                None => plain.to_owned(),
+            };
+            return Err(fail(crate::wire::both_given(&plain)));
+        }
+        self.seen.push(key);
+        Ok(key)
+    }
+
+    /// The refusal of a key not in `allowed`.
+    fn unknown(&self, key: &str) -> String {
         let (owner, expected) = (self.owner, self.allowed.join(", "));
-        Err(E::custom(match (owner, self.table) {
+        match (owner, self.table) {
             (Owner::Top, _) => format!("unknown top-level key `{key}` (expected: {expected})"),
             // Named for what it is: the one probe kind `ready` takes and `alive` does not.
             (_, Some("alive")) if key == "log" => format!(
@@ -287,7 +269,33 @@ impl<'de> Visitor<'de> for Key<'_> {
                 format!("{owner}: unknown key `{key}` in `{table}` (expected one of: {expected})")
             }
             (_, None) => format!("{owner}: unknown key `{key}` (expected one of: {expected})"),
-        }))
+        }
+    }
+}
+
+/// The next key of a table, checked by its [`Keys`].
+pub(super) struct NextKey<'k, 'a>(&'k mut Keys<'a>);
+
+impl<'de> DeserializeSeed<'de> for NextKey<'_, '_> {
+    type Value = &'static str;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NextKey<'_, '_> {
+    type Value = &'static str;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<&'static str, E> {
+        match self.0.allowed.iter().find(|&&k| k == key) {
+            Some(&known) => self.0.note(known).map_err(E::custom),
+            None => Err(E::custom(self.0.unknown(key))),
+        }
     }
 }
 

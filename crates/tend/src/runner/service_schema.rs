@@ -9,7 +9,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::env_file::{EnvFileBase, EnvFileSeed};
 use super::probe_schema::{ProbeDraft, ProbeSeed};
-use super::schema::{CommandKeys, Key, SeenKeys};
+use super::schema::{CommandKeys, Keys};
 use super::service_spec::{DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_SIZE, ServiceLog, ServiceSpec};
 use super::service_values::{Budget, Policy, SignalValue, Size};
 use super::values::{Count, EnvTable, Field, Millis, Owner, Span, Text, TextList};
@@ -158,10 +158,9 @@ impl<'de> Visitor<'de> for ServiceSeed<'_> {
         let mut restart = RestartKeys::default();
         let mut file_env = BTreeMap::new();
         let (mut log, mut max_size, mut keep) = (None, None, None);
-        let mut seen = SeenKeys::default();
-        while let Some(key) = map.next_key_seed(Key::new(SERVICE_KEYS, owner))? {
+        let mut keys = Keys::new(SERVICE_KEYS, owner);
+        while let Some(key) = map.next_key_seed(keys.next())? {
             let field = Field::new(owner, key);
-            seen.note(field, SERVICE_KEYS)?;
             if command.read(field, &mut map)? {
                 continue;
             }

@@ -14,9 +14,9 @@
 //! * `stop` or `shutdown` has fired → `stopped`, final: nothing restarts in a shutdown;
 //! * else the restart policy ([`Backoff`]) decides: a restart after its delay (which `stop`
 //!   and `shutdown` cut short: `stopped`), or the end: `exited` (code 0) or `failed`.
-
-// Until the scheduler calls it (helper "sched" writes that part).
-#![cfg_attr(not(test), allow(dead_code))]
+//!
+//! `Stopping` is emitted when `stop` ends a run; a run stopped because it was not ready in
+//! time or not alive is told by `Restarting` (or the final error) and `NotAlive`.
 
 mod run;
 #[cfg(test)]
@@ -87,12 +87,10 @@ async fn supervise_runs(
     let stop = runs.stop().clone();
     let mut backoff = Backoff::new(&runs.spec().restart);
     for number in 1.. {
+        // Asked to stop before its first run (the scheduler counts it as started): nothing
+        // to stop, and nothing that failed.
         if stop.is_cancelled() {
-            return if number == 1 {
-                (ServiceStatus::Cancelled, Some("cancelled before it started".to_owned()))
-            } else {
-                (ServiceStatus::Stopped, None)
-            };
+            return (ServiceStatus::Stopped, None);
         }
         let outcome = runs.run(number, log).await;
         report.process_id = outcome.process_id.or(report.process_id);

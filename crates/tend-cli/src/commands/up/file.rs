@@ -1,5 +1,5 @@
 //! Which file `tend up` runs: the one named, else the first of [`CANDIDATES`] in the current
-//! directory; and whether it is a Procfile.
+//! directory. (Whether it is a Procfile is `tend::runner::is_procfile`'s to say.)
 
 use std::path::{Path, PathBuf};
 
@@ -26,13 +26,6 @@ pub(crate) fn locate(named: Option<PathBuf>, dir: &Path) -> Result<PathBuf, Usag
             dir.display()
         ))),
     }
-}
-
-/// Whether `path` names a Procfile: `Procfile` or `Procfile.*` (e.g. `Procfile.dev`).
-pub(crate) fn is_procfile(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|name| name.to_str())
-        .is_some_and(|name| name == "Procfile" || name.starts_with("Procfile."))
 }
 
 #[cfg(test)]
@@ -96,15 +89,5 @@ mod tests {
         assert!(error.contains(&dir.path().display().to_string()), "{error}");
         // The words older scripts (and tests) look for.
         assert!(error.contains("cannot read `tend.toml`"), "{error}");
-    }
-
-    #[test]
-    fn procfiles_are_known_by_name() {
-        for yes in ["Procfile", "dir/Procfile", "Procfile.dev", "/a/Procfile.test"] {
-            assert!(is_procfile(Path::new(yes)), "{yes}");
-        }
-        for no in ["tend.toml", "Procfile/tend.toml", "procfile", "MyProcfile", "Procfiles"] {
-            assert!(!is_procfile(Path::new(no)), "{no}");
-        }
     }
 }

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use tend::CancellationToken;
 use tend::Service;
-use tend::runner::{Mode, Pipeline, Report, Runner, StepEvent};
+use tend::runner::{Mode, Pipeline, Report, Runner, ServiceStatus, StepEvent};
 
 use self::exit_status::{Ending, exit_status};
 use self::interrupt::Interrupts;
@@ -94,7 +94,7 @@ pub(crate) fn run(args: UpArgs) -> anyhow::Result<i32> {
         .map_err(|e| UsageError(format!("cannot read the current directory: {e}")))?;
     let path = file::locate(args.file.clone(), &cwd)?;
     let pipeline = tend::runner::load(&path).map_err(|e| UsageError(e.to_string()))?;
-    let procfile = file::is_procfile(&path);
+    let procfile = tend::runner::is_procfile(&path);
     crate::containment::contain_descendants();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -155,13 +155,16 @@ async fn up(args: &UpArgs, pipeline: &Pipeline, procfile: bool) -> anyhow::Resul
 }
 
 /// How many managed processes the run started: every step attempt and every service run
-/// (the first and each restart).
+/// (the first and each restart) of a service that was not skipped or cancelled. A run that
+/// could not start has a process too (it reports `exited` with the error).
 fn processes(report: &Report) -> u64 {
     let steps = report.steps.iter().map(|step| u64::from(step.attempts));
     let services = report
         .services
         .iter()
-        .filter(|service| service.process_id.is_some())
+        .filter(|service| {
+            !matches!(service.status, ServiceStatus::Skipped | ServiceStatus::Cancelled)
+        })
         .map(|service| 1 + u64::from(service.restarts));
     steps.chain(services).sum()
 }
@@ -182,7 +185,7 @@ fn show(args: &UpArgs, report: &Report, look: Look, prefixes: &Prefixes) -> anyh
 
 #[cfg(test)]
 mod tests {
-    use tend::runner::{ServiceReport, ServiceStatus, Totals};
+    use tend::runner::{ServiceReport, Totals};
 
     use super::*;
 

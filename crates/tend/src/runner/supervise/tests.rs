@@ -395,7 +395,9 @@ async fn every_run_is_appended_to_one_log_file_byte_exact() {
         expected.extend_from_slice(&output.combined());
     }
     assert_eq!(harness.runs().len(), 2);
-    assert!(expected.ends_with(b"tail"), "{:?}", String::from_utf8_lossy(&expected));
+    // Each run's streams in their capture order, the runs one after the other.
+    let tails = expected.windows(4).filter(|window| window == b"tail").count();
+    assert_eq!(tails, 2, "{:?}", String::from_utf8_lossy(&expected));
     assert_eq!(std::fs::read(&path).unwrap(), expected);
 }
 
@@ -498,4 +500,18 @@ async fn dropping_the_task_kills_the_running_group() {
     let info = within(process.wait()).await;
     assert_eq!(info.signal, Some(Signal::KILL));
     assert!(harness.service.running().is_empty(), "{:?}", harness.service.list());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_before_the_first_run_starts_nothing() {
+    let harness = Harness::new();
+    harness.stop.cancel();
+    let report =
+        within(harness.spawn(ServiceSpec::command("late", "sleep").arg("60"))).await.unwrap();
+    assert_eq!(
+        (report.status, report.error, report.process_id),
+        (ServiceStatus::Stopped, None, None)
+    );
+    assert!(harness.events().is_empty());
+    assert!(harness.service.list().is_empty());
 }
