@@ -1,8 +1,9 @@
-//! Pipeline files: TOML, or YAML with the `yaml_serde` feature, one table per step.
+//! Pipeline files: TOML, or YAML with the `yaml_serde` feature, with one table per step and
+//! per service; and Procfiles.
 //!
 //! ```toml
-//! env_file = [".env"]          # dotenv files for every step, relative to this file
-//! env = { RUST_LOG = "info" }  # variables for every step
+//! env_file = [".env"]          # dotenv files for every step and service, relative to this file
+//! env = { RUST_LOG = "info" }  # variables for every step and service
 //!
 //! [steps.build]
 //! command = "cargo"
@@ -20,29 +21,103 @@
 //! run = "cargo doc --no-deps"
 //! after = ["build"]
 //! allow_failure = true
+//!
+//! [services.db]
+//! command = "postgres"
+//! args = ["-D", "data"]
+//! ready = { tcp = "127.0.0.1:5432", timeout = "30s" }
+//! stop_signal = "INT"
+//! log = "logs/db.log"
+//! log_max_size = "10MiB"
+//! log_keep = 5
+//!
+//! [services.web]
+//! run = "exec ./target/release/web"
+//! after = ["build", "db"]       # a step that passed, a service that is ready
+//! ready = { http = "http://127.0.0.1:8080/health", interval = "100ms" }
+//! alive = { http = "http://127.0.0.1:8080/health", interval = "5s", failures = 3 }
+//! restart = "always"
+//! max_restarts = 10
+//! restart_delay = "500ms"
+//! restart_max_delay = "30s"
+//! grace = "20s"
 //! ```
+//!
+//! # Steps
 //!
 //! Keys of a step: `command` + `args` (a program, no shell) or `run` (a bash script), `dir`,
 //! `env` (a table; numbers and booleans are taken as text), `env_file` (a path or a list of
 //! paths of [dotenv](crate::dotenv) files), `after`, `allow_failure`,
 //! `timeout`, `grace`, `retry_delay` (humantime strings such as `500ms`, `2s`, `1m30s`) and
-//! `retries`. Steps keep their declaration order. Unknown keys, a step with both or neither
-//! of `command` and `run`, and values of the wrong kind are errors naming the step, the key
-//! and the line. So are a NUL byte in any string, and an `env` name that is empty or holds
-//! `=` (the same words as [`StartOptions::check`](crate::StartOptions::check)).
+//! `retries`. Steps keep their declaration order.
 //!
-//! Top-level keys beside `steps`: `env` and `env_file`, for every step. A step's environment
-//! is, lowest first: the top-level `env_file`s in list order, the top-level `env`, the step's
-//! `env_file`s in list order, its `env`. Env files are read by [`load`], relative to the
-//! pipeline file's directory (following a symlink, as the pipeline file itself is read),
-//! bounded like it; a missing or malformed one is an error naming the line of the
-//! `env_file` key, the step, the env file and its line:
+//! # Services
+//!
+//! A service is a long-running process ([`ServiceSpec`](super::ServiceSpec)). Keys of a
+//! `[services.NAME]` table:
+//!
+//! | key | value | default |
+//! | --- | --- | --- |
+//! | `command` + `args`, or `run` | a program and its arguments, or a bash script | required |
+//! | `dir`, `env`, `env_file` | as for a step | the file's directory; none |
+//! | `after` | names of steps (passed, or failed with `allow_failure`) and services (ready) | none |
+//! | `ready` | a table: exactly one of `tcp = "HOST:PORT"`, `http = "URL"`, `exec = "COMMAND"`, `log = "REGEX"`; `interval`, `timeout`, `initial_delay` | ready once started; `250ms`, `60s`, `0s` |
+//! | `alive` | a table: exactly one of `tcp`, `http`, `exec`; `interval`, `failures` | none; `10s`, `3` |
+//! | `restart` | `always`, `on_failure` or `never` | `on_failure` |
+//! | `max_restarts` | a number, or `"unlimited"` | unlimited |
+//! | `restart_delay`, `restart_max_delay` | the first delay and the cap of the exponential backoff | `100ms`, `30s` |
+//! | `stop_signal` | a name (`TERM`, `SIGINT`) or a number | `TERM` |
+//! | `grace` | time between the stop signal and SIGKILL of the process group | `10s` |
+//! | `log` | a file both output streams are appended to, relative to this file | none |
+//! | `log_max_size`, `log_keep` | rotate before the file passes this size (`512KiB`, `10MiB`, `1GiB`); rotated files kept | `10MiB`, `5` |
+//!
+//! An `exec` probe runs in the service's directory and environment. `log_max_size` and
+//! `log_keep` need `log`; `alive` refuses `log` (a line that matched once matches for ever).
+//! See [`crate::probe`] for what each probe kind checks.
+//!
+//! # Both
+//!
+//! Every duration (`timeout`, `grace`, `retry_delay`, `restart_delay`, `restart_max_delay`,
+//! and `interval`, `timeout`, `initial_delay` in `ready`/`alive`) is a humantime string, or a
+//! number of milliseconds under `KEY_ms` (never both). Unknown keys, a step or service with
+//! both or neither of `command` and `run`, a `ready` or `alive` with zero or two probe kinds,
+//! an invalid regex, URL, address, size, signal or restart policy, and values of the wrong
+//! kind are errors naming the step or service, the key and the line:
+//! `` tend.toml:7:9: service `db`: `ready`: exactly one of tcp, http, exec, log is needed, found tcp and http ``.
+//! So are a NUL byte in any string, and an `env` name that is empty or holds `=` (the same
+//! words as [`StartOptions::check`](crate::StartOptions::check)). Names are unique across
+//! steps and services, and checked as one graph by
+//! [`Pipeline::with_services`](super::Pipeline::with_services).
+//!
+//! Top-level keys beside `steps` and `services`: `env` and `env_file`, for every step and
+//! service. A step's or service's environment is, lowest first: the top-level `env_file`s in
+//! list order, the top-level `env`, its own `env_file`s in list order, its `env`. Env files
+//! are read by [`load`], relative to the pipeline file's directory (following a symlink, as
+//! the pipeline file itself is read), bounded like it; a missing or malformed one is an error
+//! naming the line of the `env_file` key, the step, the env file and its line:
 //! `` tend.toml:3:12: step `web`: `env_file`: ./web.env:4: expected KEY=VALUE, found `B` ``.
 //! [`parse_toml`] and [`parse_yaml`] have no directory, and refuse `env_file`.
 //!
 //! A `timeout` of zero means no timeout; a duration of [`FOREVER`](crate::FOREVER) (100 years)
 //! or more never ends (no timeout, no SIGKILL after `grace`, no retry). A file larger than
 //! [`MAX_FILE_SIZE`] (16 MiB) is refused before it is parsed.
+//!
+//! # Procfiles
+//!
+//! A file named `Procfile` or `Procfile.*` ([`is_procfile`]) is read as foreman and honcho
+//! read one: each `NAME: COMMAND` line is a service running `COMMAND` with bash in the
+//! Procfile's directory, with restart `never`. Names hold ASCII letters, digits, `_` and `-`;
+//! lines starting with `#` and blank lines are skipped. A `.env` file beside the Procfile, when
+//! there is one, gives every process its variables ([`crate::dotenv`] syntax), and each
+//! process gets `PORT` = 5000 + 100 × its index (from 0) unless `.env` sets `PORT`. A line
+//! without a colon, an empty or bad name, an empty command and a name given twice are errors
+//! naming the file and the line: `` Procfile:3: expected `NAME: COMMAND`, found `worker` ``.
+//!
+//! ```text
+//! # Procfile
+//! web: exec python3 -m http.server $PORT
+//! worker: exec ./worker --queue default
+//! ```
 
 use std::path::{Path, PathBuf};
 

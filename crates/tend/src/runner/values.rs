@@ -12,6 +12,8 @@ use crate::process::{check_env_name, check_no_nul};
 
 /// What a key belongs to: the top level of a file, a step or a service.
 #[derive(Clone, Copy)]
+// Without pipeline files there are steps only (given as data).
+#[cfg_attr(not(feature = "files"), allow(dead_code))]
 pub(super) enum Owner<'a> {
     Top,
     Step(&'a str),
@@ -143,6 +145,7 @@ macro_rules! expecting {
         }
     };
 }
+#[cfg(feature = "files")]
 pub(super) use expecting;
 
 impl Kind for Text {

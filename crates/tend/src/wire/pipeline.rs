@@ -23,6 +23,11 @@ use crate::runner::{Mode, Pipeline, steps_from};
 /// request is refused exactly where a file would be, with the same messages. One key of a
 /// file's step is refused here: `env_file`, which would name a file on the daemon's machine,
 /// relative to no pipeline file (`invalid_request`, saying to give the variables in `env`).
+///
+/// A request is steps only: the services of a file (`[services.NAME]`, a Procfile) are run by
+/// `tend up` and [`Runner`](crate::runner::Runner), not through this API, and a `services`
+/// key is refused like any unknown key, as is a service key (`ready`, `restart`, …) in a
+/// step.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
@@ -239,6 +244,17 @@ mod tests {
             ),
             (json!({ "steps": [{ "name": "a", "command": "x", "timeout": 5 }] }), "`timeout_ms`"),
             (json!({ "stepz": [] }), "unknown key `stepz`"),
+            // Steps only: no services, and no service keys in a step.
+            (
+                json!({ "steps": [{ "name": "a", "command": "x" }],
+                        "services": { "db": { "run": "db" } } }),
+                "unknown key `services`",
+            ),
+            (
+                json!({ "steps": [{ "name": "a", "command": "x",
+                                    "ready": { "tcp": "127.0.0.1:1" } }] }),
+                "step `a`: unknown key `ready`",
+            ),
             (
                 json!({ "steps": [{ "name": "a", "command": "x" }], "parallel": true }),
                 "unknown key `parallel`",
