@@ -111,21 +111,22 @@ fn a_malformed_procfile_line_is_exit_2_naming_it_and_nothing_runs() {
 fn tend_up_without_a_file_finds_tend_toml_then_yaml_then_procfile() {
     let project = Project::new();
     project.write("Procfile", "which: echo procfile\n");
-    let ran = project.up(&[]).finish();
-    assert_eq!(ran.code, Some(0), "{}", ran.both());
-    assert_eq!(printed(&ran, "which"), ["procfile"], "{}", ran.stdout);
-
+    let which = |expected: &str, why: &str| {
+        let ran = project.up(&[]).finish();
+        assert_eq!(ran.code, Some(0), "{}", ran.both());
+        let said: Vec<String> = printed(&ran, "which")
+            .into_iter()
+            .filter(|l| ["procfile", "yml", "yaml", "toml"].contains(&l.as_str()))
+            .collect();
+        assert_eq!(said, [expected], "{why}: {}", ran.both());
+    };
+    which("procfile", "only a Procfile");
     project.write("tend.yml", "steps:\n  which:\n    run: echo yml\n");
-    let ran = project.up(&[]).finish();
-    assert_eq!(printed(&ran, "which"), ["yml"], "tend.yml before Procfile: {}", ran.both());
-
+    which("yml", "tend.yml before Procfile");
     project.write("tend.yaml", "steps:\n  which:\n    run: echo yaml\n");
-    let ran = project.up(&[]).finish();
-    assert_eq!(printed(&ran, "which"), ["yaml"], "tend.yaml before tend.yml: {}", ran.both());
-
+    which("yaml", "tend.yaml before tend.yml");
     project.write("tend.toml", "[steps.which]\nrun = \"echo toml\"\n");
-    let ran = project.up(&[]).finish();
-    assert_eq!(printed(&ran, "which"), ["toml"], "tend.toml first: {}", ran.both());
+    which("toml", "tend.toml first");
 }
 
 #[test]

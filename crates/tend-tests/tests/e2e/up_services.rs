@@ -200,7 +200,8 @@ fn a_service_not_ready_in_time_fails_and_its_dependents_are_skipped_naming_it() 
     assert_eq!(web["blocked_by"], "db", "{web:#}");
     assert!(web["error"].as_str().unwrap_or_default().contains("`db`"), "{web:#}");
     assert_eq!(step(&report, "check")["status"], "skipped");
-    assert_eq!(step(&report, "check")["blocked_by"], "web");
+    // Everything downstream names the service that failed, not the one between.
+    assert_eq!(step(&report, "check")["blocked_by"], "db");
     let timeline = project.timeline();
     assert_eq!(timeline.events("web"), Vec::<&str>::new(), "web started: {timeline:?}");
     assert!(timeline.first("db", "term").is_some(), "db was not stopped: {timeline:?}");
@@ -282,7 +283,7 @@ fn on_a_terminal_the_progress_line_counts_ready_services() {
     let mut script = std::process::Command::new("script")
         .args(["-qec", &command, "/dev/null"])
         .current_dir(project.path())
-        .env("NO_COLOR", "1")
+        .env_remove("NO_COLOR")
         .stdin(std::process::Stdio::null())
         .stdout(std::fs::File::create(&shown_path).unwrap())
         .spawn()
@@ -290,5 +291,29 @@ fn on_a_terminal_the_progress_line_counts_ready_services() {
     let status = crate::support::wait_child(&mut script, crate::up_support::BOUND);
     let shown = std::fs::read_to_string(&shown_path).unwrap();
     assert_eq!(status.code(), Some(0), "{shown}");
-    assert!(shown.contains("2/2 services ready"), "{shown:?}");
+    let plain = without_escapes(&shown);
+    assert!(plain.contains("2/2 services ready"), "{plain:?}");
+    // The step runs (1.5 s) once both services are ready: the line names it.
+    assert!(plain.contains("running 1 (check)"), "{plain:?}");
+}
+
+/// `text` without its ANSI escape sequences (colours, line erasing).
+fn without_escapes(text: &str) -> String {
+    let mut plain = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // CSI: ESC [ parameters, then one final byte in @..~.
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }
