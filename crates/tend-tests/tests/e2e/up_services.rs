@@ -317,3 +317,46 @@ fn without_escapes(text: &str) -> String {
     }
     plain
 }
+
+#[test]
+fn sequential_mode_starts_each_item_once_the_previous_one_is_ready() {
+    let project = Project::new();
+    // `b` depends on nothing, but comes after `a` in the file.
+    let text = [
+        project.service(
+            "a",
+            &["--print", "a is up", "--print-after", "0.6"],
+            "ready = { log = \"up$\", interval = \"50ms\" }",
+        ),
+        project.service("b", &[], ""),
+        // (After `b`: which of a step and a service with no `after` comes first is the
+        // design's node order — steps first — not the file's.)
+        project.step("check", &["--exit-after", "0"], "after = [\"b\"]"),
+    ]
+    .concat();
+    project.write("tend.toml", &text);
+    let ran = project.up(&["--mode", "sequential", "--exit-after-steps"]).finish();
+    assert_eq!(ran.code, Some(0), "{}", ran.both());
+    let timeline = project.timeline();
+    let a_ready = timeline.time("a", "printed").expect("a printed");
+    let b = timeline.time("b", "started").expect("b started");
+    assert!(b > a_ready, "b started before a was ready: {timeline:?}");
+    assert!(timeline.time("check", "started").unwrap() > b, "{timeline:?}");
+}
+
+#[test]
+fn parallel_mode_ignores_after_for_services_too() {
+    let project = Project::new();
+    let text = [
+        // Never ready within the run: only `after` could hold `web` back.
+        project.service("db", &[], "ready = { log = \"never printed\", timeout = \"30s\" }"),
+        project.service("web", &[], "after = [\"db\"]"),
+    ]
+    .concat();
+    project.write("tend.toml", &text);
+    let mut up = project.up(&["--mode", "parallel"]);
+    project.wait_timeline("web to start beside db", |t| t.first("web", "started").is_some());
+    up.signal(rustix::process::Signal::INT);
+    let ran = up.finish();
+    assert!(ran.lines_of("web").contains(&"stopped"), "{}", ran.both());
+}

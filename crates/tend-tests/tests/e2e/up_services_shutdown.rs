@@ -237,3 +237,24 @@ fn ctrl_c_while_a_step_runs_exits_130() {
     let timeline = project.timeline();
     assert!(timeline.time("seed", "term").unwrap() <= timeline.time("db", "term").unwrap());
 }
+
+#[test]
+fn ctrl_c_before_a_service_started_makes_it_cancelled() {
+    let project = Project::new();
+    let text = [
+        project.service("db", &[], "ready = { log = \"never printed\", timeout = \"30s\" }"),
+        project.service("web", &[], "after = [\"db\"]"),
+    ]
+    .concat();
+    project.write("tend.toml", &text);
+    let mut up = project.up(&["--json"]);
+    project.wait_timeline("db started", |t| t.first("db", "started").is_some());
+    up.signal(Signal::INT);
+    let ran = up.finish();
+    let report = ran.report();
+    let web = service(&report, "web");
+    assert_eq!(web["status"], "cancelled", "{web:#}");
+    assert_eq!(web["error"], "cancelled before it started", "{web:#}");
+    assert_eq!(service(&report, "db")["status"], "stopped", "{report:#}");
+    assert_eq!(project.timeline().events("web"), Vec::<&str>::new());
+}
