@@ -328,3 +328,61 @@ async fn sleep_until(deadline: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tend::StartOptions;
+    use tend::runner::{ServiceReport, ServiceSpec, ServiceStatus};
+
+    use super::super::style::Look;
+    use super::*;
+
+    /// A run's end is told by the runner possibly before the printer has read the run's last
+    /// output lines from the bus: the line about it must still come after them.
+    #[tokio::test]
+    async fn a_line_about_a_runs_end_waits_for_the_runs_last_output() {
+        let service = Service::new();
+        let pipeline =
+            Pipeline::with_services(Vec::new(), vec![ServiceSpec::script("db", "true")]).unwrap();
+        let captured = Arc::new(Mutex::new(String::new()));
+        let prefixes = Prefixes::new(&pipeline, Look { fancy: false });
+        let printer =
+            LinePrinter::start(&service, &pipeline, prefixes, Out::Captured(captured.clone()));
+        let script = "echo first; sleep 0.3; echo last";
+        let process =
+            service.start(StartOptions::new("bash").args(["-c", script]).name("db")).unwrap();
+        // Told while the run still has a line to print.
+        printer.lifecycle().observe(&StepEvent::Restarting {
+            service: "db".into(),
+            restart: 1,
+            delay: Duration::from_secs(2),
+            reason: "exited with code 0".into(),
+        });
+        let report = ServiceReport {
+            name: "db".into(),
+            status: ServiceStatus::Stopped,
+            restarts: 0,
+            ready_after_ms: None,
+            exit_code: None,
+            signal: None,
+            error: None,
+            blocked_by: None,
+            process_id: Some(process.id()),
+        };
+        printer.lifecycle().observe(&StepEvent::ServiceFinished(report));
+        tokio::time::timeout(Duration::from_secs(20), process.wait()).await.unwrap();
+        printer.finish(1).await;
+
+        let text = captured.lock().unwrap().clone();
+        let pid = process.info().pid.unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "db | started with pid {pid}\ndb | first\ndb | last\n\
+                 db | exited with code 0; restart 1 in 2s\ndb | stopped\n"
+            )
+        );
+    }
+}

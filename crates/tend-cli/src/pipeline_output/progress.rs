@@ -114,15 +114,16 @@ impl Progress {
     }
 }
 
-/// `running 2 (a, b) · done 1 · failed 0`, the step names terminal-safe, then
-/// ` · 2/3 services ready` when there are services (alone when there are no steps).
+/// `running 2 (a, b) · done 1 · failed 0`, the step names terminal-safe; with services
+/// `2/3 services ready · ` before it (first: a narrow terminal cuts the end of the line), or
+/// alone when there are no steps.
 fn message(counts: &Counts) -> String {
     let services = (!counts.services.is_empty())
         .then(|| format!("{}/{} services ready", counts.ready.len(), counts.services.len()));
     match services {
         None => steps_message(counts),
         Some(services) if !counts.steps => services,
-        Some(services) => format!("{} · {services}", steps_message(counts)),
+        Some(services) => format!("{services} · {}", steps_message(counts)),
     }
 }
 
@@ -180,17 +181,17 @@ mod tests {
         progress.observe(&ready("db"));
         progress.observe(&ready("web"));
         let message = || progress.bar.message();
-        assert_eq!(message(), "running 1 (test) · done 0 · failed 0 · 2/3 services ready");
+        assert_eq!(message(), "2/3 services ready · running 1 (test) · done 0 · failed 0");
         progress.observe(&StepEvent::Restarting {
             service: "web".into(),
             restart: 1,
             delay: Duration::from_secs(1),
             reason: "exited with code 1".into(),
         });
-        assert_eq!(message(), "running 1 (test) · done 0 · failed 0 · 1/3 services ready");
+        assert_eq!(message(), "1/3 services ready · running 1 (test) · done 0 · failed 0");
         progress.observe(&ready("web"));
         progress.observe(&ready("web"));
-        assert_eq!(message(), "running 1 (test) · done 0 · failed 0 · 2/3 services ready");
+        assert_eq!(message(), "2/3 services ready · running 1 (test) · done 0 · failed 0");
         // The bar counts the one step: it can fill.
         assert_eq!(progress.bar.length(), Some(1));
     }

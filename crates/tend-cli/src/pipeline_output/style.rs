@@ -74,6 +74,9 @@ pub(crate) fn node_names(pipeline: &Pipeline) -> impl Iterator<Item = &str> {
 pub(crate) enum Out {
     Plain,
     Above(ProgressBar),
+    /// Kept in memory, for tests to read what would have been printed.
+    #[cfg(test)]
+    Captured(std::sync::Arc<std::sync::Mutex<String>>),
 }
 
 impl Out {
@@ -88,6 +91,8 @@ impl Out {
         match self {
             Out::Plain => write(),
             Out::Above(bar) => bar.suspend(write),
+            #[cfg(test)]
+            Out::Captured(text_so_far) => text_so_far.lock().unwrap().push_str(text),
         }
     }
 }

@@ -79,7 +79,9 @@ fn lifecycle(events: &[Event]) -> Vec<&'static str> {
             EventKind::Restarted { .. } => Some("restarted"),
             EventKind::Killed { .. } => Some("killed"),
             EventKind::Exited { .. } => Some("exited"),
-            EventKind::Output { .. } | EventKind::Ready { .. } | EventKind::NotAlive { .. } => None,
+            EventKind::Ready { .. } => Some("ready"),
+            EventKind::NotAlive { .. } => Some("not_alive"),
+            EventKind::Output { .. } => None,
         })
         .collect()
 }

@@ -46,7 +46,7 @@ fn logged(log: &Path, name: &str, seconds: &str) -> Step {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sequential_mode_runs_one_at_a_time_in_declaration_order_ignoring_after() {
+async fn sequential_mode_runs_one_at_a_time_in_declaration_order_where_after_allows() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("log");
     let steps = vec![
@@ -57,15 +57,16 @@ async fn sequential_mode_runs_one_at_a_time_in_declaration_order_ignoring_after(
     let runner = Runner::new(Service::new()).mode(Mode::Sequential);
     let report = run_with(runner, steps).await;
     assert!(report.success, "{report:#?}");
+    // A stable topological order of `after`: `third-by-after` waits for `last`.
     assert_eq!(
         lines_of(&log),
         [
-            "start third-by-after",
-            "end third-by-after",
             "start second",
             "end second",
             "start last",
-            "end last"
+            "end last",
+            "start third-by-after",
+            "end third-by-after"
         ]
     );
 }

@@ -245,7 +245,15 @@ pub fn load(path: impl AsRef<Path>) -> Result<Pipeline, FileError> {
 }
 
 /// Whether `path` names a Procfile: its file name is `Procfile` or starts with `Procfile.`
-/// (`Procfile.dev`). [`load`] reads one as services; see the [module docs](self).
+/// (`Procfile.dev`), whatever it ends in.
+///
+/// [`load`] reads one as foreman and honcho do: each `NAME: COMMAND` line is a service
+/// running `COMMAND` with bash in the Procfile's directory, restart `never`; names hold ASCII
+/// letters, digits, `_` and `-`; `#` comment lines and blank lines are skipped. A `.env` beside
+/// the Procfile, when there is one, gives every process its variables, and each process gets
+/// `PORT` = [`PROCFILE_BASE_PORT`](super::PROCFILE_BASE_PORT) (5000) + 100 × its index (from 0)
+/// unless `.env` sets `PORT`. A malformed line is a [`FileError`] naming the file and the
+/// line: `` Procfile:3: expected `NAME: COMMAND`, found `worker` ``.
 ///
 /// ```
 /// use tend::runner::is_procfile;

@@ -1,7 +1,9 @@
-//! Pipelines: steps with dependencies, run as a graph, in order, or all at once.
+//! Pipelines and stacks: steps and services with dependencies, run as a graph, in order, or
+//! all at once.
 //!
 //! A [`Pipeline`] is a list of [`Step`]s — each a program or a bash script, with its working
-//! directory, environment, timeout, retries and the steps it runs `after` — checked before
+//! directory, environment, timeout, retries and the steps it runs `after` — and, for a
+//! stack, of [`ServiceSpec`]s (long-running processes, see "Services" below), checked before
 //! anything runs. A [`Runner`] runs it as managed processes of a [`Service`] and returns a
 //! [`Report`].
 //!
@@ -25,16 +27,18 @@
 //! # Scheduling
 //!
 //! * [`Mode::Dag`] (the default) starts each step the moment every step in its `after` has
-//!   passed (or failed with `allow_failure`). There are no waves: a step never waits for an
-//!   unrelated slow step.
-//! * [`Mode::Sequential`] runs one step at a time in declaration order and stops at the first
-//!   failure that is not allowed.
-//! * [`Mode::Parallel`] starts every step at once and ignores `after`.
+//!   passed (or failed with `allow_failure`) and every service in it is ready. There are no
+//!   waves: a step never waits for an unrelated slow step.
+//! * [`Mode::Sequential`] runs one item at a time and stops at the first failure that is not
+//!   allowed. The order is declaration order where `after` allows it: a stable topological
+//!   order of `after`, ties in declaration order (steps before services). Each item starts
+//!   once the one before has passed (a step) or is ready (a service).
+//! * [`Mode::Parallel`] starts everything at once and ignores `after`.
 //!
 //! [`Runner::jobs`] bounds how many steps run at once in every mode; ready steps queue in
-//! declaration order. A step waiting to retry keeps its slot. Without it, the open-file
-//! limit does (a sixth of [`open_file_limit`](crate::open_file_limit)), so ten thousand
-//! steps queue instead of failing with EMFILE.
+//! declaration order. A step waiting to retry keeps its slot. Services take no slot. Without
+//! it, the open-file limit does (a sixth of [`open_file_limit`](crate::open_file_limit)), so
+//! ten thousand steps queue instead of failing with EMFILE.
 //!
 //! # Failure
 //!
@@ -42,14 +46,71 @@
 //! failed step in [`StepReport::blocked_by`]; the rest of the graph goes on. A failing step
 //! with `allow_failure` is reported as `allowed_failure` and blocks nothing. With
 //! [`Runner::fail_fast`], the first failure stops the run: nothing new starts, running steps
-//! are shut down gracefully and reported `cancelled`, the rest `skipped`.
+//! are shut down gracefully and reported `cancelled`, the rest `skipped` (services not started
+//! `cancelled`).
+//!
+//! # Services
+//!
+//! A [`ServiceSpec`] is a process meant to keep running: a database, a web server, a worker.
+//! It starts like a step, when everything in its `after` allows, and it is **ready** when its
+//! [`ready`](ServiceSpec::ready) probe succeeds (at once without one). What runs `after` a
+//! service waits for that readiness, not for its end; steps and services may each run after
+//! either kind, and names are unique across both. A service that ends for good without ever
+//! having been ready (it failed, was not ready in time, exited, or could not start) makes its
+//! transitive dependents `skipped`, [`ServiceReport::blocked_by`] naming it. Once ready it
+//! frees its dependents for good: a restart (by its [`restart`](ServiceSpec::restart) policy)
+//! goes through the probe again but restarts nothing that depends on it.
+//!
+//! A run with services ends when no step runs and every service has ended for good — which
+//! for a server is never, until the run's **shutdown**. The shutdown begins when the
+//! cancellation token fires, with [`Runner::exit_after_steps`] once every step has its
+//! outcome, with [`Runner::stop_when_a_service_ends`] once a service has ended for good
+//! ([`Report::ended_by`] names it), or with [`Runner::fail_fast`] at the first failure. Then
+//! running steps are cancelled, services not started are `cancelled`, nothing restarts, and
+//! each running service is sent its [`stop_signal`](ServiceSpec::stop_signal) — then its
+//! [`grace`](ServiceSpec::grace), then SIGKILL of its process group — only once nothing that
+//! depends on it (directly or through other steps and services) still runs: **reverse
+//! dependency order**, the web server before the database. [`Report::success`] holds when the
+//! steps succeeded and every service ended `stopped` or `exited`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use tend::Service;
+//! use tend::probe::{Probe, Readiness};
+//! use tend::runner::{Pipeline, Runner, ServiceSpec, Step};
+//!
+//! let stack = Pipeline::with_services(
+//!     vec![
+//!         Step::command("migrate", "./migrate").after(["db"]),
+//!         Step::script("integration", "cargo test --test api").after(["api"]),
+//!     ],
+//!     vec![
+//!         ServiceSpec::command("db", "postgres")
+//!             .args(["-D", "data", "-p", "5432"])
+//!             .ready(Readiness::new(Probe::tcp("127.0.0.1:5432")?).timeout(Duration::from_secs(30))),
+//!         ServiceSpec::script("api", "exec ./api --port 8080")
+//!             .after(["migrate"])
+//!             .ready(Readiness::new(Probe::exec("curl -fs http://127.0.0.1:8080/health")?)),
+//!     ],
+//! )?;
+//! // Start db, migrate once it accepts connections, start the API, run the tests once it
+//! // answers, then stop the API and then the database.
+//! let report = Runner::new(Service::new()).exit_after_steps(true).run(&stack).await;
+//! for service in &report.services {
+//!     println!("{}: {} (ready after {:?})", service.name, service.status, service.ready_after());
+//! }
+//! std::process::exit(if report.success { 0 } else { 1 });
+//! # }
+//! ```
 //!
 //! # Cancellation
 //!
 //! When the [`CancellationToken`] given to [`Runner::cancel_token`] fires, running steps are
 //! shut down gracefully — SIGTERM to their whole process group, their `grace`, then SIGKILL —
-//! and steps not started yet are `cancelled`. `run` returns once every step's process group is
-//! gone.
+//! steps and services not started yet are `cancelled`, and services are stopped in reverse
+//! dependency order (see "Services"). `run` returns once every step's and service's process
+//! group is gone.
 //!
 //! # Caveats
 //!
@@ -59,7 +120,9 @@
 //!   (1 MiB) held. Live output is on the service's event bus: each attempt is a managed process
 //!   named after its step ([`StepEvent::Started`] gives its id).
 //! * Dropping the future returned by [`Runner::run`] kills the process groups of running steps
-//!   at once (SIGKILL, no grace). Cancel through the token for a graceful stop.
+//!   and services at once (SIGKILL, no grace). Cancel through the token for a graceful stop.
+//! * The shutdown order follows the declared `after` in every mode, also in parallel mode
+//!   where `after` does not order the starts.
 //! * When two failed steps block the same step, which one [`StepReport::blocked_by`] names
 //!   depends on which failure was seen first.
 //! * A token that has fired stays fired: a runner given one cancels every later run at once.
@@ -224,7 +287,7 @@ impl Runner {
         }
     }
 
-    /// Sets how steps are ordered.
+    /// Sets how steps and services are ordered.
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self
@@ -258,24 +321,28 @@ impl Runner {
         self
     }
 
-    /// Once every step has finished, stops the services (in reverse dependency order) and
-    /// ends the run: the "start the database and the API, run the tests, tear down"
-    /// harness. The report's `success` is then the steps' (and no service failed before).
+    /// Once every step has its outcome (at once when there are none), begins the run's
+    /// shutdown: services not started yet are `cancelled`, running ones are stopped in
+    /// reverse dependency order and end `stopped`. The "start the database and the API, run
+    /// the tests, tear down" harness: the report's `success` is then the steps' (unless a
+    /// service failed or was skipped before).
     pub fn exit_after_steps(mut self, exit_after_steps: bool) -> Self {
         self.exit_after_steps = exit_after_steps;
         self
     }
 
-    /// When a service ends for good (it exited or failed and is not restarted), stops the
-    /// other services and ends the run; [`Report::ended_by`] names it. This is how Procfile
+    /// When a service ends for good (it exited or failed and is not restarted), begins the
+    /// run's shutdown: running steps are cancelled, the other services stopped (in reverse
+    /// dependency order), and [`Report::ended_by`] names the service. This is how Procfile
     /// runners (foreman, honcho) behave.
     pub fn stop_when_a_service_ends(mut self, stop: bool) -> Self {
         self.stop_when_a_service_ends = stop;
         self
     }
 
-    /// Labels the process of every step (every attempt) with `key=value`, beside the
-    /// `pipeline.step` and `pipeline.attempt` labels every step gets. A supervisor running
+    /// Labels the process of every step (every attempt) and service (every run) with
+    /// `key=value`, beside the `pipeline.step` (`pipeline.service`) and `pipeline.attempt`
+    /// labels every step (service) gets. A supervisor running
     /// many pipelines tells their processes apart this way.
     ///
     /// ```no_run
@@ -293,7 +360,7 @@ impl Runner {
         self
     }
 
-    /// Labels the process of every step with `key=<the step's name>` (see
+    /// Labels the process of every step and service with `key=<its name>` (see
     /// [`label`](Self::label)).
     pub fn step_label(mut self, key: impl Into<String>) -> Self {
         self.step_label = Some(key.into());
@@ -315,9 +382,10 @@ impl Runner {
         &self.service
     }
 
-    /// Runs every step of `pipeline` as its mode says and reports each, in declaration
-    /// order. Needs a Tokio runtime (with the time driver). Returns when no step's process is
-    /// left running.
+    /// Runs every step and service of `pipeline` as its mode says and reports each, in
+    /// declaration order. Needs a Tokio runtime (with the time driver). Returns when no
+    /// step's or service's process is left running (see the module's "Services" for when
+    /// that is).
     pub async fn run(&self, pipeline: &Pipeline) -> Report {
         scheduler::run(self, pipeline).await
     }

@@ -359,3 +359,59 @@ async fn sequential_mode_follows_after_across_kinds() {
     assert!(position(&seen, "finished lint") < position(&seen, "started db"));
     assert!(position(&seen, "ready db") < position(&seen, "started test"));
 }
+
+/// The issue's figures for a chain of 50 services, each ready 20 ms after its start (a `log`
+/// line) and exiting 10 ms after TERM: all ready vs the sum of the services' own
+/// start-to-ready times (goal ≤ 1.10), and the reverse-order shutdown vs the sum of the
+/// services' own stop times, its critical path (goal ≤ 1.10). Asserted with a generous bound
+/// for a loaded machine; `--nocapture` prints the measures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_of_50_services_starts_and_stops_with_little_overhead() {
+    use std::collections::HashMap;
+    use std::time::Instant;
+
+    let n = 50;
+    let times: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let ready_sum: Arc<Mutex<Duration>> = Arc::default();
+    let (times_in, ready_in) = (times.clone(), ready_sum.clone());
+    let runner = Runner::new(Service::new()).exit_after_steps(true).on_event(move |event| {
+        let now = Instant::now();
+        let key = match event {
+            StepEvent::Ready { service, after, .. } => {
+                *ready_in.lock().unwrap() += *after;
+                format!("ready {service}")
+            }
+            StepEvent::Stopping { service } => format!("stopping {service}"),
+            StepEvent::ServiceFinished(service) => format!("finished {}", service.name),
+            _ => return,
+        };
+        times_in.lock().unwrap().insert(key, now);
+    });
+    let services: Vec<ServiceSpec> = (0..n)
+        .map(|i| {
+            let script = "trap 'sleep 0.01; exit 0' TERM; sleep 0.02; echo up; sleep 60 & wait";
+            let service = ServiceSpec::script(format!("s{i}"), script)
+                .ready(Readiness::new(Probe::log("^up$").unwrap()));
+            if i == 0 { service } else { service.after([format!("s{}", i - 1)]) }
+        })
+        .collect();
+    let steps = vec![Step::script("done", "true").after([format!("s{}", n - 1)])];
+    let began = Instant::now();
+    let report = run(&runner, steps, services).await;
+    assert!(report.success, "{report:#?}");
+    let times = times.lock().unwrap();
+    let at = |key: String| times[&key];
+    let all_ready = at(format!("ready s{}", n - 1)) - began;
+    let ready_sum = *ready_sum.lock().unwrap();
+    let stop_sum: Duration =
+        (0..n).map(|i| at(format!("finished s{i}")) - at(format!("stopping s{i}"))).sum();
+    let shutdown = at("finished s0".to_owned()) - at(format!("stopping s{}", n - 1));
+    let start_ratio = all_ready.as_secs_f64() / ready_sum.as_secs_f64();
+    let stop_ratio = shutdown.as_secs_f64() / stop_sum.as_secs_f64();
+    eprintln!(
+        "50-service chain: all ready {all_ready:.1?} vs {ready_sum:.1?} summed ({start_ratio:.3}); \
+         shutdown {shutdown:.1?} vs {stop_sum:.1?} summed ({stop_ratio:.3})"
+    );
+    assert!(start_ratio <= 2.0, "start ratio {start_ratio:.3}");
+    assert!(stop_ratio <= 2.0, "stop ratio {stop_ratio:.3}");
+}
