@@ -96,7 +96,8 @@ async fn the_json_report_keeps_its_shape() {
           "process_id": "[redacted]",
           "started_at": "[redacted]"
         }
-      ]
+      ],
+      "services": []
     }
     "#);
     // And it reads back (durations to within float parsing, the rest exactly).

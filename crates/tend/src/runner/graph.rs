@@ -111,7 +111,6 @@ impl Pipeline {
                 PipelineError::StackCycle { cycle, services }
             });
         }
-        drop(nodes);
         Ok(Self { steps, services, deps })
     }
 
