@@ -18,9 +18,13 @@
 //! `Stopping` is emitted when `stop` ends a run; a run stopped because it was not ready in
 //! time or not alive is told by `Restarting` (or the final error) and `NotAlive`.
 
+#[cfg(test)]
+mod harness;
+#[cfg(test)]
+mod ready_tests;
 mod run;
 #[cfg(test)]
-mod tests;
+mod run_tests;
 
 use std::time::Duration;
 
@@ -69,9 +73,11 @@ pub(crate) async fn supervise(run: ServiceRun) -> ServiceReport {
     };
     let mut runs = Runs::new(service, spec, labels, stop.clone(), observer, on_ready);
     let (status, error) = supervise_runs(&mut runs, &shutdown, &mut log, &mut report).await;
-    if let Some(file) = log {
-        // The blocking pool writes a held last line; an error there was logged by the file.
-        let _ = tokio::task::spawn_blocking(move || file.close()).await;
+    if let Some(file) = log
+        && let Ok(Err(error)) = tokio::task::spawn_blocking(move || file.close()).await
+    {
+        // Writing the held last line failed: the service's outcome stays what it was.
+        tracing::warn!(%error, service = %report.name, "log file");
     }
     report.ready_after_ms = runs.ready_after().map(|after| after.as_secs_f64() * 1000.0);
     ended(report, status, error)
