@@ -64,7 +64,7 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
                 "env_file" => {
                     file_env = map.next_value_seed(EnvFileSeed { field, base: self.base })?
                 }
-                _ => unreachable!("Key only lets FILE_KEYS through"),
+                _ => unreachable!("Keys let only FILE_KEYS through"),
             }
         }
         if steps.is_none() && services.is_none() {

@@ -150,7 +150,8 @@ pub enum FileError {
         path: PathBuf,
     },
     /// The text is not a valid pipeline file: bad syntax, an unknown key, a value of the
-    /// wrong kind, a step with both or neither of `command` and `run`.
+    /// wrong kind, a step or service with both or neither of `command` and `run`, a
+    /// malformed Procfile line.
     #[error("{}{message}", location(.path.as_deref(), *.line, *.column))]
     Parse {
         /// The file, when parsed from one.
@@ -162,7 +163,7 @@ pub enum FileError {
         /// What is wrong, naming the step and key.
         message: String,
     },
-    /// The steps do not form a valid pipeline (see [`PipelineError`]).
+    /// The steps and services do not form a valid pipeline (see [`PipelineError`]).
     #[error("{}{source}", location(.path.as_deref(), None, None))]
     Invalid {
         /// The file, when parsed from one.
@@ -220,7 +221,10 @@ impl FileError {
 ///
 /// Relative `dir`s and `log` paths are taken from the file's directory, and steps and
 /// services without a `dir` run there, so a pipeline behaves the same from wherever it is
-/// started.
+/// started. The keys of a step, a service and its `ready` and `alive` tables are
+/// [`STEP_KEYS`](super::STEP_KEYS), [`SERVICE_KEYS`](super::SERVICE_KEYS),
+/// [`READY_KEYS`](super::READY_KEYS) and [`ALIVE_KEYS`](super::ALIVE_KEYS); see
+/// [`parse_toml`] for an example.
 ///
 /// ```no_run
 /// let pipeline = tend::runner::load("tend.toml")?;

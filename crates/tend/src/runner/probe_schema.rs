@@ -112,8 +112,13 @@ impl ProbeSeed<'_> {
         if self.table == "alive" { ALIVE_KEYS } else { READY_KEYS }
     }
 
+    /// The probe kinds the table takes, one of which it needs.
     fn kinds(&self) -> &'static [&'static str] {
-        &self.keys()[..if self.table == "alive" { 3 } else { 4 }]
+        if self.table == "alive" {
+            &["tcp", "http", "exec"]
+        } else {
+            &["tcp", "http", "exec", "log"]
+        }
     }
 
     fn field(&self, key: &'static str) -> Field<'_> {
@@ -162,7 +167,7 @@ impl<'de> Visitor<'de> for ProbeSeed<'_> {
                     initial_delay = Some(map.next_value_seed(field.of::<Millis>())?);
                 }
                 "failures" => failures = Some(map.next_value_seed(field.of::<AtLeastOne>())?),
-                _ => unreachable!("Key only lets the table's keys through"),
+                _ => unreachable!("Keys let only the table's keys through"),
             }
         }
         if kinds.len() != 1 {

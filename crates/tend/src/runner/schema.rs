@@ -1,12 +1,16 @@
-//! The pipeline file's schema, as serde visitors that work for any format.
+//! The pipeline file's schema, as serde visitors that work for any format: the steps, and
+//! what steps and services share (the checked keys of a table, `command`/`args`/`run`, tables
+//! of named tables). The services are in `service_schema.rs`, the whole file in
+//! `document.rs`.
 //!
-//! Hand-written rather than derived so that every error names the step and the key, and is
-//! raised while the deserializer is at the offending key or value: TOML then knows its byte
-//! span and YAML its position, which become the line number of the error.
+//! Hand-written rather than derived so that every error names the step or service and the
+//! key, and is raised while the deserializer is at the offending key or value: TOML then knows
+//! its byte span and YAML its position, which become the line number of the error.
 //!
-//! Durations (`timeout`, `grace`, `retry_delay`) are the twin of [`crate::wire`]: a humantime
-//! string under the key, or a number of milliseconds under `KEY_ms`, never both; a bare
-//! number under the key is refused naming `KEY_ms`. Files and API requests read the same.
+//! Durations (`timeout`, `grace`, `retry_delay`, a service's `restart_delay`, …) are the twin
+//! of [`crate::wire`]: a humantime string under the key, or a number of milliseconds under
+//! `KEY_ms`, never both; a bare number under the key is refused naming `KEY_ms`. Files and API
+//! requests read the same.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -46,29 +50,47 @@ impl<'de> DeserializeSeed<'de> for StepsSeed<'_> {
     type Value = Vec<Step>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<Step>, D::Error> {
-        deserializer.deserialize_map(self)
+        let entry = |name, base| StepSeed { name, base };
+        deserializer.deserialize_map(NamedTables { kind: "step", base: self.base, entry })
     }
 }
 
-impl<'de> Visitor<'de> for StepsSeed<'_> {
-    type Value = Vec<Step>;
+/// A table of named tables (`steps`, `services`): name → `entry(name, base)`'s value, in
+/// declaration order; at least one, each name once.
+pub(super) struct NamedTables<'a, F> {
+    /// `step` or `service`, for the messages.
+    pub(super) kind: &'static str,
+    pub(super) base: EnvFileBase<'a>,
+    pub(super) entry: F,
+}
+
+impl<'de, 'a, F, S> Visitor<'de> for NamedTables<'a, F>
+where
+    F: Fn(String, EnvFileBase<'a>) -> S,
+    S: DeserializeSeed<'de>,
+{
+    type Value = Vec<S::Value>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("`steps` to be a table of step tables")
+        write!(f, "`{}s` to be a table of {} tables", self.kind, self.kind)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Step>, A::Error> {
-        let mut steps = Vec::new();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let kind = self.kind;
+        let (mut names, mut items) = (Vec::new(), Vec::new());
         while let Some(name) = map.next_key::<String>()? {
-            if steps.iter().any(|s: &Step| s.name == name) {
-                return Err(de::Error::custom(format!("step `{name}` is defined twice")));
+            if names.contains(&name) {
+                return Err(de::Error::custom(format!("{kind} `{name}` is defined twice")));
             }
-            steps.push(map.next_value_seed(StepSeed { name, base: self.base })?);
+            names.push(name.clone());
+            items.push(map.next_value_seed((self.entry)(name, self.base))?);
         }
-        if steps.is_empty() {
-            return Err(de::Error::custom("`steps` is empty: define at least one step"));
+        if items.is_empty() {
+            return Err(de::Error::custom(format!(
+                "`{kind}s` is empty: define at least one {kind}"
+            )));
         }
-        Ok(steps)
+        Ok(items)
     }
 }
 
@@ -122,7 +144,7 @@ impl<'de> Visitor<'de> for StepSeed<'_> {
                     step.retry_delay = map.next_value_seed(field.of::<Millis>())?;
                 }
                 "retries" => step.retries = map.next_value_seed(field.of::<Count>())?,
-                _ => unreachable!("Key only lets STEP_KEYS through"),
+                _ => unreachable!("Keys let only STEP_KEYS through"),
             }
         }
         step.command = command.finish(owner)?;
@@ -232,14 +254,10 @@ impl<'a> Keys<'a> {
     }
 
     /// `key` (one of `allowed`), unless it was given before, or its duration twin was.
-    fn note(&mut self, key: &'static str) -> Result<&'static str, String> {
+    fn note<E: de::Error>(&mut self, key: &'static str) -> Result<&'static str, E> {
         let field = Field { owner: self.owner, table: self.table, key };
-        let fail = |message: String| match self.owner {
-            Owner::Top => message,
-            owner => format!("{owner}: {message}"),
-        };
         if self.seen.contains(&key) {
-            return Err(fail(format!("`{}` is given twice", field.name())));
+            return Err(field.fail(format!("`{}` is given twice", field.name())));
         }
         let plain = key.strip_suffix("_ms").unwrap_or(key);
         let twin = if plain == key { format!("{key}_ms") } else { plain.to_owned() };
@@ -248,7 +266,7 @@ impl<'a> Keys<'a> {
                 Some(table) => format!("{table}.{plain}"),
                 None => plain.to_owned(),
             };
-            return Err(fail(crate::wire::both_given(&plain)));
+            return Err(field.fail(crate::wire::both_given(&plain)));
         }
         self.seen.push(key);
         Ok(key)
@@ -293,7 +311,7 @@ impl<'de> Visitor<'de> for NextKey<'_, '_> {
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<&'static str, E> {
         match self.0.allowed.iter().find(|&&k| k == key) {
-            Some(&known) => self.0.note(known).map_err(E::custom),
+            Some(&known) => self.0.note(known),
             None => Err(E::custom(self.0.unknown(key))),
         }
     }

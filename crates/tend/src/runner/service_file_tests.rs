@@ -56,6 +56,7 @@ after = ["migrate"]
 "#;
 
 /// The same stack in YAML, the top-level `env` last (it still reaches every service).
+#[cfg(feature = "yaml_serde")]
 const STACK_YAML: &str = r#"steps:
   migrate:
     run: ./migrate

@@ -9,7 +9,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::env_file::{EnvFileBase, EnvFileSeed};
 use super::probe_schema::{ProbeDraft, ProbeSeed};
-use super::schema::{CommandKeys, Keys};
+use super::schema::{CommandKeys, Keys, NamedTables};
 use super::service_spec::{DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_SIZE, ServiceLog, ServiceSpec};
 use super::service_values::{Budget, Policy, SignalValue, Size};
 use super::values::{Count, EnvTable, Field, Millis, Owner, Span, Text, TextList};
@@ -77,29 +77,8 @@ impl<'de> DeserializeSeed<'de> for ServicesSeed<'_> {
     type Value = Vec<ServiceDraft>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ServicesSeed<'_> {
-    type Value = Vec<ServiceDraft>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("`services` to be a table of service tables")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut services: Vec<ServiceDraft> = Vec::new();
-        while let Some(name) = map.next_key::<String>()? {
-            if services.iter().any(|s| s.spec.name == name) {
-                return Err(de::Error::custom(format!("service `{name}` is defined twice")));
-            }
-            services.push(map.next_value_seed(ServiceSeed { name, base: self.base })?);
-        }
-        if services.is_empty() {
-            return Err(de::Error::custom("`services` is empty: define at least one service"));
-        }
-        Ok(services)
+        let entry = |name, base| ServiceSeed { name, base };
+        deserializer.deserialize_map(NamedTables { kind: "service", base: self.base, entry })
     }
 }
 
@@ -194,7 +173,7 @@ impl<'de> Visitor<'de> for ServiceSeed<'_> {
                 "log" => log = Some(map.next_value_seed(LogPath(field))?),
                 "log_max_size" => max_size = Some(map.next_value_seed(field.of::<Size>())?),
                 "log_keep" => keep = Some(map.next_value_seed(field.of::<Count>())?),
-                _ => unreachable!("Key only lets SERVICE_KEYS through"),
+                _ => unreachable!("Keys let only SERVICE_KEYS through"),
             }
         }
         let fail = |message: &str| de::Error::custom(format!("{owner}: {message}"));
