@@ -240,13 +240,7 @@ fn ctrl_c_while_a_step_runs_exits_130() {
 
 #[test]
 fn ctrl_c_before_a_service_started_makes_it_cancelled() {
-    let project = Project::new();
-    let text = [
-        project.service("db", &[], "ready = { log = \"never printed\", timeout = \"30s\" }"),
-        project.service("web", &[], "after = [\"db\"]"),
-    ]
-    .concat();
-    project.write("tend.toml", &text);
+    let project = Project::with_web_after_a_db_never_ready();
     let mut up = project.up(&["--json"]);
     project.wait_timeline("db started", |t| t.first("db", "started").is_some());
     up.signal(Signal::INT);

@@ -43,6 +43,18 @@ impl Project {
         Project { dir, marker }
     }
 
+    /// A project whose `tend.toml` has `web` after `db`, and `db` never ready (within 30 s).
+    pub(crate) fn with_web_after_a_db_never_ready() -> Self {
+        let project = Project::new();
+        let text = [
+            project.service("db", &[], "ready = { log = \"never printed\", timeout = \"30s\" }"),
+            project.service("web", &[], "after = [\"db\"]"),
+        ]
+        .concat();
+        project.write("tend.toml", &text);
+        project
+    }
+
     pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
