@@ -124,7 +124,20 @@ fn check_rotation(dir: &Path, name: &str, written: &[u8], max: usize, keep: usiz
         }
         kept.extend_from_slice(&bytes);
     }
-    assert!(written.ends_with(&kept), "the kept files are not the newest bytes, exactly");
+    if !written.ends_with(&kept) {
+        // Where: the kept bytes against the newest bytes written (a lost chunk shows as a
+        // difference from its first byte on, a short total as a longer tail kept below).
+        let newest = &written[written.len().saturating_sub(kept.len())..];
+        let at = kept.iter().zip(newest).position(|(a, b)| a != b).unwrap_or(kept.len());
+        let found =
+            written.windows(64.min(kept.len() - at)).position(|w| w == &kept[at..at + w.len()]);
+        panic!(
+            "the kept files ({} bytes of {} written) are not the newest bytes, exactly: they \
+             differ from kept byte {at} on, which was written at offset {found:?}",
+            kept.len(),
+            written.len()
+        );
+    }
     let start = written.len() - kept.len();
     assert!(start == 0 || written[start - 1] == b'\n', "the oldest kept file starts mid-line");
 }
