@@ -68,3 +68,30 @@ fn the_example_stack_runs_its_smoke_test_and_leaves_nothing_behind() {
         assert_eq!(step(&report, name)["status"], "passed", "{report:#}");
     }
 }
+
+/// The README's reference table of service keys has a row for every key a service, its
+/// `ready` and its `alive` take (the `_ms` twins are described once, in the text below it).
+#[test]
+fn the_readme_documents_every_service_key() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let section = readme.split("\n## Services\n").nth(1).expect("a Services section");
+    let rows: Vec<&str> = section
+        .lines()
+        .take_while(|l| !l.starts_with("## "))
+        .filter(|l| l.starts_with("| `"))
+        .collect();
+    let documented = |key: &str| {
+        rows.iter().any(|row| {
+            row.split(" | ").next().is_some_and(|cell| cell.contains(&format!("`{key}`")))
+        })
+    };
+    let keys = tend::runner::SERVICE_KEYS
+        .iter()
+        .map(|k| (*k).to_owned())
+        .chain(tend::runner::READY_KEYS.iter().map(|k| format!("ready.{k}")))
+        .chain(tend::runner::ALIVE_KEYS.iter().map(|k| format!("alive.{k}")))
+        .filter(|k| !k.ends_with("_ms"));
+    let missing: Vec<String> = keys.filter(|k| !documented(k)).collect();
+    assert!(missing.is_empty(), "no README row for {missing:?}");
+    assert!(section.contains("`KEY_ms`"), "the `_ms` twins are described");
+}
