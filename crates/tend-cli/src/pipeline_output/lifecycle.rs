@@ -71,7 +71,7 @@ pub(crate) fn delay_text(delay: Duration) -> String {
     let ms = delay.as_millis();
     if ms < 1000 {
         format!("{ms}ms")
-    } else if ms < 60_000 && ms % 1000 != 0 {
+    } else if ms < 60_000 && !ms.is_multiple_of(1000) {
         format!("{:.1}s", delay.as_secs_f64())
     } else {
         // Whole seconds: humantime's `1m 30s`, without its spaces.

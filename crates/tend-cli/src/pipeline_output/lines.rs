@@ -6,7 +6,7 @@
 //! is drained first), and a line about the end of a run (`…; restart 3 in 2s`, `stopped`)
 //! waits for that run's `exited` event, so it never overtakes the run's last output lines.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use tend::runner::{Pipeline, StepEvent};
@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::held_lines::HeldLines;
 use super::lifecycle;
 use super::style::{Out, Prefixes, node_names};
 
@@ -72,7 +73,7 @@ impl LinePrinter {
             out,
             nodes: HashMap::new(),
             foreign: HashSet::new(),
-            services: Services::default(),
+            services: HeldLines::default(),
             pending: String::new(),
         };
         let task = tokio::spawn(printer.run(service.subscribe(), news, expected));
@@ -106,25 +107,9 @@ struct Printer {
     /// Processes started under a name that is none of ours (a probe's, a user's): their end is
     /// not counted.
     foreign: HashSet<ProcessId>,
-    services: Services,
+    services: HeldLines,
     /// Prefixed lines not written yet.
     pending: String,
-}
-
-/// What the printer knows about the services' runs.
-#[derive(Default)]
-struct Services {
-    /// Runs started so far, per service node.
-    runs: HashMap<usize, u32>,
-    /// The latest run's process, per service node.
-    current: HashMap<usize, ProcessId>,
-    /// Service processes whose `exited` event was printed past.
-    ended: HashSet<ProcessId>,
-    /// Lifecycle lines not written yet, per service node, each maybe waiting for a process's
-    /// end.
-    waiting: HashMap<usize, VecDeque<(Option<ProcessId>, String)>>,
-    /// Services whose last line already said `; stopping`.
-    said_stopping: HashSet<usize>,
 }
 
 impl Printer {
@@ -229,12 +214,8 @@ impl Printer {
         };
         self.nodes.insert(id, node);
         if node >= self.first_service {
-            let run = self.services.runs.entry(node).or_default();
-            *run += 1;
-            let text = lifecycle::started(pid, *run);
-            self.services.current.insert(node, id);
-            self.services.said_stopping.remove(&node);
-            self.queue(node, None, text);
+            self.services.started(node, id, pid);
+            self.release(node);
         }
     }
 
@@ -254,7 +235,7 @@ impl Printer {
         if let Some(&node) = self.nodes.get(&id)
             && node >= self.first_service
         {
-            self.services.ended.insert(id);
+            self.services.ended(id);
             self.release(node);
         }
         1
@@ -262,49 +243,23 @@ impl Printer {
 
     /// A runner event about a service: its line, after the run's end when it tells of it.
     fn lifecycle(&mut self, event: &StepEvent) {
-        let Some((name, text)) = lifecycle::line(event) else { return };
+        let Some((name, _)) = lifecycle::line(event) else { return };
         let Some(&node) = self.index.get(name) else { return };
-        let current = self.services.current.get(&node).copied();
-        let wait = match event {
-            StepEvent::Restarting { .. } => current,
-            StepEvent::ServiceFinished(report) => report.process_id.or(current),
-            StepEvent::Stopping { .. } if self.services.said_stopping.contains(&node) => return,
-            _ => None,
-        };
-        if matches!(event, StepEvent::NotAlive { .. } | StepEvent::Stopping { .. }) {
-            self.services.said_stopping.insert(node);
-        }
-        self.queue(node, wait, text);
-    }
-
-    fn queue(&mut self, node: usize, wait: Option<ProcessId>, text: String) {
-        self.services.waiting.entry(node).or_default().push_back((wait, text));
+        self.services.news(node, event);
         self.release(node);
     }
 
-    /// Writes the service's waiting lines up to the first whose process has not ended.
+    /// Writes the service's lines that may go now.
     fn release(&mut self, node: usize) {
-        let Some(mut queue) = self.services.waiting.remove(&node) else { return };
-        while let Some((wait, _)) = queue.front() {
-            if wait.is_some_and(|id| !self.services.ended.contains(&id)) {
-                break;
-            }
-            let (_, text) = queue.pop_front().expect("the front was just seen");
+        for text in self.services.release(node) {
             self.push(node, &text);
-        }
-        if !queue.is_empty() {
-            self.services.waiting.insert(node, queue);
         }
     }
 
-    /// Writes every waiting line, in node order, ended or not.
+    /// Writes every line still held.
     fn release_all(&mut self) {
-        let mut nodes: Vec<usize> = self.services.waiting.keys().copied().collect();
-        nodes.sort_unstable();
-        for node in nodes {
-            for (_, text) in self.services.waiting.remove(&node).unwrap_or_default() {
-                self.push(node, &text);
-            }
+        for (node, text) in self.services.release_all() {
+            self.push(node, &text);
         }
     }
 

@@ -7,6 +7,7 @@
 //! services. Otherwise the same lines come plain, without the progress line, so logs stay
 //! greppable.
 
+mod held_lines;
 mod lifecycle;
 mod lines;
 mod progress;

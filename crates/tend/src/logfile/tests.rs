@@ -287,9 +287,10 @@ async fn processes_appended_in_turn_make_one_file_their_exact_concatenation() {
         Some(LogFileOptions::new().max_size(ByteSize::kib(4)).keep(1).open(&path).unwrap());
     let service = Service::new();
     let mut expected = Vec::new();
-    // Each run ends in an unfinished line that the next one continues.
+    // Runs ending in an unfinished line that the next one continues, on either stream (one
+    // stream a run: the order of two streams within a run is the capture order).
     for script in
-        ["printf 'one\\ntwo'", "printf ' and three\\n'; printf 'four' >&2", "printf '!\\n'"]
+        ["printf 'one\\ntwo'", "printf ' and three\\n'", "printf 'four' >&2", "printf '!\\n'"]
     {
         let process = service.start(StartOptions::new("sh").args(["-c", script])).unwrap();
         let (file, followed) = tokio::time::timeout(

@@ -1,8 +1,9 @@
-//! [`Pipeline`]: steps checked as a dependency graph before anything runs.
+//! [`Pipeline`]: steps and services checked as one dependency graph before anything runs.
 //!
 //! go-process reported cycles and unknown dependencies as "skipped" steps of a run that still
-//! succeeded. Here a pipeline that cannot run as written is not a pipeline: [`Pipeline::new`]
-//! refuses it with an error naming the culprit, and nothing is spawned.
+//! succeeded. Here a pipeline that cannot run as written is not a pipeline:
+//! [`Pipeline::new`] and [`Pipeline::with_services`] refuse it with an error naming the
+//! culprit and its kind, and nothing is spawned.
 
 use std::collections::HashMap;
 
@@ -12,7 +13,8 @@ pub(super) use super::pipeline_error::PipelineError;
 use super::service_spec::ServiceSpec;
 use super::spec::{Step, StepCommand};
 
-/// A validated list of steps: unique non-empty names, known dependencies, no cycle.
+/// A validated list of steps and services: unique non-empty names across both kinds, known
+/// dependencies, no cycle.
 ///
 /// ```
 /// use tend::runner::{Pipeline, PipelineError, Step};

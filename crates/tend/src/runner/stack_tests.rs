@@ -415,3 +415,61 @@ async fn a_chain_of_50_services_starts_and_stops_with_little_overhead() {
     assert!(start_ratio <= 2.0, "start ratio {start_ratio:.3}");
     assert!(stop_ratio <= 2.0, "stop ratio {stop_ratio:.3}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_step_skips_the_services_after_it_and_a_service_ending_unready_names_how() {
+    let runner = Runner::new(Service::new()).exit_after_steps(true);
+    let steps = vec![
+        Step::script("migrate", "exit 2"),
+        Step::script("after-quitter", "true").after(["quitter"]),
+    ];
+    let quitter = ServiceSpec::script("quitter", "exit 0")
+        .restart(Restart::never())
+        .ready(Readiness::new(Probe::log("never printed").unwrap()));
+    let services = vec![sleeper("web").after(["migrate"]), quitter];
+    let report = run(&runner, steps, services).await;
+    let web = report.service("web").unwrap();
+    assert_eq!(web.status, ServiceStatus::Skipped);
+    assert_eq!(web.error.as_deref(), Some("skipped because `migrate` failed"));
+    assert_eq!(report.service("quitter").unwrap().status, ServiceStatus::Exited);
+    let step = report.step("after-quitter").unwrap();
+    assert_eq!(step.error.as_deref(), Some("skipped because `quitter` ended before it was ready"));
+    assert!(!report.success);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_fast_on_a_failed_service_stops_the_run() {
+    let runner = Runner::new(Service::new()).fail_fast(true);
+    let services =
+        vec![sleeper("web"), ServiceSpec::script("worker", "exit 1").restart(Restart::never())];
+    let steps = vec![Step::script("long", "exec sleep 60")];
+    let report = run(&runner, steps, services).await;
+    assert_eq!(
+        service_statuses(&report),
+        [("web", ServiceStatus::Stopped), ("worker", ServiceStatus::Failed)]
+    );
+    let long = report.step("long").unwrap();
+    assert_eq!(long.status, StepStatus::Cancelled);
+    assert_eq!(long.error.as_deref(), Some("stopped because `worker` failed and fail_fast is on"));
+    assert_eq!(report.ended_by, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_mode_starts_services_without_waiting() {
+    let (runner, seen) =
+        observed(Runner::new(Service::new()).mode(Mode::Parallel).exit_after_steps(true));
+    // `web` would wait for the step in the other modes; here it runs beside it.
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("web.start");
+    let wait = format!(
+        "for i in $(seq 1000); do [ -s '{}' ] && exit 0; sleep 0.02; done; exit 1",
+        started.display()
+    );
+    let steps = vec![Step::script("setup", wait)];
+    let web =
+        ServiceSpec::script("web", format!("echo 1 > '{}'; exec sleep 60", started.display()))
+            .after(["setup"]);
+    let report = run(&runner, steps, vec![web]).await;
+    assert!(report.success, "{report:#?}");
+    assert!(position(&seen, "started web") < position(&seen, "finished setup"));
+}

@@ -1,4 +1,4 @@
-//! Which file `tend up` runs: the one named, else the first of [`CANDIDATES`] in the current
+//! Which file `tend up` without FILE runs: the first of [`CANDIDATES`] in the current
 //! directory. (Whether it is a Procfile is `tend::runner::is_procfile`'s to say.)
 
 use std::path::{Path, PathBuf};
@@ -8,13 +8,10 @@ use crate::UsageError;
 /// What `tend up` without FILE looks for in the current directory, in this order.
 pub(crate) const CANDIDATES: [&str; 4] = ["tend.toml", "tend.yaml", "tend.yml", "Procfile"];
 
-/// The file to run: `named` as it is, else the first of [`CANDIDATES`] present in `dir`, as
-/// its bare name (so messages read `tend.toml:3:1: …` as they would for `tend up tend.toml`).
-/// None present: a usage error naming every candidate and the directory.
-pub(crate) fn locate(named: Option<PathBuf>, dir: &Path) -> Result<PathBuf, UsageError> {
-    if let Some(named) = named {
-        return Ok(named);
-    }
+/// The first of [`CANDIDATES`] present in `dir`, as its bare name (so messages read
+/// `tend.toml:3:1: …` as they would for `tend up tend.toml`). None present: a usage error
+/// naming every candidate and the directory.
+pub(crate) fn look_up(dir: &Path) -> Result<PathBuf, UsageError> {
     // `try_exists`, not `is_file`: a file present but unreadable is picked, and reading it
     // then fails with an error naming it, rather than being passed over in silence.
     let found = CANDIDATES.iter().find(|name| dir.join(name).try_exists().unwrap_or(false));
@@ -56,25 +53,17 @@ mod tests {
     }
 
     #[test]
-    fn a_named_file_is_taken_as_it_is_even_when_missing() {
-        let dir = Scratch::new("named");
-        std::fs::write(dir.path().join("tend.toml"), "").unwrap();
-        let named = PathBuf::from("elsewhere/stack.toml");
-        assert_eq!(locate(Some(named.clone()), dir.path()).unwrap(), named);
-    }
-
-    #[test]
     fn the_lookup_takes_the_first_candidate_present() {
         let dir = Scratch::new("first");
         let touch = |name: &str| std::fs::write(dir.path().join(name), "").unwrap();
         touch("Procfile");
-        assert_eq!(locate(None, dir.path()).unwrap(), PathBuf::from("Procfile"));
+        assert_eq!(look_up(dir.path()).unwrap(), PathBuf::from("Procfile"));
         touch("tend.yml");
-        assert_eq!(locate(None, dir.path()).unwrap(), PathBuf::from("tend.yml"));
+        assert_eq!(look_up(dir.path()).unwrap(), PathBuf::from("tend.yml"));
         touch("tend.yaml");
-        assert_eq!(locate(None, dir.path()).unwrap(), PathBuf::from("tend.yaml"));
+        assert_eq!(look_up(dir.path()).unwrap(), PathBuf::from("tend.yaml"));
         touch("tend.toml");
-        assert_eq!(locate(None, dir.path()).unwrap(), PathBuf::from("tend.toml"));
+        assert_eq!(look_up(dir.path()).unwrap(), PathBuf::from("tend.toml"));
     }
 
     #[test]
@@ -82,7 +71,7 @@ mod tests {
         let dir = Scratch::new("none");
         // A `procfile` in lower case is not the `Procfile` looked for.
         std::fs::write(dir.path().join("procfile"), "").unwrap();
-        let error = locate(None, dir.path()).unwrap_err().0;
+        let error = look_up(dir.path()).unwrap_err().0;
         for name in CANDIDATES {
             assert!(error.contains(&format!("`{name}`")), "{error}");
         }

@@ -90,9 +90,15 @@ impl From<ModeArg> for Mode {
 }
 
 pub(crate) fn run(args: UpArgs) -> anyhow::Result<i32> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| UsageError(format!("cannot read the current directory: {e}")))?;
-    let path = file::locate(args.file.clone(), &cwd)?;
+    let path = match &args.file {
+        Some(named) => named.clone(),
+        None => {
+            let cwd = std::env::current_dir().map_err(|e| {
+                UsageError(format!("no FILE given and the current directory is unreadable: {e}"))
+            })?;
+            file::look_up(&cwd)?
+        }
+    };
     let pipeline = tend::runner::load(&path).map_err(|e| UsageError(e.to_string()))?;
     let procfile = tend::runner::is_procfile(&path);
     crate::containment::contain_descendants();

@@ -78,10 +78,10 @@ async fn liveness_failures_stop_the_run_and_the_policy_restarts_it() {
     let reasons = harness.restart_reasons();
     assert_eq!(reasons.len(), 1);
     assert_eq!(reasons[0].2, "not alive: exit 3: exited with code 3 (2 failures)");
-    // Stopped gracefully: its TERM trap ran (bash also reports the `sleep` TERM ended).
+    // Stopped gracefully: its TERM trap ran (bash may also report that TERM ended `sleep`).
     for id in harness.runs() {
         let output = harness.service.get(&id.to_string()).unwrap().output().to_string_lossy();
-        assert!(output.ends_with("term\n"), "{output:?}");
+        assert!(output.lines().any(|line| line == "term"), "{output:?}");
     }
     let mut on_bus = 0;
     while let Some(Received::Event(event)) = bus.try_recv() {
@@ -112,7 +112,9 @@ async fn stop_sends_the_stop_signal_to_the_group() {
     );
     assert_eq!((report.status, report.exit_code), (ServiceStatus::Stopped, Some(0)));
     let process = harness.service.get(&report.process_id.unwrap().to_string()).unwrap();
-    assert_eq!(process.output().to_string_lossy(), "ready\ngot INT\n");
+    let output = process.output().to_string_lossy();
+    let lines: Vec<&str> = output.lines().collect();
+    assert!(lines.contains(&"got INT") && !lines.contains(&"got TERM"), "{output:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
