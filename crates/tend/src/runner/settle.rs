@@ -26,8 +26,7 @@ impl Run<'_> {
         }
         let status = report.status;
         self.settle_step(index, report);
-        // After its `Finished`: a service this frees to stop says `Stopping` from its own
-        // task at once, and must not be seen doing so before this ended.
+        // After its final event, so a service it held up is seen stopping after it ended.
         self.stops.ended(index);
         if status.unblocks() {
             self.release(index);
@@ -58,7 +57,6 @@ impl Run<'_> {
         let status = report.status;
         let never_ready = !self.service_was_ready[node - self.steps];
         self.settle_service(node, report);
-        // After its `ServiceFinished`, as for a step.
         self.stops.ended(node);
         // A service stopped by the shutdown skips nothing: what waits for it is cancelled.
         if never_ready && status != ServiceStatus::Stopped {
