@@ -48,6 +48,37 @@ async fn exits_restart_with_backoff_and_each_run_is_ready_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_run_not_ready_in_time_is_a_failed_run_for_the_policy() {
+    let harness = Harness::new();
+    let port = free_port();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let probe = format!("tcp 127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    // The first run ends with 1 after 300 ms; the second runs on.
+    let script = "if [ -e ran ]; then exec sleep 60; fi; touch ran; sleep 0.3; exit 1";
+    let spec = ServiceSpec::script("db", script)
+        .dir(dir.path())
+        .ready(readiness(&probe).timeout(Duration::from_millis(500)))
+        .restart(restart(1, Duration::from_millis(50)));
+    let task = harness.spawn(spec);
+    harness.until(is_ready).await;
+    // The port closes: the second run never becomes ready.
+    drop(listener);
+    let report = within(task).await.unwrap();
+    let not_ready = format!("not ready after 500ms: {probe}: connection refused");
+    assert_eq!(report.status, ServiceStatus::Failed);
+    assert_eq!(report.error, Some(format!("{not_ready} (after 1 restarts)")));
+    assert_eq!(harness.ready_runs(), [1]);
+    assert!(report.ready_after_ms.is_some(), "the first run was ready");
+    assert_eq!(
+        harness.restart_reasons(),
+        [(1, Duration::from_millis(50), "exited with code 1".to_owned())]
+    );
+    let second = harness.service.get(&harness.runs()[1].to_string()).unwrap().info();
+    assert_eq!(second.status, crate::Status::Killed, "stopped once its time was up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn liveness_failures_stop_the_run_and_the_policy_restarts_it() {
     let harness = Harness::new();
     let mut bus = harness.service.subscribe();
