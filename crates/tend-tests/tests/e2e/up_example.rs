@@ -44,6 +44,8 @@ fn the_example_stack_runs_its_smoke_test_and_leaves_nothing_behind() {
     assert!(api_log.contains("listening on http://127.0.0.1:7431"), "{api_log}");
     let worker_log = std::fs::read_to_string(logs.join("worker.log")).expect("the worker's log");
     assert!(worker_log.starts_with("worker: connected to 127.0.0.1:7431\n"), "{worker_log}");
+    // The worker's first heartbeat, right after it connected, found the API healthy.
+    assert!(worker_log.contains("heartbeat: HTTP/1.1 200 OK\n"), "{worker_log}");
     assert!(
         TcpStream::connect("127.0.0.1:7431").is_err(),
         "the API's port is still open after tend up exited"
