@@ -355,3 +355,30 @@ fn parallel_mode_ignores_after_for_services_too() {
     let ran = up.finish();
     assert!(ran.lines_of("web").contains(&"stopped"), "{}", ran.both());
 }
+
+#[test]
+fn jobs_bounds_running_steps_only() {
+    let project = Project::new();
+    let text = [
+        project.step("first", &["--exit-after", "1"], ""),
+        project.step("second", &["--exit-after", "0"], ""),
+        project.service("a", &[], ""),
+        project.service("b", &[], ""),
+    ]
+    .concat();
+    project.write("tend.toml", &text);
+    let ran = project.up(&["--jobs", "1", "--exit-after-steps"]).finish();
+    assert_eq!(ran.code, Some(0), "{}", ran.both());
+    let timeline = project.timeline();
+    let at = |name: &str, event: &str| {
+        timeline.time(name, event).unwrap_or_else(|| panic!("{name} {event}: {timeline:?}"))
+    };
+    let (first_ended, second_started) = (at("first", "exiting"), at("second", "started"));
+    assert!(second_started > first_ended, "two steps ran at once with --jobs 1: {timeline:?}");
+    for service in ["a", "b"] {
+        assert!(
+            at(service, "started") < first_ended,
+            "{service} waited for a step slot: {timeline:?}"
+        );
+    }
+}
