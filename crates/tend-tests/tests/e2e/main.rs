@@ -54,6 +54,14 @@ mod service_table;
 mod soak;
 mod support;
 mod terminal;
+mod up_example;
+mod up_procfile;
+mod up_service_errors;
+mod up_service_files;
+mod up_services;
+mod up_services_restart;
+mod up_services_shutdown;
+mod up_support;
 
 mod cli_client_commands;
 mod security_pidfile;
