@@ -1,5 +1,7 @@
 //! Log files on disk that rotate at line boundaries: [`LogFile`] appends bytes exactly and
-//! keeps `PATH`, `PATH.1`, … `PATH.N`; [`follow`] appends a managed process's output to one
+//! keeps `PATH`, `PATH.1`, … `PATH.N`. A managed process writes its output to one through
+//! [`StartOptions::log_file`](crate::StartOptions::log_file) and a [`SharedLogFile`] (from its
+//! output readers: nothing is lost); [`follow`] appends what its capture ring holds
 //! ([`append_output`]: several processes', one after another).
 //!
 //! This is what a service's `log`, `log_max_size` and `log_keep` keys mean, and how a daemon
@@ -21,10 +23,12 @@
 mod error;
 mod files;
 mod follow;
+mod shared;
 mod writer;
 
 pub use error::LogFileError;
 pub use follow::{Followed, append_output, follow};
+pub use shared::SharedLogFile;
 pub use writer::{
     DEFAULT_KEEP, DEFAULT_MAX_SIZE, DEFAULT_MODE, LogFile, LogFileOptions, MAX_HELD_LINE,
 };

@@ -265,7 +265,7 @@ impl LogFile {
 
     /// Writes the held bytes at a line boundary: into a fresh file unless the live one is
     /// empty or they fit.
-    fn write_held(&mut self) -> Result<(), LogFileError> {
+    pub(super) fn write_held(&mut self) -> Result<(), LogFileError> {
         if self.held.is_empty() {
             return Ok(());
         }

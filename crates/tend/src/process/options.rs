@@ -11,6 +11,7 @@ use bytes::Bytes;
 
 use super::restart::Restart;
 use crate::Signal;
+use crate::logfile::SharedLogFile;
 use crate::output::Stream;
 
 /// Default capacity of a process's output ring: 1 MiB.
@@ -111,10 +112,20 @@ pub struct StartOptions {
     pub(crate) labels: BTreeMap<String, String>,
     /// Whether and how it is restarted when it ends by itself; never by default.
     pub(crate) restart: Restart,
-    /// Also append the combined output to this file (see [`Self::output_file`]).
-    pub(crate) output_file: Option<PathBuf>,
+    /// Also append the combined output to this file (see [`Self::output_file`] and
+    /// [`Self::log_file`]).
+    pub(crate) output_file: Option<OutputFileTarget>,
     /// Called for every line of every run, from the reader (see [`StartOptions::on_line`]).
     pub(crate) on_line: Option<LineCallback>,
+}
+
+/// Where [`StartOptions::output_file`] or [`StartOptions::log_file`] sends the output.
+#[derive(Debug, Clone)]
+pub(crate) enum OutputFileTarget {
+    /// A plain file, appended to.
+    Path(PathBuf),
+    /// A rotating log file, shared.
+    Log(SharedLogFile),
 }
 
 /// A callback for every line of output; set with [`StartOptions::on_line`].
@@ -389,7 +400,29 @@ impl StartOptions {
     /// # Ok(()) }
     /// ```
     pub fn output_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.output_file = Some(path.into());
+        self.output_file = Some(OutputFileTarget::Path(path.into()));
+        self
+    }
+
+    /// Also appends the combined output to a rotating [`LogFile`](crate::logfile::LogFile),
+    /// whole lines at a time, like [`output_file`](Self::output_file) (which it replaces; the
+    /// last of the two set wins). Share the same [`SharedLogFile`] between processes (every
+    /// run of a service) to have them append to one file. The readers wait while the disk is
+    /// behind, so every byte reaches the file. Needs [`OutputMode::Piped`].
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tend::logfile::{LogFileOptions, SharedLogFile};
+    /// use tend::{ByteSize, Service, StartOptions};
+    ///
+    /// let log = LogFileOptions::new().max_size(ByteSize::mib(10)).keep(3).open("web.log")?;
+    /// let log = SharedLogFile::new(log);
+    /// Service::new().run(StartOptions::new("make").log_file(log.clone())).await?;
+    /// log.close()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn log_file(mut self, log: SharedLogFile) -> Self {
+        self.output_file = Some(OutputFileTarget::Log(log));
         self
     }
 

@@ -17,6 +17,8 @@ use bytes::{Bytes, BytesMut};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::logfile::SharedLogFile;
+
 /// Units (runs of whole lines, up to one read chunk each) queued before readers wait.
 const QUEUE: usize = 32;
 /// Longest the end of a process waits for its output to reach the file.
@@ -33,9 +35,18 @@ impl OutputFile {
     /// Opens `path` for appending, creating it if missing, and starts the writer task.
     pub(crate) fn open(path: &Path) -> std::io::Result<Self> {
         let file = OpenOptions::new().append(true).create(true).open(path)?;
+        Ok(Self::start(Sink::File { file: Arc::new(file), path: path.to_path_buf() }))
+    }
+
+    /// Starts the writer task for a shared rotating log file.
+    pub(crate) fn log(log: SharedLogFile) -> Self {
+        Self::start(Sink::Log(log))
+    }
+
+    fn start(sink: Sink) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(write_all(Arc::new(file), receiver, path.to_path_buf()));
-        Ok(Self { sender, task })
+        let task = tokio::spawn(write_all(sink, receiver));
+        Self { sender, task }
     }
 
     /// A line gate for one reader of one run, cutting lines longer than `max_line`.
@@ -107,9 +118,35 @@ impl LineGate {
     }
 }
 
+/// Where the writer task writes.
+#[derive(Clone)]
+enum Sink {
+    /// A plain file opened for appending.
+    File { file: Arc<File>, path: PathBuf },
+    /// A rotating log file, shared with other processes.
+    Log(SharedLogFile),
+}
+
+impl Sink {
+    /// Writes `units` in order (blocking).
+    fn write(&self, units: &[Bytes]) -> Result<(), String> {
+        match self {
+            Sink::File { file, .. } => units
+                .iter()
+                .try_for_each(|unit| (&**file).write_all(unit))
+                .map_err(|e| e.to_string()),
+            Sink::Log(log) => {
+                units.iter().try_for_each(|unit| log.write(unit)).map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
 /// The writer task: takes whatever is queued, writes it on the blocking pool, repeats. After
-/// a write error it warns once and discards the rest, so readers never wait on a dead file.
-async fn write_all(file: Arc<File>, mut receiver: mpsc::Receiver<Bytes>, path: PathBuf) {
+/// a write error to a plain file it warns once and discards the rest, so readers never wait
+/// on a dead file. A log file stays usable after an error (a rotation may fix a full disk),
+/// so every batch is tried; its errors are warned about as they come.
+async fn write_all(sink: Sink, mut receiver: mpsc::Receiver<Bytes>) {
     let mut batch = Vec::with_capacity(QUEUE);
     let mut failed = false;
     while receiver.recv_many(&mut batch, QUEUE).await > 0 {
@@ -117,17 +154,19 @@ async fn write_all(file: Arc<File>, mut receiver: mpsc::Receiver<Bytes>, path: P
         if failed {
             continue;
         }
-        let file = file.clone();
-        let written = tokio::task::spawn_blocking(move || {
-            units.iter().try_for_each(|unit| (&*file).write_all(unit))
-        })
-        .await;
+        let writer = sink.clone();
+        let written = tokio::task::spawn_blocking(move || writer.write(&units)).await;
         let error = match written {
             Ok(Ok(())) => continue,
-            Ok(Err(error)) => error.to_string(),
+            Ok(Err(error)) => error,
             Err(join) => join.to_string(),
         };
-        tracing::warn!(path = %path.display(), %error, "cannot write the output file; dropping further output to it");
-        failed = true;
+        match &sink {
+            Sink::File { path, .. } => {
+                tracing::warn!(path = %path.display(), %error, "cannot write the output file; dropping further output to it");
+                failed = true;
+            }
+            Sink::Log(_) => tracing::warn!(%error, "cannot write the log file"),
+        }
     }
 }

@@ -22,7 +22,7 @@ use super::backoff::{Backoff, restart_delay, wait_before_restart};
 use super::control::Target;
 use super::exit_code::exit_signal;
 use super::info::{Reason, Status, millis_between};
-use super::options::{OutputMode, StartOptions, StdinMode};
+use super::options::{OutputFileTarget, OutputMode, StartOptions, StdinMode};
 use super::output_file::OutputFile;
 use super::owner::Owner;
 use super::reader::read_pipe;
@@ -63,16 +63,19 @@ pub(crate) fn spawn(shared: &Arc<ProcessShared>, owner: Arc<dyn Owner>) -> Resul
 }
 
 fn open_output_file(options: &StartOptions) -> Result<Option<OutputFile>, Error> {
-    let Some(path) = &options.output_file else { return Ok(None) };
+    let Some(target) = &options.output_file else { return Ok(None) };
     if options.output != OutputMode::Piped {
         return Err(Error::InvalidOption {
             option: "output_file",
             message: "needs piped output (OutputMode::Piped)".into(),
         });
     }
-    OutputFile::open(path)
-        .map(Some)
-        .map_err(|source| Error::OutputFile { path: path.clone(), source })
+    match target {
+        OutputFileTarget::Path(path) => OutputFile::open(path)
+            .map(Some)
+            .map_err(|source| Error::OutputFile { path: path.clone(), source }),
+        OutputFileTarget::Log(log) => Ok(Some(OutputFile::log(log.clone()))),
+    }
 }
 
 /// The command for one run, and the read end of the one pipe that carries both stdout and

@@ -35,7 +35,7 @@ use super::service_report::{ServiceReport, ServiceStatus};
 use super::service_spec::{ServiceLog, ServiceSpec};
 use crate::Service;
 use crate::deadline;
-use crate::logfile::{LogFile, LogFileOptions};
+use crate::logfile::{LogFileOptions, SharedLogFile};
 use crate::process::backoff::Backoff;
 use run::{Ending, Runs};
 
@@ -64,22 +64,24 @@ pub(crate) async fn supervise(run: ServiceRun) -> ServiceReport {
     let mut report =
         ServiceReport::not_started(&spec.name, ServiceStatus::Failed, String::new(), None);
     report.error = None;
-    let mut log = match &spec.log {
+    let log = match &spec.log {
         None => None,
         Some(log) => match open_log(log) {
             Ok(file) => Some(file),
             Err(error) => return ended(report, ServiceStatus::Failed, Some(error)),
         },
     };
-    let mut runs = Runs::new(service, spec, labels, stop.clone(), observer, on_ready);
-    let (status, error) = supervise_runs(&mut runs, &shutdown, &mut log, &mut report).await;
+    let mut runs = Runs::new(service, spec, labels, stop.clone(), observer, on_ready, log.clone());
+    let (status, error) = supervise_runs(&mut runs, &shutdown, &mut report).await;
+    report.ready_after_ms = runs.ready_after().map(|after| after.as_secs_f64() * 1000.0);
+    // The last handle but `log`: closing writes a held unfinished last line.
+    drop(runs);
     if let Some(file) = log
         && let Ok(Err(error)) = tokio::task::spawn_blocking(move || file.close()).await
     {
         // Writing the held last line failed: the service's outcome stays what it was.
         tracing::warn!(%error, service = %report.name, "log file");
     }
-    report.ready_after_ms = runs.ready_after().map(|after| after.as_secs_f64() * 1000.0);
     ended(report, status, error)
 }
 
@@ -87,7 +89,6 @@ pub(crate) async fn supervise(run: ServiceRun) -> ServiceReport {
 async fn supervise_runs(
     runs: &mut Runs,
     shutdown: &CancellationToken,
-    log: &mut Option<LogFile>,
     report: &mut ServiceReport,
 ) -> (ServiceStatus, Option<String>) {
     let stop = runs.stop().clone();
@@ -98,7 +99,7 @@ async fn supervise_runs(
         if stop.is_cancelled() {
             return (ServiceStatus::Stopped, None);
         }
-        let outcome = runs.run(number, log).await;
+        let outcome = runs.run(number).await;
         report.process_id = outcome.process_id.or(report.process_id);
         report.exit_code = outcome.info.as_ref().and_then(|info| info.exit_code);
         report.signal = outcome.info.as_ref().and_then(|info| info.signal);
@@ -152,11 +153,12 @@ async fn pause(delay: Duration, stop: &CancellationToken, shutdown: &Cancellatio
 }
 
 /// Opens the service's log file once, for every run to append to. The error names the file.
-fn open_log(log: &ServiceLog) -> Result<LogFile, String> {
+fn open_log(log: &ServiceLog) -> Result<SharedLogFile, String> {
     LogFileOptions::new()
         .max_size(log.max_size)
         .keep(log.keep)
         .open(&log.path)
+        .map(SharedLogFile::new)
         .map_err(|error| format!("log file: {error}"))
 }
 

@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::super::execute::{KillOnDrop, Observer, StepEvent, shut_down};
 use super::super::service_spec::ServiceSpec;
-use crate::logfile::{LogFile, append_output};
+use crate::logfile::SharedLogFile;
 use crate::probe::NotReady;
 use crate::{EventKind, Process, ProcessId, ProcessInfo, Service, StartOptions};
 
@@ -52,6 +52,8 @@ pub(super) struct Runs {
     first_start: Option<Instant>,
     /// From the first start to the first ready.
     ready_after: Option<Duration>,
+    /// The service's log file, which every run appends to from its output readers.
+    log: Option<SharedLogFile>,
 }
 
 impl Runs {
@@ -62,6 +64,7 @@ impl Runs {
         stop: CancellationToken,
         observer: Option<Observer>,
         on_ready: Box<dyn FnOnce() + Send>,
+        log: Option<SharedLogFile>,
     ) -> Self {
         let on_ready = Some(on_ready);
         Self {
@@ -73,6 +76,7 @@ impl Runs {
             on_ready,
             first_start: None,
             ready_after: None,
+            log,
         }
     }
 
@@ -95,8 +99,8 @@ impl Runs {
         }
     }
 
-    /// Run number `number` (from 1), its output appended to `log` (taken and put back).
-    pub(super) async fn run(&mut self, number: u32, log: &mut Option<LogFile>) -> Outcome {
+    /// Run number `number` (from 1).
+    pub(super) async fn run(&mut self, number: u32) -> Outcome {
         let process = match self.service.start(self.start_options(number)) {
             Ok(process) => process,
             Err(error) => {
@@ -112,10 +116,6 @@ impl Runs {
             process: process.id(),
         });
         let mut guard = KillOnDrop(Some(process.clone()));
-        let logging = log.take().map(|file| {
-            let process = process.clone();
-            tokio::spawn(async move { append_output(&process, file).await })
-        });
         let ending = self.watch(&process, number).await;
         let info = match ending {
             Ending::Ended => process.wait().await,
@@ -123,11 +123,6 @@ impl Runs {
         };
         guard.0 = None;
         let ran_for = started.elapsed();
-        if let Some(logging) = logging
-            && let Ok((file, _)) = logging.await
-        {
-            *log = file;
-        }
         Outcome { ending, info: Some(info), process_id: Some(process.id()), ran_for }
     }
 
@@ -150,6 +145,9 @@ impl Runs {
         }
         for (key, value) in &self.labels {
             options = options.label(key.clone(), value.clone());
+        }
+        if let Some(log) = &self.log {
+            options = options.log_file(log.clone());
         }
         options
     }
