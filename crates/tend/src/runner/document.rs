@@ -20,6 +20,8 @@ const FILE_KEYS: &[&str] = &["steps", "services", "env", "env_file"];
 pub(super) struct Document {
     pub(super) steps: Vec<Step>,
     pub(super) services: Vec<ServiceSpec>,
+    /// The `services` table came before the `steps` table in the file.
+    pub(super) services_first: bool,
 }
 
 /// A whole pipeline file. The top-level `env_file` and `env` land in each step's and
@@ -50,13 +52,17 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document, A::Error> {
         let (mut steps, mut services): (Option<Vec<Step>>, Option<Vec<ServiceDraft>>) =
             (None, None);
+        let mut services_first = false;
         let mut env = BTreeMap::new();
         let mut file_env = BTreeMap::new();
         let mut keys = Keys::new(FILE_KEYS, Owner::Top);
         while let Some(key) = map.next_key_seed(keys.next())? {
             let field = Field::new(Owner::Top, key);
             match key {
-                "steps" => steps = Some(map.next_value_seed(StepsSeed { base: self.base })?),
+                "steps" => {
+                    services_first = services.is_some();
+                    steps = Some(map.next_value_seed(StepsSeed { base: self.base })?);
+                }
                 "services" => {
                     services = Some(map.next_value_seed(ServicesSeed { base: self.base })?);
                 }
@@ -93,7 +99,7 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
         }
         let services =
             services.into_iter().map(ServiceDraft::finish::<A::Error>).collect::<Result<_, _>>()?;
-        Ok(Document { steps, services })
+        Ok(Document { steps, services, services_first })
     }
 }
 

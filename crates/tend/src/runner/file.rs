@@ -274,8 +274,9 @@ pub fn is_procfile(path: impl AsRef<Path>) -> bool {
 
 /// The document's steps and services checked as one graph.
 fn validate(document: Document) -> Result<Pipeline, FileError> {
-    Pipeline::with_services(document.steps, document.services)
-        .map_err(|source| FileError::Invalid { path: None, source })
+    let pipeline = Pipeline::with_services(document.steps, document.services)
+        .map_err(|source| FileError::Invalid { path: None, source })?;
+    Ok(if document.services_first { pipeline.declared_services_first() } else { pipeline })
 }
 
 /// Reads the file as text, refusing it once more than [`MAX_FILE_SIZE`] bytes have come: its

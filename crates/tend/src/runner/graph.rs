@@ -39,6 +39,9 @@ pub struct Pipeline {
     services: Vec<ServiceSpec>,
     /// `deps[node]`: the nodes it runs after (see [`deps`](Self::deps)).
     deps: Vec<Vec<usize>>,
+    /// The services were declared before the steps (a file whose `services` table comes
+    /// first): sequential mode's order among items free to go.
+    services_first: bool,
 }
 
 impl Pipeline {
@@ -113,7 +116,7 @@ impl Pipeline {
                 PipelineError::StackCycle { cycle, services }
             });
         }
-        Ok(Self { steps, services, deps })
+        Ok(Self { steps, services, deps, services_first: false })
     }
 
     /// The services, in declaration order.
@@ -145,6 +148,22 @@ impl Pipeline {
     /// `0..len()` and the services `len()..len() + services().len()`, in declaration order.
     pub(crate) fn deps(&self) -> &[Vec<usize>] {
         &self.deps
+    }
+
+    /// Marks the services as declared before the steps, as in a file whose `services` table
+    /// comes first.
+    pub(crate) fn declared_services_first(mut self) -> Self {
+        self.services_first = true;
+        self
+    }
+
+    /// Each node's place in declaration order: steps first, unless the services were
+    /// declared first.
+    pub(crate) fn declaration_rank(&self) -> Vec<usize> {
+        let (steps, services) = (self.steps.len(), self.services.len());
+        let (step_base, service_base) =
+            if self.services_first { (services, 0) } else { (0, steps) };
+        (0..steps).map(|i| step_base + i).chain((0..services).map(|i| service_base + i)).collect()
     }
 }
 

@@ -250,3 +250,18 @@ async fn services_take_the_global_env_under_their_own_and_exec_probes_run_with_i
     let error = not_ready.await.unwrap_err().to_string();
     assert!(error.starts_with("not ready after 1s: exec test"), "{error}");
 }
+
+#[test]
+fn sequential_mode_follows_which_table_the_file_declares_first() {
+    let services_first =
+        "[services.a]\nrun = \"x\"\n[services.b]\nrun = \"x\"\n[steps.check]\nrun = \"x\"\n";
+    let steps_first =
+        "[steps.check]\nrun = \"x\"\n[services.a]\nrun = \"x\"\n[services.b]\nrun = \"x\"\n";
+    let order = |text: &str| {
+        let pipeline = parse_toml(text).unwrap();
+        super::order::edges(&pipeline, Mode::Sequential)
+    };
+    // Nodes: check = 0, a = 1, b = 2. Each waits for the one before it in the order.
+    assert_eq!(order(services_first), [vec![2], vec![], vec![1]]);
+    assert_eq!(order(steps_first), [vec![], vec![0], vec![1]]);
+}

@@ -231,8 +231,10 @@ pub enum Mode {
     /// failed step are skipped.
     #[default]
     Dag,
-    /// One at a time in declaration order, ignoring `after`; the first failure that is not
-    /// allowed skips the rest.
+    /// One item at a time, each once the previous one passed (a step) or is ready (a
+    /// service): in declaration order where `after` allows (a stable topological order; in a
+    /// file, the `steps` and `services` tables in the order they come). The first failure that
+    /// is not allowed skips the rest.
     Sequential,
     /// Every step at once (up to the `jobs` bound), ignoring `after`.
     Parallel,
