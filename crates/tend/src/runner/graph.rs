@@ -152,6 +152,7 @@ impl Pipeline {
 
     /// Marks the services as declared before the steps, as in a file whose `services` table
     /// comes first.
+    #[cfg(feature = "files")]
     pub(crate) fn declared_services_first(mut self) -> Self {
         self.services_first = true;
         self
