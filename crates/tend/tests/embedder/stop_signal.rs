@@ -48,7 +48,9 @@ async fn the_default_is_still_sigterm() {
     let process = service.start(trapping()).unwrap();
     within(LIMIT, wait_ready(&process)).await;
     within(LIMIT, process.shutdown(Duration::from_secs(30))).await.unwrap();
-    // bash may also report that its `sleep` was terminated.
+    // bash may also report that its `sleep` was terminated, before or after the trap's line
+    // (the group got the signal too).
     let output = process.output().to_string_lossy();
-    assert!(output.starts_with("ready\n") && output.ends_with("got TERM\n"), "{output:?}");
+    let lines: Vec<&str> = output.lines().collect();
+    assert!(lines.contains(&"got TERM") && !lines.contains(&"got INT"), "{output:?}");
 }
