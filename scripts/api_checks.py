@@ -190,10 +190,11 @@ def events():
     status, started = post("/api/v1/pipelines", {"steps": steps})
     check("a pipeline starts", status == 202, f"{status} {started}")
     pipeline_id = started.get("id") if status == 202 else None
-    status, _, _, sock = request("GET", "/api/v1/events?since=0", {**auth, **UPGRADE})
+    # The first frames may come in the same read as the 101's headers: `rest` is theirs.
+    status, _, rest, sock = request("GET", "/api/v1/events?since=0", {**auth, **UPGRADE})
     check("the replay opens", status == 101, f"{status}")
     sock.settimeout(10)
-    buffer, seen, bad = b"", set(), []
+    buffer, seen, bad = rest, set(), []
     try:
         while pipeline_id is not None:
             opcode, payload, buffer = read_frame(sock, buffer)
