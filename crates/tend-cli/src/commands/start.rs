@@ -35,8 +35,8 @@ pub(crate) struct StartArgs {
     /// Ends the program gracefully after this long; 0 means no timeout.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
-    /// Time between SIGTERM and SIGKILL when the program is stopped (100 years or more: never
-    /// SIGKILL). Default 5s.
+    /// Time between SIGTERM and SIGKILL when its --timeout ends the program (100 years or
+    /// more: never SIGKILL). Default 5s. `tend stop` takes its own --grace.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     grace: Option<Duration>,
     /// Start the program again when it ends.
