@@ -20,8 +20,12 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 /// Prints an error chain on stderr, on one line with its control characters escaped (it may
-/// quote a name, path or answer holding ESC or `\n`), and picks the exit code.
+/// quote a name, path or answer holding ESC or `\n`), and picks the exit code. A closed
+/// output pipe is no failure: nothing is printed and the status is 0.
 pub(crate) fn report(error: &anyhow::Error) -> i32 {
+    if crate::closed_pipe::is_closed_pipe(error) {
+        return 0;
+    }
     eprintln!("tend: {}", crate::terminal_safe::escape(&format!("{error:#}")));
     if error.downcast_ref::<UsageError>().is_some() { USAGE } else { FAILURE }
 }

@@ -5,6 +5,7 @@
 
 mod cli;
 mod client;
+mod closed_pipe;
 mod commands;
 mod containment;
 mod durations;
@@ -14,6 +15,8 @@ mod interrupt;
 mod json_output;
 mod key_value;
 mod pipeline_output;
+mod restart_flag;
+mod restart_notice;
 mod state_dir;
 mod table;
 mod terminal_safe;
@@ -26,7 +29,10 @@ pub use exit::UsageError;
 ///
 /// Usage and configuration errors (clap's, or a [`UsageError`] from a command) exit 2 with a
 /// message naming the bad input; other failures exit 1.
+///
+/// A closed stdout (`tend logs X | head`) ends any command quietly with status 0.
 pub fn main_impl() -> i32 {
+    closed_pipe::quiet_on_closed_pipe();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) if !error.use_stderr() => {

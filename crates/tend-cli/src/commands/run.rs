@@ -7,17 +7,15 @@
 //!
 //! With `--restart`, the program is started again when it ends (by the library's restart
 //! policy) and `tend run` exits with the last run's status. Our stdin goes to whichever run
-//! is live; end-of-file on it closes the stdin of every later run too.
+//! is live; end-of-file on it closes the stdin of every later run too. Each restart is
+//! announced on stderr (`tend: exited with code 1; restart 2 in 400ms`).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 use tend::process::exit_code;
-use tend::{
-    Error, MaxRestarts, OutputMode, Process, Restart, RestartPolicy, Service, StartOptions,
-    StdinMode,
-};
+use tend::{Error, MaxRestarts, OutputMode, Process, Restart, Service, StartOptions, StdinMode};
 use tokio::io::AsyncReadExt;
 
 use crate::UsageError;
@@ -25,6 +23,8 @@ use crate::durations::parse_duration;
 use crate::events::print_events;
 use crate::interrupt::Interrupts;
 use crate::key_value::parse_env;
+use crate::restart_flag::RestartFlag;
+use crate::restart_notice::{Delays, announce_restarts};
 
 /// Arguments of `tend run`.
 #[derive(Debug, Args)]
@@ -45,10 +45,9 @@ pub(crate) struct RunArgs {
     /// Print the event stream as JSON lines on stdout instead of the program's output.
     #[arg(long)]
     events: bool,
-    /// Start the program again when it ends: never, on-failure (non-zero exit or a signal),
-    /// or always. The exit status is the last run's.
-    #[arg(long, value_name = "POLICY")]
-    restart: Option<RestartPolicy>,
+    /// Start the program again when it ends; the exit status is the last run's.
+    #[arg(long, value_name = "POLICY", ignore_case = true)]
+    restart: Option<RestartFlag>,
     /// Most restarts, in total: a number, or `unlimited` (the default).
     #[arg(long, value_name = "N", requires = "restart")]
     max_restarts: Option<MaxRestarts>,
@@ -89,7 +88,7 @@ impl RunArgs {
             options = options.timeout(timeout);
         }
         if let Some(policy) = self.restart {
-            let mut restart = Restart::new(policy);
+            let mut restart = Restart::new(policy.into());
             if let Some(max) = self.max_restarts {
                 restart = restart.max(max);
             }
@@ -120,7 +119,7 @@ async fn supervise(options: StartOptions, args: &RunArgs) -> anyhow::Result<i32>
     let service = Service::new();
     let subscription = events.then(|| service.subscribe());
     let program = &args.command[0];
-    let restarts = args.restart.is_some_and(|policy| policy != RestartPolicy::Never);
+    let restarts = args.restart.is_some_and(|policy| policy != RestartFlag::Never);
     // Before the start: from here on SIGINT and SIGTERM are ours to act on.
     let interrupts = Interrupts::install()?;
     let process = match service.start(options) {
@@ -141,6 +140,10 @@ async fn supervise(options: StartOptions, args: &RunArgs) -> anyhow::Result<i32>
         Err(other) => return Err(other.into()),
     };
     tokio::spawn(forward_stdin(process.clone(), restarts));
+    if restarts {
+        let first = args.restart_delay.unwrap_or(tend::process::DEFAULT_RESTART_DELAY);
+        tokio::spawn(announce_restarts(process.clone(), Delays::new(first)));
+    }
     interrupts.shut_down(process.clone(), grace);
     if let Some(subscription) = subscription {
         print_events(subscription, process.id()).await?;

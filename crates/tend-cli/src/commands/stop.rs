@@ -1,10 +1,14 @@
 //! `tend stop`: stop a managed process gracefully (SIGTERM, grace, SIGKILL).
+//!
+//! It prints how the process ended: `stopped` when it ended on its stop signal within the
+//! grace period, `killed` only when SIGKILL ended it, else the status it had already
+//! (`exited` or `failed` for one that ended by itself before).
 
 use std::time::Duration;
 
 use clap::Args;
-use tend::ProcessInfo;
 use tend::wire::StopRequest;
+use tend::{ProcessInfo, Signal, Status};
 
 use crate::client::{Client, ClientArgs, block_on};
 use crate::durations::{millis, parse_duration};
@@ -36,7 +40,16 @@ pub(crate) fn run(args: StopArgs) -> anyhow::Result<i32> {
     if args.json {
         crate::json_output::print(&info)?;
     } else {
-        println!("{}", info.status);
+        println!("{}", outcome(&info));
     }
     Ok(0)
+}
+
+/// The word for how the stopped process ended; see the module docs.
+fn outcome(info: &ProcessInfo) -> String {
+    match (info.status, info.signal) {
+        (Status::Killed, Some(Signal::KILL)) => "killed".to_owned(),
+        (Status::Killed, _) => "stopped".to_owned(),
+        (status, _) => status.to_string(),
+    }
 }

@@ -59,7 +59,7 @@ impl DaemonUnderTest {
     }
 
     /// The `tend ARGS` command, pointed at this daemon as a user's environment would.
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(tend_bin());
         command
             .args(args)

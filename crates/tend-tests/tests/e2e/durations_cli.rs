@@ -85,7 +85,7 @@ fn daemon_commands_take_the_largest_durations_and_the_daemon_still_stops() {
             "60",
         ]);
         // The fixture dies of SIGTERM: a grace of any length is not used up.
-        assert_eq!(daemon.ok(&["stop", "sleeper", "--grace", huge]).trim(), "killed");
+        assert_eq!(daemon.ok(&["stop", "sleeper", "--grace", huge]).trim(), "stopped");
         daemon.ok(&["rm", "sleeper"]);
 
         let health = tend(&["health", &addr, "--timeout", huge]);

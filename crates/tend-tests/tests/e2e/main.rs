@@ -5,6 +5,7 @@ mod cli_exit_status;
 mod cli_json;
 mod cli_run;
 mod cli_run_signals;
+mod cli_small_faults;
 mod cli_up;
 mod cli_up_env;
 mod daemon_example;
