@@ -7,6 +7,7 @@ mod cli_run;
 mod cli_run_signals;
 mod cli_up;
 mod cli_up_env;
+mod cli_usage;
 mod daemon_example;
 mod daemon_flood;
 mod daemon_health;
