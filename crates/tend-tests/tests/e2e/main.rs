@@ -63,6 +63,7 @@ mod up_services;
 mod up_services_restart;
 mod up_services_shutdown;
 mod up_support;
+mod usage_cost;
 
 mod cli_client_commands;
 mod security_pidfile;
