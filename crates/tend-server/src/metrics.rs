@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tend::Status;
+use tend::{ProcessInfo, Status};
 
 use crate::state::ServerState;
 
@@ -26,7 +26,8 @@ const STATUSES: [Status; 5] =
 pub(crate) fn render(state: &ServerState) -> String {
     let mut by_status: BTreeMap<String, u64> =
         STATUSES.iter().map(|s| (s.to_string(), 0)).collect();
-    for info in state.service().list() {
+    let processes = state.service().list();
+    for info in &processes {
         *by_status.entry(info.status.to_string()).or_default() += 1;
     }
     let totals = state.event_log().totals();
@@ -107,5 +108,40 @@ pub(crate) fn render(state: &ServerState) -> String {
         "Requests refused by the token, Host or Origin checks.",
         &[("", metrics.refused.load(Ordering::Relaxed))],
     );
+    render_usage(&mut out, &processes);
     out
+}
+
+/// Per-process CPU and memory of each running, sampled process's group. Gauges: CPU time
+/// goes back to zero when a process restarts, and can drop when a member exits unreaped.
+fn render_usage(out: &mut String, processes: &[ProcessInfo]) {
+    let sampled: Vec<(&ProcessInfo, f64, u64)> = processes
+        .iter()
+        .filter_map(|info| Some((info, info.cpu_seconds?, info.memory_bytes?)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "# HELP tend_process_cpu_seconds_total CPU time of a running process's group in its \
+         current run, in seconds.\n# TYPE tend_process_cpu_seconds_total gauge"
+    );
+    for (info, seconds, _) in &sampled {
+        let _ = writeln!(out, "tend_process_cpu_seconds_total{} {seconds}", labels(info));
+    }
+    let _ = writeln!(
+        out,
+        "# HELP tend_process_memory_bytes Resident memory of a running process's group, in \
+         bytes.\n# TYPE tend_process_memory_bytes gauge"
+    );
+    for (info, _, bytes) in &sampled {
+        let _ = writeln!(out, "tend_process_memory_bytes{} {bytes}", labels(info));
+    }
+}
+
+/// `{id="…",name="…",project="…"}`, values escaped as the text format requires.
+fn labels(info: &ProcessInfo) -> String {
+    let escape =
+        |value: &str| value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+    let name = info.name.as_deref().unwrap_or("");
+    let project = info.labels.get("project").map_or("", String::as_str);
+    format!("{{id=\"{}\",name=\"{}\",project=\"{}\"}}", info.id, escape(name), escape(project))
 }

@@ -174,6 +174,7 @@ pub mod runner;
 pub mod script;
 mod service;
 mod signal;
+pub mod usage;
 pub mod wire;
 
 pub use byte_size::{ByteSize, ByteSizeError};

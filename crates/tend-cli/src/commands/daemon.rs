@@ -181,6 +181,11 @@ async fn serve(
     if let Some(max) = args.max_connections {
         bounds.max_connections = max as usize;
     }
+    // CPU and memory per process group for `ps`, the API and /metrics.
+    let sampler = tokio::spawn({
+        let service = service.clone();
+        async move { service.sample_usage_every(tend::usage::DEFAULT_INTERVAL).await }
+    });
     let server = tokio::spawn(tend_server::serve(
         listener,
         tend_server::router(state.clone()),
@@ -195,6 +200,7 @@ async fn serve(
         _ = interrupt.recv() => {}
     }
     state.set_ready(false);
+    sampler.abort();
     stop.cancel();
     service.shutdown(args.grace).await;
     // Open WebSockets and long waits do not hold the stop up for long.

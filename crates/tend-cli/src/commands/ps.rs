@@ -1,7 +1,7 @@
 //! `tend ps`: the daemon's managed processes.
 
 use clap::Args;
-use tend::{ProcessInfo, Status};
+use tend::ProcessInfo;
 
 use crate::client::{Client, ClientArgs, NO_BODY, block_on};
 use crate::table::Table;
@@ -11,7 +11,8 @@ use crate::table::Table;
 pub(crate) struct PsArgs {
     #[command(flatten)]
     client: ClientArgs,
-    /// Show finished processes too.
+    /// Show finished processes too (without it: every process not finished, pending and
+    /// restarting ones included).
     #[arg(short, long)]
     all: bool,
     /// Print the process info as a JSON array.
@@ -19,7 +20,8 @@ pub(crate) struct PsArgs {
     json: bool,
 }
 
-/// Prints a table (or JSON) of running processes, or all with `--all`.
+/// Prints a table (or JSON) of the processes not finished, or all with `--all`. CPU and
+/// memory are those of each process's whole group, as the daemon last sampled them.
 pub(crate) fn run(args: PsArgs) -> anyhow::Result<i32> {
     let client = Client::new(&args.client)?;
     // Every record, so short ids are unique among all of them (they must work as prefixes).
@@ -27,7 +29,7 @@ pub(crate) fn run(args: PsArgs) -> anyhow::Result<i32> {
     let ids: Vec<String> = all.iter().map(|info| info.id.to_string()).collect();
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     let shown: Vec<&ProcessInfo> =
-        all.iter().filter(|info| args.all || info.status == Status::Running).collect();
+        all.iter().filter(|info| args.all || !info.status.is_finished()).collect();
     if args.json {
         crate::json_output::print(&shown)?;
     } else {
@@ -53,26 +55,57 @@ fn short_id(id: &str, ids: &[&str]) -> String {
     id[..length].to_owned()
 }
 
-/// `ID NAME PID STATUS EXIT DURATION COMMAND` in aligned columns.
+/// The label that names a process's project (none yet: the column shows `-`).
+const PROJECT_LABEL: &str = "project";
+
+/// `ID NAME PROJECT PID STATUS RESTARTS CPU MEM UPTIME COMMAND` in aligned columns.
 fn table(items: &[&ProcessInfo], ids: &[&str]) -> String {
-    let mut table = Table::new(&["ID", "NAME", "PID", "STATUS", "EXIT", "DURATION", "COMMAND"]);
+    let mut table = Table::new(&[
+        "ID", "NAME", "PROJECT", "PID", "STATUS", "RESTARTS", "CPU", "MEM", "UPTIME", "COMMAND",
+    ]);
     for info in items {
-        let exit = match (info.exit_code, info.signal) {
-            (Some(code), _) => code.to_string(),
-            (None, signal) => or_dash(signal),
-        };
         let command = std::iter::once(&info.command).chain(&info.args).cloned();
         table.push(vec![
             short_id(&info.id.to_string(), ids),
             or_dash(info.name.as_ref()),
+            or_dash(info.labels.get(PROJECT_LABEL)),
             or_dash(info.pid),
-            info.status.to_string(),
-            exit,
+            status(info),
+            info.restarts.to_string(),
+            or_dash(info.cpu_percent.map(|percent| format!("{percent:.1}%"))),
+            or_dash(info.memory_bytes.map(human_bytes)),
             or_dash(info.duration().map(crate::durations::human)),
             command.collect::<Vec<_>>().join(" "),
         ]);
     }
     table.render()
+}
+
+/// The status, with how a finished process ended: `exited(0)`, `failed(SIGSEGV)`.
+fn status(info: &ProcessInfo) -> String {
+    if !info.status.is_finished() {
+        return info.status.to_string();
+    }
+    match (info.exit_code, info.signal) {
+        (Some(code), _) => format!("{}({code})", info.status),
+        (None, Some(signal)) => format!("{}({signal})", info.status),
+        (None, None) => info.status.to_string(),
+    }
+}
+
+/// Bytes in binary units with one decimal: `512B`, `1.5K`, `100.0M`, `2.0G`.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
+    if bytes < 1024 {
+        return format!("{bytes}B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1}{}", UNITS[unit])
 }
 
 #[cfg(test)]
@@ -84,5 +117,14 @@ mod tests {
         let ids = ["01a20161-6d4d-7036-bfad", "01a20161-6d4e-7000-0000", "ffff0000-0000"];
         assert_eq!(short_id(ids[0], &ids), "01a20161-6d4d");
         assert_eq!(short_id(ids[2], &ids), "ffff0000");
+    }
+
+    #[test]
+    fn bytes_read_in_binary_units() {
+        assert_eq!(human_bytes(0), "0B");
+        assert_eq!(human_bytes(1023), "1023B");
+        assert_eq!(human_bytes(1536), "1.5K");
+        assert_eq!(human_bytes(100 << 20), "100.0M");
+        assert_eq!(human_bytes(3 << 30), "3.0G");
     }
 }

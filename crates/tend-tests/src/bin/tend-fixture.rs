@@ -30,6 +30,7 @@ usage: tend-fixture MODE [ARGS]
   interleave N                   `out I` on stdout and `err I` on stderr, alternately
   echo                           copy stdin to stdout by line; at EOF `eof` on stderr
   sleep SECS                     print `ready`, sleep
+  hold BYTES SECS                allocate and touch BYTES of memory, print `ready`, sleep
   ignore-term [SECS]             ignore SIGTERM (print `got SIGTERM`), `ready`, sleep (60)
   grandchild SECS                leave `sleep SECS` holding stdout/stderr, print `hi`, exit
   spawn K [SECS]                 start K `sleep SECS` children (60), `pid P` each, `ready`, sleep
@@ -162,6 +163,17 @@ fn run(mode: &str, mut args: Args) -> Result<(), Failure> {
             args.finish()?;
             ready()?;
             std::thread::sleep(secs);
+            Ok(())
+        }
+        "hold" => {
+            let bytes: usize = args.parse_positional("BYTES")?;
+            let secs = args.duration_positional("SECS")?;
+            args.finish()?;
+            // A non-zero fill writes every page, so all of them are resident.
+            let held = vec![1u8; bytes];
+            ready()?;
+            std::thread::sleep(secs);
+            drop(std::hint::black_box(held));
             Ok(())
         }
         "ignore-term" => {

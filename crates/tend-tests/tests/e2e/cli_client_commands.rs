@@ -174,14 +174,20 @@ fn client_commands_end_to_end() {
     let header = table.lines().next().unwrap();
     assert_eq!(
         header.split_whitespace().collect::<Vec<_>>(),
-        ["ID", "NAME", "PID", "STATUS", "EXIT", "DURATION", "COMMAND"],
+        ["ID", "NAME", "PROJECT", "PID", "STATUS", "RESTARTS", "CPU", "MEM", "UPTIME", "COMMAND"],
         "{table}"
     );
     let row = table.lines().find(|l| l.contains("greeter")).expect("greeter row");
     let cells: Vec<&str> = row.split_whitespace().collect();
-    assert_eq!((cells[1], cells[3], cells[4]), ("greeter", "exited", "0"), "{row}");
-    assert!(cells[2].parse::<u32>().is_ok(), "PID: {row}");
-    assert!(cells[5].chars().next().is_some_and(|c| c.is_ascii_digit()), "DURATION: {row}");
+    assert_eq!(
+        (cells[1], cells[2], cells[4], cells[5]),
+        ("greeter", "-", "exited(0)", "0"),
+        "{row}"
+    );
+    assert!(cells[3].parse::<u32>().is_ok(), "PID: {row}");
+    // Not running: no CPU or memory figure.
+    assert_eq!((cells[6], cells[7]), ("-", "-"), "{row}");
+    assert!(cells[8].chars().next().is_some_and(|c| c.is_ascii_digit()), "UPTIME: {row}");
     assert!(row.contains("sh -c"), "{row}");
     let short = row.split_whitespace().next().unwrap();
     assert!(id.starts_with(short), "short id {short} is a prefix of {id}");

@@ -8,6 +8,7 @@ mod cli_run_signals;
 mod cli_small_faults;
 mod cli_up;
 mod cli_up_env;
+mod cli_usage;
 mod daemon_example;
 mod daemon_flood;
 mod daemon_health;
@@ -63,6 +64,7 @@ mod up_services;
 mod up_services_restart;
 mod up_services_shutdown;
 mod up_support;
+mod usage_cost;
 
 mod cli_client_commands;
 mod security_pidfile;

@@ -90,6 +90,9 @@ async fn running_then_exited_with_a_complete_serialisable_snapshot() {
         "restarts",
         "labels",
         "error",
+        "cpu_percent",
+        "cpu_seconds",
+        "memory_bytes",
     ];
     expected.sort_unstable();
     assert_eq!(keys, expected);

@@ -9,6 +9,8 @@ mod boot;
 #[cfg(target_os = "linux")]
 mod cgroup;
 mod contain;
+#[cfg(target_os = "linux")]
+mod group_usage;
 mod guardian;
 mod limits;
 mod nofollow;
@@ -25,6 +27,8 @@ mod trim;
 
 pub(crate) use boot::boot_id;
 pub(crate) use contain::{Tagging, enable as enable_containment};
+#[cfg(target_os = "linux")]
+pub(crate) use group_usage::{group_totals, ticks_per_second};
 pub(crate) use guardian::Guardian;
 pub(crate) use limits::{open_file_limit, raise_open_file_limit, set_thread_nice};
 pub(crate) use nofollow::{effective_uid, is_symlink_refusal, state_file_flags};

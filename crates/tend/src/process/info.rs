@@ -144,6 +144,20 @@ pub struct ProcessInfo {
     /// the [`shell_status`](Self::shell_status): 127 or 126.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_failure: Option<StartFailure>,
+    /// CPU use of its whole process group, in percent of one core, over the latest sampling
+    /// interval (over its run so far at the first sample); above 100 when it uses several
+    /// cores. Null until a sampler ([`Service::sample_usage_every`](crate::Service::sample_usage_every))
+    /// has sampled this run, and when it is not running.
+    #[serde(default)]
+    pub cpu_percent: Option<f64>,
+    /// CPU time its process group has used in this run, in seconds: user + system time of the
+    /// live members and of the children they reaped. Null as `cpu_percent` is.
+    #[serde(default)]
+    pub cpu_seconds: Option<f64>,
+    /// Resident memory (RSS) of its whole process group, in bytes, at the latest sample; pages
+    /// shared between members count once per member. Null as `cpu_percent` is.
+    #[serde(default)]
+    pub memory_bytes: Option<u64>,
 }
 
 /// Why a process could not be started, as a shell tells the two apart (see

@@ -54,6 +54,7 @@ mod shared;
 mod spawn;
 mod stdin;
 mod supervisor_panic;
+mod usage;
 mod validate;
 
 pub use contain::{Containment, contain_descendants};

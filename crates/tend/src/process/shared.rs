@@ -33,6 +33,8 @@ pub(crate) struct State {
     /// We were asked to end it after its current run had already ended by itself: no
     /// restart may follow (see `halted`).
     pub(crate) halt: Option<Reason>,
+    /// The latest resource-usage sample of the current run's group (see [`crate::usage`]).
+    pub(crate) usage: Option<super::usage::UsageSample>,
 }
 
 #[derive(Debug)]
@@ -70,6 +72,7 @@ impl ProcessShared {
                 reaped: false,
                 sent: None,
                 halt: None,
+                usage: None,
             }),
             ring: Mutex::new(OutputRing::new(ring_size)),
             stdin: StdinSlot::new(),
@@ -118,6 +121,9 @@ impl ProcessShared {
             labels: self.options.labels.clone(),
             error: state.error.clone(),
             start_failure: state.start_failure,
+            cpu_percent: state.current_usage().map(|usage| usage.cpu_percent),
+            cpu_seconds: state.current_usage().map(|usage| usage.cpu_seconds),
+            memory_bytes: state.current_usage().map(|usage| usage.memory_bytes),
         }
     }
 
