@@ -3,7 +3,7 @@
 use std::io;
 
 use crate::output::Output;
-use crate::process::ProcessInfo;
+use crate::process::{ProcessId, ProcessInfo};
 
 /// What can go wrong when starting or controlling a managed process.
 #[derive(Debug, thiserror::Error)]
@@ -44,9 +44,27 @@ pub enum Error {
         "process `{0}` has ended and its record was dropped: only the newest finished are kept"
     )]
     Evicted(String),
-    /// An id prefix or name matches more than one process.
+    /// An id prefix matches more than one process.
     #[error("`{0}` matches more than one process; give more of the id")]
     Ambiguous(String),
+    /// A name matches more than one process (finished ones included): nothing is done to
+    /// any of them; the ids say which to use.
+    #[error("name `{name}` matches {} processes: {}; use an id", ids.len(), join_ids(ids))]
+    AmbiguousName {
+        /// The name given.
+        name: String,
+        /// Every process with that name, in start order.
+        ids: Vec<ProcessId>,
+    },
+    /// A start with [`StartOptions::unique_name`](crate::StartOptions::unique_name) was
+    /// refused: a process with the same name has not finished.
+    #[error("name `{name}` is taken by process {id}, which has not finished")]
+    NameTaken {
+        /// The name asked for.
+        name: String,
+        /// The unfinished process that has it.
+        id: ProcessId,
+    },
     /// The operation needs the process to have ended.
     #[error("process `{0}` is still running")]
     StillRunning(String),
@@ -106,6 +124,10 @@ impl Error {
         };
         matches!(source.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
     }
+}
+
+fn join_ids(ids: &[ProcessId]) -> String {
+    ids.iter().map(ProcessId::to_string).collect::<Vec<_>>().join(", ")
 }
 
 fn failed_message(run: &FailedRun) -> String {

@@ -21,13 +21,22 @@ const SLOW: Failure = (408, "The body did not arrive within 10 s.");
 const NO_PROCESS: Failure = (404, "No such process.");
 const EVICTED: Failure =
     (410, "The process ended and its record was dropped (`tend daemon --max-finished`).");
-const STATE: Failure = (409, "The process is in the wrong state.");
+const AMBIGUOUS: Failure =
+    (409, "`ambiguous`: the name matches more than one process; the message lists their ids.");
+const STATE_OR_AMBIGUOUS: Failure = (
+    409,
+    "`wrong_state`: the process is in the wrong state; or `ambiguous`: the name matches more \
+     than one process, and the message lists their ids.",
+);
+const NAME_TAKEN: Failure =
+    (409, "`name_taken`: a process with this `name` has not finished; the message names it.");
 const UNSTARTABLE: Failure = (422, "The program could not be started.");
 const LIMIT: Failure = (429, "Process limit reached (`tend daemon --max-processes`).");
 const NO_DAEMON: Failure = (404, "No such daemon.");
 const NO_PIPELINE: Failure = (404, "No such pipeline (or no longer kept).");
 
-const PROCESS_ID: &str = "Full id, unique id prefix of at least 4 characters, or name.";
+const PROCESS_ID: &str =
+    "Full id, unique id prefix of at least 4 characters, or a name exactly one record has.";
 const PIPELINE_ID: &str = "The id `POST /pipelines` returned.";
 
 /// A route on one process: `/processes/{id}…`.
@@ -62,17 +71,17 @@ fn process_routes() -> Vec<Route> {
         Route::post("/processes", "startProcess", "Start a process")
             .body::<StartRequest>()
             .answer::<ProcessInfo>(201, "Started.")
-            .fails(&[BAD, SLOW, LARGE, UNSTARTABLE, LIMIT]),
+            .fails(&[BAD, SLOW, LARGE, NAME_TAKEN, UNSTARTABLE, LIMIT]),
         Route::post("/processes/run", "runProcess", "Run a process to the end")
             .body::<StartRequest>()
             .answer::<RunAnswer>(200, "Ended (whatever its exit status).")
-            .fails(&[BAD, SLOW, LARGE, UNSTARTABLE, LIMIT]),
+            .fails(&[BAD, SLOW, LARGE, NAME_TAKEN, UNSTARTABLE, LIMIT]),
         process(Route::get("/processes/{id}", "getProcess", "One process"))
             .answer::<ProcessInfo>(200, "Its info.")
-            .fails(&[BAD, NO_PROCESS, EVICTED]),
+            .fails(&[BAD, NO_PROCESS, EVICTED, AMBIGUOUS]),
         process(Route::delete("/processes/{id}", "removeProcess", "Remove a finished record"))
             .answer::<ProcessInfo>(200, "The removed record.")
-            .fails(&[BAD, NO_PROCESS, EVICTED, STATE]),
+            .fails(&[BAD, NO_PROCESS, EVICTED, STATE_OR_AMBIGUOUS]),
         process(Route::get(
             "/processes/{id}/output",
             "processOutput",
@@ -95,7 +104,7 @@ fn process_routes() -> Vec<Route> {
             json!({ "type": "boolean" }),
         )
         .json_or_bytes::<LinesAnswer>(200, "Lines (JSON), or the captured bytes with format=text.")
-        .fails(&[BAD, NO_PROCESS, EVICTED]),
+        .fails(&[BAD, NO_PROCESS, EVICTED, AMBIGUOUS]),
         process(Route::post(
             "/processes/{id}/wait",
             "waitProcess",
@@ -103,14 +112,14 @@ fn process_routes() -> Vec<Route> {
         ))
         .query_fields::<WaitRequest>(&["timeout"])
         .answer::<ProcessInfo>(200, "Its info; still running if the timeout passed first.")
-        .fails(&[BAD, NO_PROCESS, EVICTED]),
+        .fails(&[BAD, NO_PROCESS, EVICTED, AMBIGUOUS]),
         process(Route::post("/processes/{id}/input", "processInput", "Write to stdin"))
             .body::<InputRequest>()
             .answer::<Empty>(200, "Written.")
-            .fails(&[BAD, SLOW, LARGE, NO_PROCESS, EVICTED, STATE]),
+            .fails(&[BAD, SLOW, LARGE, NO_PROCESS, EVICTED, STATE_OR_AMBIGUOUS]),
         process(Route::post("/processes/{id}/close-stdin", "closeStdin", "Close stdin"))
             .answer::<Empty>(200, "Closed.")
-            .fails(&[BAD, NO_PROCESS, EVICTED, STATE]),
+            .fails(&[BAD, NO_PROCESS, EVICTED, STATE_OR_AMBIGUOUS]),
         process(Route::post(
             "/processes/{id}/signal",
             "signalProcess",
@@ -118,10 +127,10 @@ fn process_routes() -> Vec<Route> {
         ))
         .body::<SignalRequest>()
         .answer::<ProcessInfo>(200, "Its info.")
-        .fails(&[BAD, SLOW, LARGE, NO_PROCESS, EVICTED, STATE]),
+        .fails(&[BAD, SLOW, LARGE, NO_PROCESS, EVICTED, STATE_OR_AMBIGUOUS]),
         process(Route::post("/processes/{id}/kill", "killProcess", "SIGKILL its group"))
             .answer::<ProcessInfo>(200, "Its info.")
-            .fails(&[BAD, NO_PROCESS, EVICTED]),
+            .fails(&[BAD, NO_PROCESS, EVICTED, AMBIGUOUS]),
         process(Route::post(
             "/processes/{id}/stop",
             "stopProcess",
@@ -129,7 +138,7 @@ fn process_routes() -> Vec<Route> {
         ))
         .optional_body::<StopRequest>()
         .answer::<ProcessInfo>(200, "Its final info.")
-        .fails(&[BAD, SLOW, LARGE, NO_PROCESS, EVICTED]),
+        .fails(&[BAD, SLOW, LARGE, NO_PROCESS, EVICTED, AMBIGUOUS]),
     ]
 }
 

@@ -32,6 +32,7 @@ mod fuzz_pipeline_files;
 mod guardian_race;
 mod host_proctable;
 mod input_checks;
+mod names;
 mod output_file;
 mod process_control;
 mod process_cycles;

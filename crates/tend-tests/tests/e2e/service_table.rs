@@ -38,11 +38,58 @@ async fn get_finds_by_id_unique_prefix_or_name() {
     let error = service.get(&id[..4]).unwrap_err();
     assert!(matches!(&error, Error::Ambiguous(key) if key == &id[..4]), "{error:?}");
     assert_eq!(service.get(&other[..shared + 1]).unwrap().id(), second.id(), "a longer prefix");
-    assert_eq!(service.get("web").unwrap().id(), second.id(), "a name finds the latest");
     assert_eq!(service.get(&id).unwrap().id(), first.id());
 
     release(&first).await;
     release(&second).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_two_records_have_is_ambiguous_and_acts_on_neither() {
+    let service = Service::new();
+    let older = held(&service, "web");
+    let newer = held(&service, "web");
+    let ids = vec![older.id(), newer.id()];
+    let error = service.kill("web").unwrap_err();
+    assert!(
+        matches!(&error, Error::AmbiguousName { name, ids: found } if name == "web" && *found == ids),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("name `web` matches 2 processes: {}, {}; use an id", ids[0], ids[1])
+    );
+    let running: Vec<_> = service.running().iter().map(Process::id).collect();
+    assert_eq!(running, ids, "neither was killed");
+
+    // One running and one finished: still ambiguous (the finished one is a record `logs web`
+    // or `rm web` could mean); once the finished record is removed the name is the running one's.
+    release(&older).await;
+    assert!(matches!(service.get("web"), Err(Error::AmbiguousName { .. })));
+    service.remove(&older.id().to_string()).unwrap();
+    assert_eq!(service.get("web").unwrap().id(), newer.id());
+    release(&newer).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unique_name_waits_for_its_holder_to_finish_not_to_be_removed() {
+    let service = Service::new();
+    let unique = || fixture(&["echo"]).stdin(StdinMode::Piped).name("web").unique_name(true);
+    let holder = service.start(unique()).unwrap();
+    let error = service.start(unique()).unwrap_err();
+    assert!(
+        matches!(&error, Error::NameTaken { name, id } if name == "web" && *id == holder.id()),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("name `web` is taken by process {}, which has not finished", holder.id())
+    );
+    assert_eq!(service.list().len(), 1, "the refused start left no record");
+
+    release(&holder).await;
+    let next = service.start(unique()).expect("a finished process does not hold its name");
+    release(&next).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

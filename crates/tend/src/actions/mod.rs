@@ -62,14 +62,19 @@
 //! (bool: one pipe for both streams, in write order), `detach`
 //! (bool), `stdin` (`"null"` or `"piped"`), `restart` (`"never"`, `"on_failure"`, `"always"`),
 //! `max_restarts` (a number or `"unlimited"`) and `restart_delay`. With a limit, they fail
-//! with `limit_reached` while that many processes are running ([`check_process_limit`]).
+//! with `limit_reached` while that many processes are running ([`check_process_limit`]), and
+//! with `name_taken` when `name` belongs to a process that has not finished
+//! ([`StartOptions::unique_name`](crate::StartOptions::unique_name)). An `id` may be a name
+//! when exactly one record has it; a name several records have (finished ones included)
+//! gives `ambiguous`, listing their ids, and acts on none of them.
 //!
 //! # Errors
 //!
 //! Each [`ActionError`] has a stable [`code`](ActionError::code), an
 //! [`ErrorCode`](crate::wire::ErrorCode): `not_registered`, `invalid_request` (any bad
 //! input), `not_found` (no such process), `evicted`, `wrong_state` (not running, still
-//! running, stdin closed), `limit_reached`, `failed` (e.g. the program could not be started);
+//! running, stdin closed), `ambiguous` (a name matching several processes), `name_taken`,
+//! `limit_reached`, `failed` (e.g. the program could not be started);
 //! actions registered elsewhere (the server's daemon and pipeline actions) may also answer
 //! `forbidden` and `internal`.
 

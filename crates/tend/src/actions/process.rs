@@ -113,9 +113,11 @@ impl Host {
     fn launch(&self, request: StartRequest) -> Result<Process, ActionError> {
         let launch = request.launch()?;
         check_process_limit(&self.service, self.max_processes)?;
+        // A name given here is one the caller will use in place of an id: it must not be
+        // one an unfinished process already answers to.
         match launch {
-            Launch::Command(options) => Ok(self.service.start(options)?),
-            Launch::Script(script) => Ok(script.start(&self.service)?),
+            Launch::Command(options) => Ok(self.service.start(options.unique_name(true))?),
+            Launch::Script(script) => Ok(script.unique_name(true).start(&self.service)?),
         }
     }
 }

@@ -199,6 +199,18 @@ pub enum ActionError {
         /// What is in the way.
         message: String,
     },
+    /// A name matches more than one process; the message lists their ids.
+    #[error("{message}")]
+    Ambiguous {
+        /// The name and the ids it matches.
+        message: String,
+    },
+    /// The name asked for belongs to a process that has not finished.
+    #[error("{message}")]
+    NameTaken {
+        /// The name and the process that has it.
+        message: String,
+    },
     /// A limit (such as the number of processes) was reached.
     #[error("{message}")]
     LimitReached {
@@ -244,7 +256,7 @@ impl ActionError {
     /// The stable code as written on the wire: `not_registered`, `invalid_request` (for
     /// [`InvalidOption`](Self::InvalidOption) and [`InvalidRequest`](Self::InvalidRequest)),
     /// `not_found` (also for [`Unknown`](Self::Unknown)), `evicted`, `wrong_state`,
-    /// `limit_reached`, `failed`, `forbidden` or `internal`.
+    /// `ambiguous`, `name_taken`, `limit_reached`, `failed`, `forbidden` or `internal`.
     pub fn code(&self) -> &'static str {
         self.error_code().as_str()
     }
@@ -259,6 +271,8 @@ impl ActionError {
             ActionError::NotFound { .. } | ActionError::Unknown { .. } => ErrorCode::NotFound,
             ActionError::Evicted { .. } => ErrorCode::Evicted,
             ActionError::WrongState { .. } => ErrorCode::WrongState,
+            ActionError::Ambiguous { .. } => ErrorCode::Ambiguous,
+            ActionError::NameTaken { .. } => ErrorCode::NameTaken,
             ActionError::LimitReached { .. } => ErrorCode::LimitReached,
             ActionError::Failed { .. } => ErrorCode::Failed,
             ActionError::Forbidden { .. } => ErrorCode::Forbidden,
@@ -309,6 +323,8 @@ impl From<crate::Error> for ActionError {
             E::NotFound(id) => ActionError::NotFound { id },
             E::Evicted(_) => ActionError::Evicted { message },
             E::Ambiguous(_) => ActionError::invalid("id", message),
+            E::AmbiguousName { .. } => ActionError::Ambiguous { message },
+            E::NameTaken { .. } => ActionError::NameTaken { message },
             E::StillRunning(_) | E::NotRunning(_) | E::StdinClosed(_) => {
                 ActionError::WrongState { message }
             }

@@ -108,6 +108,8 @@ pub struct StartOptions {
     pub(crate) leak_timeout: Duration,
     /// A human name; unique names make [`Service::get`](crate::Service::get) by name useful.
     pub(crate) name: Option<String>,
+    /// Refuse the start while another process has the name (see [`Self::unique_name`]).
+    pub(crate) unique_name: bool,
     /// Free-form labels.
     pub(crate) labels: BTreeMap<String, String>,
     /// Whether and how it is restarted when it ends by itself; never by default.
@@ -178,6 +180,7 @@ impl StartOptions {
             stop_signal: Signal::TERM,
             leak_timeout: DEFAULT_LEAK_TIMEOUT,
             name: None,
+            unique_name: false,
             labels: BTreeMap::new(),
             restart: Restart::never(),
             output_file: None,
@@ -358,6 +361,30 @@ impl StartOptions {
     /// useful.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
+        self
+    }
+
+    /// With `true`, [`Service::start`](crate::Service::start) refuses
+    /// ([`Error::NameTaken`](crate::Error::NameTaken)) to start this process while a process
+    /// of the same service with the same [`name`](Self::name) has not finished (running,
+    /// or waiting to be restarted); finished ones do not block it. The check and the
+    /// insertion are one step, so two concurrent starts cannot both take the name. Off by
+    /// default: the runner names processes after steps, and two pipelines may run steps of
+    /// the same name at once. The daemon turns it on for ad-hoc processes (`tend start --name`).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tend::Error> {
+    /// use tend::{Error, Service, StartOptions};
+    ///
+    /// let service = Service::new();
+    /// let web = StartOptions::new("sleep").arg("60").name("web").unique_name(true);
+    /// let first = service.start(web.clone())?;
+    /// assert!(matches!(service.start(web), Err(Error::NameTaken { .. })));
+    /// first.kill()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn unique_name(mut self, unique: bool) -> Self {
+        self.unique_name = unique;
         self
     }
 

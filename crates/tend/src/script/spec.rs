@@ -275,6 +275,8 @@ impl Script {
         fn restart(restart: Restart);
         /// Names the process.
         fn name(name: impl Into<String>);
+        /// Refuses the start while an unfinished process has the same name.
+        fn unique_name(unique: bool);
         /// Adds a label to the process.
         fn label(key: impl Into<String>, value: impl Into<String>);
     }

@@ -159,7 +159,9 @@ impl Service {
 
     /// Starts a process and returns its handle at once. Must be called from within a Tokio
     /// runtime. Options that cannot reach a program ([`StartOptions::check`]) give
-    /// [`Error::InvalidOption`] and leave no record. A program that cannot be started gives
+    /// [`Error::InvalidOption`] and leave no record, as does a name that
+    /// [`StartOptions::unique_name`] requires and an unfinished process has
+    /// ([`Error::NameTaken`]). A program that cannot be started gives
     /// [`Error::Spawn`] naming it and the OS reason, and leaves a `failed` record in the table,
     /// except when this process is out of file descriptors
     /// ([`Error::is_descriptor_exhaustion`]): that passes, callers such as the runner retry,
@@ -176,7 +178,7 @@ impl Service {
             self.inner.guardian();
         }
         let shared = Arc::new(ProcessShared::new(options, self.inner.bus.clone()));
-        self.table().insert(shared.clone());
+        self.table().insert(shared.clone())?;
         let owner: Arc<dyn Owner> = Arc::new(Link(Arc::downgrade(&self.inner)));
         if let Err(error) = process::spawn(&shared, owner) {
             if error.is_descriptor_exhaustion() {
@@ -206,7 +208,10 @@ impl Service {
     }
 
     /// Finds a process by full id, unique id prefix (4+ characters) or name. A full id whose
-    /// finished record retention dropped gives [`Error::Evicted`].
+    /// finished record retention dropped gives [`Error::Evicted`]. A name that more than one
+    /// record in the table has — finished ones count too, so one running and one finished
+    /// `web` is ambiguous — gives [`Error::AmbiguousName`] listing their ids; use an id then,
+    /// or [`remove`](Service::remove) / [`clear`](Service::clear) the finished ones.
     pub fn get(&self, key: &str) -> Result<Process, Error> {
         self.table().find(key).map(Process::new)
     }

@@ -23,8 +23,23 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    pub(crate) fn insert(&mut self, shared: Arc<ProcessShared>) {
+    /// Adds a new process. With [`StartOptions::unique_name`](crate::StartOptions::unique_name)
+    /// set, refuses it while an unfinished process has its name: checked here, under the
+    /// table's lock, so two concurrent starts cannot both take it.
+    pub(crate) fn insert(&mut self, shared: Arc<ProcessShared>) -> Result<(), Error> {
+        if shared.options.unique_name
+            && let Some(name) = shared.options.name.as_deref()
+            && let Some(holder) = self.named(name).find(|p| !p.is_done())
+        {
+            return Err(Error::NameTaken { name: name.to_owned(), id: holder.id });
+        }
         self.processes.push(shared);
+        Ok(())
+    }
+
+    /// The processes named `name`, in start order.
+    fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Arc<ProcessShared>> {
+        self.processes.iter().filter(move |p| p.options.name.as_deref() == Some(name))
     }
 
     pub(crate) fn all(&self) -> impl Iterator<Item = &Arc<ProcessShared>> {
@@ -32,8 +47,11 @@ impl Table {
     }
 
     /// Finds a process by full id, unique id prefix (at least [`MIN_PREFIX`] characters), or
-    /// name (the most recently started one with that name).
-    /// A full id that retention dropped gives [`Error::Evicted`].
+    /// name. A full id that retention dropped gives [`Error::Evicted`].
+    ///
+    /// A name must match exactly one record in the table, finished ones included: one
+    /// running and one finished, or several finished, give [`Error::AmbiguousName`] listing
+    /// them all, so that `stop web` never acts on a process the caller did not mean.
     pub(crate) fn find(&self, key: &str) -> Result<Arc<ProcessShared>, Error> {
         // Only the canonical (hyphenated) spelling is a full id, as before.
         let full_id = key.parse::<ProcessId>().ok().filter(|id| id.to_string() == key);
@@ -54,12 +72,15 @@ impl Table {
                 };
             }
         }
-        self.processes
-            .iter()
-            .rev()
-            .find(|p| p.options.name.as_deref() == Some(key))
-            .cloned()
-            .ok_or_else(|| Error::NotFound(key.to_owned()))
+        let mut named = self.named(key);
+        match (named.next(), named.next()) {
+            (None, _) => Err(Error::NotFound(key.to_owned())),
+            (Some(only), None) => Ok(only.clone()),
+            (Some(_), Some(_)) => Err(Error::AmbiguousName {
+                name: key.to_owned(),
+                ids: self.named(key).map(|p| p.id).collect(),
+            }),
+        }
     }
 
     /// Removes one finished process; refuses a running one.
@@ -128,13 +149,62 @@ mod tests {
         Arc::new(ProcessShared::new(StartOptions::new("true"), bus.clone()))
     }
 
+    fn named(bus: &Arc<EventBus>, name: &str, unique: bool) -> Arc<ProcessShared> {
+        let options = StartOptions::new("true").name(name).unique_name(unique);
+        Arc::new(ProcessShared::new(options, bus.clone()))
+    }
+
+    #[test]
+    fn a_name_two_records_have_is_ambiguous_and_lists_both_ids() {
+        let bus = Arc::new(EventBus::new(16, 1 << 20));
+        let mut table = Table::default();
+        let (first, second) = (named(&bus, "web", false), named(&bus, "web", false));
+        table.insert(first.clone()).unwrap();
+        assert_eq!(table.find("web").unwrap().id, first.id, "one record: the name finds it");
+        table.insert(second.clone()).unwrap();
+        match table.find("web") {
+            Err(error @ Error::AmbiguousName { .. }) => {
+                let Error::AmbiguousName { ref name, ref ids } = error else { unreachable!() };
+                assert_eq!((name.as_str(), ids.as_slice()), ("web", &[first.id, second.id][..]));
+                assert_eq!(
+                    error.to_string(),
+                    format!(
+                        "name `web` matches 2 processes: {}, {}; use an id",
+                        first.id, second.id
+                    )
+                );
+            }
+            other => panic!("expected AmbiguousName, got {other:?}"),
+        }
+        assert!(matches!(table.remove("web"), Err(Error::AmbiguousName { .. })), "removes none");
+        assert_eq!(table.all().count(), 2);
+        assert_eq!(table.find(&first.id.to_string()).unwrap().id, first.id, "ids still work");
+    }
+
+    #[test]
+    fn a_unique_name_is_refused_while_its_holder_is_unfinished() {
+        let bus = Arc::new(EventBus::new(16, 1 << 20));
+        let mut table = Table::default();
+        let holder = named(&bus, "web", false);
+        table.insert(holder.clone()).unwrap();
+        let refused = table.insert(named(&bus, "web", true)).unwrap_err();
+        assert!(
+            matches!(&refused, Error::NameTaken { name, id } if name == "web" && *id == holder.id),
+            "{refused:?}"
+        );
+        assert_eq!(table.all().count(), 1, "a refused start leaves no record");
+        table.insert(named(&bus, "api", true)).unwrap();
+        table.insert(named(&bus, "web", false)).unwrap();
+        assert_eq!(table.all().count(), 3, "without the option a name may repeat");
+    }
+
     #[test]
     fn a_dropped_record_is_evicted_an_unknown_or_discarded_one_not_found() {
         let bus = Arc::new(EventBus::new(16, 1 << 20));
         let mut table = Table::default();
         let (first, second) = (record(&bus), record(&bus));
-        table.insert(first.clone());
-        table.insert(second.clone());
+        table.insert(first.clone()).unwrap();
+        table.insert(second.clone()).unwrap();
         table.finished(&first, 1);
         table.finished(&second, 1);
         assert!(matches!(table.find(&first.id.to_string()), Err(Error::Evicted(_))));

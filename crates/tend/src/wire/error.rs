@@ -28,6 +28,10 @@ pub enum ErrorCode {
     /// 409: not in a state that allows this (not running, still running, stdin closed,
     /// already ended).
     WrongState,
+    /// 409: a name matches more than one process; the message lists their ids.
+    Ambiguous,
+    /// 409: the name asked for belongs to a process that has not finished.
+    NameTaken,
     /// 410: the process ended and its record was dropped from the bounded table.
     Evicted,
     /// 413: the body is too large.
@@ -54,6 +58,8 @@ impl ErrorCode {
         ErrorCode::MethodNotAllowed,
         ErrorCode::RequestTimeout,
         ErrorCode::WrongState,
+        ErrorCode::Ambiguous,
+        ErrorCode::NameTaken,
         ErrorCode::Evicted,
         ErrorCode::PayloadTooLarge,
         ErrorCode::Failed,
@@ -78,7 +84,7 @@ impl ErrorCode {
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::RequestTimeout => 408,
-            ErrorCode::WrongState => 409,
+            ErrorCode::WrongState | ErrorCode::Ambiguous | ErrorCode::NameTaken => 409,
             ErrorCode::Evicted => 410,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::Failed => 422,
@@ -103,6 +109,8 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::WrongState => "wrong_state",
+            ErrorCode::Ambiguous => "ambiguous",
+            ErrorCode::NameTaken => "name_taken",
             ErrorCode::Evicted => "evicted",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::Failed => "failed",
