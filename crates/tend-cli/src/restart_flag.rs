@@ -3,8 +3,12 @@
 //! by the error for a bad value); `on_failure`, as the API and stack files write it, is
 //! accepted too, and case does not matter.
 
-use clap::ValueEnum;
-use tend::RestartPolicy;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use tend::{MaxRestarts, RestartPolicy};
+
+use crate::durations::parse_duration;
 
 /// A restart policy given on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -26,4 +30,19 @@ impl From<RestartFlag> for RestartPolicy {
             RestartFlag::Always => RestartPolicy::Always,
         }
     }
+}
+
+/// The restart flags `tend run` and `tend start` share.
+#[derive(Debug, Args)]
+pub(crate) struct RestartArgs {
+    /// Start the program again when it ends (`tend run` exits with the last run's status).
+    #[arg(long, value_name = "POLICY", ignore_case = true)]
+    pub(crate) restart: Option<RestartFlag>,
+    /// Most restarts, in total: a number, or `unlimited` (the default).
+    #[arg(long, value_name = "N", requires = "restart")]
+    pub(crate) max_restarts: Option<MaxRestarts>,
+    /// Delay before the first restart; it doubles with each restart, up to 30 s (or the delay
+    /// itself when longer), and starts over after a run of 10 s or more. Default 100ms.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "restart")]
+    pub(crate) restart_delay: Option<Duration>,
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use clap::Args;
 use tend::process::exit_code;
-use tend::{Error, MaxRestarts, OutputMode, Process, Restart, Service, StartOptions, StdinMode};
+use tend::{Error, OutputMode, Process, Restart, Service, StartOptions, StdinMode};
 use tokio::io::AsyncReadExt;
 
 use crate::UsageError;
@@ -23,7 +23,7 @@ use crate::durations::parse_duration;
 use crate::events::print_events;
 use crate::interrupt::Interrupts;
 use crate::key_value::parse_env;
-use crate::restart_flag::RestartFlag;
+use crate::restart_flag::{RestartArgs, RestartFlag};
 use crate::restart_notice::{Delays, announce_restarts};
 
 /// Arguments of `tend run`.
@@ -45,16 +45,8 @@ pub(crate) struct RunArgs {
     /// Print the event stream as JSON lines on stdout instead of the program's output.
     #[arg(long)]
     events: bool,
-    /// Start the program again when it ends; the exit status is the last run's.
-    #[arg(long, value_name = "POLICY", ignore_case = true)]
-    restart: Option<RestartFlag>,
-    /// Most restarts, in total: a number, or `unlimited` (the default).
-    #[arg(long, value_name = "N", requires = "restart")]
-    max_restarts: Option<MaxRestarts>,
-    /// Delay before the first restart; it doubles with each restart, up to 30 s (or the delay
-    /// itself when longer), and starts over after a run of 10 s or more. Default 100ms.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "restart")]
-    restart_delay: Option<Duration>,
+    #[command(flatten)]
+    restart: RestartArgs,
     /// The program, then its arguments. Everything from the program on is the program's
     /// (tend's options go before it); `--` before it is optional, needed only for a program
     /// whose name starts with `-`.
@@ -87,12 +79,12 @@ impl RunArgs {
         if let Some(timeout) = self.timeout {
             options = options.timeout(timeout);
         }
-        if let Some(policy) = self.restart {
+        if let Some(policy) = self.restart.restart {
             let mut restart = Restart::new(policy.into());
-            if let Some(max) = self.max_restarts {
+            if let Some(max) = self.restart.max_restarts {
                 restart = restart.max(max);
             }
-            if let Some(delay) = self.restart_delay {
+            if let Some(delay) = self.restart.restart_delay {
                 restart = restart.delay(delay);
             }
             options = options.restart(restart);
@@ -119,7 +111,7 @@ async fn supervise(options: StartOptions, args: &RunArgs) -> anyhow::Result<i32>
     let service = Service::new();
     let subscription = events.then(|| service.subscribe());
     let program = &args.command[0];
-    let restarts = args.restart.is_some_and(|policy| policy != RestartFlag::Never);
+    let restarts = args.restart.restart.is_some_and(|policy| policy != RestartFlag::Never);
     // Before the start: from here on SIGINT and SIGTERM are ours to act on.
     let interrupts = Interrupts::install()?;
     let process = match service.start(options) {
@@ -141,7 +133,7 @@ async fn supervise(options: StartOptions, args: &RunArgs) -> anyhow::Result<i32>
     };
     tokio::spawn(forward_stdin(process.clone(), restarts));
     if restarts {
-        let first = args.restart_delay.unwrap_or(tend::process::DEFAULT_RESTART_DELAY);
+        let first = args.restart.restart_delay.unwrap_or(tend::process::DEFAULT_RESTART_DELAY);
         tokio::spawn(announce_restarts(process.clone(), Delays::new(first)));
     }
     interrupts.shut_down(process.clone(), grace);

@@ -7,13 +7,13 @@ use clap::Args;
 use std::collections::BTreeMap;
 
 use tend::wire::{StartRequest, StdinChoice};
-use tend::{MaxRestarts, ProcessInfo, RestartPolicy};
+use tend::{ProcessInfo, RestartPolicy};
 
 use crate::UsageError;
 use crate::client::{ClientArgs, block_on};
 use crate::durations::{millis, parse_duration};
 use crate::key_value::{parse_env, parse_key_value};
-use crate::restart_flag::RestartFlag;
+use crate::restart_flag::RestartArgs;
 
 /// Arguments of `tend start`.
 #[derive(Debug, Args)]
@@ -39,16 +39,8 @@ pub(crate) struct StartArgs {
     /// more: never SIGKILL). Default 5s. `tend stop` takes its own --grace.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     grace: Option<Duration>,
-    /// Start the program again when it ends.
-    #[arg(long, value_name = "POLICY", ignore_case = true)]
-    restart: Option<RestartFlag>,
-    /// Most restarts, in total: a number, or `unlimited` (the default).
-    #[arg(long, value_name = "N", requires = "restart")]
-    max_restarts: Option<MaxRestarts>,
-    /// Delay before the first restart; it doubles with each restart, up to 30 s (or the delay
-    /// itself when longer), and starts over after a run of 10 s or more. Default 100ms.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "restart")]
-    restart_delay: Option<Duration>,
+    #[command(flatten)]
+    restart: RestartArgs,
     /// Print the process's info as JSON instead of its id.
     #[arg(long)]
     json: bool,
@@ -84,9 +76,9 @@ pub(crate) fn run(args: StartArgs) -> anyhow::Result<i32> {
         name: args.name.clone(),
         timeout_ms: args.timeout.map(millis),
         grace_ms: args.grace.map(millis),
-        restart: args.restart.map(RestartPolicy::from),
-        max_restarts: args.max_restarts,
-        restart_delay_ms: args.restart_delay.map(millis),
+        restart: args.restart.restart.map(RestartPolicy::from),
+        max_restarts: args.restart.max_restarts,
+        restart_delay_ms: args.restart.restart_delay.map(millis),
         ..StartRequest::default()
     };
     let client = crate::client::Client::new(&args.client)?;
