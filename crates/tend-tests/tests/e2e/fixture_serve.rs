@@ -121,7 +121,12 @@ fn serve_records_listening_no_later_than_the_port_opens() {
         thread::sleep(Duration::from_millis(2));
     };
     assert!(refused > 0, "the port was open before --listen-after passed");
-    let listening = timeline::read(&timeline).unwrap().time("fixture", "listening").unwrap();
+    // The time is taken before the bind; its line may reach the file just after a client
+    // got in, so wait (boundedly) for the line, then compare the times.
+    let recorded = timeline::wait_for(&timeline, DEADLINE, "`listening`", |t| {
+        t.time("fixture", "listening").is_some()
+    });
+    let listening = recorded.time("fixture", "listening").unwrap();
     assert!(listening <= connected, "`listening` recorded after a client got in");
 }
 
