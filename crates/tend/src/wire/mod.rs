@@ -39,6 +39,7 @@ mod pipeline;
 mod pipeline_events;
 mod pipeline_state;
 mod process;
+mod project;
 mod start;
 
 use serde::de::DeserializeOwned;
@@ -59,6 +60,10 @@ pub use pipeline_state::{
 pub use process::{
     Empty, IdRequest, InputRequest, LinesAnswer, LinesQuery, ListQuery, OutputAnswer, OutputLine,
     RunAnswer, SignalRequest, StopRequest, WaitRequest,
+};
+pub use project::{
+    ProjectApplied, ProjectInfo, ProjectRef, ProjectRequest, ProjectServiceInfo, ProjectServiceRef,
+    ServiceChange, ServiceChanged, ServiceState,
 };
 pub use start::{Launch, RunRequest, StartRequest, StdinChoice};
 
