@@ -88,6 +88,9 @@ pub struct ServerConfig {
     /// steps keeps a runtime busy spawning and reaping; on its own threads it cannot delay
     /// the API (`/health` included) behind that work.
     pub pipeline_runtime: Option<tokio::runtime::Handle>,
+    /// The daemon's state directory: projects are saved in `projects/`, records of finished
+    /// processes in `records/`, output in `logs/`. `None`: nothing is kept on disk.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -105,6 +108,7 @@ impl ServerConfig {
             actions: None,
             stream_runtime: None,
             pipeline_runtime: None,
+            state_dir: None,
         }
     }
 }
