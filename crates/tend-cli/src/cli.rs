@@ -41,6 +41,12 @@ pub(crate) enum Command {
     Up(commands::up::UpArgs),
     /// Run the supervisor daemon: the REST + WebSocket API on 127.0.0.1:7420.
     Daemon(commands::daemon::DaemonArgs),
+    /// Take a project on the daemon down (`tend up -d` started it): its services stopped in
+    /// reverse dependency order, the project forgotten.
+    Down(commands::down::DownArgs),
+    /// Re-read a project's file and apply the difference on the daemon: services added,
+    /// removed, restarted when changed, unchanged ones left running.
+    Reload(commands::reload::ReloadArgs),
     /// Start a process in the daemon and print its id.
     Start(commands::start::StartArgs),
     /// List the daemon's managed processes.

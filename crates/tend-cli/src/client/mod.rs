@@ -10,6 +10,7 @@
 //! [`prove`](Client::prove)). A stale address, a foreign program on the default port or a
 //! relay to another daemon never sees the token.
 
+pub(crate) mod autostart;
 pub(crate) mod events;
 mod prove;
 
@@ -204,7 +205,7 @@ fn discover(dir: &std::path::Path) -> anyhow::Result<(String, Origin)> {
 }
 
 /// `host:port` of an `http://` URL.
-fn host_port(url: &str) -> anyhow::Result<String> {
+pub(crate) fn host_port(url: &str) -> anyhow::Result<String> {
     let rest = url.strip_prefix("http://").unwrap_or(url);
     let host = rest.trim_end_matches('/');
     if host.is_empty() || host.contains('/') || url.starts_with("https://") {

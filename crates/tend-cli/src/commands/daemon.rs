@@ -71,6 +71,10 @@ pub(crate) struct DaemonArgs {
     /// 65,536 are remembered), others 404.
     #[arg(long, value_name = "N", default_value_t = tend::DEFAULT_MAX_FINISHED)]
     pub(crate) max_finished: usize,
+    /// Start the daemon in the background (a session of its own, output appended to
+    /// STATE_DIR/daemon.log), print `listening on http://ADDR` once it serves, and exit.
+    #[arg(long)]
+    pub(crate) detach: bool,
 }
 
 /// A `--header-timeout`: a duration from 1 ms to one hour.
@@ -100,6 +104,9 @@ pub(crate) fn run(args: DaemonArgs) -> anyhow::Result<i32> {
         .into());
     }
     let state_dir = state_dir(args.state_dir.clone())?;
+    if args.detach {
+        return crate::client::autostart::detach(&state_dir);
+    }
     let registry = match &args.registry_dir {
         Some(dir) => Registry::new(dir),
         None => Registry::from_env().map_err(|e| UsageError(e.to_string()))?,

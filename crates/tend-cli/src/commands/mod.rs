@@ -4,6 +4,7 @@ pub(crate) mod close_stdin;
 pub(crate) mod completions;
 pub(crate) mod daemon;
 pub(crate) mod daemons;
+pub(crate) mod down;
 mod follow;
 pub(crate) mod health;
 pub(crate) mod input;
@@ -13,6 +14,7 @@ mod logs_json;
 pub(crate) mod man;
 pub(crate) mod procs;
 pub(crate) mod ps;
+pub(crate) mod reload;
 pub(crate) mod rm;
 pub(crate) mod run;
 pub(crate) mod signal;
@@ -32,6 +34,8 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Health(args) => health::run(args),
         Command::Up(args) => up::run(args),
         Command::Daemon(args) => daemon::run(args),
+        Command::Down(args) => down::run(args),
+        Command::Reload(args) => reload::run(args),
         Command::Start(args) => start::run(args),
         Command::Ps(args) => ps::run(args),
         Command::Logs(args) => logs::run(args),

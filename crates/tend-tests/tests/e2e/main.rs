@@ -68,6 +68,7 @@ mod up_support;
 mod usage_cost;
 
 mod cli_client_commands;
+mod cli_projects;
 mod security_pidfile;
 mod security_support;
 mod security_token;

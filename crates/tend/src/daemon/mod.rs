@@ -58,6 +58,7 @@
 //! * A client that opens a connection to the health server and never completes its request
 //!   keeps one connection task alive after [`HealthServer::stop`]; the port itself is closed.
 
+mod detach;
 mod entry;
 mod error;
 #[cfg(feature = "http")]
@@ -72,6 +73,7 @@ mod registry;
 mod state_file;
 mod store;
 
+pub use detach::spawn_detached;
 pub use entry::DaemonEntry;
 pub use error::{DaemonError, PidFileError, RegistryError, StateFileError};
 #[cfg(feature = "http")]

@@ -18,6 +18,7 @@ mod notify;
 mod procinfo;
 #[cfg(target_os = "linux")]
 mod proctable;
+mod session;
 mod signals;
 mod spawn;
 mod subreaper;
@@ -36,6 +37,7 @@ pub(crate) use notify::send_notification;
 pub(crate) use procinfo::{Liveness, liveness, start_time};
 #[cfg(target_os = "linux")]
 pub(crate) use proctable::{count_pids, entry as process_entry, scan as scan_processes};
+pub(crate) use session::new_session_on_spawn;
 pub(crate) use signals::{Delivery, SIGNAL_NAMES, group_exists, signal_group, signal_process};
 pub(crate) use spawn::{configure_group, enlarge_pipe};
 pub(crate) use subreaper::{

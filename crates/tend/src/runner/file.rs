@@ -281,7 +281,7 @@ fn validate(document: Document) -> Result<Pipeline, FileError> {
 
 /// Reads the file as text, refusing it once more than [`MAX_FILE_SIZE`] bytes have come: its
 /// size on disk is not trusted (`/dev/zero`, a pipe or a growing file have none that counts).
-fn read_bounded(path: &Path) -> Result<String, FileError> {
+pub(super) fn read_bounded(path: &Path) -> Result<String, FileError> {
     use crate::dotenv::{BoundedReadError, read_text_bounded};
     read_text_bounded(path, MAX_FILE_SIZE).map_err(|error| match error {
         BoundedReadError::TooLarge => FileError::TooLarge { path: path.to_owned() },

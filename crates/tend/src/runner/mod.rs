@@ -148,6 +148,8 @@ mod probe_schema;
 #[cfg(feature = "files")]
 mod procfile;
 // Tests of Procfiles.
+#[cfg(feature = "files")]
+mod file_json;
 #[cfg(all(test, feature = "files"))]
 mod procfile_tests;
 mod report;
@@ -188,6 +190,9 @@ pub use file::parse_yaml;
 #[cfg(feature = "files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
 pub use file::{FileError, MAX_FILE_SIZE, is_procfile, load, parse_toml};
+#[cfg(feature = "files")]
+#[cfg_attr(docsrs, doc(cfg(feature = "files")))]
+pub use file_json::load_json;
 pub use graph::Pipeline;
 pub use pipeline_error::{NodeKind, PipelineError};
 #[cfg(feature = "files")]

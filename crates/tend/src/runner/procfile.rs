@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde_json::{Map, Value};
+
 use super::file::FileError;
 use super::graph::Pipeline;
 use super::service_spec::ServiceSpec;
@@ -17,6 +19,46 @@ pub const PROCFILE_BASE_PORT: u16 = 5000;
 /// bash script, restart `never`, run in `base`, with the variables of `base/.env` when that
 /// file exists, and `PORT` = 5000 + 100 × its index unless `.env` sets `PORT`.
 pub(super) fn parse(path: &Path, text: &str, base: &Path) -> Result<Pipeline, FileError> {
+    let services = processes(path, text, base)?
+        .into_iter()
+        .map(|process| {
+            let mut service = ServiceSpec::script(process.name, process.command)
+                .dir(base)
+                .restart(Restart::never());
+            service.env = process.env;
+            service
+        })
+        .collect();
+    Pipeline::with_services(Vec::new(), services)
+        .map_err(|source| FileError::Invalid { path: Some(path.to_owned()), source })
+}
+
+/// The Procfile's keys as a stack file's, as JSON: `{"services": {NAME: {"run": COMMAND,
+/// "env": {…}}}}`, each `env` holding the `.env` variables and `PORT` as [`parse`] gives
+/// them. The restart policy is left to the reader (a daemon keeps its default, `on_failure`).
+pub(super) fn keys(path: &Path, text: &str, base: &Path) -> Result<Map<String, Value>, FileError> {
+    let services: Map<String, Value> = processes(path, text, base)?
+        .into_iter()
+        .map(|process| {
+            let env: Map<String, Value> =
+                process.env.into_iter().map(|(key, value)| (key, Value::String(value))).collect();
+            let service = serde_json::json!({"run": process.command, "env": env});
+            (process.name, service)
+        })
+        .collect();
+    Ok(Map::from_iter([("services".to_owned(), Value::Object(services))]))
+}
+
+/// One `NAME: COMMAND` line of a Procfile with the variables it runs with.
+struct ProcfileProcess {
+    name: String,
+    command: String,
+    env: BTreeMap<String, String>,
+}
+
+/// The Procfile's processes in file order, each with the variables of `base/.env` and its
+/// `PORT`; or the first malformed line.
+fn processes(path: &Path, text: &str, base: &Path) -> Result<Vec<ProcfileProcess>, FileError> {
     let error = |line: Option<usize>, message: String| FileError::Parse {
         path: Some(path.to_owned()),
         line,
@@ -42,22 +84,18 @@ pub(super) fn parse(path: &Path, text: &str, base: &Path) -> Result<Pipeline, Fi
         return Err(error(None, "no processes: a Procfile holds `NAME: COMMAND` lines".into()));
     }
     let dotenv = read_dotenv(&base.join(".env")).map_err(|e| error(None, e.to_string()))?;
-    let services = processes
+    Ok(processes
         .into_iter()
         .zip(0u32..)
         .map(|((name, command, _), index)| {
-            let mut service =
-                ServiceSpec::script(name, command).dir(base).restart(Restart::never());
-            service.env = dotenv.clone();
-            if !service.env.contains_key("PORT") {
+            let mut env = dotenv.clone();
+            if !env.contains_key("PORT") {
                 let port = u32::from(PROCFILE_BASE_PORT) + 100 * index;
-                service.env.insert("PORT".to_owned(), port.to_string());
+                env.insert("PORT".to_owned(), port.to_string());
             }
-            service
+            ProcfileProcess { name: name.to_owned(), command: command.to_owned(), env }
         })
-        .collect();
-    Pipeline::with_services(Vec::new(), services)
-        .map_err(|source| FileError::Invalid { path: Some(path.to_owned()), source })
+        .collect())
 }
 
 /// A `NAME: COMMAND` line, trimmed: the name and the command, or what is wrong with it.

@@ -15,10 +15,16 @@
 //! Ctrl-C or SIGTERM ([`interrupt`]), or with `--exit-after-steps` until the last step has
 //! finished; services are then stopped in reverse dependency order. A Procfile's run ends when
 //! its first process ends. The exit status is described in [`exit_status`].
+//!
+//! With `-d`, the file goes to the daemon as a project instead, which keeps its services
+//! running after `tend up` exits ([`detached`]); `tend reload` and `tend down` act on it.
 
+mod detached;
 mod exit_status;
 mod file;
 mod interrupt;
+pub(crate) mod project_file;
+pub(crate) mod settle;
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -48,27 +54,31 @@ pub(crate) struct UpArgs {
     /// tend.toml, tend.yaml, tend.yml, Procfile in the current directory.
     #[arg(value_name = "FILE")]
     file: Option<PathBuf>,
-    /// Run at most N steps at once (default: no bound); services are not counted.
+    /// Run at most N steps at once (default: no bound); services are not counted. With -d:
+    /// at most N of the project's processes run at once, services included (the rest queue).
     #[arg(short, long, value_name = "N")]
     jobs: Option<NonZeroUsize>,
     /// How steps and services are ordered: as a graph of `after` dependencies, one by one in
     /// file order (each once the previous passed or is ready), or all at once.
-    #[arg(long, value_enum, default_value_t = ModeArg::Dag)]
+    #[arg(long, value_enum, default_value_t = ModeArg::Dag, conflicts_with = "detach")]
     mode: ModeArg,
     /// On the first failure, start nothing new and shut running steps and services down.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "detach")]
     fail_fast: bool,
     /// Once every step has finished, stop the services (in reverse dependency order) and exit
     /// with the steps' result: start the database and the API, run the tests, tear down.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "detach")]
     exit_after_steps: bool,
     /// Print the report as JSON on stdout, and nothing else there (no output of steps or
-    /// services anywhere, so `--quiet` adds nothing to it).
+    /// services anywhere, so `--quiet` adds nothing to it). With -d: the project as the
+    /// daemon holds it.
     #[arg(long)]
     json: bool,
     /// Print only the output of failed steps, the reasons of failed services, and the summary.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "detach")]
     quiet: bool,
+    #[command(flatten)]
+    detached: detached::DetachArgs,
 }
 
 /// `--mode`, with clap's list of possible values in `--help`.
@@ -90,6 +100,9 @@ impl From<ModeArg> for Mode {
 }
 
 pub(crate) fn run(args: UpArgs) -> anyhow::Result<i32> {
+    if args.detached.detach {
+        return detached::run(&args);
+    }
     let path = match &args.file {
         Some(named) => named.clone(),
         None => {
