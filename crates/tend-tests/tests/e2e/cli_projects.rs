@@ -363,3 +363,31 @@ fn foreground_flags_are_refused_with_detach() {
     // Nothing was started.
     assert_eq!(home.daemon_pid(), None);
 }
+
+#[test]
+fn a_procfile_runs_on_the_daemon_with_its_port() {
+    let home = Home::new();
+    let dir =
+        home.project("web-app", "Procfile", "web: echo port=$PORT $GREETING; exec sleep 300\n");
+    std::fs::write(dir.join(".env"), "GREETING=hi\n").unwrap();
+    home.ok(&dir, &["up", "-d", "Procfile"]);
+    home.pid_of("web-app", "web");
+    eventually(Duration::from_secs(10), "the service's first line", || {
+        home.ok(&dir, &["logs", "web"]) == "port=5000 hi\n"
+    });
+}
+
+#[test]
+fn a_daemon_that_cannot_start_is_an_error_naming_its_log() {
+    let home = Home::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = taken.local_addr().unwrap().to_string();
+    let state = home.state_dir();
+    let args = ["daemon", "--detach", "--listen", &listen, "--state-dir", state.to_str().unwrap()];
+    let output = home.tend(home.dir.path(), &args);
+    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("the daemon exited at once"), "{stderr}");
+    assert!(stderr.contains(&format!("cannot listen on {listen}")), "quotes the log: {stderr}");
+    assert!(stderr.contains(&state.join("daemon.log").display().to_string()), "{stderr}");
+}
