@@ -4,7 +4,7 @@
 //! With no daemon running, one is started in the background first
 //! ([`autostart`](crate::client::autostart)). The command then waits (unless `--no-wait`)
 //! until every service is ready, failed or stopped, at most the longest chain of ready
-//! timeouts plus a margin, prints a table `NAME STATE PID RESTARTS REASON`, and exits 0, or 1
+//! timeouts (and timeouts of steps services run after) plus 15 s, prints a table `NAME STATE PID RESTARTS REASON`, and exits 0, or 1
 //! naming each service that failed and why.
 
 use std::num::NonZeroUsize;

@@ -28,8 +28,8 @@ pub(crate) struct ProjectFile {
     /// What `POST /projects` (or `/projects/{name}/reload`) is sent.
     pub(crate) request: ProjectRequest,
     /// How long its services may take to settle (ready or failed): the longest chain of
-    /// `after` dependencies' ready timeouts and initial delays, plus a margin; `None` when a
-    /// ready probe waits for ever.
+    /// ready timeouts (and of the timeouts of steps services run after), plus a margin;
+    /// `None` when a wait on such a chain is unbounded.
     pub(crate) deadline: Option<Duration>,
 }
 
@@ -55,7 +55,7 @@ pub(crate) fn read(file: Option<&Path>, name: Option<&str>) -> Result<ProjectFil
     let dir_text = dir.to_str().ok_or_else(|| {
         UsageError(format!("the directory `{}` is not valid UTF-8", dir.display()))
     })?;
-    let deadline = settle_deadline(keys.get("services").and_then(Value::as_object));
+    let deadline = settle_deadline(&keys);
     let object = |key: &str| keys.get(key).and_then(Value::as_object).cloned();
     let request = ProjectRequest {
         name,
@@ -119,42 +119,59 @@ fn current_dir() -> Result<PathBuf, UsageError> {
         .map_err(|e| UsageError(format!("the current directory is unreadable: {e}")))
 }
 
-/// The longest chain of services' ready waits (each after those it runs `after`), plus
-/// [`WAIT_MARGIN`]; `None` if a ready probe never times out.
-fn settle_deadline(services: Option<&Map<String, Value>>) -> Option<Duration> {
-    let Some(services) = services else { return Some(WAIT_MARGIN) };
-    let mut own = HashMap::new();
-    for (name, service) in services {
-        own.insert(name.as_str(), ready_wait(service)?);
+/// The longest chain of waits before a service settles, plus [`WAIT_MARGIN`]: each
+/// service's ready timeout and initial delay, after the longest chain of what it runs `after`
+/// (services, and steps with their timeouts and retries). `None` when a wait on that path is
+/// unbounded (a ready probe that never times out, a step without a timeout).
+fn settle_deadline(keys: &Map<String, Value>) -> Option<Duration> {
+    let table = |key: &str| keys.get(key).and_then(Value::as_object);
+    let (services, steps) = (table("services"), table("steps"));
+    let mut nodes: HashMap<&str, (&Value, bool)> = HashMap::new();
+    for (name, step) in steps.into_iter().flatten() {
+        nodes.insert(name, (step, false));
+    }
+    for (name, service) in services.into_iter().flatten() {
+        nodes.insert(name, (service, true));
     }
     let mut memo = HashMap::new();
-    let longest = services.keys().map(|name| chain(name, services, &own, &mut memo)).max();
-    Some(longest.unwrap_or_default() + WAIT_MARGIN)
+    let mut longest = Duration::ZERO;
+    for name in services.into_iter().flatten().map(|(name, _)| name.as_str()) {
+        longest = longest.max(chain(name, &nodes, &mut memo)?);
+    }
+    Some(longest + WAIT_MARGIN)
 }
 
-/// The ready wait of service `name` and of the longest chain of services before it. The
-/// file was checked, so `after` has no cycle.
+/// The wait of `name` (a service when its flag is set, else a step) after the longest chain
+/// of what it runs after; `None` when unbounded. The file was checked: `after` has no cycle.
 fn chain<'a>(
     name: &'a str,
-    services: &'a Map<String, Value>,
-    own: &HashMap<&str, Duration>,
-    memo: &mut HashMap<&'a str, Duration>,
-) -> Duration {
+    nodes: &HashMap<&'a str, (&'a Value, bool)>,
+    memo: &mut HashMap<&'a str, Option<Duration>>,
+) -> Option<Duration> {
     if let Some(known) = memo.get(name) {
         return *known;
     }
-    let after = services[name].get("after").and_then(Value::as_array);
-    let before = after
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .filter_map(|dep| services.get_key_value(dep).map(|(key, _)| key.as_str()))
-        .map(|dep| chain(dep, services, own, memo))
-        .max()
-        .unwrap_or_default();
-    let total = before + own.get(name).copied().unwrap_or_default();
+    let (node, service) = *nodes.get(name)?;
+    let mut before = Duration::ZERO;
+    for dep in node.get("after").and_then(Value::as_array).into_iter().flatten() {
+        let Some((dep, _)) = dep.as_str().and_then(|dep| nodes.get_key_value(dep)) else {
+            continue;
+        };
+        before = before.max(chain(dep, nodes, memo)?);
+    }
+    let own = if service { ready_wait(node) } else { step_wait(node) };
+    let total = own.map(|own| before + own);
     memo.insert(name, total);
     total
+}
+
+/// A step's longest run: its timeout for each attempt and the delays between them; `None`
+/// without a timeout.
+fn step_wait(step: &Value) -> Option<Duration> {
+    let timeout = duration(step, "timeout").filter(|t| !t.is_zero() && *t < tend::FOREVER)?;
+    let retries = step.get("retries").and_then(Value::as_u64).unwrap_or(0).min(1000) as u32;
+    let delay = duration(step, "retry_delay").unwrap_or(tend::runner::DEFAULT_RETRY_DELAY);
+    Some(timeout * (retries + 1) + delay * retries)
 }
 
 /// A service's `ready` timeout plus its initial delay (zero without a probe); `None` for a
@@ -211,15 +228,32 @@ mod tests {
             "worker": {"run": "x", "after": ["db"]},
             "cache": {"run": "x", "ready": {"tcp": "h:3"}},
         });
-        let deadline = settle_deadline(services.as_object());
+        let keys = |services: Value| json!({"services": services}).as_object().unwrap().clone();
+        let deadline = settle_deadline(&keys(services));
         assert_eq!(deadline, Some(Duration::from_secs(60) + WAIT_MARGIN));
         let services = json!({"db": {"run": "x", "ready": {"tcp": "h:1", "timeout": "5s"}},
                               "web": {"run": "x", "after": ["db"], "ready": {"tcp": "h:2", "timeout": "2s"}}});
-        assert_eq!(
-            settle_deadline(services.as_object()),
-            Some(Duration::from_secs(7) + WAIT_MARGIN)
-        );
+        assert_eq!(settle_deadline(&keys(services)), Some(Duration::from_secs(7) + WAIT_MARGIN));
         let forever = json!({"db": {"run": "x", "ready": {"tcp": "h:1", "timeout": "0s"}}});
-        assert_eq!(settle_deadline(forever.as_object()), None);
+        assert_eq!(settle_deadline(&keys(forever)), None);
+    }
+
+    #[test]
+    fn steps_before_a_service_count_with_their_timeouts_and_retries() {
+        let stack = |build: Value| {
+            json!({
+                "steps": {"build": build, "lint": {"run": "x"}},
+                "services": {"web": {"run": "x", "after": ["build"],
+                                     "ready": {"tcp": "h:1", "timeout": "2s"}}},
+            })
+            .as_object()
+            .unwrap()
+            .clone()
+        };
+        let timed = json!({"run": "x", "timeout": "10s", "retries": 1, "retry_delay": "1s"});
+        let deadline = settle_deadline(&stack(timed));
+        assert_eq!(deadline, Some(Duration::from_secs(10 * 2 + 1 + 2) + WAIT_MARGIN));
+        // `lint` has no timeout, and no service waits for it; `build` without one is unbounded.
+        assert_eq!(settle_deadline(&stack(json!({"run": "x"}))), None);
     }
 }
