@@ -250,6 +250,8 @@ impl Unit {
     ) -> Option<String> {
         loop {
             self.set(ServiceState::Starting, None);
+            // Between two runs it is `pending`: the readiness is the next run's.
+            let Some(run) = running(process, stop).await else { return None };
             let mut after = Duration::ZERO;
             if let Some(ready) = &self.spec.ready {
                 match ready.clone().process(process).cancel(stop.clone()).wait().await {
@@ -262,7 +264,6 @@ impl Unit {
                     Err(_) => return None,
                 }
             }
-            let seen = process.info().restarts;
             let probe = self.spec.ready.as_ref().map(|ready| ready.probe().to_string());
             let after_ms = after.as_secs_f64() * 1000.0;
             service.publish(process.id(), EventKind::Ready { after_ms, probe });
@@ -279,7 +280,7 @@ impl Unit {
                 biased;
                 () = stop.cancelled() => return None,
                 _ = process.wait() => return None,
-                () = restarted(process, seen) => {}
+                () = left(process, run) => {}
                 Some(not_alive) = not_alive => {
                     let reason = not_alive.to_string();
                     service.publish(process.id(), EventKind::NotAlive { reason: reason.clone() });
@@ -288,7 +289,11 @@ impl Unit {
                     // to the process, whose restart policy then starts it again (a policy
                     // of `never` lets it end).
                     let _ = process.signal(self.spec.stop_signal);
-                    restarted(process, seen).await;
+                    tokio::select! {
+                        () = stop.cancelled() => return None,
+                        _ = process.wait() => return None,
+                        () = left(process, run) => {}
+                    }
                 }
             }
         }
@@ -312,11 +317,29 @@ impl Unit {
     }
 }
 
-/// Resolves once the process has been restarted since `seen` restarts (or is waiting to be).
-async fn restarted(process: &Process, seen: u32) {
+/// Waits until a run of the process is under way: its number of restarts then. `None` when
+/// it ended for good or `stop` fired first.
+async fn running(process: &Process, stop: &CancellationToken) -> Option<u32> {
     loop {
         let info = process.info();
-        if info.restarts != seen || info.status == Status::Pending {
+        match info.status {
+            Status::Running => return Some(info.restarts),
+            status if status.is_finished() => return None,
+            _ => {}
+        }
+        if stop.is_cancelled() {
+            return None;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Resolves once run number `run` (in restarts) is over: the process is between runs or in
+/// a later one.
+async fn left(process: &Process, run: u32) {
+    loop {
+        let info = process.info();
+        if info.restarts != run || info.status != Status::Running {
             return;
         }
         tokio::time::sleep(POLL).await;

@@ -41,6 +41,7 @@ mod process_groups;
 mod process_lifecycle;
 mod process_output;
 mod program;
+mod projects_api;
 mod real_daemon;
 mod restart;
 mod restart_cli;
