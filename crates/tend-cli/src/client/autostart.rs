@@ -57,7 +57,15 @@ pub(crate) fn ensure_daemon(args: &ClientArgs) -> anyhow::Result<Option<String>>
         "--state-dir".into(),
         dir.clone().into(),
     ];
-    let addr = start(&dir, &daemon_args, Some(Path::new("/")))?;
+    let addr = match start(&dir, &daemon_args, Some(Path::new("/"))) {
+        Ok(addr) => addr,
+        // Another client started one at the same moment (ours lost the PID file): use that
+        // one once it listens.
+        Err(error) => match running_pid(&dir) {
+            Some(_) if answers_within(listen, START_TIMEOUT) => return Ok(None),
+            _ => return Err(error),
+        },
+    };
     eprintln!(
         "tend: no daemon was running; started one on http://{addr} (log: {})",
         dir.join(DAEMON_LOG).display()
@@ -157,6 +165,18 @@ fn resolve(host_port: &str) -> anyhow::Result<SocketAddr> {
         .with_context(|| format!("cannot resolve the daemon's address `{host_port}`"))?
         .next()
         .with_context(|| format!("the daemon's address `{host_port}` resolves to nothing"))
+}
+
+/// Whether something comes to accept connections at `addr` within `within`.
+fn answers_within(addr: SocketAddr, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while !answers(addr) {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    true
 }
 
 /// Whether something accepts connections at `addr` (within a second).

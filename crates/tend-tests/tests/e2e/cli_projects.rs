@@ -391,3 +391,26 @@ fn a_daemon_that_cannot_start_is_an_error_naming_its_log() {
     assert!(stderr.contains(&format!("cannot listen on {listen}")), "quotes the log: {stderr}");
     assert!(stderr.contains(&state.join("daemon.log").display().to_string()), "{stderr}");
 }
+
+#[test]
+fn two_up_d_at_once_share_one_daemon() {
+    let home = Home::new();
+    let service = "[services.s]\ncommand = \"sleep\"\nargs = [\"300\"]\n";
+    let dirs =
+        [home.project("alpha", "tend.toml", service), home.project("beta", "tend.toml", service)];
+    std::thread::scope(|scope| {
+        let runs: Vec<_> =
+            dirs.iter().map(|dir| scope.spawn(|| home.tend(dir, &["up", "-d"]))).collect();
+        for run in runs {
+            let output = run.join().unwrap();
+            assert!(output.status.success(), "{}", shown(&output));
+        }
+    });
+    let projects: Vec<Value> =
+        home.processes().iter().map(|p| p["labels"]["project"].clone()).collect();
+    assert_eq!(projects.len(), 2, "{projects:?}");
+    assert!(
+        projects.contains(&"alpha".into()) && projects.contains(&"beta".into()),
+        "{projects:?}"
+    );
+}
