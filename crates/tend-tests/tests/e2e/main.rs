@@ -40,6 +40,7 @@ mod process_events;
 mod process_groups;
 mod process_lifecycle;
 mod process_output;
+mod process_restart;
 mod program;
 mod projects_api;
 mod real_daemon;

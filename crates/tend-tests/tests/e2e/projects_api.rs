@@ -263,14 +263,18 @@ async fn one_service_is_stopped_started_and_restarted_by_its_routes() {
 
     let restarted = server.call("POST", &format!("{base}/restart"), None).await;
     assert_eq!(restarted.status, 200, "{}", String::from_utf8_lossy(&restarted.body));
+    let restarted = restarted.json();
+    // The same record, restarted: one more restart, a new PID.
+    assert_eq!(restarted["process"]["id"], service(&running, "svc")["process"]["id"]);
+    assert_eq!(restarted["process"]["restarts"], 1, "{restarted}");
     let again = server
         .poll("/api/v1/projects/one", LIMIT, |p| {
             service(p, "svc")["state"] == "ready" && pid(p, "svc") != pid(&running, "svc")
         })
         .await;
     assert!(!crate::support::pid_alive(pid(&running, "svc") as u32), "{again}");
-    let t = read(&line);
-    assert_eq!(t.all("svc", "started").count(), 3, "{t:?}");
+    // Three runs: the first, the one started, the restart (which may still be writing).
+    timeline::wait_for(&line, LIMIT, "three runs", |t| t.all("svc", "started").count() == 3);
 
     for route in ["start", "stop", "restart"] {
         let missing =
@@ -383,4 +387,37 @@ async fn a_service_shutdown_stops_project_services_and_nothing_restarts() {
     assert!(server.service.running().is_empty(), "{project}");
     let t = read(&line);
     assert_eq!(t.all("always", "started").count(), 1, "{t:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_not_alive_is_restarted_on_its_record_and_checked_for_readiness_again() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let line = dir.path().join("timeline");
+    let status = dir.path().join("status");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let url = format!("http://{addr}/health");
+    let args = ["--listen", &addr, "--http", "200", "--http-file", status.to_str().unwrap()];
+    let mut api = serve("api", &line, &args);
+    api["ready"] = json!({ "http": url, "interval": "20ms" });
+    api["alive"] = json!({ "http": url, "interval": "50ms", "failures": 2 });
+    api["restart"] = json!("always");
+    apply(&server, request("live", dir.path(), json!({"api": api})), 201).await;
+    let first = until_state(&server, "live", &["api"], "ready").await;
+    std::fs::write(&status, "500").unwrap();
+    let restarted = server
+        .poll("/api/v1/projects/live", LIMIT, |p| {
+            service(p, "api")["process"]["restarts"].as_u64().unwrap_or(0) >= 1
+        })
+        .await;
+    assert_eq!(
+        service(&restarted, "api")["process"]["id"],
+        service(&first, "api")["process"]["id"]
+    );
+    std::fs::remove_file(&status).unwrap();
+    let again = until_state(&server, "live", &["api"], "ready").await;
+    assert_ne!(pid(&again, "api"), pid(&first, "api"), "a new run");
+    let t = read(&line);
+    assert!(t.all("api", "started").count() >= 2, "{t:?}");
+    server.call("DELETE", "/api/v1/projects/live", None).await;
 }
