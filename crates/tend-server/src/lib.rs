@@ -66,11 +66,18 @@
 mod daemon_actions;
 mod error;
 mod guard;
+mod json_dir;
 mod log;
 mod metrics;
 mod openapi;
 mod output_lines;
 mod pipelines;
+#[allow(dead_code)] // until helper P's projects/mod.rs replaces this line and uses the store
+mod projects {
+    pub(crate) mod store;
+}
+mod records;
+mod resume;
 mod routes;
 mod serve;
 mod state;
@@ -84,6 +91,8 @@ pub use error::{ApiError, ApiResult};
 pub use log::{DEFAULT_LOG_BYTES, DEFAULT_LOG_EVENTS, EventLog, Page, Totals};
 pub use openapi::openapi;
 pub use pipelines::MAX_FINISHED_PIPELINES;
+pub use records::MAX_RECORDS;
+pub use resume::{Resumed, resume_projects};
 pub use routes::{api_routes, router};
 pub use serve::{
     DEFAULT_HEADER_TIMEOUT, MAX_DEFAULT_CONNECTIONS, ServeOptions, default_max_connections, serve,
