@@ -34,6 +34,7 @@ mod host_proctable;
 mod input_checks;
 mod names;
 mod output_file;
+mod persistence;
 mod process_control;
 mod process_cycles;
 mod process_events;
