@@ -1,7 +1,8 @@
 //! One service of a project: ONE managed process for its whole life, restarted by the
 //! library's restart policy (one id, `restarts` counting up), its readiness checked after
 //! every (re)start of that process and published as `ready` events, its liveness watched
-//! once ready (a process not alive is restarted), and its graceful stop with its own stop
+//! once ready (a process not alive is restarted on the same record with
+//! [`Process::restart`]), and its graceful stop with its own stop
 //! signal and grace.
 //!
 //! A [`Unit`] runs one task at a time (a [`Run`]): wait for what the service runs `after`,
@@ -168,6 +169,13 @@ impl Unit {
         }
     }
 
+    /// Restarts its running process on the same record (stop signal, grace, SIGKILL, the
+    /// next run at once; its readiness is checked again); `false` when it has none running.
+    pub(super) async fn restart(&self) -> bool {
+        let Some(process) = self.process().filter(|_| self.is_active()) else { return false };
+        process.restart(self.spec.grace).await.is_ok()
+    }
+
     /// Stops it: its stop signal, its grace, SIGKILL of its group; returns once its task has
     /// ended. Nothing to do when it is not running.
     pub(super) async fn stop(&self) {
@@ -285,15 +293,9 @@ impl Unit {
                     let reason = not_alive.to_string();
                     service.publish(process.id(), EventKind::NotAlive { reason: reason.clone() });
                     self.set(ServiceState::Starting, Some(format!("not alive: {reason}")));
-                    // GAP until `Process::restart` (helper E) is merged: the stop signal
-                    // to the process, whose restart policy then starts it again (a policy
-                    // of `never` lets it end).
-                    let _ = process.signal(self.spec.stop_signal);
-                    tokio::select! {
-                        () = stop.cancelled() => return None,
-                        _ = process.wait() => return None,
-                        () = left(process, run) => {}
-                    }
+                    // Restarted on the same record: stop signal, grace, SIGKILL, then
+                    // at once the next run, whose readiness the loop checks again.
+                    let _ = process.restart(self.spec.grace).await;
                 }
             }
         }

@@ -208,6 +208,41 @@ impl Process {
         Ok(self.info())
     }
 
+    /// Restarts it now, on the same record: the stop signal (as [`shutdown`](Self::shutdown)
+    /// sends it), output keeps draining through `grace`, SIGKILL if it is still running, then
+    /// the next run starts at once — whatever its [`Restart`](crate::Restart) policy, with no
+    /// backoff delay, through the same start as a policy restart. The id, the output ring,
+    /// the event stream and the output file stay; [`ProcessInfo::restarts`] counts it, a
+    /// `restarted {attempt}` event announces it, and the new run has a new PID (and process
+    /// group). Between two runs of a policy restart it cuts the delay short.
+    ///
+    /// Returns the info once the next run has started. Concurrent calls before that join the
+    /// same restart. If the process is ended for good meanwhile (kill, shutdown, its timeout,
+    /// a [`Service::shutdown`](crate::Service::shutdown)) nothing starts and the final info is
+    /// returned; if the next run cannot start, the record ends `failed` as with a policy
+    /// restart.
+    ///
+    /// Fails with [`Error::NotRunning`] when it has already ended, is being stopped, or is
+    /// still [queued](Status::Queued).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tend::Error> {
+    /// use std::time::Duration;
+    /// use tend::{Service, StartOptions};
+    ///
+    /// let service = Service::new();
+    /// let web = service.start(StartOptions::new("sleep").arg("600").name("web"))?;
+    /// let before = web.pid();
+    /// let info = web.restart(Duration::from_secs(5)).await?;
+    /// assert_eq!((info.id, info.restarts), (web.id(), 1));
+    /// assert_ne!(info.pid, before);
+    /// # Ok(()) }
+    /// ```
+    pub async fn restart(&self, grace: Duration) -> Result<ProcessInfo, Error> {
+        self.shared.restart(grace).await?;
+        Ok(self.info())
+    }
+
     /// Starts a graceful shutdown in the background and returns at once; use
     /// [`wait`](Self::wait) to learn the outcome. Needs a Tokio runtime.
     pub fn begin_shutdown(&self, grace: Duration) {

@@ -50,6 +50,7 @@ mod output_file;
 mod owner;
 mod reader;
 pub(crate) mod restart;
+mod restart_now;
 mod shared;
 mod spawn;
 mod stdin;

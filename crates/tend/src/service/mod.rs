@@ -1,7 +1,9 @@
 //! [`Service`]: the table of managed processes and the event bus they publish to.
 
+mod restore;
 mod table;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
@@ -128,6 +130,9 @@ struct ServiceInner {
     guardian: OnceLock<Option<Guardian>>,
     /// Cancelled when [`Service::shutdown`] begins.
     shutting_down: CancellationToken,
+    /// Set by [`Service::shutdown`]: from then on no restart asked for and no queued
+    /// process starts.
+    closing: AtomicBool,
 }
 
 impl Default for Service {
@@ -152,6 +157,7 @@ impl Service {
                 table: Mutex::new(Table::default()),
                 guardian: OnceLock::new(),
                 shutting_down: CancellationToken::new(),
+                closing: AtomicBool::new(false),
             }),
         }
     }
@@ -312,12 +318,15 @@ impl Service {
     }
 
     /// Shuts every non-detached running process down gracefully, all at once, and waits.
+    /// From then on nothing new runs: a [`Process::restart`] under way ends with the run it
+    /// stopped.
     ///
     /// With [containment](crate::process::contain_descendants) on, what those processes
     /// started and that left their process groups is then killed too (SIGKILL): whatever
     /// carries this service's token, or, in a cgroup, every other process left in it.
     pub async fn shutdown(&self, grace: Duration) {
         self.inner.shutting_down.cancel();
+        self.inner.closing.store(true, Ordering::SeqCst);
         let mut tasks = tokio::task::JoinSet::new();
         for process in self.running().into_iter().filter(|p| !p.shared().options.detach) {
             tasks.spawn(async move { process.shutdown(grace).await });
@@ -374,6 +383,10 @@ impl Owner for Link {
 
     fn is_alive(&self) -> bool {
         self.0.strong_count() > 0
+    }
+
+    fn accepts_starts(&self) -> bool {
+        self.0.upgrade().is_some_and(|inner| !inner.closing.load(Ordering::SeqCst))
     }
 
     fn finished(&self, shared: &Arc<ProcessShared>) {
