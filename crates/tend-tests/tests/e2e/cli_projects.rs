@@ -218,7 +218,10 @@ fn up_d_no_wait_returns_before_the_services_are_ready() {
     assert!(stdout.contains("project quick: created"), "{stdout}");
     let state = row(&stdout, "web")[1];
     assert!(["waiting", "starting"].contains(&state), "{stdout}");
-    assert_eq!(home.processes().len(), 1);
+    // The daemon goes on starting it.
+    eventually(Duration::from_secs(10), "the service to be started", || {
+        home.processes().len() == 1
+    });
 }
 
 #[test]
