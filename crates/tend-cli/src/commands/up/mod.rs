@@ -47,7 +47,8 @@ use crate::pipeline_output::{
 Exit status: 0 when the run succeeded (also after Ctrl-C or SIGTERM once every step had \
 finished), 1 when a step or service failed, 2 for an invalid file or usage, 130 when \
 interrupted while steps were running; for a Procfile, the status of the first process to end \
-(128+N for signal N).")]
+(128+N for signal N). With -d: 0 when every service is ready, 1 when one failed or was not ready \
+in time (or the daemon could not be reached or started), 2 for an invalid file or usage.")]
 pub(crate) struct UpArgs {
     /// The file to run: a stack file in TOML, or YAML when it ends in .yaml or .yml, or a
     /// Procfile (named Procfile or Procfile.*); at most 16 MiB. Default: the first of
