@@ -259,7 +259,7 @@ impl Unit {
         loop {
             self.set(ServiceState::Starting, None);
             // Between two runs it is `pending`: the readiness is the next run's.
-            let Some(run) = running(process, stop).await else { return None };
+            let run = running(process, stop).await?;
             let mut after = Duration::ZERO;
             if let Some(ready) = &self.spec.ready {
                 match ready.clone().process(process).cancel(stop.clone()).wait().await {
