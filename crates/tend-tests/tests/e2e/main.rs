@@ -42,6 +42,7 @@ mod process_lifecycle;
 mod process_output;
 mod process_restart;
 mod program;
+mod queue;
 mod real_daemon;
 mod restart;
 mod restart_cli;
