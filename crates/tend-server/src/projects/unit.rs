@@ -84,6 +84,9 @@ pub(super) struct Unit {
     pub(super) spec: ServiceSpec,
     /// Its resolved definition: a reload restarts it only when this changed.
     pub(super) definition: String,
+    /// The project's `jobs`: at most this many of its processes run at once, the others
+    /// queued (0: no bound of its own).
+    jobs: usize,
     live: Mutex<Live>,
     phase: watch::Sender<Phase>,
     run: Mutex<Option<Run>>,
@@ -102,12 +105,18 @@ struct Run {
 }
 
 impl Unit {
-    pub(super) fn new(project: &str, spec: ServiceSpec, definition: String) -> Arc<Self> {
+    pub(super) fn new(
+        project: &str,
+        spec: ServiceSpec,
+        definition: String,
+        jobs: usize,
+    ) -> Arc<Self> {
         Arc::new(Self {
             name: spec.name.clone(),
             project: project.to_owned(),
             spec,
             definition,
+            jobs,
             live: Mutex::new(Live { state: ServiceState::Waiting, error: None, process: None }),
             phase: watch::Sender::new(Phase::Waiting),
             run: Mutex::new(None),
@@ -215,6 +224,9 @@ impl Unit {
             .label("service", self.name.clone());
         if let Some(log) = &log {
             options = options.log_file(log.clone());
+        }
+        if self.jobs > 0 {
+            options = options.queue_group(self.project.clone(), self.jobs);
         }
         let process = match service.start(options) {
             Ok(process) => process,
