@@ -82,7 +82,8 @@ impl Projects {
             let was = old.as_ref().is_some_and(|old| old.units.contains_key(&name));
             let spec = definition.services[&name].clone();
             let deps = self.deps(&spec.after, &units, &pipeline);
-            let unit = Unit::new(&definition.name, spec.clone(), service_definition(&spec));
+            let definition_of = service_definition(&spec);
+            let unit = Unit::new(&definition.name, spec, definition_of, definition.jobs);
             unit.launch(service, deps);
             units.insert(name.clone(), unit);
             let change = if was { ServiceChange::Changed } else { ServiceChange::Added };

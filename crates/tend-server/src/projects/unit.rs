@@ -84,6 +84,9 @@ pub(super) struct Unit {
     pub(super) spec: ServiceSpec,
     /// Its resolved definition: a reload restarts it only when this changed.
     pub(super) definition: String,
+    /// The project's `jobs`: at most this many of its processes run at once, the others
+    /// queued (0: no bound of its own).
+    jobs: usize,
     live: Mutex<Live>,
     phase: watch::Sender<Phase>,
     run: Mutex<Option<Run>>,
@@ -102,12 +105,18 @@ struct Run {
 }
 
 impl Unit {
-    pub(super) fn new(project: &str, spec: ServiceSpec, definition: String) -> Arc<Self> {
+    pub(super) fn new(
+        project: &str,
+        spec: ServiceSpec,
+        definition: String,
+        jobs: usize,
+    ) -> Arc<Self> {
         Arc::new(Self {
             name: spec.name.clone(),
             project: project.to_owned(),
             spec,
             definition,
+            jobs,
             live: Mutex::new(Live { state: ServiceState::Waiting, error: None, process: None }),
             phase: watch::Sender::new(Phase::Waiting),
             run: Mutex::new(None),
@@ -216,6 +225,9 @@ impl Unit {
         if let Some(log) = &log {
             options = options.log_file(log.clone());
         }
+        if self.jobs > 0 {
+            options = options.queue_group(self.project.clone(), self.jobs);
+        }
         let process = match service.start(options) {
             Ok(process) => process,
             Err(error) => {
@@ -259,7 +271,7 @@ impl Unit {
         loop {
             self.set(ServiceState::Starting, None);
             // Between two runs it is `pending`: the readiness is the next run's.
-            let Some(run) = running(process, stop).await else { return None };
+            let run = running(process, stop).await?;
             let mut after = Duration::ZERO;
             if let Some(ready) = &self.spec.ready {
                 match ready.clone().process(process).cancel(stop.clone()).wait().await {

@@ -78,7 +78,8 @@ pub fn register_process_actions_limited(
 
 /// The process limit (`tend daemon --max-processes`), checked before anything new starts:
 /// [`LimitReached`](ActionError::LimitReached) when `max_processes` processes of `service`
-/// are running already. `process.start`, `process.run` and the server's `pipeline.start` all
+/// are running or [queued](crate::Status::Queued) already (queued ones count: the bound
+/// keeps the queue bounded too). `process.start`, `process.run` and the server's `pipeline.start` all
 /// check it with this.
 ///
 /// The check is not atomic with the start: concurrent starts can overshoot the bound by the
@@ -91,7 +92,7 @@ pub fn check_process_limit(
     let running = service.running().len();
     if running >= limit {
         return Err(ActionError::LimitReached {
-            message: format!("{running} processes are running; the limit is {limit}"),
+            message: format!("{running} processes are running or queued; the limit is {limit}"),
         });
     }
     Ok(())

@@ -59,8 +59,8 @@ impl Process {
         self.shared.state().status
     }
 
-    /// Whether it has not ended for good: pending, running, or between two runs of a restart
-    /// policy. The opposite of [`Status::is_finished`].
+    /// Whether it has not ended for good: queued, pending, running, or between two runs of a
+    /// restart policy. The opposite of [`Status::is_finished`].
     pub fn is_running(&self) -> bool {
         !self.status().is_finished()
     }
@@ -182,8 +182,12 @@ impl Process {
 
     /// Sends SIGKILL to it — to its whole group unless started with `kill_group(false)` — and
     /// returns without waiting. Killing a process that has already ended is not an error.
-    /// No restart follows, also when it is killed between two runs.
+    /// No restart follows, also when it is killed between two runs. A
+    /// [queued](Status::Queued) one ends `killed` at once, never started.
     pub fn kill(&self) -> Result<(), Error> {
+        if self.shared.cancel_queued(Reason::Killed) {
+            return Ok(());
+        }
         self.shared.deliver(Signal::KILL, Target::GroupIfConfigured, Some(Reason::Killed)).map(drop)
     }
 
@@ -202,8 +206,10 @@ impl Process {
     /// Shuts it down gracefully: SIGTERM (to the group; another signal if set with
     /// [`StartOptions::stop_signal`](crate::StartOptions::stop_signal)), output keeps draining
     /// through `grace`, then SIGKILL. Returns the final info. A process that has already ended is
-    /// simply returned. No restart follows.
+    /// simply returned. No restart follows. A [queued](Status::Queued) one ends `killed`
+    /// (reason `shutdown`) at once, never started.
     pub async fn shutdown(&self, grace: Duration) -> Result<ProcessInfo, Error> {
+        self.shared.cancel_queued(Reason::Shutdown);
         self.shared.terminate(Reason::Shutdown, grace).await?;
         Ok(self.info())
     }
@@ -246,6 +252,7 @@ impl Process {
     /// Starts a graceful shutdown in the background and returns at once; use
     /// [`wait`](Self::wait) to learn the outcome. Needs a Tokio runtime.
     pub fn begin_shutdown(&self, grace: Duration) {
+        self.shared.cancel_queued(Reason::Shutdown);
         let shared = self.shared.clone();
         tokio::spawn(async move {
             let _ = shared.terminate(Reason::Shutdown, grace).await;

@@ -48,6 +48,7 @@ pub(crate) mod lines;
 pub(crate) mod options;
 mod output_file;
 mod owner;
+mod queue;
 mod reader;
 pub(crate) mod restart;
 mod restart_now;

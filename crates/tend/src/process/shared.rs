@@ -60,6 +60,9 @@ pub(crate) struct ProcessShared {
     /// The number of runs started so far (as `State::runs`); wakes whoever waits for a
     /// restart.
     pub(crate) runs: watch::Sender<u32>,
+    /// While queued: the owner it is started with once a slot frees (see
+    /// [`queue`](super::queue)).
+    pub(crate) parked: super::queue::Parked,
     pub(crate) bus: Arc<EventBus>,
 }
 
@@ -93,6 +96,7 @@ impl ProcessShared {
             halted: watch::Sender::new(false),
             restart_now: watch::Sender::new(false),
             runs: watch::Sender::new(0),
+            parked: super::queue::Parked::default(),
             options,
             bus,
         }
