@@ -41,7 +41,8 @@ pub(crate) enum Command {
     Up(commands::up::UpArgs),
     /// Run the supervisor daemon: the REST + WebSocket API on 127.0.0.1:7420.
     Daemon(commands::daemon::DaemonArgs),
-    /// Start a process in the daemon and print its id.
+    /// Start a process in the daemon and print its id (`-- PROGRAM`), or start services and
+    /// processes it knows by name.
     Start(commands::start::StartArgs),
     /// List the daemon's managed processes.
     Ps(commands::ps::PsArgs),
@@ -49,8 +50,10 @@ pub(crate) enum Command {
     Logs(commands::logs::LogsArgs),
     /// Kill a managed process (its whole group).
     Kill(commands::kill::KillArgs),
-    /// Stop a managed process gracefully.
+    /// Stop managed processes or project services gracefully, by name.
     Stop(commands::stop::StopArgs),
+    /// Restart managed processes or project services, by name.
+    Restart(commands::restart::RestartArgs),
     /// Send a signal to a managed process.
     Signal(commands::signal::SignalArgs),
     /// Write to a managed process's stdin.

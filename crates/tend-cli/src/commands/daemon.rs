@@ -71,6 +71,13 @@ pub(crate) struct DaemonArgs {
     /// 65,536 are remembered), others 404.
     #[arg(long, value_name = "N", default_value_t = tend::DEFAULT_MAX_FINISHED)]
     pub(crate) max_finished: usize,
+    /// Print a systemd unit (`Type=notify`) that runs this daemon, this binary with this
+    /// state directory and these options, and exit without starting one.
+    #[arg(long)]
+    pub(crate) print_systemd_unit: bool,
+    /// With --print-systemd-unit: a user unit (`systemctl --user`), not a system one.
+    #[arg(long, requires = "print_systemd_unit")]
+    pub(crate) user: bool,
 }
 
 /// A `--header-timeout`: a duration from 1 ms to one hour.
@@ -98,6 +105,9 @@ pub(crate) fn run(args: DaemonArgs) -> anyhow::Result<i32> {
             args.listen
         ))
         .into());
+    }
+    if args.print_systemd_unit {
+        return super::systemd_unit::print(&args, args.user);
     }
     let state_dir = state_dir(args.state_dir.clone())?;
     let registry = match &args.registry_dir {
@@ -199,6 +209,7 @@ async fn serve(
         _ = terminate.recv() => {}
         _ = interrupt.recv() => {}
     }
+    daemon.begin_stop();
     state.set_ready(false);
     sampler.abort();
     stop.cancel();

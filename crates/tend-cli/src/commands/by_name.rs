@@ -1,0 +1,92 @@
+//! What `tend restart`, `stop` and `start NAME...` share: look every NAME up in one snapshot
+//! of the daemon, act on each in order, and go on after a failure.
+//!
+//! Each NAME gets its own line (or its own error on stderr); the exit code is 1 when any of
+//! them failed (2 when the daemon called a request bad), after the others were done.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tend::ProcessInfo;
+use tend::wire::ProjectServiceInfo;
+
+use super::resolve::{Snapshot, Target};
+use crate::client::{Client, ClientArgs, NO_BODY, block_on};
+
+/// Bound on one service's stop, start or restart: the daemon answers after the service's own
+/// grace period (which the client does not know) and its start.
+pub(crate) const SERVICE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Runs `act` for each of `names`, resolved against one snapshot, in order. Returns the exit
+/// code: 0 when every one succeeded.
+pub(crate) fn for_each_name(
+    args: &ClientArgs,
+    names: &[String],
+    mut act: impl AsyncFnMut(&Client, &str, Target) -> anyhow::Result<()>,
+) -> anyhow::Result<i32> {
+    let client = Client::new(args)?;
+    block_on(async {
+        let snapshot = Snapshot::fetch(&client).await?;
+        let mut code = 0;
+        for name in names {
+            let done = match snapshot.resolve(name) {
+                Ok(target) => act(&client, name, target).await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = done {
+                code = code.max(crate::exit::report(&error));
+            }
+        }
+        Ok(code)
+    })
+}
+
+/// `POST /projects/{project}/services/{service}/{verb}`: the service after the action.
+pub(crate) async fn service_action(
+    client: &Client,
+    project: &str,
+    service: &str,
+    verb: &str,
+) -> anyhow::Result<ProjectServiceInfo> {
+    let path = format!(
+        "/projects/{}/services/{}/{verb}",
+        tend::http::segment(project),
+        tend::http::segment(service)
+    );
+    client.call_within("POST", &path, NO_BODY, SERVICE_TIMEOUT).await
+}
+
+/// `POST /processes/{key}/{verb}` with `request`: the process after the action.
+pub(crate) async fn process_action<Req: Serialize, Resp: DeserializeOwned>(
+    client: &Client,
+    key: &str,
+    verb: &str,
+    request: Option<&Req>,
+    timeout: Duration,
+) -> anyhow::Result<Resp> {
+    client.process_within("POST", key, &format!("/{verb}"), request, timeout).await
+}
+
+/// A service's process, which the daemon must have once it acted on it.
+pub(crate) fn process_of(name: &str, service: ProjectServiceInfo) -> anyhow::Result<ProcessInfo> {
+    service.process.ok_or_else(|| {
+        let why = service.error.map(|error| format!(": {error}")).unwrap_or_default();
+        anyhow::anyhow!("service `{name}` has no process ({:?}){why}", service.state)
+    })
+}
+
+/// Prints `info` as JSON with `--json`, else `line`.
+pub(crate) fn report(json: bool, info: &ProcessInfo, line: &str) -> anyhow::Result<()> {
+    if json {
+        crate::json_output::print(info)
+    } else {
+        println!("{line}");
+        Ok(())
+    }
+}
+
+/// `pid 123`, or `pid -` for a process without one.
+pub(crate) fn pid(info: Option<&ProcessInfo>) -> String {
+    info.and_then(|info| info.pid).map_or_else(|| "-".to_owned(), |pid| pid.to_string())
+}
