@@ -7,6 +7,10 @@
 //! * `/api/v1/processes…` start, run, list, inspect, wait for, feed, signal, stop and remove
 //!   managed processes; `/api/v1/pipelines…` run pipelines (the pipeline file's schema as
 //!   JSON) on the same service, follow their live report and cancel them;
+//!   `/api/v1/projects…` apply stacks of services and steps under a name, kept running by
+//!   the daemon (`POST /projects`, `GET /projects`, `GET /projects/{name}`,
+//!   `POST /projects/{name}/reload`, `DELETE /projects/{name}`, and
+//!   `POST /projects/{name}/services/{service}/start|stop|restart`);
 //!   `/api/v1/daemons…` read the daemon registry; `/api/v1/events` is a WebSocket of process
 //!   and pipeline events, replayed from the log then live; `/api/v1/openapi.json` describes
 //!   it all (OpenAPI 3.1).
@@ -16,7 +20,8 @@
 //!   [`ServerState::actions`] whatever the API does, with the same rules (the process limit
 //!   included): the library's `process.*` actions, and those the server registers beside
 //!   them: `process.lines` (the `output` pages), `daemon.list`/`get`/`health`/`stop` and
-//!   `pipeline.start`/`list`/`get`/`cancel`. Requests and answers are the
+//!   `pipeline.start`/`list`/`get`/`cancel`, `project.apply`/`list`/`get`/`reload`/`delete`/
+//!   `service_start`/`service_stop`/`service_restart`. Requests and answers are the
 //!   [`tend::wire`] types; [`api_routes`] lists every route.
 //! * Errors are `{"error": {"code", "message"}}` ([`tend::wire::ErrorBody`], one
 //!   [`ErrorCode`](tend::wire::ErrorCode) per kind): 400 `invalid_request` bad input
@@ -71,6 +76,7 @@ mod metrics;
 mod openapi;
 mod output_lines;
 mod pipelines;
+mod projects;
 mod routes;
 mod serve;
 mod state;
@@ -84,6 +90,7 @@ pub use error::{ApiError, ApiResult};
 pub use log::{DEFAULT_LOG_BYTES, DEFAULT_LOG_EVENTS, EventLog, Page, Totals};
 pub use openapi::openapi;
 pub use pipelines::MAX_FINISHED_PIPELINES;
+pub use projects::{MAX_NAME_LEN, MAX_PROJECTS};
 pub use routes::{api_routes, router};
 pub use serve::{
     DEFAULT_HEADER_TIMEOUT, MAX_DEFAULT_CONNECTIONS, ServeOptions, default_max_connections, serve,

@@ -143,6 +143,9 @@ impl ServerState {
             max_processes: config.max_processes,
             runtime: config.pipeline_runtime,
         };
+        // Projects run their steps as pipelines of the same host.
+        let projects = crate::projects::Projects::new(host.clone(), config.state_dir.clone());
+        crate::projects::actions::register(&actions, projects);
         crate::pipelines::actions::register(&actions, host);
         let port = config.bound.port();
         let mut hosts = vec![config.bound.to_string()];

@@ -14,6 +14,7 @@
 
 mod components;
 mod events;
+mod project_routes;
 mod routes;
 mod table;
 

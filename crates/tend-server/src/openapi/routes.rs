@@ -59,6 +59,7 @@ fn pipeline(route: Route) -> Route {
 pub(crate) fn routes() -> Vec<Route> {
     let mut routes = process_routes();
     routes.extend(other_routes());
+    routes.extend(super::project_routes::routes());
     routes
 }
 

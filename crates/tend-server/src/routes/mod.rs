@@ -6,6 +6,7 @@ mod daemons;
 mod hello;
 mod pipelines;
 mod processes;
+mod projects;
 mod system;
 
 use axum::Router;
@@ -42,6 +43,14 @@ fn table() -> Vec<Route> {
         (Method::POST, "/pipelines", post(pipelines::start)),
         (Method::GET, "/pipelines/{id}", get(pipelines::get)),
         (Method::POST, "/pipelines/{id}/cancel", post(pipelines::cancel)),
+        (Method::GET, "/projects", get(projects::list)),
+        (Method::POST, "/projects", post(projects::apply)),
+        (Method::GET, "/projects/{name}", get(projects::get)),
+        (Method::DELETE, "/projects/{name}", delete(projects::delete)),
+        (Method::POST, "/projects/{name}/reload", post(projects::reload)),
+        (Method::POST, "/projects/{name}/services/{service}/start", post(projects::start)),
+        (Method::POST, "/projects/{name}/services/{service}/stop", post(projects::stop)),
+        (Method::POST, "/projects/{name}/services/{service}/restart", post(projects::restart)),
         (Method::GET, "/daemons", get(daemons::list)),
         (Method::GET, "/daemons/{code}/{daemon}", get(daemons::get)),
         (Method::GET, "/daemons/{code}/{daemon}/health", get(daemons::health)),

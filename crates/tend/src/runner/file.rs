@@ -273,7 +273,7 @@ pub fn is_procfile(path: impl AsRef<Path>) -> bool {
 }
 
 /// The document's steps and services checked as one graph.
-fn validate(document: Document) -> Result<Pipeline, FileError> {
+pub(super) fn validate(document: Document) -> Result<Pipeline, FileError> {
     let pipeline = Pipeline::with_services(document.steps, document.services)
         .map_err(|source| FileError::Invalid { path: None, source })?;
     Ok(if document.services_first { pipeline.declared_services_first() } else { pipeline })

@@ -141,6 +141,8 @@ mod graph;
 // Tests of the graph's validation.
 #[cfg(test)]
 mod graph_tests;
+#[cfg(feature = "files")]
+mod json;
 mod order;
 mod pipeline_error;
 #[cfg(feature = "files")]
@@ -189,6 +191,9 @@ pub use file::parse_yaml;
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
 pub use file::{FileError, MAX_FILE_SIZE, is_procfile, load, parse_toml};
 pub use graph::Pipeline;
+#[cfg(feature = "files")]
+#[cfg_attr(docsrs, doc(cfg(feature = "files")))]
+pub use json::from_json;
 pub use pipeline_error::{NodeKind, PipelineError};
 #[cfg(feature = "files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]

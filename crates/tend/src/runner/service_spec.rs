@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::spec::StepCommand;
-use crate::ByteSize;
-use crate::Restart;
-use crate::Signal;
+use crate::logfile::{LogFileError, LogFileOptions, SharedLogFile};
 use crate::probe::{Liveness, Readiness};
+use crate::{ByteSize, Restart, Signal, StartOptions};
 
 /// Default cap on a service's log file before it is rotated: 10 MiB.
 pub const DEFAULT_LOG_MAX_SIZE: ByteSize = ByteSize::new(10 << 20);
@@ -81,6 +80,14 @@ impl ServiceLog {
     /// A log file at `path` with the default size and retention.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self { path: path.into(), max_size: DEFAULT_LOG_MAX_SIZE, keep: DEFAULT_LOG_KEEP }
+    }
+
+    /// Opens (creates, appends to) the file with its rotation, for every run of the service
+    /// to share ([`StartOptions::log_file`]). Close it once the service has ended for good:
+    /// closing writes a held unfinished last line.
+    pub fn open(&self) -> Result<SharedLogFile, LogFileError> {
+        let options = LogFileOptions::new().max_size(self.max_size).keep(self.keep);
+        options.open(&self.path).map(SharedLogFile::new)
     }
 }
 
@@ -186,5 +193,43 @@ impl ServiceSpec {
     pub fn log(mut self, log: ServiceLog) -> Self {
         self.log = Some(log);
         self
+    }
+
+    /// The options of one managed process that runs the service for its whole life, the
+    /// way a supervisor daemon keeps it: named after it, in its `dir` with its `env`,
+    /// stopped with its stop signal and grace, and restarted **by the library** with its
+    /// restart policy (delays, backoff, `max_restarts`), so it keeps one id while its
+    /// `restarts` count up. Readiness and liveness are the caller's to watch, and the log
+    /// file its to open ([`ServiceLog::open`], then [`StartOptions::log_file`]).
+    ///
+    /// ([`Runner`](super::Runner) instead starts each run of a service as a new process and
+    /// restarts it itself.)
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tend::runner::ServiceSpec;
+    /// use tend::{Restart, Service};
+    ///
+    /// let web = ServiceSpec::script("web", "exec ./server").restart(Restart::always());
+    /// let process = Service::new().start(web.managed_options().label("project", "shop"))?;
+    /// assert_eq!(process.info().name.as_deref(), Some("web"));
+    /// # Ok(()) }
+    /// ```
+    pub fn managed_options(&self) -> StartOptions {
+        self.run_options().restart(self.restart.clone())
+    }
+
+    /// The options of one run: named after it, in its `dir` with its `env`, stopped with its
+    /// stop signal and grace; no restart.
+    pub(crate) fn run_options(&self) -> StartOptions {
+        let mut options =
+            self.command.start_options(&self.name).grace(self.grace).stop_signal(self.stop_signal);
+        if let Some(dir) = &self.dir {
+            options = options.dir(dir.clone());
+        }
+        for (key, value) in &self.env {
+            options = options.env(key, value);
+        }
+        options
     }
 }

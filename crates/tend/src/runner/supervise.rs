@@ -35,7 +35,7 @@ use super::service_report::{ServiceReport, ServiceStatus};
 use super::service_spec::{ServiceLog, ServiceSpec};
 use crate::Service;
 use crate::deadline;
-use crate::logfile::{LogFileOptions, SharedLogFile};
+use crate::logfile::SharedLogFile;
 use crate::process::backoff::Backoff;
 use run::{Ending, Runs};
 
@@ -154,12 +154,7 @@ async fn pause(delay: Duration, stop: &CancellationToken, shutdown: &Cancellatio
 
 /// Opens the service's log file once, for every run to append to. The error names the file.
 fn open_log(log: &ServiceLog) -> Result<SharedLogFile, String> {
-    LogFileOptions::new()
-        .max_size(log.max_size)
-        .keep(log.keep)
-        .open(&log.path)
-        .map(SharedLogFile::new)
-        .map_err(|error| format!("log file: {error}"))
+    log.open().map_err(|error| format!("log file: {error}"))
 }
 
 /// The report with its final status and error.

@@ -15,7 +15,7 @@ use crate::output::Output;
 use crate::process::{
     self, Owner, Process, ProcessId, ProcessInfo, ProcessShared, StartOptions, Status,
 };
-use crate::{Error, FailedRun};
+use crate::{CancellationToken, Error, FailedRun};
 
 /// Default number of finished records kept; older ones are dropped.
 pub const DEFAULT_MAX_FINISHED: usize = 1000;
@@ -126,6 +126,8 @@ struct ServiceInner {
     table: Mutex<Table>,
     /// Forked at the first non-detached start; `None` inside if the fork failed.
     guardian: OnceLock<Option<Guardian>>,
+    /// Cancelled when [`Service::shutdown`] begins.
+    shutting_down: CancellationToken,
 }
 
 impl Default for Service {
@@ -149,6 +151,7 @@ impl Service {
                 bus,
                 table: Mutex::new(Table::default()),
                 guardian: OnceLock::new(),
+                shutting_down: CancellationToken::new(),
             }),
         }
     }
@@ -295,9 +298,17 @@ impl Service {
     }
 
     /// Publishes one event about process `id` on the bus, in order with its own events (the
-    /// stack's `ready` and `not_alive`).
-    pub(crate) fn publish(&self, id: ProcessId, kind: EventKind) {
+    /// stack's `ready` and `not_alive`; a supervisor watching the readiness of processes it
+    /// started publishes them the same way).
+    pub fn publish(&self, id: ProcessId, kind: EventKind) {
         self.inner.bus.publish(id, [kind]);
+    }
+
+    /// A token cancelled when [`shutdown`](Self::shutdown) begins: tasks that watch this
+    /// service's processes (readiness, liveness, restarts of their own) end on it rather
+    /// than act during the shutdown.
+    pub fn shutting_down(&self) -> CancellationToken {
+        self.inner.shutting_down.clone()
     }
 
     /// Shuts every non-detached running process down gracefully, all at once, and waits.
@@ -306,6 +317,7 @@ impl Service {
     /// started and that left their process groups is then killed too (SIGKILL): whatever
     /// carries this service's token, or, in a cgroup, every other process left in it.
     pub async fn shutdown(&self, grace: Duration) {
+        self.inner.shutting_down.cancel();
         let mut tasks = tokio::task::JoinSet::new();
         for process in self.running().into_iter().filter(|p| !p.shared().options.detach) {
             tasks.spawn(async move { process.shutdown(grace).await });

@@ -131,18 +131,9 @@ impl Runs {
     fn start_options(&self, number: u32) -> StartOptions {
         let spec = &self.spec;
         let mut options = spec
-            .command
-            .start_options(&spec.name)
+            .run_options()
             .label("pipeline.service", spec.name.clone())
-            .label("pipeline.attempt", number.to_string())
-            .grace(spec.grace)
-            .stop_signal(spec.stop_signal);
-        if let Some(dir) = &spec.dir {
-            options = options.dir(dir.clone());
-        }
-        for (key, value) in &spec.env {
-            options = options.env(key, value);
-        }
+            .label("pipeline.attempt", number.to_string());
         for (key, value) in &self.labels {
             options = options.label(key.clone(), value.clone());
         }
