@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tend::ProcessInfo;
-use tend::wire::ProjectServiceInfo;
+use tend::wire::{ProjectInfo, ProjectServiceInfo, ServiceState};
 
 use super::resolve::{Snapshot, Target};
 use crate::client::{Client, ClientArgs, NO_BODY, block_on};
@@ -66,6 +66,56 @@ pub(crate) async fn process_action<Req: Serialize, Resp: DeserializeOwned>(
     timeout: Duration,
 ) -> anyhow::Result<Resp> {
     client.process_within("POST", key, &format!("/{verb}"), request, timeout).await
+}
+
+/// Bound on a started service's new process showing up (the daemon starts it in the
+/// background once it answered).
+const NEW_PROCESS_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Starts or restarts (`verb`) a service whose process was `before`, and returns its new
+/// process once it has one: the daemon may answer before it is spawned, so the service is
+/// read again (every 50 ms, for 30 s at most) until its process is another one than
+/// `before`, or it failed (an error with its reason).
+pub(crate) async fn start_service(
+    client: &Client,
+    project: &str,
+    name: &str,
+    verb: &str,
+    before: Option<&ProcessInfo>,
+) -> anyhow::Result<ProcessInfo> {
+    let mut service = service_action(client, project, name, verb).await?;
+    let path = format!("/projects/{}", tend::http::segment(project));
+    let deadline = tokio::time::Instant::now() + NEW_PROCESS_TIMEOUT;
+    loop {
+        if let Some(process) = service.process.as_ref().filter(|now| is_new(now, before)) {
+            return Ok(process.clone());
+        }
+        if service.state == ServiceState::Failed {
+            let why = service.error.unwrap_or_else(|| "no reason given".to_owned());
+            anyhow::bail!("service `{project}/{name}` failed: {why}");
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!(
+                "service `{project}/{name}` has no new process {}s after the {verb} (it is {:?})",
+                NEW_PROCESS_TIMEOUT.as_secs(),
+                service.state
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let project_info: ProjectInfo = client.call("GET", &path, NO_BODY).await?;
+        service = project_info
+            .services
+            .into_iter()
+            .find(|service| service.name == name)
+            .ok_or_else(|| anyhow::anyhow!("service `{project}/{name}` is gone"))?;
+    }
+}
+
+/// Whether `now` is a new run: another record, another PID or one more restart.
+fn is_new(now: &ProcessInfo, before: Option<&ProcessInfo>) -> bool {
+    before.is_none_or(|before| {
+        now.id != before.id || now.pid != before.pid || now.restarts != before.restarts
+    })
 }
 
 /// A service's process, which the daemon must have once it acted on it.

@@ -12,7 +12,7 @@ use clap::Args;
 use tend::ProcessInfo;
 use tend::wire::StopRequest;
 
-use super::by_name::{for_each_name, pid, process_action, process_of, report, service_action};
+use super::by_name::{for_each_name, pid, process_action, report, start_service};
 use super::resolve::Target;
 use crate::client::{Client, ClientArgs};
 use crate::durations::{millis, parse_duration};
@@ -57,8 +57,10 @@ async fn restart(
 ) -> anyhow::Result<(Option<ProcessInfo>, ProcessInfo)> {
     match target {
         Target::Service { project, service, process } => {
-            let after = service_action(client, &project, &service, "restart").await?;
-            Ok((process.map(|p| *p), process_of(&service, after)?))
+            let before = process.map(|p| *p);
+            let after =
+                start_service(client, &project, &service, "restart", before.as_ref()).await?;
+            Ok((before, after))
         }
         Target::Process { key, info } => {
             let request = StopRequest { grace_ms: grace.map(millis), ..StopRequest::default() };

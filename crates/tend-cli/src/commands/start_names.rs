@@ -8,7 +8,7 @@
 use tend::ProcessInfo;
 use tend::wire::StopRequest;
 
-use super::by_name::{for_each_name, process_action, process_of, report, service_action};
+use super::by_name::{for_each_name, process_action, report, start_service};
 use super::resolve::Target;
 use crate::UsageError;
 use crate::client::{Client, ClientArgs};
@@ -44,9 +44,9 @@ async fn start(client: &Client, name: &str, target: Target) -> anyhow::Result<(P
         {
             Ok((*info, false))
         }
-        Target::Service { project, service, .. } => {
-            let after = service_action(client, &project, &service, "start").await?;
-            Ok((process_of(&service, after)?, true))
+        Target::Service { project, service, process } => {
+            let before = process.map(|p| *p);
+            Ok((start_service(client, &project, &service, "start", before.as_ref()).await?, true))
         }
         Target::Process { key, info } => {
             let request = StopRequest::default();
