@@ -19,8 +19,14 @@ pub(crate) struct Metrics {
     pub(crate) refused: AtomicU64,
 }
 
-const STATUSES: [Status; 5] =
-    [Status::Pending, Status::Running, Status::Exited, Status::Failed, Status::Killed];
+const STATUSES: [Status; 6] = [
+    Status::Queued,
+    Status::Pending,
+    Status::Running,
+    Status::Exited,
+    Status::Failed,
+    Status::Killed,
+];
 
 /// Renders every metric in the Prometheus text format (version 0.0.4).
 pub(crate) fn render(state: &ServerState) -> String {

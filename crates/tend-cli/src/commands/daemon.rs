@@ -46,9 +46,13 @@ pub(crate) struct DaemonArgs {
     /// The daemon registry directory [default: $TEND_REGISTRY_DIR, else ~/.core/daemons].
     #[arg(long, value_name = "DIR")]
     pub(crate) registry_dir: Option<PathBuf>,
-    /// At most this many running managed processes; API starts beyond get 429.
+    /// At most this many managed processes running or queued; API starts beyond get 429.
     #[arg(long, value_name = "N")]
     pub(crate) max_processes: Option<usize>,
+    /// At most this many managed processes run at once; starts beyond are queued (status
+    /// `queued`, listed by `tend ps`) and started in submission order as running ones end.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) max_running: Option<u64>,
     /// At most this many events are kept for replay (`/events?since=`, output pages); older
     /// ones are evicted first. Each costs a few hundred bytes.
     #[arg(long, value_name = "N", default_value_t = tend_server::DEFAULT_LOG_EVENTS)]
@@ -174,6 +178,7 @@ async fn serve(
 
     let service = Service::with_config(ServiceConfig {
         max_finished: args.max_finished,
+        max_running: args.max_running.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         ..ServiceConfig::default()
     });
     let mut config = ServerConfig::new(token, bound);

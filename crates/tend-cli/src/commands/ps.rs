@@ -11,8 +11,8 @@ use crate::table::Table;
 pub(crate) struct PsArgs {
     #[command(flatten)]
     client: ClientArgs,
-    /// Show finished processes too (without it: every process not finished, pending and
-    /// restarting ones included).
+    /// Show finished processes too (without it: every process not finished, queued, pending
+    /// and restarting ones included).
     #[arg(short, long)]
     all: bool,
     /// Print the process info as a JSON array.

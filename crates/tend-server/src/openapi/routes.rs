@@ -7,8 +7,8 @@ use tend::ProcessInfo;
 use tend::daemon::DaemonEntry;
 use tend::wire::{
     DaemonHealth, DaemonStopped, Empty, InputRequest, LinesAnswer, LinesQuery, ListQuery,
-    PipelineRequest, PipelineStarted, PipelineState, PipelineSummary, RunAnswer, SignalRequest,
-    StartRequest, StopRequest, WaitRequest,
+    PipelineRequest, PipelineStarted, PipelineState, PipelineSummary, RestartRequest, RunAnswer,
+    SignalRequest, StartRequest, StopRequest, WaitRequest,
 };
 
 use super::events::EventMessage;
@@ -140,6 +140,14 @@ fn process_routes() -> Vec<Route> {
         .optional_body::<StopRequest>()
         .answer::<ProcessInfo>(200, "Its final info.")
         .fails(&[BAD, SLOW, LARGE, NO_PROCESS, EVICTED, AMBIGUOUS]),
+        process(Route::post(
+            "/processes/{id}/restart",
+            "restartProcess",
+            "Restart: running, stopped as by stop and started again at once on the same record; finished, started again as a new process",
+        ))
+        .optional_body::<RestartRequest>()
+        .answer::<ProcessInfo>(200, "The info of the new run (a new id when it had finished).")
+        .fails(&[BAD, SLOW, LARGE, NO_PROCESS, EVICTED, STATE_OR_AMBIGUOUS, UNSTARTABLE, LIMIT]),
     ]
 }
 

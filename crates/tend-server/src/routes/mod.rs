@@ -36,6 +36,7 @@ fn table() -> Vec<Route> {
         (Method::POST, "/processes/{id}/wait", post(processes::wait)),
         (Method::POST, "/processes/{id}/kill", post(processes::kill)),
         (Method::POST, "/processes/{id}/stop", post(processes::stop)),
+        (Method::POST, "/processes/{id}/restart", post(processes::restart)),
         (Method::POST, "/processes/{id}/signal", post(processes::signal)),
         (Method::POST, "/processes/{id}/input", post(processes::input)),
         (Method::POST, "/processes/{id}/close-stdin", post(processes::close_stdin)),

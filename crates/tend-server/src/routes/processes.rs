@@ -105,6 +105,16 @@ pub(crate) async fn stop(
     Ok(Json(call(&state, "process.stop", &with_id(id, body)?).await?))
 }
 
+/// `POST /processes/{id}/restart` `{grace}` → the info of the new run (same id when it was
+/// running, a new process when it had finished).
+pub(crate) async fn restart(
+    State(state): State<ServerState>,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<ProcessInfo>> {
+    Ok(Json(call(&state, "process.restart", &with_id(id, body)?).await?))
+}
+
 /// `POST /processes/{id}/signal` `{signal}` → the info.
 pub(crate) async fn signal(
     State(state): State<ServerState>,

@@ -60,6 +60,7 @@ async fn only_registered_names_can_be_dispatched() {
             "process.list",
             "process.output",
             "process.remove",
+            "process.restart",
             "process.run",
             "process.signal",
             "process.start",

@@ -44,7 +44,8 @@
 //! | --- | --- | --- |
 //! | `process.start` | [`StartRequest`](crate::wire::StartRequest) | info, once started |
 //! | `process.run` | [`RunRequest`](crate::wire::RunRequest) | [`RunAnswer`](crate::wire::RunAnswer) `{"info", "output"}` once ended; a non-zero exit is not an error |
-//! | `process.stop` | [`StopRequest`](crate::wire::StopRequest) `id`, `grace` | info: SIGTERM to the group, the grace (default 5 s), SIGKILL |
+//! | `process.stop` | [`StopRequest`](crate::wire::StopRequest) `id`, `grace` | info: its stop signal (SIGTERM) to the group, the grace (default: the one it was started with), SIGKILL |
+//! | `process.restart` | [`RestartRequest`](crate::wire::RestartRequest) `id`, `grace` | running: stopped as by `process.stop`, then started again at once on the same record (`restarts` + 1), info of the new run; finished: a new process with the same options, its info; queued: `wrong_state` |
 //! | `process.kill` | [`IdRequest`](crate::wire::IdRequest) `id` | info: SIGKILL to the group, then up to 5 s for the end |
 //! | `process.signal` | [`SignalRequest`](crate::wire::SignalRequest) `id`, `signal` (name or number) | info; the leader gets it once |
 //! | `process.list` | [`ListQuery`](crate::wire::ListQuery) `status`, `label` (`"key=value"`), both optional | array of info, start order |

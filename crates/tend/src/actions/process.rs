@@ -8,10 +8,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::registry::{ActionError, Actions};
-use crate::process::DEFAULT_GRACE;
 use crate::wire::{
-    Empty, IdRequest, InputRequest, Launch, ListQuery, OutputAnswer, RunAnswer, SignalRequest,
-    StartRequest, StopRequest, WaitRequest,
+    Empty, IdRequest, InputRequest, Launch, ListQuery, OutputAnswer, RestartRequest, RunAnswer,
+    SignalRequest, StartRequest, StopRequest, WaitRequest,
 };
 use crate::{Process, ProcessInfo, Service, deadline};
 
@@ -20,7 +19,7 @@ const KILL_WAIT: Duration = Duration::from_secs(5);
 
 /// Registers the process actions on `actions`, each working on `service`, with no limit on
 /// the number of running processes: `process.run`, `process.start`, `process.stop`,
-/// `process.kill`, `process.signal`, `process.list`, `process.get`, `process.wait`,
+/// `process.restart`, `process.kill`, `process.signal`, `process.list`, `process.get`, `process.wait`,
 /// `process.output`, `process.input`, `process.close_stdin` and `process.remove`. See the
 /// [module docs](super) for their options and results.
 ///
@@ -65,6 +64,7 @@ pub fn register_process_actions_limited(
     add(actions, &host, "process.start", start);
     add(actions, &host, "process.run", run);
     add(actions, &host, "process.stop", stop);
+    add(actions, &host, "process.restart", restart);
     add(actions, &host, "process.kill", kill);
     add(actions, &host, "process.signal", signal);
     add(actions, &host, "process.list", list);
@@ -78,7 +78,8 @@ pub fn register_process_actions_limited(
 
 /// The process limit (`tend daemon --max-processes`), checked before anything new starts:
 /// [`LimitReached`](ActionError::LimitReached) when `max_processes` processes of `service`
-/// are running already. `process.start`, `process.run` and the server's `pipeline.start` all
+/// are running or [queued](crate::Status::Queued) already (queued ones count: the bound
+/// keeps the queue bounded too). `process.start`, `process.run` and the server's `pipeline.start` all
 /// check it with this.
 ///
 /// The check is not atomic with the start: concurrent starts can overshoot the bound by the
@@ -91,7 +92,7 @@ pub fn check_process_limit(
     let running = service.running().len();
     if running >= limit {
         return Err(ActionError::LimitReached {
-            message: format!("{running} processes are running; the limit is {limit}"),
+            message: format!("{running} processes are running or queued; the limit is {limit}"),
         });
     }
     Ok(())
@@ -146,8 +147,22 @@ async fn run(host: Host, request: StartRequest) -> Result<RunAnswer, ActionError
 
 async fn stop(host: Host, request: StopRequest) -> Result<ProcessInfo, ActionError> {
     let process = host.find(&request.id)?;
-    let grace = request.grace()?.unwrap_or(DEFAULT_GRACE);
+    // Without one asked for, the grace it was started with (its stop settings go together).
+    let grace = request.grace()?.unwrap_or(process.shared().options.grace);
     Ok(process.shutdown(grace).await?)
+}
+
+/// Running (or between two runs): restarted on the same record. Finished: started again as
+/// a new process with the same options, whose info is the answer. Queued: `wrong_state`.
+async fn restart(host: Host, request: RestartRequest) -> Result<ProcessInfo, ActionError> {
+    let process = host.find(&request.id)?;
+    let grace = request.grace()?.unwrap_or(process.shared().options.grace);
+    if process.status().is_finished() {
+        check_process_limit(&host.service, host.max_processes)?;
+        let options = process.shared().options.clone();
+        return Ok(host.service.start(options)?.info());
+    }
+    Ok(process.restart(grace).await?)
 }
 
 async fn kill(host: Host, request: IdRequest) -> Result<ProcessInfo, ActionError> {

@@ -9,7 +9,7 @@ use super::exit_code::exit_signal;
 use super::info::{Reason, Status};
 use super::owner::Owner;
 use super::restart::{Restart, RestartPolicy};
-use super::shared::ProcessShared;
+use super::shared::{ProcessShared, State};
 use crate::{Signal, deadline};
 
 /// The restart decisions for one process: the budget spent so far and the next delay.
@@ -77,13 +77,18 @@ pub(super) fn restart_delay(
     if !owner.is_alive() {
         return None;
     }
+    between_runs(&mut state, status);
+    Some(delay)
+}
+
+/// The record between two runs: status `pending`, no PID, the outcome of the run that ended.
+pub(super) fn between_runs(state: &mut State, status: &std::io::Result<ExitStatus>) {
     state.status = Status::Pending;
     state.pid = None;
     if let Ok(status) = status {
         state.exit_code = status.code();
         state.signal = exit_signal(*status);
     }
-    Some(delay)
 }
 
 /// Sleeps the restart delay. Returns `false` when the process must end instead: stopped
@@ -94,11 +99,14 @@ pub(super) async fn wait_before_restart(
     deadline: Option<Instant>,
 ) -> bool {
     let mut halted = shared.halted.subscribe();
+    let mut restart_now = shared.restart_now.subscribe();
     let timed_out = tokio::select! {
         // A stop or the deadline wins over a delay that ends at the same moment.
         biased;
         _ = halted.wait_for(|halted| *halted) => false,
         () = deadline::sleep_until(deadline) => true,
+        // `Process::restart` between two runs: the next one starts now.
+        _ = restart_now.wait_for(|now| *now) => false,
         () = deadline::sleep(delay) => false,
     };
     let mut state = shared.state();

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use super::info::Reason;
-use super::shared::ProcessShared;
+use super::shared::{ProcessShared, State};
 use crate::deadline;
 use crate::os::{self, Delivery};
 use crate::{Error, Signal};
@@ -31,10 +31,22 @@ impl ProcessShared {
         target: Target,
         ending: Option<Reason>,
     ) -> Result<bool, Error> {
+        let mut state = self.state();
+        self.deliver_locked(&mut state, signal, target, ending)
+    }
+
+    /// [`deliver`](Self::deliver) with the state already locked, for callers that check
+    /// something about the run in the same critical section.
+    pub(crate) fn deliver_locked(
+        &self,
+        state: &mut State,
+        signal: Signal,
+        target: Target,
+        ending: Option<Reason>,
+    ) -> Result<bool, Error> {
         if self.is_done() {
             return Ok(false);
         }
-        let mut state = self.state();
         if let Some(reason) = ending
             && state.reaped
             && state.reason.is_none()

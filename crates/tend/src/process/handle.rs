@@ -59,8 +59,8 @@ impl Process {
         self.shared.state().status
     }
 
-    /// Whether it has not ended for good: pending, running, or between two runs of a restart
-    /// policy. The opposite of [`Status::is_finished`].
+    /// Whether it has not ended for good: queued, pending, running, or between two runs of a
+    /// restart policy. The opposite of [`Status::is_finished`].
     pub fn is_running(&self) -> bool {
         !self.status().is_finished()
     }
@@ -182,8 +182,12 @@ impl Process {
 
     /// Sends SIGKILL to it — to its whole group unless started with `kill_group(false)` — and
     /// returns without waiting. Killing a process that has already ended is not an error.
-    /// No restart follows, also when it is killed between two runs.
+    /// No restart follows, also when it is killed between two runs. A
+    /// [queued](Status::Queued) one ends `killed` at once, never started.
     pub fn kill(&self) -> Result<(), Error> {
+        if self.shared.cancel_queued(Reason::Killed) {
+            return Ok(());
+        }
         self.shared.deliver(Signal::KILL, Target::GroupIfConfigured, Some(Reason::Killed)).map(drop)
     }
 
@@ -202,15 +206,53 @@ impl Process {
     /// Shuts it down gracefully: SIGTERM (to the group; another signal if set with
     /// [`StartOptions::stop_signal`](crate::StartOptions::stop_signal)), output keeps draining
     /// through `grace`, then SIGKILL. Returns the final info. A process that has already ended is
-    /// simply returned. No restart follows.
+    /// simply returned. No restart follows. A [queued](Status::Queued) one ends `killed`
+    /// (reason `shutdown`) at once, never started.
     pub async fn shutdown(&self, grace: Duration) -> Result<ProcessInfo, Error> {
+        self.shared.cancel_queued(Reason::Shutdown);
         self.shared.terminate(Reason::Shutdown, grace).await?;
+        Ok(self.info())
+    }
+
+    /// Restarts it now, on the same record: the stop signal (as [`shutdown`](Self::shutdown)
+    /// sends it), output keeps draining through `grace`, SIGKILL if it is still running, then
+    /// the next run starts at once — whatever its [`Restart`](crate::Restart) policy, with no
+    /// backoff delay, through the same start as a policy restart. The id, the output ring,
+    /// the event stream and the output file stay; [`ProcessInfo::restarts`] counts it, a
+    /// `restarted {attempt}` event announces it, and the new run has a new PID (and process
+    /// group). Between two runs of a policy restart it cuts the delay short.
+    ///
+    /// Returns the info once the next run has started. Concurrent calls before that join the
+    /// same restart. If the process is ended for good meanwhile (kill, shutdown, its timeout,
+    /// a [`Service::shutdown`](crate::Service::shutdown)) nothing starts and the final info is
+    /// returned; if the next run cannot start, the record ends `failed` as with a policy
+    /// restart.
+    ///
+    /// Fails with [`Error::NotRunning`] when it has already ended, is being stopped, or is
+    /// still [queued](Status::Queued).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tend::Error> {
+    /// use std::time::Duration;
+    /// use tend::{Service, StartOptions};
+    ///
+    /// let service = Service::new();
+    /// let web = service.start(StartOptions::new("sleep").arg("600").name("web"))?;
+    /// let before = web.pid();
+    /// let info = web.restart(Duration::from_secs(5)).await?;
+    /// assert_eq!((info.id, info.restarts), (web.id(), 1));
+    /// assert_ne!(info.pid, before);
+    /// # Ok(()) }
+    /// ```
+    pub async fn restart(&self, grace: Duration) -> Result<ProcessInfo, Error> {
+        self.shared.restart(grace).await?;
         Ok(self.info())
     }
 
     /// Starts a graceful shutdown in the background and returns at once; use
     /// [`wait`](Self::wait) to learn the outcome. Needs a Tokio runtime.
     pub fn begin_shutdown(&self, grace: Duration) {
+        self.shared.cancel_queued(Reason::Shutdown);
         let shared = self.shared.clone();
         tokio::spawn(async move {
             let _ = shared.terminate(Reason::Shutdown, grace).await;

@@ -47,11 +47,16 @@ impl FromStr for ProcessId {
 /// Where a managed process is in its life.
 ///
 /// `pending → running → exited | failed | killed`. With a [`Restart`](crate::Restart) policy a
-/// process goes back to `pending` between runs: `running → pending → running → …`.
+/// process goes back to `pending` between runs: `running → pending → running → …`. A start
+/// beyond the service's [`max_running`](crate::ServiceConfig::max_running) or its
+/// [queue group](crate::StartOptions::queue_group)'s limit begins `queued` (`queued →
+/// pending → running → …`), or ends `killed` from there when it is stopped before its turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Accepted, waiting for a free slot: no PID, no output, no event yet. Not finished.
+    Queued,
     /// Created, not started yet; or waiting to be restarted.
     Pending,
     /// Started and not yet ended.
@@ -76,6 +81,7 @@ impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // `pad`, not `write_str`: `{:<10}` in a table must pad the word.
         f.pad(match self {
+            Status::Queued => "queued",
             Status::Pending => "pending",
             Status::Running => "running",
             Status::Exited => "exited",

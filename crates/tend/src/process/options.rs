@@ -119,6 +119,9 @@ pub struct StartOptions {
     pub(crate) output_file: Option<OutputFileTarget>,
     /// Called for every line of every run, from the reader (see [`StartOptions::on_line`]).
     pub(crate) on_line: Option<LineCallback>,
+    /// A key and the most processes with it that may run at once (see
+    /// [`StartOptions::queue_group`]).
+    pub(crate) queue_group: Option<(String, usize)>,
 }
 
 /// Where [`StartOptions::output_file`] or [`StartOptions::log_file`] sends the output.
@@ -185,6 +188,7 @@ impl StartOptions {
             restart: Restart::never(),
             output_file: None,
             on_line: None,
+            queue_group: None,
         }
     }
 
@@ -385,6 +389,31 @@ impl StartOptions {
     /// ```
     pub fn unique_name(mut self, unique: bool) -> Self {
         self.unique_name = unique;
+        self
+    }
+
+    /// Puts it in a queue group: at most `limit` processes started with the same `key` run
+    /// at once in a [`Service`](crate::Service); a start beyond that is
+    /// [queued](crate::Status::Queued) and started, in submission order, when one of them
+    /// ends — as with the service's own bound,
+    /// [`ServiceConfig::max_running`](crate::ServiceConfig::max_running), which applies
+    /// too. A limit of 0 is refused by [`check`](Self::check).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tend::Error> {
+    /// use tend::{Service, StartOptions, Status};
+    ///
+    /// let service = Service::new();
+    /// let job = |n: &str| StartOptions::new("sleep").arg(n).queue_group("batch", 1);
+    /// let first = service.start(job("1"))?;
+    /// let second = service.start(job("2"))?;
+    /// assert_eq!(second.status(), Status::Queued);
+    /// first.wait().await;
+    /// second.wait().await; // started once `first` ended
+    /// # Ok(()) }
+    /// ```
+    pub fn queue_group(mut self, key: impl Into<String>, limit: usize) -> Self {
+        self.queue_group = Some((key.into(), limit));
         self
     }
 

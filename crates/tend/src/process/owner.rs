@@ -24,4 +24,9 @@ pub(crate) trait Owner: Send + Sync + 'static {
     fn is_alive(&self) -> bool {
         true
     }
+    /// Whether a run may start now that was not asked for by a start: a restart asked for,
+    /// or a queued process's first run. Not while the owner shuts down.
+    fn accepts_starts(&self) -> bool {
+        self.is_alive()
+    }
 }

@@ -35,6 +35,11 @@ pub(crate) struct State {
     pub(crate) halt: Option<Reason>,
     /// The latest resource-usage sample of the current run's group (see [`crate::usage`]).
     pub(crate) usage: Option<super::usage::UsageSample>,
+    /// [`Process::restart`](crate::Process::restart) asked for another run at once; cleared
+    /// when that run's restart is counted.
+    pub(crate) restart_asked: bool,
+    /// Runs started so far.
+    pub(crate) runs: u32,
 }
 
 #[derive(Debug)]
@@ -50,6 +55,14 @@ pub(crate) struct ProcessShared {
     pub(crate) done: watch::Sender<bool>,
     /// Becomes true when `halt` is set; wakes the supervisor from a restart delay.
     pub(crate) halted: watch::Sender<bool>,
+    /// Becomes true when a restart is asked for; cuts a restart delay short.
+    pub(crate) restart_now: watch::Sender<bool>,
+    /// The number of runs started so far (as `State::runs`); wakes whoever waits for a
+    /// restart.
+    pub(crate) runs: watch::Sender<u32>,
+    /// While queued: the owner it is started with once a slot frees (see
+    /// [`queue`](super::queue)).
+    pub(crate) parked: super::queue::Parked,
     pub(crate) bus: Arc<EventBus>,
 }
 
@@ -73,12 +86,17 @@ impl ProcessShared {
                 sent: None,
                 halt: None,
                 usage: None,
+                restart_asked: false,
+                runs: 0,
             }),
             ring: Mutex::new(OutputRing::new(ring_size)),
             stdin: StdinSlot::new(),
             reaped: watch::Sender::new(false),
             done: watch::Sender::new(false),
             halted: watch::Sender::new(false),
+            restart_now: watch::Sender::new(false),
+            runs: watch::Sender::new(0),
+            parked: super::queue::Parked::default(),
             options,
             bus,
         }

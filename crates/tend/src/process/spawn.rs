@@ -156,6 +156,7 @@ fn start_run(
         // Asked to stop while this run was being spawned: it must not live on.
         state.reason = state.halt.take();
         state.sent = state.reason.map(|_| Signal::KILL);
+        shared.count_run(&mut state);
         state.reason.is_some()
     };
     shared.bus.publish(
@@ -218,8 +219,13 @@ async fn supervise(
         let ran_for = run.started.elapsed();
         let pid = run.pid;
         let ended_at = end_run(&shared, run, owner.as_ref()).await;
-        let Some(delay) = restart_delay(&shared, &mut backoff, &status, ran_for, owner.as_ref())
-        else {
+        // A restart asked for comes first, at once, whatever the policy says.
+        let delay = if shared.take_restart(&status, owner.as_ref()) {
+            Some(Duration::ZERO)
+        } else {
+            restart_delay(&shared, &mut backoff, &status, ran_for, owner.as_ref())
+        };
+        let Some(delay) = delay else {
             break (status, ended_at, pid);
         };
         if !wait_before_restart(&shared, delay, deadline).await || !owner.is_alive() {

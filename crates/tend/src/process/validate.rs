@@ -80,6 +80,12 @@ impl StartOptions {
             check_env_name(name).map_err(invalid("env"))?;
             check_no_nul(value).map_err(invalid("env"))?;
         }
+        if let Some((key, 0)) = &self.queue_group {
+            // It would wait for ever.
+            return Err(invalid("queue_group")(format!(
+                "group `{key}`: the limit must be 1 or more"
+            )));
+        }
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 mod table;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
@@ -37,6 +38,14 @@ pub struct ServiceConfig {
     /// bounded. Looking a dropped one up by its full id gives [`Error::Evicted`] (for the
     /// last [`MAX_EVICTED_IDS`] dropped).
     pub max_finished: usize,
+    /// At most this many processes run at once; a start beyond is accepted as a
+    /// [queued](Status::Queued) record (an id, listed, no PID, no output, no event yet) and
+    /// started in submission order as running ones end. `None` (the default): no bound.
+    /// Each running process holds its slot through its restarts; a detached one holds it
+    /// too. [`StartOptions::queue_group`] bounds a group of processes the same way. Queued
+    /// records are not bounded here: a caller that takes starts from others bounds them (the
+    /// daemon's `--max-processes` counts them).
+    pub max_running: Option<usize>,
 }
 
 impl Default for ServiceConfig {
@@ -45,6 +54,7 @@ impl Default for ServiceConfig {
             event_capacity: DEFAULT_EVENT_CAPACITY,
             event_bytes: DEFAULT_EVENT_BYTES,
             max_finished: DEFAULT_MAX_FINISHED,
+            max_running: None,
         }
     }
 }
@@ -128,6 +138,9 @@ struct ServiceInner {
     guardian: OnceLock<Option<Guardian>>,
     /// Cancelled when [`Service::shutdown`] begins.
     shutting_down: CancellationToken,
+    /// Set by [`Service::shutdown`]: from then on no restart asked for and no queued
+    /// process starts.
+    closing: AtomicBool,
 }
 
 impl Default for Service {
@@ -152,6 +165,7 @@ impl Service {
                 table: Mutex::new(Table::default()),
                 guardian: OnceLock::new(),
                 shutting_down: CancellationToken::new(),
+                closing: AtomicBool::new(false),
             }),
         }
     }
@@ -181,8 +195,16 @@ impl Service {
             self.inner.guardian();
         }
         let shared = Arc::new(ProcessShared::new(options, self.inner.bus.clone()));
-        self.table().insert(shared.clone())?;
         let owner: Arc<dyn Owner> = Arc::new(Link(Arc::downgrade(&self.inner)));
+        {
+            let mut table = self.table();
+            table.insert(shared.clone())?;
+            if !table.admit(&shared, self.inner.config.max_running) {
+                // Under the table's lock: a slot that frees finds it parked.
+                shared.park(owner);
+                return Ok(Process::new(shared));
+            }
+        }
         if let Err(error) = process::spawn(&shared, owner) {
             if error.is_descriptor_exhaustion() {
                 self.table().discard(&shared);
@@ -250,7 +272,10 @@ impl Service {
     }
 
     /// Removes a finished process's record; refuses ([`Error::StillRunning`]) a running one.
+    /// A [queued](Status::Queued) one is ended first (`killed`, reason `killed`, never
+    /// started), then removed.
     pub fn remove(&self, key: &str) -> Result<ProcessInfo, Error> {
+        self.get(key)?.shared().cancel_queued(process::Reason::Killed);
         self.table().remove(key).map(|p| p.info())
     }
 
@@ -312,14 +337,20 @@ impl Service {
     }
 
     /// Shuts every non-detached running process down gracefully, all at once, and waits.
+    /// From then on nothing new runs: [queued](Status::Queued) processes end `killed`
+    /// (reason `shutdown`) without starting, and a [`Process::restart`] under way ends with
+    /// the run it stopped.
     ///
     /// With [containment](crate::process::contain_descendants) on, what those processes
     /// started and that left their process groups is then killed too (SIGKILL): whatever
     /// carries this service's token, or, in a cgroup, every other process left in it.
     pub async fn shutdown(&self, grace: Duration) {
         self.inner.shutting_down.cancel();
+        self.inner.closing.store(true, Ordering::SeqCst);
         let mut tasks = tokio::task::JoinSet::new();
-        for process in self.running().into_iter().filter(|p| !p.shared().options.detach) {
+        // Queued ones end without starting, detached or not.
+        let ends = |p: &Process| !p.shared().options.detach || p.status() == Status::Queued;
+        for process in self.running().into_iter().filter(ends) {
             tasks.spawn(async move { process.shutdown(grace).await });
         }
         while tasks.join_next().await.is_some() {}
@@ -376,10 +407,35 @@ impl Owner for Link {
         self.0.strong_count() > 0
     }
 
+    fn accepts_starts(&self) -> bool {
+        self.0.upgrade().is_some_and(|inner| !inner.closing.load(Ordering::SeqCst))
+    }
+
     fn finished(&self, shared: &Arc<ProcessShared>) {
-        if let Some(inner) = self.0.upgrade() {
-            let limit = inner.config.max_finished;
-            inner.table.lock().unwrap_or_else(|e| e.into_inner()).finished(shared, limit);
+        let Some(inner) = self.0.upgrade() else { return };
+        let starting = {
+            let mut table = inner.table.lock().unwrap_or_else(|e| e.into_inner());
+            table.finished(shared, inner.config.max_finished);
+            if inner.closing.load(Ordering::SeqCst) {
+                Vec::new()
+            } else {
+                table.next_to_start(inner.config.max_running)
+            }
+        };
+        // Outside the lock: a start that fails calls back here.
+        for next in starting {
+            next.start_parked();
+        }
+    }
+}
+
+impl Drop for ServiceInner {
+    /// Queued processes of a service that is gone never start: they end, so that nothing
+    /// waits on them for ever.
+    fn drop(&mut self) {
+        let queued = self.table.get_mut().unwrap_or_else(|e| e.into_inner()).drain_queue();
+        for shared in queued {
+            shared.cancel_queued(process::Reason::Shutdown);
         }
     }
 }

@@ -4,7 +4,7 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use crate::process::ProcessShared;
-use crate::{Error, ProcessId};
+use crate::{Error, ProcessId, StartOptions};
 
 /// Shortest id prefix accepted for lookup.
 pub(crate) const MIN_PREFIX: usize = 4;
@@ -20,6 +20,10 @@ pub(crate) struct Table {
     evicted: VecDeque<ProcessId>,
     /// The same ids, for lookup.
     evicted_set: HashSet<ProcessId>,
+    /// The processes that hold a running slot: admitted, not finished.
+    holding: Vec<Arc<ProcessShared>>,
+    /// Queued processes, in submission order.
+    queued: VecDeque<Arc<ProcessShared>>,
 }
 
 impl Table {
@@ -35,6 +39,67 @@ impl Table {
         }
         self.processes.push(shared);
         Ok(())
+    }
+
+    /// For a process just inserted: whether it may run now (it takes a slot) or must wait
+    /// (it joins the queue; the caller parks it before releasing the lock).
+    pub(crate) fn admit(
+        &mut self,
+        shared: &Arc<ProcessShared>,
+        max_running: Option<usize>,
+    ) -> bool {
+        // No queued process could run now (one that could was started when its slot freed),
+        // so a start that has room overtakes nobody.
+        if self.has_room(&shared.options, max_running) {
+            self.holding.push(shared.clone());
+            true
+        } else {
+            self.queued.push_back(shared.clone());
+            false
+        }
+    }
+
+    /// Whether one more process started with `options` may run beside those holding a slot.
+    fn has_room(&self, options: &StartOptions, max_running: Option<usize>) -> bool {
+        if max_running.is_some_and(|max| self.holding.len() >= max) {
+            return false;
+        }
+        let Some((key, limit)) = &options.queue_group else { return true };
+        let in_group = |p: &&Arc<ProcessShared>| {
+            p.options.queue_group.as_ref().is_some_and(|(other, _)| other == key)
+        };
+        self.holding.iter().filter(in_group).count() < *limit
+    }
+
+    /// The queued processes that may run now, in submission order, each given a slot; the
+    /// caller starts them once the lock is released. One whose group is full waits on
+    /// without holding up those behind it.
+    pub(crate) fn next_to_start(&mut self, max_running: Option<usize>) -> Vec<Arc<ProcessShared>> {
+        let mut starting = Vec::new();
+        let mut at = 0;
+        while at < self.queued.len() && max_running.is_none_or(|max| self.holding.len() < max) {
+            let candidate = self.queued[at].clone();
+            // A record being cancelled is no longer queued: its owner call takes it out.
+            if self.has_room(&candidate.options, max_running) && candidate.leave_queue() {
+                self.queued.remove(at);
+                self.holding.push(candidate.clone());
+                starting.push(candidate);
+            } else {
+                at += 1;
+            }
+        }
+        starting
+    }
+
+    /// Takes every queued process out of the queue (the service is going away).
+    pub(crate) fn drain_queue(&mut self) -> Vec<Arc<ProcessShared>> {
+        self.queued.drain(..).collect()
+    }
+
+    /// Gives up `shared`'s running slot or its place in the queue.
+    fn release(&mut self, shared: &Arc<ProcessShared>) {
+        self.holding.retain(|p| !Arc::ptr_eq(p, shared));
+        self.queued.retain(|p| !Arc::ptr_eq(p, shared));
     }
 
     /// The processes named `name`, in start order.
@@ -96,6 +161,7 @@ impl Table {
 
     /// Drops `shared`'s record without remembering it as evicted (a start that never ran).
     pub(crate) fn discard(&mut self, shared: &Arc<ProcessShared>) {
+        self.release(shared);
         self.processes.retain(|p| !Arc::ptr_eq(p, shared));
         self.ended.retain(|p| !Arc::ptr_eq(p, shared));
     }
@@ -115,6 +181,7 @@ impl Table {
     /// ones would otherwise lose its record the moment it ended, before anyone could see how.
     /// Called before `done` is published, so the table is trimmed by the time `wait` returns.
     pub(crate) fn finished(&mut self, shared: &Arc<ProcessShared>, limit: usize) {
+        self.release(shared);
         if !self.processes.iter().any(|p| Arc::ptr_eq(p, shared)) {
             return; // removed already
         }
@@ -142,7 +209,6 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::StartOptions;
     use crate::event::EventBus;
 
     fn record(bus: &Arc<EventBus>) -> Arc<ProcessShared> {

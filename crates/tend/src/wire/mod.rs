@@ -59,7 +59,7 @@ pub use pipeline_state::{
 };
 pub use process::{
     Empty, IdRequest, InputRequest, LinesAnswer, LinesQuery, ListQuery, OutputAnswer, OutputLine,
-    RunAnswer, SignalRequest, StopRequest, WaitRequest,
+    RestartRequest, RunAnswer, SignalRequest, StopRequest, WaitRequest,
 };
 pub use project::{
     ProjectApplied, ProjectInfo, ProjectRef, ProjectRequest, ProjectServiceInfo, ProjectServiceRef,

@@ -19,7 +19,9 @@ pub struct IdRequest {
     pub id: String,
 }
 
-/// `process.stop` (`POST /processes/{id}/stop`): SIGTERM to the group, the grace, SIGKILL.
+/// `process.stop` (`POST /processes/{id}/stop`): the stop signal (SIGTERM unless the process
+/// was started with another) to the group, the grace, SIGKILL. Also `process.restart`
+/// ([`RestartRequest`]), which stops the same way before it starts the process again.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
@@ -28,7 +30,8 @@ pub struct StopRequest {
     /// empty id is not written), which must not have one.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub id: String,
-    /// Time between SIGTERM and SIGKILL (default 5 s). Or `grace_ms`.
+    /// Time between the stop signal and SIGKILL (default: the grace the process was started
+    /// with, 5 s unless set). Or `grace_ms`.
     #[serde(default, deserialize_with = "keys::grace", skip_serializing_if = "Option::is_none")]
     pub grace: Option<DurationText>,
     /// `grace` in milliseconds.
@@ -42,6 +45,10 @@ impl StopRequest {
         twin("grace", self.grace, self.grace_ms)
     }
 }
+
+/// `process.restart` (`POST /processes/{id}/restart`): `id` and an optional `grace`, as
+/// [`StopRequest`].
+pub type RestartRequest = StopRequest;
 
 /// The schema of a request says a key the action requires is required, though serde reads it
 /// as optional (so that an unknown id is `not_found` before a missing key is refused).
