@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Args;
 use tend::ProcessInfo;
-use tend::wire::StopRequest;
+use tend::wire::RestartRequest;
 
 use super::by_name::{for_each_name, pid, process_action, report, start_service};
 use super::resolve::Target;
@@ -63,7 +63,8 @@ async fn restart(
             Ok((before, after))
         }
         Target::Process { key, info } => {
-            let request = StopRequest { grace_ms: grace.map(millis), ..StopRequest::default() };
+            let request =
+                RestartRequest { grace_ms: grace.map(millis), ..RestartRequest::default() };
             let bound =
                 grace.unwrap_or(Duration::from_secs(5)).saturating_add(Duration::from_secs(30));
             let after = process_action(client, &key, "restart", Some(&request), bound).await?;

@@ -6,7 +6,7 @@
 //! `started web`, or `web is already running`.
 
 use tend::ProcessInfo;
-use tend::wire::StopRequest;
+use tend::wire::RestartRequest;
 
 use super::by_name::{for_each_name, process_action, report, start_service};
 use super::resolve::Target;
@@ -49,7 +49,7 @@ async fn start(client: &Client, name: &str, target: Target) -> anyhow::Result<(P
             Ok((start_service(client, &project, &service, "start", before.as_ref()).await?, true))
         }
         Target::Process { key, info } => {
-            let request = StopRequest::default();
+            let request = RestartRequest::default();
             let restarted =
                 process_action(client, &key, "restart", Some(&request), PROCESS_TIMEOUT)
                     .await

@@ -117,6 +117,18 @@ async fn restart_of_an_ad_hoc_process_keeps_its_id_and_counts_one_restart() {
     assert_eq!(pid(&process(&daemon, id).await), third);
     assert_eq!(ok(&daemon, &["stop", "napper"]).await, "stopped\n");
     gone(third).await;
+    // A finished one starts again as a new process with the same options.
+    assert_eq!(ok(&daemon, &["start", "napper"]).await, "started napper\n");
+    let list = daemon.call("GET", "/processes", None).await.json();
+    let again: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == "napper" && p["status"] == "running")
+        .collect();
+    assert_eq!(again.len(), 1, "{list}");
+    assert_ne!(again[0]["id"], id, "a new record");
+    assert_eq!(again[0]["args"], json!(["sleep", "60"]));
 
     // Without `--` and without process options the words are NAMEs, and a program is
     // pointed to `--`.
