@@ -6,8 +6,6 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tend::ProcessInfo;
 use tend::wire::{ProjectInfo, ProjectServiceInfo, ServiceState};
 
@@ -55,17 +53,6 @@ pub(crate) async fn service_action(
         tend::http::segment(service)
     );
     client.call_within("POST", &path, NO_BODY, SERVICE_TIMEOUT).await
-}
-
-/// `POST /processes/{key}/{verb}` with `request`: the process after the action.
-pub(crate) async fn process_action<Req: Serialize, Resp: DeserializeOwned>(
-    client: &Client,
-    key: &str,
-    verb: &str,
-    request: Option<&Req>,
-    timeout: Duration,
-) -> anyhow::Result<Resp> {
-    client.process_within("POST", key, &format!("/{verb}"), request, timeout).await
 }
 
 /// Bound on a started service's new process showing up (the daemon starts it in the

@@ -12,7 +12,7 @@ use clap::Args;
 use tend::ProcessInfo;
 use tend::wire::RestartRequest;
 
-use super::by_name::{for_each_name, pid, process_action, report, start_service};
+use super::by_name::{for_each_name, pid, report, start_service};
 use super::resolve::Target;
 use crate::client::{Client, ClientArgs};
 use crate::durations::{millis, parse_duration};
@@ -67,7 +67,8 @@ async fn restart(
                 RestartRequest { grace_ms: grace.map(millis), ..RestartRequest::default() };
             let bound =
                 grace.unwrap_or(Duration::from_secs(5)).saturating_add(Duration::from_secs(30));
-            let after = process_action(client, &key, "restart", Some(&request), bound).await?;
+            let after =
+                client.process_within("POST", &key, "/restart", Some(&request), bound).await?;
             Ok((info.map(|i| *i), after))
         }
     }

@@ -8,7 +8,7 @@
 use tend::ProcessInfo;
 use tend::wire::RestartRequest;
 
-use super::by_name::{for_each_name, process_action, report, start_service};
+use super::by_name::{for_each_name, report, start_service};
 use super::resolve::Target;
 use crate::UsageError;
 use crate::client::{Client, ClientArgs};
@@ -50,17 +50,17 @@ async fn start(client: &Client, name: &str, target: Target) -> anyhow::Result<(P
         }
         Target::Process { key, info } => {
             let request = RestartRequest::default();
-            let restarted =
-                process_action(client, &key, "restart", Some(&request), PROCESS_TIMEOUT)
-                    .await
-                    .map_err(|error| match info {
-                        // Nothing by that name: maybe a program was meant.
-                        None => anyhow::anyhow!(
-                            "{error:#} (to start a program, put `--` before it: `tend start -- \
+            let restarted = client
+                .process_within("POST", &key, "/restart", Some(&request), PROCESS_TIMEOUT)
+                .await
+                .map_err(|error| match info {
+                    // Nothing by that name: maybe a program was meant.
+                    None => anyhow::anyhow!(
+                        "{error:#} (to start a program, put `--` before it: `tend start -- \
                          {name} ...`)"
-                        ),
-                        Some(_) => error,
-                    })?;
+                    ),
+                    Some(_) => error,
+                })?;
             Ok((restarted, true))
         }
     }

@@ -12,7 +12,7 @@ use clap::Args;
 use tend::wire::StopRequest;
 use tend::{ProcessInfo, Signal, Status};
 
-use super::by_name::{for_each_name, process_action, process_of, report, service_action};
+use super::by_name::{for_each_name, process_of, report, service_action};
 use super::resolve::Target;
 use crate::client::ClientArgs;
 use crate::durations::{millis, parse_duration};
@@ -49,7 +49,7 @@ pub(crate) fn run(args: StopArgs) -> anyhow::Result<i32> {
                 process_of(&service, service_action(client, &project, &service, "stop").await?)?
             }
             Target::Process { key, .. } => {
-                process_action(client, &key, "stop", Some(&request), bound).await?
+                client.process_within("POST", &key, "/stop", Some(&request), bound).await?
             }
         };
         let word = outcome(&info);

@@ -49,6 +49,17 @@ fn verify(dir: &Path, unit: &str) -> Output {
         .expect("systemd-analyze is not installed: scripts/test.sh installs Debian's `systemd`")
 }
 
+/// `systemd-analyze verify` accepts `unit` without a word.
+fn assert_verified(dir: &Path, unit: &str) {
+    let verified = verify(dir, unit);
+    assert!(
+        verified.status.success() && verified.stderr.is_empty(),
+        "systemd-analyze verify:\n{}{}\n{unit}",
+        text(&verified.stdout),
+        text(&verified.stderr)
+    );
+}
+
 /// The unit's `KEY=` line's value (exactly one such line).
 fn value<'a>(unit: &'a str, key: &str) -> &'a str {
     let prefix = format!("{key}=");
@@ -100,13 +111,7 @@ fn the_printed_user_unit_runs_this_binary_with_the_state_dir_and_passes_systemd_
     assert_eq!(value(&unit, "WantedBy"), "default.target");
     assert!(!unit.contains("\nUser="), "a user unit runs as its user: {unit}");
 
-    let verified = verify(dir.path(), &unit);
-    assert!(
-        verified.status.success() && verified.stderr.is_empty(),
-        "systemd-analyze verify:\n{}{}\n{unit}",
-        text(&verified.stdout),
-        text(&verified.stderr)
-    );
+    assert_verified(dir.path(), &unit);
 }
 
 #[test]
@@ -125,13 +130,7 @@ fn the_system_unit_is_wanted_by_multi_user_and_verify_rejects_a_broken_one() {
     let head = format!("{} daemon --state-dir {} ", tend_path().display(), state.display());
     assert!(exec.starts_with(&head), "{exec}");
     assert!(!exec.contains("--listen"), "the default address is the daemon's own default: {exec}");
-    let verified = verify(dir.path(), &unit);
-    assert!(
-        verified.status.success() && verified.stderr.is_empty(),
-        "systemd-analyze verify:\n{}{}\n{unit}",
-        text(&verified.stdout),
-        text(&verified.stderr)
-    );
+    assert_verified(dir.path(), &unit);
 
     // The check is real: the same unit with a binary that does not exist is refused.
     let missing = dir.path().join("no-such-tend");
