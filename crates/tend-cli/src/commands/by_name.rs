@@ -123,7 +123,7 @@ pub(crate) fn report(json: bool, info: &ProcessInfo, line: &str) -> anyhow::Resu
     }
 }
 
-/// `pid 123`, or `pid -` for a process without one.
+/// A process's PID as text, `-` for none.
 pub(crate) fn pid(info: Option<&ProcessInfo>) -> String {
     info.and_then(|info| info.pid).map_or_else(|| "-".to_owned(), |pid| pid.to_string())
 }

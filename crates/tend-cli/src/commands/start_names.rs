@@ -1,7 +1,7 @@
 //! `tend start NAME...` (no `--`): start services and processes the daemon already knows.
 //!
-//! A service is started by its project (after what it runs after is ready, then probed); one
-//! already running is left as it is. An ad-hoc process that has finished is started again as
+//! A service is started by its project (at once, then probed as its file says); one already
+//! running is left as it is. An ad-hoc process that has finished is started again as
 //! a new process with the same options; one that has not is left as it is. One line each:
 //! `started web`, or `web is already running`.
 

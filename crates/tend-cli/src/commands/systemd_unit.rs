@@ -77,6 +77,9 @@ fn unit(
     if let Some(max) = args.max_processes {
         option("--max-processes", max.to_string());
     }
+    if let Some(max) = args.max_running {
+        option("--max-running", max.to_string());
+    }
     if let Some(max) = args.max_connections {
         option("--max-connections", max.to_string());
     }

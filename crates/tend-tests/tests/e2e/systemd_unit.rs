@@ -86,6 +86,8 @@ fn the_printed_user_unit_runs_this_binary_with_the_state_dir_and_passes_systemd_
             "127.0.0.1:7499",
             "--grace",
             "45s",
+            "--max-running",
+            "3",
         ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
@@ -97,7 +99,8 @@ fn the_printed_user_unit_runs_this_binary_with_the_state_dir_and_passes_systemd_
 
     let state = dir.path().join("relative state");
     let expected_exec = format!(
-        "{} daemon --state-dir \"{}\" --registry-dir {} --listen 127.0.0.1:7499 --grace 45000ms",
+        "{} daemon --state-dir \"{}\" --registry-dir {} --listen 127.0.0.1:7499 --grace 45000ms \
+         --max-running 3",
         tend_path().display(),
         state.display(),
         dir.path().join("reg").display()
@@ -156,11 +159,29 @@ fn the_daemon_says_ready_once_serving_and_stopping_as_soon_as_it_begins_to_stop(
     let socket_path = dir.path().join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).expect("bind the notify socket");
     let state = dir.path().join("state");
-    let mut daemon = Command::new(tend_bin())
-        .args(["daemon", "--listen", "127.0.0.1:0", "--grace", "3s", "--state-dir"])
-        .arg(&state)
-        .arg("--registry-dir")
-        .arg(dir.path().join("registry"))
+    let registry = dir.path().join("registry");
+    // The daemon as the printed unit runs it: its ExecStart (no `$` or `%` in these paths, so
+    // `sh` reads it as systemd does).
+    let printed = tend_in(
+        dir.path(),
+        &[
+            "daemon",
+            "--print-systemd-unit",
+            "--listen",
+            "127.0.0.1:0",
+            "--grace",
+            "3s",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--registry-dir",
+            registry.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(printed.status.code(), Some(0), "{}", text(&printed.stderr));
+    let exec_start = value(&text(&printed.stdout), "ExecStart").to_owned();
+    let mut daemon = Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec {exec_start}"))
         .env("NOTIFY_SOCKET", &socket_path)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
