@@ -126,9 +126,9 @@
 //! | `proc.Info()`, `IsRunning()`, `ExitCode`, `Duration` | [`Process::info`] → [`ProcessInfo`]; [`Process::is_running`], [`Process::exit_code`], [`ProcessInfo::duration`] |
 //! | `proc.Output()`, `RingBuffer` | [`Process::output`] → [`Output`] (byte-exact chunks tagged by [`Stream`]); the ring itself is public as [`OutputRing`]; [`Service::output`] by id or name |
 //! | `OnOutput` callback, output events | [`StartOptions::on_line`] (a `\|stream, line\|` callback); [`Process::lines`] / [`Process::events`] per process; [`Service::subscribe`] for every process |
-//! | status names `pending`, `running`, `exited`, `failed`, `killed` | [`Status`], the same five (`exited` = code 0; `failed` = non-zero or a signal; `killed` = ended by us) |
+//! | status names `pending`, `running`, `exited`, `failed`, `killed` | [`Status`], the same five (`exited` = code 0; `failed` = non-zero or a signal; `killed` = ended by us), and `queued` (waiting for a slot under [`ServiceConfig::max_running`] or a [`StartOptions::queue_group`]) |
 //! | events `started`, `output`, `exited`, `killed` | [`EventKind`] (`Started`, `Output`, `Exited`, `Killed`, `Restarted`) |
-//! | named actions `process.run`, `process.start`, `process.kill`, `process.list`, `process.get` | [`actions::register_process_actions`] on [`actions::Actions`] (plus `stop`, `signal`, `wait`, `output`, `input`, `close_stdin`, `remove`); unregistered name → [`ActionError::NotRegistered`](actions::ActionError::NotRegistered) |
+//! | named actions `process.run`, `process.start`, `process.kill`, `process.list`, `process.get` | [`actions::register_process_actions`] on [`actions::Actions`] (plus `stop`, `restart`, `signal`, `wait`, `output`, `input`, `close_stdin`, `remove`); unregistered name → [`ActionError::NotRegistered`](actions::ActionError::NotRegistered) |
 //! | `PIDFile` | [`daemon::PidFile`] (`flock`-held, start time beside the PID) |
 //! | `HealthServer` (`/health`, `/ready`) | [`daemon::HealthServer`] |
 //! | `Registry` (`~/.core/daemons/`) | [`daemon::Registry`], entries [`daemon::DaemonEntry`] |

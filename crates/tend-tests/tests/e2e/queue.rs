@@ -162,6 +162,27 @@ async fn a_run_waits_for_its_turn_and_a_failed_start_frees_the_slot() {
     assert!(broken.error.is_some());
 }
 
+#[tokio::test]
+async fn the_actions_answer_a_queued_process_restart_with_wrong_state_and_stop_it() {
+    use tend::actions::{Actions, json, register_process_actions};
+    let actions = Actions::new();
+    register_process_actions(&actions, service_running_at_most(1));
+    let start = |name: &str| json!({"command": FIXTURE, "args": ["sleep", "60"], "name": name});
+    let holder = actions.dispatch("process.start", start("holder")).await.unwrap();
+    let queued = actions.dispatch("process.start", start("queued")).await.unwrap();
+    assert_eq!(queued["status"], "queued", "{queued}");
+    assert_eq!(queued["pid"], Value::Null);
+    let id = queued["id"].clone();
+    let refused = actions.dispatch("process.restart", json!({"id": id})).await.unwrap_err();
+    assert_eq!(refused.code(), "wrong_state", "{refused}");
+    let listed = actions.dispatch("process.list", json!({"status": "queued"})).await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let stopped = actions.dispatch("process.stop", json!({"id": id})).await.unwrap();
+    assert_eq!((&stopped["status"], &stopped["reason"]), (&json!("killed"), &json!("shutdown")));
+    assert_eq!(stopped["started_at"], Value::Null, "never started: {stopped}");
+    actions.dispatch("process.kill", json!({"id": holder["id"]})).await.unwrap();
+}
+
 /// `tend ps --json` as (name, status) pairs, in start order.
 fn statuses(daemon: &DaemonUnderTest) -> Vec<(String, String)> {
     let list: Value = serde_json::from_str(&daemon.ok(&["ps", "--json"])).unwrap();

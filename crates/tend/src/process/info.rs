@@ -108,7 +108,11 @@ pub enum Reason {
 ///
 /// `exit_code` is `None` while running and for signal deaths; `signal` names the signal that
 /// ended it; `duration_ms` counts up while it runs. After restarts, `pid`, `started_at`,
-/// `ended_at`, `duration_ms`, `exit_code` and `signal` are those of the latest run.
+/// `ended_at`, `duration_ms`, `exit_code` and `signal` are those of the latest run. A
+/// [`queued`](Status::Queued) process (waiting for a slot under
+/// [`ServiceConfig::max_running`](crate::ServiceConfig::max_running) or its queue group)
+/// has none of them yet; stopped while queued it ends `killed` with its `reason` and still
+/// none.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
