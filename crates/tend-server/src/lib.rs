@@ -71,12 +71,15 @@
 mod daemon_actions;
 mod error;
 mod guard;
+mod json_dir;
 mod log;
 mod metrics;
 mod openapi;
 mod output_lines;
 mod pipelines;
 mod projects;
+mod records;
+mod resume;
 mod routes;
 mod serve;
 mod state;
@@ -91,6 +94,8 @@ pub use log::{DEFAULT_LOG_BYTES, DEFAULT_LOG_EVENTS, EventLog, Page, Totals};
 pub use openapi::openapi;
 pub use pipelines::MAX_FINISHED_PIPELINES;
 pub use projects::{MAX_NAME_LEN, MAX_PROJECTS};
+pub use records::MAX_RECORDS;
+pub use resume::{Resumed, resume_projects};
 pub use routes::{api_routes, router};
 pub use serve::{
     DEFAULT_HEADER_TIMEOUT, MAX_DEFAULT_CONNECTIONS, ServeOptions, default_max_connections, serve,

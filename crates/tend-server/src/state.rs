@@ -51,6 +51,7 @@ pub(crate) struct StateInner {
     pub(crate) ready: AtomicBool,
     pub(crate) metrics: Metrics,
     pub(crate) stream_runtime: Option<tokio::runtime::Handle>,
+    pub(crate) records: Option<crate::records::Records>,
 }
 
 /// How to build a [`ServerState`] beyond the defaults of [`ServerState::new`].
@@ -134,6 +135,10 @@ impl ServerState {
         let log = EventLog::new(config.log_events, config.log_bytes);
         log.follow(&service);
         crate::output_lines::register(&actions, service.clone(), log.clone());
+        let records = config
+            .state_dir
+            .as_deref()
+            .and_then(|dir| crate::records::keep(dir, &service, &actions));
         // The daemon and pipeline routes go through actions too; the server owns these.
         crate::daemon_actions::register(&actions, config.registry.clone());
         let host = PipelineHost {
@@ -172,6 +177,7 @@ impl ServerState {
                 ready: AtomicBool::new(true),
                 metrics: Metrics::default(),
                 stream_runtime: config.stream_runtime,
+                records,
             }),
         }
     }

@@ -82,6 +82,10 @@ pub(crate) struct DaemonArgs {
     /// With --print-systemd-unit: a user unit (`systemctl --user`), not a system one.
     #[arg(long, requires = "print_systemd_unit")]
     pub(crate) user: bool,
+    /// Do not bring the projects saved in the state directory back up at start (they stay
+    /// saved: `tend up -d` or a later start without this flag applies them).
+    #[arg(long)]
+    pub(crate) no_resume: bool,
 }
 
 /// A `--header-timeout`: a duration from 1 ms to one hour.
@@ -189,6 +193,8 @@ async fn serve(
     config.pipeline_runtime = Some(runtimes.pipelines);
     // Serving the network, clients name the host however they reach it.
     config.check_host = bound.ip().is_loopback();
+    // Projects, records of finished processes (restored here, before the first request).
+    config.state_dir = Some(state_dir.clone());
     let state = ServerState::with_config(service.clone(), config);
     let stop = CancellationToken::new();
     let stopping = stop.clone();
@@ -209,6 +215,11 @@ async fn serve(
     ));
     println!("listening on http://{bound}");
     daemon.set_ready(true);
+    // Saved projects come back up while the daemon already answers (and can be stopped).
+    let resuming = (!args.no_resume).then(|| {
+        let (state, state_dir) = (state.clone(), state_dir.clone());
+        tokio::spawn(async move { tend_server::resume_projects(&state, &state_dir).await })
+    });
 
     tokio::select! {
         _ = terminate.recv() => {}
@@ -217,8 +228,13 @@ async fn serve(
     daemon.begin_stop();
     state.set_ready(false);
     sampler.abort();
+    if let Some(resuming) = resuming {
+        resuming.abort();
+    }
     stop.cancel();
     service.shutdown(args.grace).await;
+    // Those that ended just now (killed, reason shutdown) are listed after the restart.
+    state.save_records().await;
     // Open WebSockets and long waits do not hold the stop up for long.
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     let withdrawn = tokio::task::spawn_blocking(move || published.withdraw()).await?;

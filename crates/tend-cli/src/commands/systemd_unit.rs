@@ -95,6 +95,9 @@ fn unit(
     if args.allow_remote {
         command.push("--allow-remote".to_owned());
     }
+    if args.no_resume {
+        command.push("--no-resume".to_owned());
+    }
     let exec_start: Vec<String> = command.iter().map(|arg| quote(arg)).collect();
     let stop_timeout = if args.grace >= ENDLESS {
         "infinity".to_owned()

@@ -254,7 +254,8 @@ impl Projects {
         Ok(unit.info())
     }
 
-    /// Restarts one service: stopped (its stop signal, its grace), then started again.
+    /// Restarts one service: a running one on the same record (its stop signal, its grace,
+    /// then at once the next run: `restarts` + 1); one that is not running is started anew.
     pub(crate) async fn restart_service(
         &self,
         project: &str,
@@ -262,10 +263,10 @@ impl Projects {
     ) -> Result<ProjectServiceInfo, ActionError> {
         let _changing = self.inner.changes.lock().await;
         let unit = self.unit(project, service)?;
-        // GAP until `Process::restart` (helper E) is merged: a new process rather than the
-        // same record restarted.
-        unit.stop().await;
-        unit.launch(&self.inner.service, Vec::new());
+        if !unit.restart().await {
+            unit.stop().await;
+            unit.launch(&self.inner.service, Vec::new());
+        }
         Ok(unit.info())
     }
 }

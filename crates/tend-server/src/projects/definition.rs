@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 use tend::actions::ActionError;
-use tend::runner::{Pipeline, ServiceLog, ServiceSpec, Step};
+use tend::runner::{Pipeline, ServiceSpec, Step};
 use tend::wire::ProjectRequest;
 
 /// The longest project (and service) name: it names directories in the state directory.
@@ -28,7 +28,8 @@ pub(super) struct Definition {
 
 impl Definition {
     /// Reads `request`; a service without a `log` key writes to
-    /// `LOGS/PROJECT/NAME.log` when the daemon keeps logs (`logs` is `STATE_DIR/logs`).
+    /// `LOGS/PROJECT/NAME.log` when the daemon keeps logs (`logs` is `STATE_DIR/logs`), with
+    /// its `log_max_size` and `log_keep` as for a `log` of its own.
     pub(super) fn read(request: &ProjectRequest, logs: Option<&Path>) -> Result<Self, ActionError> {
         check_name("name", &request.name)?;
         let dir = PathBuf::from(&request.dir);
@@ -38,31 +39,24 @@ impl Definition {
                 format!("`{}` is not an absolute directory", request.dir),
             ));
         }
-        let pipeline = tend::runner::from_json(stack_value(request), &dir).map_err(|error| {
-            let message = error.to_string();
-            let key = if message.starts_with("step `") {
-                "steps"
-            } else if message.starts_with("service `") {
-                "services"
-            } else if message.contains("env_file") {
-                "env_file"
-            } else {
-                "services"
-            };
-            ActionError::invalid(key, message)
-        })?;
+        let pipeline =
+            tend::runner::from_json(stack_value(request, logs)?, &dir).map_err(|error| {
+                let message = error.to_string();
+                let key = if message.starts_with("step `") {
+                    "steps"
+                } else if message.starts_with("service `") {
+                    "services"
+                } else if message.contains("env_file") {
+                    "env_file"
+                } else {
+                    "services"
+                };
+                ActionError::invalid(key, message)
+            })?;
         let order = dependency_order(&pipeline);
         let mut services = BTreeMap::new();
         for spec in pipeline.services() {
-            check_name("services", &spec.name)?;
-            let mut spec = spec.clone();
-            if spec.log.is_none()
-                && let Some(logs) = logs
-            {
-                let path = logs.join(&request.name).join(format!("{}.log", spec.name));
-                spec.log = Some(ServiceLog::new(path));
-            }
-            services.insert(spec.name.clone(), spec);
+            services.insert(spec.name.clone(), spec.clone());
         }
         let steps = pipeline.steps().to_vec();
         let jobs = request.jobs.unwrap_or(0);
@@ -86,8 +80,9 @@ pub(super) fn service_definition(spec: &ServiceSpec) -> String {
     format!("{spec:?}")
 }
 
-/// The stack part of the request, as a stack file's top level.
-fn stack_value(request: &ProjectRequest) -> Value {
+/// The stack part of the request, as a stack file's top level, with each service's default
+/// log file (under `logs`) as its `log` when it names none.
+fn stack_value(request: &ProjectRequest, logs: Option<&Path>) -> Result<Value, ActionError> {
     let mut stack = Map::new();
     if let Some(env) = &request.env {
         stack.insert("env".into(), Value::Object(env.clone()));
@@ -99,9 +94,19 @@ fn stack_value(request: &ProjectRequest) -> Value {
         stack.insert("steps".into(), Value::Object(steps.clone()));
     }
     if let Some(services) = &request.services {
-        stack.insert("services".into(), Value::Object(services.clone()));
+        let mut services = services.clone();
+        for (name, table) in services.iter_mut() {
+            check_name("services", name)?;
+            if let (Some(logs), Value::Object(table)) = (logs, table)
+                && !table.contains_key("log")
+            {
+                let path = logs.join(&request.name).join(format!("{name}.log"));
+                table.insert("log".into(), Value::String(path.to_string_lossy().into_owned()));
+            }
+        }
+        stack.insert("services".into(), Value::Object(services));
     }
-    Value::Object(stack)
+    Ok(Value::Object(stack))
 }
 
 /// A project or service name: 1 to [`MAX_NAME_LEN`] of `A-Z a-z 0-9 . _ -`, not starting
@@ -167,13 +172,13 @@ mod tests {
     #[test]
     fn services_come_in_dependency_order_with_their_log_files() {
         let definition = Definition::read(
-            &request(json!({"web": {"run": "x", "after": ["db"]}, "db": {"run": "y"}, "a": {"run": "z"}})),
+            &request(json!({"web": {"run": "x", "after": ["db"], "log_keep": 2}, "db": {"run": "y"}, "a": {"run": "z"}})),
             Some(Path::new("/state/logs")),
         )
         .unwrap();
         assert_eq!(definition.service_order(), ["a", "db", "web"]);
         let log = definition.services["web"].log.as_ref().unwrap();
-        assert_eq!(log.path, Path::new("/state/logs/shop/web.log"));
+        assert_eq!((log.path.as_path(), log.keep), (Path::new("/state/logs/shop/web.log"), 2));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! One service of a project: ONE managed process for its whole life, restarted by the
 //! library's restart policy (one id, `restarts` counting up), its readiness checked after
 //! every (re)start of that process and published as `ready` events, its liveness watched
-//! once ready (a process not alive is restarted), and its graceful stop with its own stop
+//! once ready (a process not alive is restarted on the same record with
+//! [`Process::restart`]), and its graceful stop with its own stop
 //! signal and grace.
 //!
 //! A [`Unit`] runs one task at a time (a [`Run`]): wait for what the service runs `after`,
@@ -168,6 +169,13 @@ impl Unit {
         }
     }
 
+    /// Restarts its running process on the same record (stop signal, grace, SIGKILL, the
+    /// next run at once; its readiness is checked again); `false` when it has none running.
+    pub(super) async fn restart(&self) -> bool {
+        let Some(process) = self.process().filter(|_| self.is_active()) else { return false };
+        process.restart(self.spec.grace).await.is_ok()
+    }
+
     /// Stops it: its stop signal, its grace, SIGKILL of its group; returns once its task has
     /// ended. Nothing to do when it is not running.
     pub(super) async fn stop(&self) {
@@ -250,6 +258,8 @@ impl Unit {
     ) -> Option<String> {
         loop {
             self.set(ServiceState::Starting, None);
+            // Between two runs it is `pending`: the readiness is the next run's.
+            let Some(run) = running(process, stop).await else { return None };
             let mut after = Duration::ZERO;
             if let Some(ready) = &self.spec.ready {
                 match ready.clone().process(process).cancel(stop.clone()).wait().await {
@@ -262,7 +272,6 @@ impl Unit {
                     Err(_) => return None,
                 }
             }
-            let seen = process.info().restarts;
             let probe = self.spec.ready.as_ref().map(|ready| ready.probe().to_string());
             let after_ms = after.as_secs_f64() * 1000.0;
             service.publish(process.id(), EventKind::Ready { after_ms, probe });
@@ -279,16 +288,14 @@ impl Unit {
                 biased;
                 () = stop.cancelled() => return None,
                 _ = process.wait() => return None,
-                () = restarted(process, seen) => {}
+                () = left(process, run) => {}
                 Some(not_alive) = not_alive => {
                     let reason = not_alive.to_string();
                     service.publish(process.id(), EventKind::NotAlive { reason: reason.clone() });
                     self.set(ServiceState::Starting, Some(format!("not alive: {reason}")));
-                    // GAP until `Process::restart` (helper E) is merged: the stop signal
-                    // to the process, whose restart policy then starts it again (a policy
-                    // of `never` lets it end).
-                    let _ = process.signal(self.spec.stop_signal);
-                    restarted(process, seen).await;
+                    // Restarted on the same record: stop signal, grace, SIGKILL, then
+                    // at once the next run, whose readiness the loop checks again.
+                    let _ = process.restart(self.spec.grace).await;
                 }
             }
         }
@@ -312,11 +319,29 @@ impl Unit {
     }
 }
 
-/// Resolves once the process has been restarted since `seen` restarts (or is waiting to be).
-async fn restarted(process: &Process, seen: u32) {
+/// Waits until a run of the process is under way: its number of restarts then. `None` when
+/// it ended for good or `stop` fired first.
+async fn running(process: &Process, stop: &CancellationToken) -> Option<u32> {
     loop {
         let info = process.info();
-        if info.restarts != seen || info.status == Status::Pending {
+        match info.status {
+            Status::Running => return Some(info.restarts),
+            status if status.is_finished() => return None,
+            _ => {}
+        }
+        if stop.is_cancelled() {
+            return None;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Resolves once run number `run` (in restarts) is over: the process is between runs or in
+/// a later one.
+async fn left(process: &Process, run: u32) {
+    loop {
+        let info = process.info();
+        if info.restarts != run || info.status != Status::Running {
             return;
         }
         tokio::time::sleep(POLL).await;

@@ -35,6 +35,7 @@ mod host_proctable;
 mod input_checks;
 mod names;
 mod output_file;
+mod persistence;
 mod process_control;
 mod process_cycles;
 mod process_events;
@@ -43,7 +44,11 @@ mod process_lifecycle;
 mod process_output;
 mod process_restart;
 mod program;
+<<<<<<< HEAD
 mod queue;
+=======
+mod projects_api;
+>>>>>>> h-projects
 mod real_daemon;
 mod restart;
 mod restart_cli;

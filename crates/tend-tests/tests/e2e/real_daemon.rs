@@ -2,6 +2,7 @@
 //! answers on the wire) and drive it with the real `tend` client.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,8 @@ pub(crate) struct RealDaemon {
     pub(crate) addr: SocketAddr,
     pub(crate) url: String,
     pub(crate) token: String,
-    _dir: tempfile::TempDir,
+    /// The temporary directory of state and registry, unless the test keeps them itself.
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl RealDaemon {
@@ -30,27 +32,52 @@ impl RealDaemon {
     /// Started with more `tend daemon` flags, and by `sh` after `ulimit -n LIMIT` when given
     /// a limit (soft and hard: the daemon cannot raise it again).
     pub(crate) fn start_with(fd_limit: Option<u32>, flags: &[&str]) -> Self {
-        let ulimit = fd_limit.map(|n| format!("ulimit -n {n} && ")).unwrap_or_default();
         let dir = tempfile::tempdir().expect("temp dir");
-        let state = dir.path().join("state");
+        let (state, registry) = (dir.path().join("state"), dir.path().join("registry"));
+        let mut daemon = Self::launch(fd_limit, &state, &registry, flags, Stdio::null());
+        daemon._dir = Some(dir);
+        daemon
+    }
+
+    /// Started on the state directory `state` (registry `state/registry`), which the test
+    /// keeps, so another daemon can start on it after this one; stderr (the daemon's log) to
+    /// `stderr`.
+    pub(crate) fn start_in(state: &Path, flags: &[&str], stderr: Stdio) -> Self {
+        Self::launch(None, state, &state.join("registry"), flags, stderr)
+    }
+
+    fn launch(
+        fd_limit: Option<u32>,
+        state: &Path,
+        registry: &Path,
+        flags: &[&str],
+        stderr: Stdio,
+    ) -> Self {
+        let ulimit = fd_limit.map(|n| format!("ulimit -n {n} && ")).unwrap_or_default();
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(format!("{ulimit}exec \"$0\" \"$@\""))
             .arg(tend_bin())
             .args(["daemon", "--listen", "127.0.0.1:0", "--grace", "2s", "--state-dir"])
-            .arg(&state)
+            .arg(state)
             .arg("--registry-dir")
-            .arg(dir.path().join("registry"))
+            .arg(registry)
             .args(flags)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("spawn tend daemon");
         let url = listening_url(&mut child, START);
         let addr = url.trim_start_matches("http://").parse().expect("address");
         let token = std::fs::read_to_string(state.join("token")).expect("token").trim().to_owned();
-        Self { child, addr, url, token, _dir: dir }
+        Self { child, addr, url, token, _dir: None }
+    }
+
+    /// Stops the daemon with `signal` and waits (at most 30 s) until it has exited.
+    pub(crate) fn stop_with(mut self, signal: rustix::process::Signal) -> std::process::ExitStatus {
+        crate::support::send_signal(self.child.id(), signal);
+        crate::support::wait_child(&mut self.child, Duration::from_secs(30))
     }
 
     /// The `Host` header line for this daemon.

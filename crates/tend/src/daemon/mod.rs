@@ -88,4 +88,7 @@ pub use pidfile::{PidFile, PidStatus, read_pid};
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use probe::{PROBE_INTERVAL, wait_for_health, wait_for_ready};
 pub use registry::{REGISTRY_DIR_ENV, Registry};
-pub use state_file::{MAX_STATE_FILE_BYTES, read_private_file, secure_state_dir, write_state_file};
+pub use state_file::{
+    MAX_STATE_FILE_BYTES, read_private_file, read_private_file_up_to, secure_state_dir,
+    write_state_file,
+};

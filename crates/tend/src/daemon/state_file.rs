@@ -89,6 +89,17 @@ pub fn secure_state_dir(dir: &Path, create: bool) -> Result<Option<u32>, StateFi
 /// [`StateFileError::Io`] if it cannot be opened or read (see
 /// [`StateFileError::is_not_found`]).
 pub fn read_private_file(path: &Path) -> Result<Vec<u8>, StateFileError> {
+    read_private_file_up_to(path, MAX_STATE_FILE_BYTES)
+}
+
+/// [`read_private_file`] for larger state files (a saved project, say): at most `limit`
+/// bytes are read. To tell a file that is too long from one of exactly `limit` bytes, ask for
+/// one byte more than you accept.
+///
+/// # Errors
+///
+/// As [`read_private_file`].
+pub fn read_private_file_up_to(path: &Path, limit: u64) -> Result<Vec<u8>, StateFileError> {
     let file = open_state_file(OpenOptions::new().read(true), path)?;
     let metadata = file.metadata().map_err(io_error(path, "inspect"))?;
     check_regular(path, &metadata)?;
@@ -104,7 +115,7 @@ pub fn read_private_file(path: &Path) -> Result<Vec<u8>, StateFileError> {
         return Err(StateFileError::Permissions { path: path.to_path_buf(), mode });
     }
     let mut bytes = Vec::new();
-    file.take(MAX_STATE_FILE_BYTES).read_to_end(&mut bytes).map_err(io_error(path, "read"))?;
+    file.take(limit).read_to_end(&mut bytes).map_err(io_error(path, "read"))?;
     Ok(bytes)
 }
 

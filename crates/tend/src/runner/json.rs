@@ -102,8 +102,9 @@ mod tests {
         assert!(error(both).contains("service `db`"));
         let wrong_type = json!({"services": {"db": {"command": "x", "grace": true}}});
         assert!(error(wrong_type).contains("`grace`"));
-        let unknown_top = json!({"services": {}, "stepz": {}});
-        assert!(error(unknown_top).contains("unknown key `stepz`"));
+        let unknown_top = json!({"services": {"a": {"run": "x"}}, "stepz": {}});
+        let message = error(unknown_top);
+        assert!(message.contains("`stepz`"), "{message}");
         let nothing = json!({});
         assert!(error(nothing).contains("no steps or services"));
     }
@@ -111,7 +112,8 @@ mod tests {
     #[test]
     fn the_graph_is_checked() {
         let unknown = json!({"services": {"web": {"run": "x", "after": ["db"]}}});
-        assert!(error(unknown).contains("`db`"), "{}", error(unknown.clone()));
+        let message = error(unknown);
+        assert!(message.contains("`db`"), "{message}");
         let cycle = json!({"services": {"a": {"run": "x", "after": ["b"]}, "b": {"run": "x", "after": ["a"]}}});
         assert!(error(cycle).contains("cycle"));
         let twice = json!({"steps": {"a": {"run": "x"}}, "services": {"a": {"run": "x"}}});

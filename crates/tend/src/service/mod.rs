@@ -1,5 +1,6 @@
 //! [`Service`]: the table of managed processes and the event bus they publish to.
 
+mod restore;
 mod table;
 
 use std::sync::atomic::{AtomicBool, Ordering};

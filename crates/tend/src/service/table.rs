@@ -186,6 +186,29 @@ impl Table {
             return; // removed already
         }
         self.ended.push_back(shared.clone());
+        self.trim(limit);
+    }
+
+    /// Adds finished records of an earlier run (`restored`, in the order they ended): before
+    /// every record already here, since they started and ended earlier. A record whose id is
+    /// already in the table (or twice in `restored`) is left out. Then drops those that
+    /// ended first beyond `limit`. Returns how many were added.
+    pub(crate) fn restore(&mut self, restored: Vec<Arc<ProcessShared>>, limit: usize) -> usize {
+        let mut known: HashSet<ProcessId> = self.processes.iter().map(|p| p.id).collect();
+        let restored: Vec<_> = restored.into_iter().filter(|r| known.insert(r.id)).collect();
+        let mut by_start = restored.clone();
+        // Ids are UUID v7: their order is the order they were created in, i.e. started.
+        by_start.sort_by_key(|r| r.id);
+        self.processes.splice(0..0, by_start);
+        for record in restored.iter().rev() {
+            self.ended.push_front(record.clone());
+        }
+        self.trim(limit);
+        restored.len()
+    }
+
+    /// Drops the records that ended first beyond `limit`, remembering their ids as evicted.
+    fn trim(&mut self, limit: usize) {
         while self.ended.len() > limit {
             let Some(oldest) = self.ended.pop_front() else { break };
             if let Some(at) = self.processes.iter().position(|p| Arc::ptr_eq(p, &oldest)) {
