@@ -44,11 +44,8 @@ mod process_lifecycle;
 mod process_output;
 mod process_restart;
 mod program;
-<<<<<<< HEAD
-mod queue;
-=======
 mod projects_api;
->>>>>>> h-projects
+mod queue;
 mod real_daemon;
 mod restart;
 mod restart_cli;
