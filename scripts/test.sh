@@ -6,6 +6,14 @@ cd "$(dirname "$0")/.."
 if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install --locked cargo-nextest
 fi
+# The systemd unit test runs `systemd-analyze verify` (Debian package `systemd`); it fails,
+# never skips, without it.
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd
+fi
 profile=default
 [ "${CI:-}" = "true" ] && profile=ci
 # Tests run the `tend` binary and the daemon example: build them before any test starts the

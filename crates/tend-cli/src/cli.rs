@@ -47,7 +47,8 @@ pub(crate) enum Command {
     /// Re-read a project's file and apply the difference on the daemon: services added,
     /// removed, restarted when changed, unchanged ones left running.
     Reload(commands::reload::ReloadArgs),
-    /// Start a process in the daemon and print its id.
+    /// Start a process in the daemon and print its id (`-- PROGRAM`), or start services and
+    /// processes it knows by name.
     Start(commands::start::StartArgs),
     /// List the daemon's managed processes.
     Ps(commands::ps::PsArgs),
@@ -55,8 +56,10 @@ pub(crate) enum Command {
     Logs(commands::logs::LogsArgs),
     /// Kill a managed process (its whole group).
     Kill(commands::kill::KillArgs),
-    /// Stop a managed process gracefully.
+    /// Stop managed processes or project services gracefully, by name.
     Stop(commands::stop::StopArgs),
+    /// Restart managed processes or project services, by name.
+    Restart(commands::restart::RestartArgs),
     /// Send a signal to a managed process.
     Signal(commands::signal::SignalArgs),
     /// Write to a managed process's stdin.

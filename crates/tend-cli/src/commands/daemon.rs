@@ -79,6 +79,13 @@ pub(crate) struct DaemonArgs {
     /// STATE_DIR/daemon.log), print `listening on http://ADDR` once it serves, and exit.
     #[arg(long)]
     pub(crate) detach: bool,
+    /// Print a systemd unit (`Type=notify`) that runs this daemon, this binary with this
+    /// state directory and these options, and exit without starting one.
+    #[arg(long)]
+    pub(crate) print_systemd_unit: bool,
+    /// With --print-systemd-unit: a user unit (`systemctl --user`), not a system one.
+    #[arg(long, requires = "print_systemd_unit")]
+    pub(crate) user: bool,
     /// Do not bring the projects saved in the state directory back up at start (they stay
     /// saved: `tend up -d` or a later start without this flag applies them).
     #[arg(long)]
@@ -110,6 +117,9 @@ pub(crate) fn run(args: DaemonArgs) -> anyhow::Result<i32> {
             args.listen
         ))
         .into());
+    }
+    if args.print_systemd_unit {
+        return super::systemd_unit::print(&args, args.user);
     }
     let state_dir = state_dir(args.state_dir.clone())?;
     if args.detach {
@@ -222,6 +232,7 @@ async fn serve(
         _ = terminate.recv() => {}
         _ = interrupt.recv() => {}
     }
+    daemon.begin_stop();
     state.set_ready(false);
     sampler.abort();
     if let Some(resuming) = resuming {

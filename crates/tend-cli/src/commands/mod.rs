@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod by_name;
 pub(crate) mod close_stdin;
 pub(crate) mod completions;
 pub(crate) mod daemon;
@@ -15,11 +16,15 @@ pub(crate) mod man;
 pub(crate) mod procs;
 pub(crate) mod ps;
 pub(crate) mod reload;
+mod resolve;
+pub(crate) mod restart;
 pub(crate) mod rm;
 pub(crate) mod run;
 pub(crate) mod signal;
 pub(crate) mod start;
+mod start_names;
 pub(crate) mod stop;
+mod systemd_unit;
 pub(crate) mod up;
 pub(crate) mod wait;
 
@@ -41,6 +46,7 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Logs(args) => logs::run(args),
         Command::Kill(args) => kill::run(args),
         Command::Stop(args) => stop::run(args),
+        Command::Restart(args) => restart::run(args),
         Command::Signal(args) => signal::run(args),
         Command::Input(args) => input::run(args),
         Command::CloseStdin(args) => close_stdin::run(args),

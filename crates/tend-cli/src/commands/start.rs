@@ -1,4 +1,12 @@
-//! `tend start`: start a managed process in the daemon and print its id.
+//! `tend start`: start a managed process in the daemon and print its id, or start services
+//! and processes the daemon knows, by NAME.
+//!
+//! `tend start -- PROGRAM ARGS...` always starts a new process. Without `--` the words are
+//! NAMEs (`tend start web api`: a stopped service is started, a finished ad-hoc process is
+//! started again with the same options), unless an option that only a new process takes is
+//! given (`--name`, `--label`, `-C`, `-e`, `--timeout`, `--grace`, `--restart…`,
+//! `--no-stdin`): then they are the program as before (`tend start --name web python3 -m
+//! http.server`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -47,11 +55,29 @@ pub(crate) struct StartArgs {
     /// Give the program /dev/null as stdin instead of a pipe fed by `tend input`.
     #[arg(long)]
     no_stdin: bool,
-    /// The program, then its arguments. Everything from the program on is the program's
-    /// (tend's options go before it); `--` before it is optional, needed only for a program
-    /// whose name starts with `-`.
-    #[arg(required = true, trailing_var_arg = true, value_name = "PROGRAM")]
+    /// Services or processes to start by name (a process id, a process name, a service name
+    /// or PROJECT/NAME). With an option that only a new process takes, these words are the
+    /// PROGRAM and its arguments instead, as after `--`.
+    #[arg(required_unless_present = "command", allow_hyphen_values = true, value_name = "NAME")]
+    names: Vec<String>,
+    /// The program, then its arguments, after `--`. Everything from the program on is the
+    /// program's (tend's options go before the `--`).
+    #[arg(last = true, value_name = "PROGRAM")]
     command: Vec<String>,
+}
+
+impl StartArgs {
+    /// Whether an option that only a new process takes was given.
+    fn configures_a_process(&self) -> bool {
+        self.name.is_some()
+            || !self.labels.is_empty()
+            || self.dir.is_some()
+            || !self.env.is_empty()
+            || self.timeout.is_some()
+            || self.grace.is_some()
+            || self.restart.restart.is_some()
+            || self.no_stdin
+    }
 }
 
 /// Parsed `KEY=VALUE` pairs as a map (a repeated key keeps its last value).
@@ -59,8 +85,25 @@ fn map(pairs: &[(String, String)]) -> BTreeMap<String, String> {
     pairs.iter().cloned().collect()
 }
 
+/// Starts a new process (see the module docs), or each NAME in turn.
+pub(crate) fn run(mut args: StartArgs) -> anyhow::Result<i32> {
+    if args.command.is_empty() {
+        if !args.configures_a_process() {
+            return super::start_names::run(&args.client, &args.names, args.json);
+        }
+        args.command = std::mem::take(&mut args.names);
+    } else if !args.names.is_empty() {
+        return Err(UsageError(format!(
+            "`{}`: give NAMEs or `-- PROGRAM`, not both",
+            args.names.join(" ")
+        ))
+        .into());
+    }
+    start_program(args)
+}
+
 /// Prints the new process's full id (its info with `--json`).
-pub(crate) fn run(args: StartArgs) -> anyhow::Result<i32> {
+fn start_program(args: StartArgs) -> anyhow::Result<i32> {
     let (program, rest) = args.command.split_first().expect("clap requires a program");
     if program.is_empty() {
         return Err(UsageError("PROGRAM: the program name is empty".to_owned()).into());

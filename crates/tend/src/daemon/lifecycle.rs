@@ -60,6 +60,8 @@ pub struct Daemon {
     // Bounds the health server's stop, so without one (no `http` feature) nothing reads it.
     #[cfg_attr(not(feature = "http"), allow(dead_code))]
     shutdown_timeout: Duration,
+    /// Whether `STOPPING=1` went out already ([`begin_stop`](Self::begin_stop)).
+    announced_stop: bool,
     stopped: bool,
 }
 
@@ -85,6 +87,7 @@ impl Daemon {
             registered: None,
             ready,
             shutdown_timeout: options.shutdown_timeout,
+            announced_stop: false,
             stopped: false,
         };
         // From here on an early return drops `daemon`, whose Drop undoes what was done.
@@ -182,6 +185,18 @@ impl Daemon {
         self.stop().await
     }
 
+    /// Announces that the daemon begins to stop, before the program winds its own work down
+    /// (its managed processes, say), which may take a while: not ready, and `STOPPING=1` to
+    /// systemd, so that systemd shows the unit as stopping rather than hung. [`stop`](Self::stop)
+    /// then does not send it again. Calling it again does nothing.
+    pub fn begin_stop(&mut self) {
+        if std::mem::replace(&mut self.announced_stop, true) {
+            return;
+        }
+        self.ready.notifier().send("STOPPING=1");
+        self.ready.set_ready(false);
+    }
+
     /// Stops in order: not ready (`STOPPING=1` to systemd), unregister, release the PID file,
     /// stop the health server within the shutdown timeout. Every step runs even if an earlier
     /// one failed. Calling it again does nothing.
@@ -193,8 +208,7 @@ impl Daemon {
         if std::mem::replace(&mut self.stopped, true) {
             return Ok(());
         }
-        self.ready.notifier().send("STOPPING=1");
-        self.ready.set_ready(false);
+        self.begin_stop();
         let mut first_error: Option<DaemonError> = None;
         if let Some((registry, entry)) = self.registered.take() {
             let removed =
