@@ -67,6 +67,7 @@ mod daemon_actions;
 mod error;
 mod guard;
 mod log;
+mod log_files;
 mod metrics;
 mod openapi;
 mod output_lines;
