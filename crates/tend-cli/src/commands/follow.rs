@@ -3,6 +3,9 @@
 //! when an `output` or `exited` event of the process arrives (and once at the start), so a
 //! silent process costs no requests. When the socket breaks, the follower asks once and
 //! reconnects from the last event it saw (`?since=SEQ`); when it lagged, it asks once.
+//!
+//! Each restart of the process shows on stderr, after the output printed before it, as
+//! `-- restarted (attempt 3) after exit code 1 --` (or `after signal SIGKILL`).
 
 use std::time::Duration;
 
@@ -73,16 +76,41 @@ pub(crate) async fn follow(
             continue;
         };
         let mut wake = Wake::default();
+        let mut restarts = Vec::new();
         wake.add(wakes(id, &first, &mut last_seq));
+        restarts.extend(restart_marker(id, &first));
         // Take what else has arrived, so one request covers a burst of lines.
         for _ in 0..EVENT_BATCH {
             let Some(Some(event)) = events.ready() else { break };
             wake.add(wakes(id, &event, &mut last_seq));
+            restarts.extend(restart_marker(id, &event));
         }
-        if wake.fetch && source.fetch(wake).await? {
+        if !restarts.is_empty() {
+            // What the run before printed comes first.
+            wake.fetch = true;
+        }
+        let ended = wake.fetch && source.fetch(wake).await?;
+        for marker in restarts {
+            eprintln!("{marker}");
+        }
+        if ended {
             return Ok(());
         }
     }
+}
+
+/// The line a `restarted` event of `id` shows on stderr.
+fn restart_marker(id: &str, event: &EventHead) -> Option<String> {
+    if event.event != "restarted" || event.id.as_deref() != Some(id) {
+        return None;
+    }
+    let attempt = event.attempt.map(|n| format!(" (attempt {n})")).unwrap_or_default();
+    let after = match (event.exit_code, event.signal) {
+        (Some(code), _) => format!(" after exit code {code}"),
+        (None, Some(signal)) => format!(" after signal {signal}"),
+        (None, None) => String::new(),
+    };
+    Some(format!("-- restarted{attempt}{after} --"))
 }
 
 /// What `event` asks of the follower of `id`; remembers its `seq`.

@@ -233,7 +233,10 @@ async fn supervise(
             state.restarts += 1;
             state.restarts
         };
-        shared.bus.publish(shared.id, [EventKind::Restarted { attempt }]);
+        let ended = status.as_ref().ok();
+        let exit_code = ended.and_then(|status| status.code());
+        let signal = ended.and_then(|status| exit_signal(*status));
+        shared.bus.publish(shared.id, [EventKind::Restarted { attempt, exit_code, signal }]);
         shared.stdin.wait_idle().await;
         match start_run(&shared, owner.as_ref(), file.as_ref()) {
             Ok(next) => {
