@@ -16,6 +16,7 @@ mod daemon_lifecycle;
 mod daemon_output;
 mod daemon_pidfile;
 mod daemon_probe;
+mod disk_logs;
 mod daemon_registry;
 mod daemon_support;
 mod durations_api;
