@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use super::restart_markers::RestartMarkers;
 use crate::client::Client;
 use crate::client::events::EventHead;
 
@@ -52,13 +53,16 @@ pub(crate) async fn follow(
     source: &mut impl Source,
 ) -> anyhow::Result<()> {
     let opened = Wake::default();
+    let mut markers = RestartMarkers::new(client, id).await?;
     if source.fetch(opened).await? {
         return Ok(());
     }
     let mut events = client.events(None).await?;
     let mut last_seq = None;
     // What was written between the first answer and the subscription.
-    if source.fetch(opened).await? {
+    let ended = source.fetch(opened).await?;
+    print_lines(markers.missed(client).await?);
+    if ended {
         return Ok(());
     }
     loop {
@@ -69,6 +73,7 @@ pub(crate) async fn follow(
                 return Ok(());
             }
             tokio::time::sleep(RECONNECT_PAUSE).await;
+            print_lines(markers.missed(client).await?);
             events = client.events(last_seq.map(|seq: u64| seq + 1)).await?;
             if last_seq.is_none() && source.fetch(opened).await? {
                 return Ok(());
@@ -77,40 +82,31 @@ pub(crate) async fn follow(
         };
         let mut wake = Wake::default();
         let mut restarts = Vec::new();
-        wake.add(wakes(id, &first, &mut last_seq));
-        restarts.extend(restart_marker(id, &first));
+        let mut lagged = false;
         // Take what else has arrived, so one request covers a burst of lines.
-        for _ in 0..EVENT_BATCH {
-            let Some(Some(event)) = events.ready() else { break };
+        let mut next = Some(first);
+        for _ in 0..=EVENT_BATCH {
+            let Some(event) = next.take().or_else(|| events.ready().flatten()) else { break };
             wake.add(wakes(id, &event, &mut last_seq));
-            restarts.extend(restart_marker(id, &event));
+            restarts.extend(markers.of(&event));
+            lagged |= event.event == "lagged";
         }
-        if !restarts.is_empty() {
-            // What the run before printed comes first.
-            wake.fetch = true;
+        // What the run before printed comes first.
+        let ended = (wake.fetch || !restarts.is_empty()) && source.fetch(wake).await?;
+        if lagged {
+            restarts.extend(markers.missed(client).await?);
         }
-        let ended = wake.fetch && source.fetch(wake).await?;
-        for marker in restarts {
-            eprintln!("{marker}");
-        }
+        print_lines(restarts);
         if ended {
             return Ok(());
         }
     }
 }
 
-/// The line a `restarted` event of `id` shows on stderr.
-fn restart_marker(id: &str, event: &EventHead) -> Option<String> {
-    if event.event != "restarted" || event.id.as_deref() != Some(id) {
-        return None;
+fn print_lines(lines: Vec<String>) {
+    for line in lines {
+        eprintln!("{line}");
     }
-    let attempt = event.attempt.map(|n| format!(" (attempt {n})")).unwrap_or_default();
-    let after = match (event.exit_code, event.signal) {
-        (Some(code), _) => format!(" after exit code {code}"),
-        (None, Some(signal)) => format!(" after signal {signal}"),
-        (None, None) => String::new(),
-    };
-    Some(format!("-- restarted{attempt}{after} --"))
 }
 
 /// What `event` asks of the follower of `id`; remembers its `seq`.

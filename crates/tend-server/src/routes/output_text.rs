@@ -122,14 +122,15 @@ fn from_offset(
     let mut bytes = files.read_from(start)?;
     let first = (logged + start).saturating_sub(on_disk);
     let rest = process.output_since(logged.max(offset));
-    bytes.extend_from_slice(&rest.bytes);
-    Ok(Answer {
-        offset: first,
-        next: rest.next_offset(),
-        dropped: first.saturating_sub(offset) + rest.dropped,
-        cut: false,
-        bytes,
-    })
+    let next = if rest.dropped == 0 {
+        bytes.extend_from_slice(&rest.bytes);
+        rest.next_offset()
+    } else {
+        // The log writer is further behind than the ring holds (its queue): the bytes after
+        // the files are on their way to them; the client asks again from there.
+        logged.max(offset)
+    };
+    Ok(Answer { offset: first, next, dropped: first.saturating_sub(offset), cut: false, bytes })
 }
 
 /// The last `lines` lines of the files followed by the ring after them (the ring alone
