@@ -13,6 +13,7 @@ mod logs_json;
 pub(crate) mod man;
 pub(crate) mod procs;
 pub(crate) mod ps;
+mod restart_markers;
 pub(crate) mod rm;
 pub(crate) mod run;
 pub(crate) mod signal;

@@ -2,7 +2,7 @@
 //! state directory: the applied projects (`projects/NAME.json`) come back up, with new
 //! processes, after a SIGTERM and after a SIGKILL (nothing of the earlier daemon left running
 //! in between); records of finished processes (`records/ID.json`) are listed again (`ps -a`,
-//! `GET /processes/{id}`) until `rm`; a corrupt file is set aside as `*.corrupt` and named in
+//! `GET /processes/{id}`, `tend logs` from the log files) until `rm`; a corrupt file is set aside as `*.corrupt` and named in
 //! the daemon's log; `--no-resume` keeps saved projects without starting them; a project
 //! taken down is not saved any more; at most 1,000 records are kept.
 
@@ -193,6 +193,9 @@ async fn after_a_sigterm_the_project_comes_back_and_earlier_records_are_listed()
         "the project's old processes are not records: {listed:?}"
     );
     assert_eq!(services.count(), 2);
+    // Its output is on disk (`logs/ID.log`), read back for the restored record.
+    let logs = daemon.tend(&["logs", &greeter]).await;
+    assert_eq!(String::from_utf8_lossy(&logs.stdout), "hello from before\n", "{logs:?}");
     let one = daemon.call("GET", &format!("/processes/{three}"), None).await;
     assert_eq!((one.status, one.json()["exit_code"].as_i64()), (200, Some(3)));
 

@@ -38,6 +38,10 @@ pub struct ServiceConfig {
     /// bounded. Looking a dropped one up by its full id gives [`Error::Evicted`] (for the
     /// last [`MAX_EVICTED_IDS`] dropped).
     pub max_finished: usize,
+    /// Where the processes started without a log or output file of their own write their
+    /// output: `DIR/ID.log`, rotated (see [`LogDir`](crate::logfile::LogDir)); `None` (the
+    /// default) keeps their output in memory only.
+    pub log_dir: Option<crate::logfile::LogDir>,
 }
 
 impl Default for ServiceConfig {
@@ -46,6 +50,7 @@ impl Default for ServiceConfig {
             event_capacity: DEFAULT_EVENT_CAPACITY,
             event_bytes: DEFAULT_EVENT_BYTES,
             max_finished: DEFAULT_MAX_FINISHED,
+            log_dir: None,
         }
     }
 }
@@ -181,7 +186,12 @@ impl Service {
             // forking takes far longer than the one pipe write left in that window.
             self.inner.guardian();
         }
-        let shared = Arc::new(ProcessShared::new(options, self.inner.bus.clone()));
+        let id = ProcessId::new();
+        let options = match &self.inner.config.log_dir {
+            Some(dir) => dir.give(options, id),
+            None => options,
+        };
+        let shared = Arc::new(ProcessShared::with_id(id, options, self.inner.bus.clone()));
         self.table().insert(shared.clone())?;
         let owner: Arc<dyn Owner> = Arc::new(Link(Arc::downgrade(&self.inner)));
         if let Err(error) = process::spawn(&shared, owner) {
