@@ -111,7 +111,7 @@ mod tests {
     #[test]
     fn the_graph_is_checked() {
         let unknown = json!({"services": {"web": {"run": "x", "after": ["db"]}}});
-        assert!(error(unknown).contains("`db`"), "{}", error(unknown.clone()));
+        assert!(error(unknown.clone()).contains("`db`"), "{}", error(unknown));
         let cycle = json!({"services": {"a": {"run": "x", "after": ["b"]}, "b": {"run": "x", "after": ["a"]}}});
         assert!(error(cycle).contains("cycle"));
         let twice = json!({"steps": {"a": {"run": "x"}}, "services": {"a": {"run": "x"}}});
