@@ -103,6 +103,15 @@ async fn services_up(daemon: &RealDaemon, name: &str) -> BTreeMap<String, u32> {
     }
 }
 
+/// A daemon on a new state directory with project `shop` up; its services' PIDs.
+async fn shop_up() -> (StateDir, RealDaemon, BTreeMap<String, u32>) {
+    let state = StateDir::new();
+    let daemon = state.start(&[]);
+    apply(&daemon, "shop").await;
+    let pids = services_up(&daemon, "shop").await;
+    (state, daemon, pids)
+}
+
 /// The PIDs of a project's services if every one is ready and running.
 fn ready_pids(project: &Value) -> Option<BTreeMap<String, u32>> {
     let services = project["services"].as_array()?;
@@ -150,10 +159,7 @@ async fn all_gone(pids: &[u32]) {
 
 #[tokio::test]
 async fn after_a_sigterm_the_project_comes_back_and_earlier_records_are_listed() {
-    let state = StateDir::new();
-    let daemon = state.start(&[]);
-    apply(&daemon, "shop").await;
-    let before = services_up(&daemon, "shop").await;
+    let (state, daemon, before) = shop_up().await;
     let greeter = finished(&daemon, "greeter", "echo hello from before").await;
     let three = finished(&daemon, "three", "exit 3").await;
     let napper = daemon.start_sh("exec sleep 300").await;
@@ -210,10 +216,7 @@ async fn after_a_sigterm_the_project_comes_back_and_earlier_records_are_listed()
 
 #[tokio::test]
 async fn after_a_sigkill_nothing_is_left_running_and_the_next_start_brings_the_project_back() {
-    let state = StateDir::new();
-    let daemon = state.start(&[]);
-    apply(&daemon, "shop").await;
-    let before = services_up(&daemon, "shop").await;
+    let (state, daemon, before) = shop_up().await;
     let three = finished(&daemon, "three", "exit 3").await;
     let napper = daemon.start_sh("exec sleep 300").await;
     let napper_pid = daemon.call("GET", &format!("/processes/{napper}"), None).await.json()["pid"]
@@ -240,10 +243,7 @@ async fn after_a_sigkill_nothing_is_left_running_and_the_next_start_brings_the_p
 
 #[tokio::test]
 async fn corrupt_state_files_are_set_aside_and_the_daemon_starts() {
-    let state = StateDir::new();
-    let daemon = state.start(&[]);
-    apply(&daemon, "shop").await;
-    services_up(&daemon, "shop").await;
+    let (state, daemon, _) = shop_up().await;
     let three = finished(&daemon, "three", "exit 3").await;
     recorded(&state, &[&three]).await;
     assert!(daemon.stop_with(Signal::TERM).success());
@@ -269,10 +269,7 @@ async fn corrupt_state_files_are_set_aside_and_the_daemon_starts() {
 
 #[tokio::test]
 async fn no_resume_keeps_saved_projects_without_starting_them() {
-    let state = StateDir::new();
-    let daemon = state.start(&[]);
-    apply(&daemon, "shop").await;
-    let before = services_up(&daemon, "shop").await;
+    let (state, daemon, before) = shop_up().await;
     assert!(daemon.stop_with(Signal::TERM).success());
     all_gone(&before.values().copied().collect::<Vec<_>>()).await;
 
