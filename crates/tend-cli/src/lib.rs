@@ -8,6 +8,7 @@ mod client;
 mod closed_pipe;
 mod commands;
 mod containment;
+mod daemon_log;
 mod durations;
 mod events;
 mod exit;

@@ -73,6 +73,7 @@ mod error;
 mod guard;
 mod json_dir;
 mod log;
+mod log_files;
 mod metrics;
 mod openapi;
 mod output_lines;

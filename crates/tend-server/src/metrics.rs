@@ -114,6 +114,12 @@ pub(crate) fn render(state: &ServerState) -> String {
         "Requests refused by the token, Host or Origin checks.",
         &[("", metrics.refused.load(Ordering::Relaxed))],
     );
+    metric(
+        "tend_log_write_errors_total",
+        "counter",
+        "Writes to (or opens of) processes' log files that failed: full disk, no permission.",
+        &[("", tend::logfile::write_errors_total())],
+    );
     render_usage(&mut out, &processes);
     out
 }

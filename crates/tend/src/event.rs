@@ -85,6 +85,12 @@ pub enum EventKind {
     Restarted {
         /// Restart number, from 1.
         attempt: u32,
+        /// The exit code of the run that ended before it, if it exited normally.
+        #[serde(default)]
+        exit_code: Option<i32>,
+        /// The signal that ended that run, if one did.
+        #[serde(default)]
+        signal: Option<Signal>,
     },
     /// The process ended, or could not start.
     Exited {

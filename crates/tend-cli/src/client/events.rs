@@ -31,6 +31,15 @@ pub(crate) struct EventHead {
     pub(crate) id: Option<String>,
     /// `output`, `exited`, `lagged`, …
     pub(crate) event: String,
+    /// `restarted`: the restart number.
+    #[serde(default)]
+    pub(crate) attempt: Option<u32>,
+    /// `restarted`: the exit code of the run before it, if it exited.
+    #[serde(default)]
+    pub(crate) exit_code: Option<i32>,
+    /// `restarted`: the signal that ended the run before it, if one did.
+    #[serde(default)]
+    pub(crate) signal: Option<tend::Signal>,
 }
 
 /// An open events stream.

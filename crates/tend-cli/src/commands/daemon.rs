@@ -90,6 +90,13 @@ pub(crate) struct DaemonArgs {
     /// saved: `tend up -d` or a later start without this flag applies them).
     #[arg(long)]
     pub(crate) no_resume: bool,
+    /// Size at which the log file of a process started without one of its own
+    /// (`STATE_DIR/logs/ID.log`) is rotated, at a line boundary.
+    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = tend::ByteSize::parse_positive)]
+    pub(crate) log_max_size: tend::ByteSize,
+    /// Rotated log files kept per process (`ID.log.1` … `ID.log.N`; 0 keeps only the live one).
+    #[arg(long, value_name = "N", default_value_t = tend::logfile::DEFAULT_KEEP)]
+    pub(crate) log_keep: u32,
 }
 
 /// A `--header-timeout`: a duration from 1 ms to one hour.
@@ -175,6 +182,7 @@ async fn serve(
     let mut terminate = signal(SignalKind::terminate()).context("install the SIGTERM handler")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("install the SIGINT handler")?;
     let state_dir = crate::state_dir::secure(&state_dir, true)?;
+    crate::daemon_log::init();
     let mut daemon = Daemon::start(DaemonOptions::new().pid_file(state_dir.join("tend.pid")))
         .await
         .context("cannot take the PID file")?;
@@ -190,6 +198,7 @@ async fn serve(
     let service = Service::with_config(ServiceConfig {
         max_finished: args.max_finished,
         max_running: args.max_running.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        log_dir: Some(crate::daemon_log::log_dir(&state_dir, args.log_max_size, args.log_keep)),
         ..ServiceConfig::default()
     });
     let mut config = ServerConfig::new(token, bound);

@@ -3,9 +3,13 @@
 //! when an `output` or `exited` event of the process arrives (and once at the start), so a
 //! silent process costs no requests. When the socket breaks, the follower asks once and
 //! reconnects from the last event it saw (`?since=SEQ`); when it lagged, it asks once.
+//!
+//! Each restart of the process shows on stderr, after the output printed before it, as
+//! `-- restarted (attempt 3) after exit code 1 --` (or `after signal SIGKILL`).
 
 use std::time::Duration;
 
+use super::restart_markers::RestartMarkers;
 use crate::client::Client;
 use crate::client::events::EventHead;
 
@@ -49,13 +53,16 @@ pub(crate) async fn follow(
     source: &mut impl Source,
 ) -> anyhow::Result<()> {
     let opened = Wake::default();
+    let mut markers = RestartMarkers::new(client, id).await?;
     if source.fetch(opened).await? {
         return Ok(());
     }
     let mut events = client.events(None).await?;
     let mut last_seq = None;
     // What was written between the first answer and the subscription.
-    if source.fetch(opened).await? {
+    let ended = source.fetch(opened).await?;
+    print_lines(markers.missed(client).await?);
+    if ended {
         return Ok(());
     }
     loop {
@@ -66,6 +73,7 @@ pub(crate) async fn follow(
                 return Ok(());
             }
             tokio::time::sleep(RECONNECT_PAUSE).await;
+            print_lines(markers.missed(client).await?);
             events = client.events(last_seq.map(|seq: u64| seq + 1)).await?;
             if last_seq.is_none() && source.fetch(opened).await? {
                 return Ok(());
@@ -73,15 +81,31 @@ pub(crate) async fn follow(
             continue;
         };
         let mut wake = Wake::default();
-        wake.add(wakes(id, &first, &mut last_seq));
+        let mut restarts = Vec::new();
+        let mut lagged = false;
         // Take what else has arrived, so one request covers a burst of lines.
-        for _ in 0..EVENT_BATCH {
-            let Some(Some(event)) = events.ready() else { break };
+        let mut next = Some(first);
+        for _ in 0..=EVENT_BATCH {
+            let Some(event) = next.take().or_else(|| events.ready().flatten()) else { break };
             wake.add(wakes(id, &event, &mut last_seq));
+            restarts.extend(markers.of(&event));
+            lagged |= event.event == "lagged";
         }
-        if wake.fetch && source.fetch(wake).await? {
+        // What the run before printed comes first.
+        let ended = (wake.fetch || !restarts.is_empty()) && source.fetch(wake).await?;
+        if lagged {
+            restarts.extend(markers.missed(client).await?);
+        }
+        print_lines(restarts);
+        if ended {
             return Ok(());
         }
+    }
+}
+
+fn print_lines(lines: Vec<String>) {
+    for line in lines {
+        eprintln!("{line}");
     }
 }
 

@@ -13,6 +13,10 @@
 //!
 //! A line not yet ended by a newline makes no event: it is printed with the next line or when
 //! the process ends.
+//!
+//! The daemon answers from the process's log files (`STATE_DIR/logs/ID.log` and its rotated
+//! `ID.log.1` …, or a service's own file) what the ring no longer holds, so `tend logs`
+//! prints everything the files hold. `-n N` prints the last N lines (then follows with `-f`).
 
 use std::io::Write;
 use std::time::Duration;
@@ -35,9 +39,14 @@ pub(crate) struct LogsArgs {
     client: ClientArgs,
     /// Id, unique id prefix or name.
     id: String,
-    /// Follow the output live until the process ends (its bytes exactly, as without -f).
+    /// Follow the output live until the process ends (its bytes exactly, as without -f),
+    /// across rotations and restarts; each restart shows on stderr as
+    /// `-- restarted (attempt N) after exit code C --`.
     #[arg(short, long)]
     follow: bool,
+    /// Print only the last N lines (with -f: then follow).
+    #[arg(short = 'n', long = "tail", value_name = "N", conflicts_with = "json")]
+    tail: Option<u64>,
     /// Print JSON lines, one `{seq, stream, line}` object per line of output, instead of the
     /// raw bytes.
     #[arg(long)]
@@ -52,7 +61,11 @@ pub(crate) fn run(args: LogsArgs) -> anyhow::Result<i32> {
             return super::logs_json::run(&client, &args.id, args.follow).await;
         }
         if !args.follow {
-            let path = process_path(&args.id, "/output?format=text");
+            let query = match args.tail {
+                Some(lines) => format!("/output?format=text&tail={lines}"),
+                None => "/output?format=text".to_owned(),
+            };
+            let path = process_path(&args.id, &query);
             let response = client.raw("GET", &path, None, REQUEST_TIMEOUT).await?;
             note_dropped(&response, &args.id, 0)?;
             write_out(response.body())?;
@@ -62,7 +75,7 @@ pub(crate) fn run(args: LogsArgs) -> anyhow::Result<i32> {
         let info: tend::ProcessInfo =
             client.call("GET", &process_path(&args.id, ""), crate::client::NO_BODY).await?;
         let id = info.id.to_string();
-        let mut bytes = Bytes { client: &client, id: id.clone(), offset: 0 };
+        let mut bytes = Bytes { client: &client, id: id.clone(), offset: 0, tail: args.tail };
         follow(&client, &id, &mut bytes).await?;
         Ok(0)
     })
@@ -73,6 +86,8 @@ struct Bytes<'a> {
     client: &'a Client,
     id: String,
     offset: u64,
+    /// `-n`: the first request asks for the last lines only.
+    tail: Option<u64>,
 }
 
 impl Source for Bytes<'_> {
@@ -80,11 +95,19 @@ impl Source for Bytes<'_> {
     /// last. When it may have ended, the daemon first waits (up to 10 s) for new bytes or
     /// the end (`follow=true`): it marks the process ended a moment after the `exited` event.
     async fn fetch(&mut self, wake: Wake) -> anyhow::Result<bool> {
-        let query = format!("/output?format=text&offset={}&follow={}", self.offset, wake.wait);
+        let query = match self.tail.take() {
+            Some(lines) => format!("/output?format=text&tail={lines}"),
+            None => format!("/output?format=text&offset={}&follow={}", self.offset, wake.wait),
+        };
         let path = process_path(&self.id, &query);
         let response = self.client.raw("GET", &path, None, REQUEST_TIMEOUT).await?;
-        self.offset =
-            note_dropped(&response, &self.id, self.offset)? + response.body().len() as u64;
+        let start = note_dropped(&response, &self.id, self.offset)?;
+        self.offset = match response.header("x-tend-next-offset") {
+            Some(next) => next.parse().with_context(|| {
+                format!("the daemon sent a bad x-tend-next-offset header: {next:?}")
+            })?,
+            None => start + response.body().len() as u64,
+        };
         write_out(response.body())?;
         Ok(response.header("x-tend-ended") == Some("true"))
     }

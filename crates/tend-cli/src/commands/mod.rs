@@ -18,6 +18,7 @@ pub(crate) mod ps;
 pub(crate) mod reload;
 mod resolve;
 pub(crate) mod restart;
+mod restart_markers;
 pub(crate) mod rm;
 pub(crate) mod run;
 pub(crate) mod signal;

@@ -34,6 +34,7 @@ pub(crate) fn run(args: PsArgs) -> anyhow::Result<i32> {
         crate::json_output::print(&shown)?;
     } else {
         print!("{}", table(&shown, &ids));
+        print!("{}", notes(&shown, &ids));
     }
     Ok(0)
 }
@@ -82,6 +83,20 @@ fn table(items: &[&ProcessInfo], ids: &[&str]) -> String {
 }
 
 /// The status, with how a finished process ended: `exited(0)`, `failed(SIGSEGV)`.
+/// A line under the table for each process whose log file cannot be written now:
+/// `note: 3f2a… web: log file …: No space left on device (4096 bytes not written)`.
+fn notes(items: &[&ProcessInfo], ids: &[&str]) -> String {
+    let mut notes = String::new();
+    for info in items {
+        if let Some(error) = &info.log_error {
+            let id = short_id(&info.id.to_string(), ids);
+            let name = info.name.as_deref().map(|name| format!(" {name}")).unwrap_or_default();
+            notes.push_str(&format!("note: {id}{name}: {error}\n"));
+        }
+    }
+    notes
+}
+
 fn status(info: &ProcessInfo) -> String {
     if !info.status.is_finished() {
         return info.status.to_string();

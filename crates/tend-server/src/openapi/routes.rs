@@ -104,6 +104,11 @@ fn process_routes() -> Vec<Route> {
             "format=text: wait up to 10 s for bytes past `offset` or the end.",
             json!({ "type": "boolean" }),
         )
+        .query_param(
+            "tail",
+            "format=text: only the last N lines (from the log files when the ring holds fewer).",
+            json!({ "type": "integer", "minimum": 0 }),
+        )
         .json_or_bytes::<LinesAnswer>(200, "Lines (JSON), or the captured bytes with format=text.")
         .fails(&[BAD, NO_PROCESS, EVICTED, AMBIGUOUS]),
         process(Route::post(

@@ -4,6 +4,7 @@
 pub(crate) mod body;
 mod daemons;
 mod hello;
+mod output_text;
 mod pipelines;
 mod processes;
 mod projects;

@@ -2,11 +2,9 @@
 //! `process.*` action and [`call`]s it, so the API and every other caller of the actions
 //! share one code path (the process limit and name lookup included).
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderName, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use tend::ProcessInfo;
@@ -70,6 +68,12 @@ pub(crate) async fn remove(
     let removed: ProcessInfo = call(&state, "process.remove", &IdRequest { id }).await?;
     // Its events go from the replay log too, and their memory with them.
     state.event_log().forget(removed.id);
+    // So do its own log files (`ID.log*`), never a file other processes share.
+    if let Some(path) = removed.log_path.clone()
+        && path.file_name() == Some(format!("{}.log", removed.id).as_ref())
+    {
+        let _ = tokio::task::spawn_blocking(move || crate::log_files::remove(&path)).await;
+    }
     Ok(Json(removed))
 }
 
@@ -150,12 +154,13 @@ pub(crate) async fn output(
     Path(id): Path<String>,
     params: Params,
 ) -> ApiResult<Response> {
-    params.only(&["since", "format", "limit", "offset", "follow"])?;
+    params.only(&["since", "format", "limit", "offset", "follow", "tail"])?;
     // Unknown ids are a 404 before any parameter is looked at.
     let info: ProcessInfo = call(&state, "process.get", &IdRequest { id: id.clone() }).await?;
     // Every parameter is checked whichever form is asked for, so a bad one is a 400 in both.
     let (since, limit) = (params.number("since")?, params.number("limit")?);
     let offset = params.number("offset")?.unwrap_or(0);
+    let tail = params.number("tail")?;
     let follow = match params.get("follow") {
         None | Some("false") => false,
         Some("true") => true,
@@ -173,7 +178,8 @@ pub(crate) async fn output(
                 .service()
                 .get(&info.id.to_string())
                 .map_err(crate::actions::ActionError::from)?;
-            return output_text(&process, offset, follow).await;
+            let query = super::output_text::TextQuery { offset, follow, tail };
+            return super::output_text::answer(&process, query).await;
         }
         Some(other) => {
             return Err(ApiError::bad_request(format!(
@@ -181,44 +187,10 @@ pub(crate) async fn output(
             )));
         }
     }
+    if tail.is_some() {
+        return Err(ApiError::bad_request("query parameter `tail`: needs format=text"));
+    }
     let query = LinesQuery { id: info.id.to_string(), since, limit };
     let lines: LinesAnswer = call(&state, "process.lines", &query).await?;
     Ok(Json(lines).into_response())
-}
-
-/// How long `format=text&follow=true` waits for output beyond `offset` before answering with
-/// nothing new; the client asks again.
-const FOLLOW_WAIT: Duration = Duration::from_secs(10);
-
-/// `?format=text[&offset=N][&follow=true]`: the captured bytes from byte `offset` on (0, the
-/// first byte the process ever wrote, by default), both streams in order, exactly as written.
-/// With `follow=true` it first waits (up to 10 s) until there is something past `offset` or
-/// the process has ended. Headers say where the body starts and what is missing before it:
-///
-/// * `X-Tend-Offset`: the offset of the first byte of the body; ask for
-///   `X-Tend-Offset + body length` next to follow;
-/// * `X-Tend-Dropped-Bytes`: bytes between `offset` and the body that the capture ring
-///   dropped before they were read;
-/// * `X-Tend-Cut-Line`: `true` when bytes were dropped and the body starts inside a line;
-/// * `X-Tend-Ended`: `true` when the process has ended and the body reaches the end of its
-///   output: nothing more will come.
-async fn output_text(process: &tend::Process, offset: u64, follow: bool) -> ApiResult<Response> {
-    if follow {
-        // Nothing new within the wait is an empty answer, not an error.
-        let _ = tokio::time::timeout(FOLLOW_WAIT, process.wait_output(offset)).await;
-    }
-    let since = process.output_since(offset);
-    // A zero timeout polls once: `Ok(false)` is "ended, and nothing past what we send".
-    let ended = matches!(
-        tokio::time::timeout(Duration::ZERO, process.wait_output(since.next_offset())).await,
-        Ok(false)
-    );
-    let headers = [
-        (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-        (HeaderName::from_static("x-tend-offset"), since.offset.to_string()),
-        (HeaderName::from_static("x-tend-dropped-bytes"), since.dropped.to_string()),
-        (HeaderName::from_static("x-tend-cut-line"), since.cut.to_string()),
-        (HeaderName::from_static("x-tend-ended"), ended.to_string()),
-    ];
-    Ok((headers, since.bytes).into_response())
 }

@@ -101,7 +101,7 @@ fn default_ps_lists_pending_and_restarting_processes() {
 }
 
 /// `GET /metrics` from the daemon, as text.
-fn metrics_text(daemon: &DaemonUnderTest) -> String {
+pub(crate) fn metrics_text(daemon: &DaemonUnderTest) -> String {
     let addr: std::net::SocketAddr =
         daemon.url.trim_start_matches("http://").parse().expect("address");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

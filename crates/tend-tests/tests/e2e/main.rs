@@ -19,6 +19,7 @@ mod daemon_pidfile;
 mod daemon_probe;
 mod daemon_registry;
 mod daemon_support;
+mod disk_logs;
 mod durations_api;
 mod durations_cli;
 mod durations_library;

@@ -2,7 +2,7 @@
 //! state directory: the applied projects (`projects/NAME.json`) come back up, with new
 //! processes, after a SIGTERM and after a SIGKILL (nothing of the earlier daemon left running
 //! in between); records of finished processes (`records/ID.json`) are listed again (`ps -a`,
-//! `GET /processes/{id}`) until `rm`; a corrupt file is set aside as `*.corrupt` and named in
+//! `GET /processes/{id}`, `tend logs` from the log files) until `rm`; a corrupt file is set aside as `*.corrupt` and named in
 //! the daemon's log; `--no-resume` keeps saved projects without starting them; a project
 //! taken down is not saved any more; at most 1,000 records are kept.
 
@@ -103,6 +103,15 @@ async fn services_up(daemon: &RealDaemon, name: &str) -> BTreeMap<String, u32> {
     }
 }
 
+/// A daemon on a new state directory with project `shop` up; its services' PIDs.
+async fn shop_up() -> (StateDir, RealDaemon, BTreeMap<String, u32>) {
+    let state = StateDir::new();
+    let daemon = state.start(&[]);
+    apply(&daemon, "shop").await;
+    let pids = services_up(&daemon, "shop").await;
+    (state, daemon, pids)
+}
+
 /// The PIDs of a project's services if every one is ready and running.
 fn ready_pids(project: &Value) -> Option<BTreeMap<String, u32>> {
     let services = project["services"].as_array()?;
@@ -150,10 +159,7 @@ async fn all_gone(pids: &[u32]) {
 
 #[tokio::test]
 async fn after_a_sigterm_the_project_comes_back_and_earlier_records_are_listed() {
-    let state = StateDir::new();
-    let daemon = state.start(&[]);
-    apply(&daemon, "shop").await;
-    let before = services_up(&daemon, "shop").await;
+    let (state, daemon, before) = shop_up().await;
     let greeter = finished(&daemon, "greeter", "echo hello from before").await;
     let three = finished(&daemon, "three", "exit 3").await;
     let napper = daemon.start_sh("exec sleep 300").await;
@@ -193,6 +199,9 @@ async fn after_a_sigterm_the_project_comes_back_and_earlier_records_are_listed()
         "the project's old processes are not records: {listed:?}"
     );
     assert_eq!(services.count(), 2);
+    // Its output is on disk (`logs/ID.log`), read back for the restored record.
+    let logs = daemon.tend(&["logs", &greeter]).await;
+    assert_eq!(String::from_utf8_lossy(&logs.stdout), "hello from before\n", "{logs:?}");
     let one = daemon.call("GET", &format!("/processes/{three}"), None).await;
     assert_eq!((one.status, one.json()["exit_code"].as_i64()), (200, Some(3)));
 
@@ -207,10 +216,7 @@ async fn after_a_sigterm_the_project_comes_back_and_earlier_records_are_listed()
 
 #[tokio::test]
 async fn after_a_sigkill_nothing_is_left_running_and_the_next_start_brings_the_project_back() {
-    let state = StateDir::new();
-    let daemon = state.start(&[]);
-    apply(&daemon, "shop").await;
-    let before = services_up(&daemon, "shop").await;
+    let (state, daemon, before) = shop_up().await;
     let three = finished(&daemon, "three", "exit 3").await;
     let napper = daemon.start_sh("exec sleep 300").await;
     let napper_pid = daemon.call("GET", &format!("/processes/{napper}"), None).await.json()["pid"]
@@ -237,10 +243,7 @@ async fn after_a_sigkill_nothing_is_left_running_and_the_next_start_brings_the_p
 
 #[tokio::test]
 async fn corrupt_state_files_are_set_aside_and_the_daemon_starts() {
-    let state = StateDir::new();
-    let daemon = state.start(&[]);
-    apply(&daemon, "shop").await;
-    services_up(&daemon, "shop").await;
+    let (state, daemon, _) = shop_up().await;
     let three = finished(&daemon, "three", "exit 3").await;
     recorded(&state, &[&three]).await;
     assert!(daemon.stop_with(Signal::TERM).success());
@@ -266,10 +269,7 @@ async fn corrupt_state_files_are_set_aside_and_the_daemon_starts() {
 
 #[tokio::test]
 async fn no_resume_keeps_saved_projects_without_starting_them() {
-    let state = StateDir::new();
-    let daemon = state.start(&[]);
-    apply(&daemon, "shop").await;
-    let before = services_up(&daemon, "shop").await;
+    let (state, daemon, before) = shop_up().await;
     assert!(daemon.stop_with(Signal::TERM).success());
     all_gone(&before.values().copied().collect::<Vec<_>>()).await;
 

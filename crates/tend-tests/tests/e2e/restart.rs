@@ -64,7 +64,7 @@ fn attempts(events: &[Event]) -> Vec<u32> {
     events
         .iter()
         .filter_map(|e| match e.kind {
-            EventKind::Restarted { attempt } => Some(attempt),
+            EventKind::Restarted { attempt, .. } => Some(attempt),
             _ => None,
         })
         .collect()

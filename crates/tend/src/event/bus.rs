@@ -312,7 +312,7 @@ mod tests {
 
         let (mut first, mut second) = (bus.subscribe(), bus.subscribe());
         bus.publish_lines(id, empty_lines(1000));
-        bus.publish(id, [EventKind::Restarted { attempt: 1 }]);
+        bus.publish(id, [EventKind::Restarted { attempt: 1, exit_code: Some(1), signal: None }]);
         for _ in 0..1001 {
             assert!(matches!(first.try_recv(), Some(Received::Event(_))));
         }

@@ -20,15 +20,19 @@
 //! # Ok::<(), tend::logfile::LogFileError>(())
 //! ```
 
+mod dir;
 mod error;
 mod files;
 mod follow;
 mod shared;
+mod trouble;
 mod writer;
 
+pub use dir::LogDir;
 pub use error::LogFileError;
 pub use follow::{Followed, append_output, follow};
 pub use shared::SharedLogFile;
+pub use trouble::write_errors_total;
 pub use writer::{
     DEFAULT_KEEP, DEFAULT_MAX_SIZE, DEFAULT_MODE, LogFile, LogFileOptions, MAX_HELD_LINE,
 };

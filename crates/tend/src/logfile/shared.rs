@@ -1,8 +1,10 @@
 //! [`SharedLogFile`]: one [`LogFile`] that processes write to from their output readers.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{LogFile, LogFileError};
+use super::trouble::Trouble;
+use super::{LogFile, LogFileError, LogFileOptions};
 
 /// A [`LogFile`] shared by the processes that write their output to it through
 /// [`StartOptions::log_file`](crate::StartOptions::log_file): every run of a service appends
@@ -11,6 +13,12 @@ use super::{LogFile, LogFileError};
 /// The output readers hand their whole lines to it directly, and wait while the disk is
 /// behind (a bounded queue), so no byte is lost to a full capture ring, unlike a
 /// [`follow`](super::follow)er of the ring.
+///
+/// A failing disk (full, read-only, no permission) never stops the processes: a failed
+/// write returns at once, its bytes are counted as not written, and the next write tries
+/// again. The error is kept ([`error`](Self::error)) until a write succeeds, logged once
+/// (`tracing`, target `tend::logfile`) when it starts and once when writing resumes, and
+/// every failed write counts in [`write_errors_total`](super::write_errors_total).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,22 +34,97 @@ use super::{LogFile, LogFileError};
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
-pub struct SharedLogFile(Arc<Mutex<LogFile>>);
+pub struct SharedLogFile(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    log: Mutex<LogFile>,
+    path: PathBuf,
+    trouble: Mutex<Option<Trouble>>,
+}
 
 impl SharedLogFile {
     /// Shares `log`.
     pub fn new(log: LogFile) -> Self {
-        Self(Arc::new(Mutex::new(log)))
+        let path = log.path().to_path_buf();
+        Self(Arc::new(Inner { log: Mutex::new(log), path, trouble: Mutex::new(None) }))
+    }
+
+    /// Opens `path` with `options`; when that fails, the log still exists and holds the
+    /// error ([`error`](Self::error)): each write tries to open the file again, so a log
+    /// whose directory cannot be created now (a full disk, a missing mount) starts once it
+    /// can. This is how a daemon gives every process a log without a disk error ever
+    /// refusing a start.
+    pub fn open_or_retry(options: &LogFileOptions, path: impl AsRef<Path>) -> Self {
+        let path = path.as_ref();
+        match options.open(path) {
+            Ok(log) => Self::new(log),
+            Err(error) => {
+                let shared = Self::new(options.unopened(path.to_path_buf()));
+                shared.failed(&error, 0);
+                shared
+            }
+        }
+    }
+
+    /// The live file's path.
+    pub fn path(&self) -> &Path {
+        &self.0.path
+    }
+
+    /// The error of the latest failed write (or open), with the bytes not written since the
+    /// trouble began, e.g. `log file /var/log/web.log: No space left on device (4096 bytes
+    /// not written)`; `None` when the latest write succeeded.
+    pub fn error(&self) -> Option<String> {
+        self.trouble().as_ref().map(|trouble| trouble.message(&self.0.path))
     }
 
     /// Appends `bytes` (see [`LogFile::write`]). Blocks on the file: call it from a blocking
-    /// context.
+    /// context. A failure is kept ([`error`](Self::error)) until a write succeeds.
     ///
     /// # Errors
     ///
     /// As [`LogFile::write`].
     pub fn write(&self, bytes: &[u8]) -> Result<(), LogFileError> {
-        self.lock().write(bytes)
+        let mut log = self.lock();
+        let before = log.accounted();
+        let result = log.write(bytes);
+        let lost = (before + bytes.len() as u64).saturating_sub(log.accounted());
+        drop(log);
+        match &result {
+            Ok(()) => self.succeeded(),
+            Err(error) => self.failed(error, lost),
+        }
+        result
+    }
+
+    fn failed(&self, error: &LogFileError, lost: u64) {
+        super::trouble::count_error();
+        let mut trouble = self.trouble();
+        match trouble.as_mut() {
+            Some(trouble) => trouble.again(error, lost),
+            None => {
+                let started = Trouble::new(error, lost);
+                tracing::warn!(target: "tend::logfile", "{}", started.message(&self.0.path));
+                *trouble = Some(started);
+            }
+        }
+    }
+
+    fn succeeded(&self) {
+        let mut trouble = self.trouble();
+        if let Some(ended) = trouble.take() {
+            tracing::warn!(
+                target: "tend::logfile",
+                "log file {}: writing again ({} bytes were not written)",
+                self.0.path.display(),
+                ended.lost()
+            );
+        }
+    }
+
+    fn trouble(&self) -> MutexGuard<'_, Option<Trouble>> {
+        self.0.trouble.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Writes the held unfinished line and closes the file once this is the last handle;
@@ -52,13 +135,15 @@ impl SharedLogFile {
     /// As [`LogFile::close`].
     pub fn close(self) -> Result<(), LogFileError> {
         match Arc::try_unwrap(self.0) {
-            Ok(log) => log.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()).close(),
+            Ok(inner) => {
+                inner.log.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()).close()
+            }
             Err(shared) => Self(shared).lock().write_held(),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, LogFile> {
         // A panic while writing leaves the file usable: its state is a size and a held line.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

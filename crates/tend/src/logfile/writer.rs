@@ -92,7 +92,25 @@ impl LogFileOptions {
             rotates,
             held: Vec::new(),
             open_line: false,
+            appended: 0,
         })
+    }
+
+    /// A writer for `path` whose live file is not open yet (opening it failed): each write
+    /// tries to open it again, so logging starts once the path can be opened.
+    pub(super) fn unopened(&self, path: PathBuf) -> LogFile {
+        LogFile {
+            path,
+            max_size: self.max_size.bytes().max(1),
+            keep: self.keep,
+            mode: self.mode,
+            file: None,
+            size: 0,
+            rotates: true,
+            held: Vec::new(),
+            open_line: false,
+            appended: 0,
+        }
     }
 }
 
@@ -141,6 +159,8 @@ pub struct LogFile {
     held: Vec<u8>,
     /// A long unfinished line was written out: its rest goes to the same file.
     open_line: bool,
+    /// Bytes appended to the files since opened (to tell how many a failed write lost).
+    appended: u64,
 }
 
 impl LogFile {
@@ -166,6 +186,11 @@ impl LogFile {
     /// Bytes of an unfinished line held in memory.
     pub fn held(&self) -> usize {
         self.held.len()
+    }
+
+    /// Bytes appended to the files plus those held: what was given to it and not lost.
+    pub(super) fn accounted(&self) -> u64 {
+        self.appended + self.held.len() as u64
     }
 
     /// Appends `bytes`, rotating before any line that would not fit (see [`LogFile`]).
@@ -334,6 +359,7 @@ impl LogFile {
                 }
                 Ok(n) => {
                     self.size += n as u64;
+                    self.appended += n as u64;
                     IoSlice::advance_slices(&mut parts, n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

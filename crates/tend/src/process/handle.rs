@@ -76,6 +76,16 @@ impl Process {
         self.shared.info()
     }
 
+    /// Bytes of its output (counted as [`output_since`](Self::output_since) counts them)
+    /// its log file's writer has handled so far: written, or lost to a write error. The file
+    /// ([`ProcessInfo::log_path`]) lags the capture ring by the whole lines still queued and
+    /// each stream's unfinished line; with one stream (or
+    /// [`merge_stderr`](crate::StartOptions::merge_stderr)) its bytes of this process are
+    /// those before this offset. 0 without a log file.
+    pub fn logged_bytes(&self) -> u64 {
+        self.shared.logged.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// A copy of the captured output so far.
     pub fn output(&self) -> Output {
         self.shared.output()

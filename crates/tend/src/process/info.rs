@@ -168,6 +168,18 @@ pub struct ProcessInfo {
     /// shared between members count once per member. Null as `cpu_percent` is.
     #[serde(default)]
     pub memory_bytes: Option<u64>,
+    /// The file its output is appended to ([`StartOptions::log_file`](crate::StartOptions::log_file),
+    /// [`output_file`](crate::StartOptions::output_file), or `ID.log` in the service's
+    /// [`log_dir`](crate::ServiceConfig::log_dir)); rotated files are `PATH.1` … `PATH.N`.
+    /// Null when it has none.
+    #[serde(default)]
+    pub log_path: Option<PathBuf>,
+    /// Why its log file cannot be written now, e.g. `log file /logs/web.log: No space left on
+    /// device (4096 bytes not written)`: the latest write failed (the process runs on and its
+    /// output still reaches the capture ring and events; writing resumes, and this is null
+    /// again, once a write succeeds). Null when fine.
+    #[serde(default)]
+    pub log_error: Option<String>,
 }
 
 /// Why a process could not be started, as a shell tells the two apart (see

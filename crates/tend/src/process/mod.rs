@@ -74,7 +74,7 @@ pub use validate::{check_env_name, check_no_nul};
 // crate's own short paths to them.
 pub(crate) use handle::Process;
 pub(crate) use info::{ProcessId, ProcessInfo, Reason, Status};
-pub(crate) use options::{OutputMode, StartOptions, StdinMode};
+pub(crate) use options::{OutputFileTarget, OutputMode, StartOptions, StdinMode};
 pub(crate) use owner::Owner;
 pub(crate) use restart::Restart;
 pub(crate) use shared::ProcessShared;

@@ -131,6 +131,27 @@ pub(crate) enum OutputFileTarget {
     Path(PathBuf),
     /// A rotating log file, shared.
     Log(SharedLogFile),
+    /// `ID.log` in the service's log directory ([`ServiceConfig::log_dir`](crate::ServiceConfig::log_dir)),
+    /// given at the start: a new process started with the same options gets its own.
+    DirLog(SharedLogFile),
+}
+
+impl OutputFileTarget {
+    /// The file's path.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        match self {
+            OutputFileTarget::Path(path) => path,
+            OutputFileTarget::Log(log) | OutputFileTarget::DirLog(log) => log.path(),
+        }
+    }
+
+    /// The error of a rotating log file's latest write, if it failed.
+    pub(crate) fn log_error(&self) -> Option<String> {
+        match self {
+            OutputFileTarget::Path(_) => None,
+            OutputFileTarget::Log(log) | OutputFileTarget::DirLog(log) => log.error(),
+        }
+    }
 }
 
 /// A callback for every line of output; set with [`StartOptions::on_line`].

@@ -11,6 +11,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -32,20 +33,21 @@ pub(crate) struct OutputFile {
 }
 
 impl OutputFile {
-    /// Opens `path` for appending, creating it if missing, and starts the writer task.
-    pub(crate) fn open(path: &Path) -> std::io::Result<Self> {
+    /// Opens `path` for appending, creating it if missing, and starts the writer task, which
+    /// adds to `logged` the bytes it has handed to the file.
+    pub(crate) fn open(path: &Path, logged: Arc<AtomicU64>) -> std::io::Result<Self> {
         let file = OpenOptions::new().append(true).create(true).open(path)?;
-        Ok(Self::start(Sink::File { file: Arc::new(file), path: path.to_path_buf() }))
+        Ok(Self::start(Sink::File { file: Arc::new(file), path: path.to_path_buf() }, logged))
     }
 
     /// Starts the writer task for a shared rotating log file.
-    pub(crate) fn log(log: SharedLogFile) -> Self {
-        Self::start(Sink::Log(log))
+    pub(crate) fn log(log: SharedLogFile, logged: Arc<AtomicU64>) -> Self {
+        Self::start(Sink::Log(log), logged)
     }
 
-    fn start(sink: Sink) -> Self {
+    fn start(sink: Sink, logged: Arc<AtomicU64>) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(write_all(sink, receiver));
+        let task = tokio::spawn(write_all(sink, receiver, logged));
         Self { sender, task }
     }
 
@@ -136,7 +138,9 @@ impl Sink {
                 .try_for_each(|unit| (&**file).write_all(unit))
                 .map_err(|e| e.to_string()),
             Sink::Log(log) => {
-                units.iter().try_for_each(|unit| log.write(unit)).map_err(|e| e.to_string())
+                // Every unit is tried: a failed one is counted as lost, the next may succeed.
+                let failures = units.iter().filter_map(|unit| log.write(unit).err());
+                failures.last().map_or(Ok(()), |error| Err(error.to_string()))
             }
         }
     }
@@ -144,18 +148,22 @@ impl Sink {
 
 /// The writer task: takes whatever is queued, writes it on the blocking pool, repeats. After
 /// a write error to a plain file it warns once and discards the rest, so readers never wait
-/// on a dead file. A log file stays usable after an error (a rotation may fix a full disk),
-/// so every batch is tried; its errors are warned about as they come.
-async fn write_all(sink: Sink, mut receiver: mpsc::Receiver<Bytes>) {
+/// on a dead file. A log file stays usable after an error (space may be freed), so every
+/// batch is tried; the log file keeps, logs and counts its errors itself (a failed write
+/// returns at once, so a failing disk never holds the readers up).
+async fn write_all(sink: Sink, mut receiver: mpsc::Receiver<Bytes>, logged: Arc<AtomicU64>) {
     let mut batch = Vec::with_capacity(QUEUE);
     let mut failed = false;
     while receiver.recv_many(&mut batch, QUEUE).await > 0 {
         let units = std::mem::replace(&mut batch, Vec::with_capacity(QUEUE));
+        let bytes: usize = units.iter().map(Bytes::len).sum();
         if failed {
+            logged.fetch_add(bytes as u64, Ordering::Relaxed);
             continue;
         }
         let writer = sink.clone();
         let written = tokio::task::spawn_blocking(move || writer.write(&units)).await;
+        logged.fetch_add(bytes as u64, Ordering::Relaxed);
         let error = match written {
             Ok(Ok(())) => continue,
             Ok(Err(error)) => error,
@@ -166,7 +174,7 @@ async fn write_all(sink: Sink, mut receiver: mpsc::Receiver<Bytes>) {
                 tracing::warn!(path = %path.display(), %error, "cannot write the output file; dropping further output to it");
                 failed = true;
             }
-            Sink::Log(_) => tracing::warn!(%error, "cannot write the log file"),
+            Sink::Log(_) => {}
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The state one managed process shares between its handle, its tasks and the service.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::Timestamp;
@@ -64,13 +65,20 @@ pub(crate) struct ProcessShared {
     /// [`queue`](super::queue)).
     pub(crate) parked: super::queue::Parked,
     pub(crate) bus: Arc<EventBus>,
+    /// Bytes of output its output-file writer has handed to the file (written or lost).
+    pub(crate) logged: Arc<AtomicU64>,
 }
 
 impl ProcessShared {
+    #[cfg(test)]
     pub(crate) fn new(options: StartOptions, bus: Arc<EventBus>) -> Self {
+        Self::with_id(ProcessId::new(), options, bus)
+    }
+
+    pub(crate) fn with_id(id: ProcessId, options: StartOptions, bus: Arc<EventBus>) -> Self {
         let ring_size = if options.capture { options.ring_size } else { 0 };
         Self {
-            id: ProcessId::new(),
+            id,
             state: Mutex::new(State {
                 status: Status::Pending,
                 pid: None,
@@ -99,6 +107,7 @@ impl ProcessShared {
             parked: super::queue::Parked::default(),
             options,
             bus,
+            logged: Arc::default(),
         }
     }
 
@@ -142,6 +151,8 @@ impl ProcessShared {
             cpu_percent: state.current_usage().map(|usage| usage.cpu_percent),
             cpu_seconds: state.current_usage().map(|usage| usage.cpu_seconds),
             memory_bytes: state.current_usage().map(|usage| usage.memory_bytes),
+            log_path: self.options.output_file.as_ref().map(|file| file.path().to_path_buf()),
+            log_error: self.options.output_file.as_ref().and_then(|file| file.log_error()),
         }
     }
 

@@ -45,7 +45,7 @@ struct Run {
 
 /// Spawns the child for `shared` and the tasks that read and supervise it.
 pub(crate) fn spawn(shared: &Arc<ProcessShared>, owner: Arc<dyn Owner>) -> Result<(), Error> {
-    let started = open_output_file(&shared.options)
+    let started = open_output_file(shared)
         .and_then(|file| Ok((start_run(shared, owner.as_ref(), file.as_ref())?, file)));
     let (run, file) = match started {
         Ok(started) => started,
@@ -62,7 +62,8 @@ pub(crate) fn spawn(shared: &Arc<ProcessShared>, owner: Arc<dyn Owner>) -> Resul
     Ok(())
 }
 
-fn open_output_file(options: &StartOptions) -> Result<Option<OutputFile>, Error> {
+fn open_output_file(shared: &ProcessShared) -> Result<Option<OutputFile>, Error> {
+    let options = &shared.options;
     let Some(target) = &options.output_file else { return Ok(None) };
     if options.output != OutputMode::Piped {
         return Err(Error::InvalidOption {
@@ -71,10 +72,12 @@ fn open_output_file(options: &StartOptions) -> Result<Option<OutputFile>, Error>
         });
     }
     match target {
-        OutputFileTarget::Path(path) => OutputFile::open(path)
+        OutputFileTarget::Path(path) => OutputFile::open(path, shared.logged.clone())
             .map(Some)
             .map_err(|source| Error::OutputFile { path: path.clone(), source }),
-        OutputFileTarget::Log(log) => Ok(Some(OutputFile::log(log.clone()))),
+        OutputFileTarget::Log(log) | OutputFileTarget::DirLog(log) => {
+            Ok(Some(OutputFile::log(log.clone(), shared.logged.clone())))
+        }
     }
 }
 
@@ -236,7 +239,10 @@ async fn supervise(
             state.restarts += 1;
             state.restarts
         };
-        shared.bus.publish(shared.id, [EventKind::Restarted { attempt }]);
+        let ended = status.as_ref().ok();
+        let exit_code = ended.and_then(|status| status.code());
+        let signal = ended.and_then(|status| exit_signal(*status));
+        shared.bus.publish(shared.id, [EventKind::Restarted { attempt, exit_code, signal }]);
         shared.stdin.wait_idle().await;
         match start_run(&shared, owner.as_ref(), file.as_ref()) {
             Ok(next) => {

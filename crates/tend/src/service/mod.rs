@@ -47,6 +47,10 @@ pub struct ServiceConfig {
     /// records are not bounded here: a caller that takes starts from others bounds them (the
     /// daemon's `--max-processes` counts them).
     pub max_running: Option<usize>,
+    /// Where the processes started without a log or output file of their own write their
+    /// output: `DIR/ID.log`, rotated (see [`LogDir`](crate::logfile::LogDir)); `None` (the
+    /// default) keeps their output in memory only.
+    pub log_dir: Option<crate::logfile::LogDir>,
 }
 
 impl Default for ServiceConfig {
@@ -56,6 +60,7 @@ impl Default for ServiceConfig {
             event_bytes: DEFAULT_EVENT_BYTES,
             max_finished: DEFAULT_MAX_FINISHED,
             max_running: None,
+            log_dir: None,
         }
     }
 }
@@ -195,7 +200,12 @@ impl Service {
             // forking takes far longer than the one pipe write left in that window.
             self.inner.guardian();
         }
-        let shared = Arc::new(ProcessShared::new(options, self.inner.bus.clone()));
+        let id = ProcessId::new();
+        let options = match &self.inner.config.log_dir {
+            Some(dir) => dir.give(options, id),
+            None => options,
+        };
+        let shared = Arc::new(ProcessShared::with_id(id, options, self.inner.bus.clone()));
         let owner: Arc<dyn Owner> = Arc::new(Link(Arc::downgrade(&self.inner)));
         {
             let mut table = self.table();

@@ -17,8 +17,9 @@ impl Service {
     /// created (start order), and count against
     /// [`ServiceConfig::max_finished`](super::ServiceConfig::max_finished) like any finished
     /// record: those that ended first are dropped beyond it (their ids then answer
-    /// [`Error::Evicted`](crate::Error::Evicted)). A restored record has no output (its ring
-    /// is empty), no stdin and no process: `wait` returns its info at once, signals fail with
+    /// [`Error::Evicted`](crate::Error::Evicted)). A restored record has no output in memory
+    /// (its ring is empty; its `log_path`, if any, is kept), no stdin and no process: `wait`
+    /// returns its info at once, signals fail with
     /// "not running", [`remove`](Service::remove) removes it. Left out: a record that is not
     /// finished (`pending` or `running`: no process stands behind it any more), and one
     /// whose id the table holds already or that comes twice.
@@ -52,8 +53,11 @@ fn restored(info: ProcessInfo, bus: &Arc<EventBus>) -> Arc<ProcessShared> {
     options.name = info.name;
     options.dir = info.dir;
     options.labels = info.labels;
-    let mut shared = ProcessShared::new(options, bus.clone());
-    shared.id = info.id;
+    if let Some(path) = info.log_path {
+        // What it wrote is read back from there: nothing of it is in memory any more.
+        options = options.output_file(path);
+    }
+    let shared = ProcessShared::with_id(info.id, options, bus.clone());
     {
         let mut state = shared.state();
         state.status = info.status;
