@@ -305,6 +305,44 @@ mod tests {
     }
 
     #[test]
+    fn a_queued_process_whose_group_is_full_does_not_hold_up_those_behind_it() {
+        let bus = Arc::new(EventBus::new(16, 1 << 20));
+        let mut table = Table::default();
+        let make = |group: Option<&str>| {
+            let options = StartOptions::new("true");
+            let options = match group {
+                Some(key) => options.queue_group(key, 1),
+                None => options,
+            };
+            let shared = Arc::new(ProcessShared::new(options, bus.clone()));
+            table_status(&shared, crate::Status::Queued);
+            shared
+        };
+        let (grouped, other) = (make(Some("g")), make(Some("g")));
+        let (free, later) = (make(None), make(None));
+        let mut admitted = Vec::new();
+        for shared in [&grouped, &other, &free, &later] {
+            table.insert(shared.clone()).unwrap();
+            admitted.push(table.admit(shared, Some(2)));
+        }
+        assert_eq!(
+            admitted,
+            [true, false, true, false],
+            "the group's second and the third start wait"
+        );
+        table.finished(&free, 10);
+        let next: Vec<_> = table.next_to_start(Some(2)).iter().map(|p| p.id).collect();
+        assert_eq!(next, [later.id], "`other` waits for its group; `later` takes the slot");
+        table.finished(&grouped, 10);
+        let next: Vec<_> = table.next_to_start(Some(2)).iter().map(|p| p.id).collect();
+        assert_eq!(next, [other.id]);
+    }
+
+    fn table_status(shared: &ProcessShared, status: crate::Status) {
+        shared.state().status = status;
+    }
+
+    #[test]
     fn evicted_ids_are_bounded() {
         let mut table = Table::default();
         let oldest = ProcessId::new();
