@@ -204,7 +204,8 @@ impl Drop for Tmpfs {
 
 #[test]
 fn a_full_disk_never_stops_a_process_and_writing_resumes() {
-    let daemon = DaemonUnderTest::start();
+    let mut daemon = DaemonUnderTest::start();
+    let daemon_log = crate::support::line_channel(daemon.take_stderr());
     let logs = daemon.state_dir().join("logs");
     let _tmpfs = Tmpfs::mount(&logs, "1m");
     let id = started_id(&daemon, &["--name", "chat", "--", FIXTURE, "echo"]);
@@ -255,7 +256,17 @@ fn a_full_disk_never_stops_a_process_and_writing_resumes() {
             .is_ok_and(|text| text.ends_with("after the space was freed\n"))
     });
     assert!(info(&daemon, &id)["log_error"].is_null());
+    // The daemon's log says it once when it began and once when it ended, however many
+    // writes failed in between.
+    let began = crate::support::next_line(&daemon_log, "the daemon's log line for the error");
+    assert!(
+        began.contains(&format!("log file {}: No space left on device", path.display())),
+        "{began}"
+    );
+    let ended = crate::support::next_line(&daemon_log, "the daemon's log line for resuming");
+    assert!(ended.contains(&format!("log file {}: writing again (", path.display())), "{ended}");
     daemon.ok(&["kill", "chat"]);
+    assert!(daemon_log.try_recv().is_err(), "nothing more in the daemon's log");
 }
 
 #[test]
