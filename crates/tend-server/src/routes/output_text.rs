@@ -105,7 +105,11 @@ fn from_offset(
 ) -> std::io::Result<Answer> {
     let since = process.output_since(offset);
     let on_disk = files.len();
-    let from_files = on_disk > 0 && (since.dropped > 0 || (offset == 0 && on_disk > logged));
+    // The files reach back further than the ring (to before the process when they hold more
+    // than it wrote to them: an earlier process's output, or a restored record's).
+    let reach_back = on_disk > logged || logged - on_disk < since.offset;
+    let from_files =
+        on_disk > 0 && reach_back && (since.dropped > 0 || (offset == 0 && on_disk > logged));
     if !from_files {
         let next = since.next_offset();
         return Ok(Answer {

@@ -174,6 +174,10 @@ fn follow_goes_across_rotations_and_marks_a_restart() {
     );
     assert_eq!(info(&daemon, &id)["restarts"], 1);
     assert!(log_files(&path).1 > 10, "rotated");
+    // -n across the restart and the rotated files: the first run's last line, then all of
+    // the second run.
+    let tail = stdout_of(&daemon, &["logs", "-n", "300001", &id]);
+    assert!(tail == [b"300000\n".to_vec(), seq(300_000)].concat(), "-n across a restart");
 }
 
 /// A tmpfs mounted on a directory for the test's life.
