@@ -58,12 +58,12 @@ pub(crate) async fn answer(process: &Process, query: TextQuery) -> ApiResult<Res
         // Nothing new within the wait is an empty answer, not an error.
         let _ = tokio::time::timeout(FOLLOW_WAIT, process.wait_output(query.offset)).await;
     }
-    let logged = process.logged_bytes();
     let path = process.info().log_path;
-    let files = tokio::task::spawn_blocking(move || path.map(|path| LogFiles::list(&path)))
-        .await
-        .map_err(internal)?
-        .unwrap_or_default();
+    let listed = tokio::task::spawn_blocking({
+        let process = process.clone();
+        move || path.map(|path| list_still(&process, &path))
+    });
+    let (logged, files) = listed.await.map_err(internal)?.unwrap_or_default();
     let answer = tokio::task::spawn_blocking({
         let process = process.clone();
         move || match query.tail {
@@ -88,6 +88,21 @@ pub(crate) async fn answer(process: &Process, query: TextQuery) -> ApiResult<Res
         (HeaderName::from_static("x-tend-ended"), ended.to_string()),
     ];
     Ok((headers, answer.bytes).into_response())
+}
+
+/// Lists the files while no write to them completed: the log writer's count before and
+/// after the listing agree (a few tries, then the last listing), so the files end where the
+/// count says. (A write still under way while they are listed can make the join inexact.)
+fn list_still(process: &Process, path: &std::path::Path) -> (u64, LogFiles) {
+    let mut tries = 0;
+    loop {
+        let before = process.logged_bytes();
+        let files = LogFiles::list(path);
+        tries += 1;
+        if process.logged_bytes() == before || tries == 10 {
+            return (before, files);
+        }
+    }
 }
 
 fn internal(error: impl std::fmt::Display) -> ApiError {
