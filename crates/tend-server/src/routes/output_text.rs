@@ -58,12 +58,12 @@ pub(crate) async fn answer(process: &Process, query: TextQuery) -> ApiResult<Res
         // Nothing new within the wait is an empty answer, not an error.
         let _ = tokio::time::timeout(FOLLOW_WAIT, process.wait_output(query.offset)).await;
     }
-    let logged = process.logged_bytes();
     let path = process.info().log_path;
-    let files = tokio::task::spawn_blocking(move || path.map(|path| LogFiles::list(&path)))
-        .await
-        .map_err(internal)?
-        .unwrap_or_default();
+    let listed = tokio::task::spawn_blocking({
+        let process = process.clone();
+        move || path.map(|path| list_still(&process, &path))
+    });
+    let (logged, files) = listed.await.map_err(internal)?.unwrap_or_default();
     let answer = tokio::task::spawn_blocking({
         let process = process.clone();
         move || match query.tail {
@@ -90,6 +90,21 @@ pub(crate) async fn answer(process: &Process, query: TextQuery) -> ApiResult<Res
     Ok((headers, answer.bytes).into_response())
 }
 
+/// Lists the files while no write to them completed: the log writer's count before and
+/// after the listing agree (a few tries, then the last listing), so the files end where the
+/// count says. (A write still under way while they are listed can make the join inexact.)
+fn list_still(process: &Process, path: &std::path::Path) -> (u64, LogFiles) {
+    let mut tries = 0;
+    loop {
+        let before = process.logged_bytes();
+        let files = LogFiles::list(path);
+        tries += 1;
+        if process.logged_bytes() == before || tries == 10 {
+            return (before, files);
+        }
+    }
+}
+
 fn internal(error: impl std::fmt::Display) -> ApiError {
     ApiError::new(tend::wire::ErrorCode::Internal, error.to_string())
 }
@@ -105,7 +120,11 @@ fn from_offset(
 ) -> std::io::Result<Answer> {
     let since = process.output_since(offset);
     let on_disk = files.len();
-    let from_files = on_disk > 0 && (since.dropped > 0 || (offset == 0 && on_disk > logged));
+    // The files reach back further than the ring (to before the process when they hold more
+    // than it wrote to them: an earlier process's output, or a restored record's).
+    let reach_back = on_disk > logged || logged - on_disk < since.offset;
+    let from_files =
+        on_disk > 0 && reach_back && (since.dropped > 0 || (offset == 0 && on_disk > logged));
     if !from_files {
         let next = since.next_offset();
         return Ok(Answer {

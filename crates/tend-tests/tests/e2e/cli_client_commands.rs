@@ -93,6 +93,11 @@ impl DaemonUnderTest {
         String::from_utf8(output.stdout).unwrap()
     }
 
+    /// The daemon's stderr (its log), to read while it runs.
+    pub(crate) fn take_stderr(&mut self) -> std::process::ChildStderr {
+        self.child.as_mut().expect("running").stderr.take().expect("stderr not taken yet")
+    }
+
     /// The daemon's PID.
     pub(crate) fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()

@@ -67,7 +67,9 @@ async fn logs_follow_prints_binary_output_byte_for_byte() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bytes_dropped_by_the_ring_are_said_before_what_is_shown() {
-    let daemon = RealDaemon::start();
+    // Log files that keep less than the ring (64 KiB, no rotated file): the ring's MiB is
+    // the most the daemon still has.
+    let daemon = RealDaemon::start_with(None, &["--log-max-size", "64KiB", "--log-keep", "0"]);
     // 300,000 numbered lines: 1,988,895 bytes through a ring of 1 MiB.
     let id = daemon.start_sh("seq 1 300000").await;
     daemon.wait_ended(&id, LONG).await;

@@ -93,6 +93,8 @@ async fn running_then_exited_with_a_complete_serialisable_snapshot() {
         "cpu_percent",
         "cpu_seconds",
         "memory_bytes",
+        "log_path",
+        "log_error",
     ];
     expected.sort_unstable();
     assert_eq!(keys, expected);

@@ -39,3 +39,5 @@ pub use writer::{
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trouble_tests;

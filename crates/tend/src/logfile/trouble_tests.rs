@@ -1,0 +1,81 @@
+//! A shared log file's failing writes: kept, counted, and forgotten once a write succeeds;
+//! and a log directory's `ID.log` for each process.
+
+use std::fs;
+use std::time::Duration;
+
+use super::{LogDir, LogFile, LogFileOptions, SharedLogFile, write_errors_total};
+use crate::{ByteSize, Service, ServiceConfig, StartOptions};
+
+#[test]
+fn a_full_disk_is_kept_with_the_bytes_lost_and_counted() {
+    let log = SharedLogFile::new(LogFile::open("/dev/full").unwrap());
+    let before = write_errors_total();
+    assert!(log.write(b"one line\n").is_err());
+    assert!(log.write(b"two\n").is_err());
+    assert_eq!(
+        log.error().unwrap(),
+        "log file /dev/full: No space left on device (13 bytes not written)"
+    );
+    assert!(write_errors_total() >= before + 2);
+}
+
+#[test]
+fn a_file_that_cannot_be_opened_yet_starts_when_it_can_and_the_error_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    // A regular file where the log's directory must go: the directory cannot be created.
+    let blocker = dir.path().join("logs");
+    fs::write(&blocker, "").unwrap();
+    let path = blocker.join("web.log");
+    let log = SharedLogFile::open_or_retry(&LogFileOptions::new(), &path);
+    let error = log.error().unwrap();
+    assert!(
+        error.starts_with(&format!("log file {}: cannot create the directory", path.display())),
+        "{error}"
+    );
+    assert!(log.write(b"lost\n").is_err());
+    assert!(log.error().unwrap().ends_with("(5 bytes not written)"), "{:?}", log.error());
+    fs::remove_file(&blocker).unwrap();
+    log.write(b"kept\n").unwrap();
+    assert_eq!(log.error(), None, "writing resumed");
+    log.close().unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"kept\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_dir_gives_each_process_its_own_rotated_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let options = LogFileOptions::new().max_size(ByteSize::kib(4)).keep(3);
+    let config = ServiceConfig {
+        log_dir: Some(LogDir::new(&logs).options(options)),
+        ..ServiceConfig::default()
+    };
+    let service = Service::with_config(config);
+    let start = || StartOptions::new("seq").args(["1", "3000"]);
+    let first = service.start(start()).unwrap();
+    let second = service.start(start()).unwrap();
+    let own = dir.path().join("own.log");
+    let third = service.start(start().output_file(&own)).unwrap();
+    for process in [&first, &second, &third] {
+        tokio::time::timeout(Duration::from_secs(30), process.wait()).await.unwrap();
+    }
+    let expected: String = (1..=3000).map(|i| format!("{i}\n")).collect();
+    for process in [&first, &second] {
+        let path = logs.join(format!("{}.log", process.id()));
+        assert_eq!(process.info().log_path.as_deref(), Some(path.as_path()));
+        assert_eq!(process.info().log_error, None);
+        let mut joined = Vec::new();
+        for n in (1..=3).rev() {
+            joined.extend(fs::read(format!("{}.{n}", path.display())).unwrap_or_default());
+        }
+        joined.extend(fs::read(&path).unwrap());
+        assert_eq!(String::from_utf8(joined).unwrap(), expected, "exact, rotated");
+        assert_eq!(process.logged_bytes(), expected.len() as u64);
+    }
+    assert_eq!(third.info().log_path.as_deref(), Some(own.as_path()), "its own file wins");
+    // 13.9 kB in files of at most 4 KiB: four files each.
+    assert_eq!(fs::read_dir(&logs).unwrap().count(), 8, "two processes, four files each");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(fs::metadata(&logs).unwrap().permissions().mode() & 0o777, 0o700);
+}
