@@ -46,6 +46,7 @@ mod process_output;
 mod process_restart;
 mod program;
 mod projects_api;
+mod projects_services;
 mod queue;
 mod real_daemon;
 mod restart;
