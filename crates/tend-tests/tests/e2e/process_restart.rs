@@ -62,7 +62,7 @@ async fn restart_keeps_the_record_counts_and_starts_a_new_group_at_once() {
     })
     .await;
     assert!(
-        matches!(kinds[kinds.len() - 2], EventKind::Restarted { attempt: 1 }),
+        matches!(kinds[kinds.len() - 2], EventKind::Restarted { attempt: 1, .. }),
         "restarted just before the second start: {kinds:?}"
     );
     assert!(!kinds.iter().any(|k| matches!(k, EventKind::Exited { .. })), "{kinds:?}");
