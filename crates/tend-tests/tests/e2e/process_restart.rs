@@ -205,3 +205,67 @@ async fn stop_without_a_grace_uses_the_one_the_process_was_started_with() {
     assert!(took < Duration::from_secs(4), "took {took:?}: the fixed 5 s grace, not its own");
     assert!(took >= Duration::from_millis(300), "took {took:?}");
 }
+
+/// Restarts within 0–5 ms of each run's start, 50 times: every restart answers well inside
+/// the grace (the stop signal ended the run, no SIGKILL), counts one, and starts a run that
+/// runs. A run stopped before the program installed its handler dies by the signal's default
+/// action without a word (no `started`, no `term` in the timeline): that is the signal doing
+/// its job, not a stuck run; the run after it writes its line all the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn restarts_right_after_each_start_stop_the_run_and_start_one_that_runs() {
+    const RESTARTS: u32 = 50;
+    let service = Service::new();
+    let mut events = service.subscribe();
+    let dir = tempfile::tempdir().unwrap();
+    let line = dir.path().join("timeline");
+    let args = ["serve", "--name", "svc", "--timeline", line.to_str().unwrap()];
+    let grace = Duration::from_secs(30);
+    let process = service.start(fixture(&args).grace(grace)).unwrap();
+    let mut pids = vec![process.pid().unwrap()];
+    for attempt in 1..=RESTARTS {
+        tokio::time::sleep(Duration::from_millis(u64::from(attempt % 6))).await;
+        let began = Instant::now();
+        let info = bounded("a restart", process.restart(grace)).await.unwrap();
+        assert!(began.elapsed() < grace / 2, "restart {attempt} waited for the grace: {info:?}");
+        assert_eq!((info.restarts, info.status), (attempt, Status::Running), "{info:?}");
+        let pid = info.pid.expect("a PID");
+        assert!(!pids.contains(&pid), "restart {attempt}: a new run, not {pid} again");
+        pids.push(pid);
+    }
+    // The last run is left alone: it writes its first line.
+    let last = *pids.last().unwrap();
+    until(PATIENCE, "the last run's `started`", || {
+        let t = tend_tests::timeline::read(&line).unwrap();
+        t.all("svc", "started").any(|e| e.pid == last)
+    })
+    .await;
+    // Every stopped run ended by the stop signal: by its default action (nothing written
+    // yet, or `started` only) or through the handler (`term`, then exit 0).
+    let t = tend_tests::timeline::read(&line).unwrap();
+    let mut ends = Vec::new();
+    bounded("the restarted events", async {
+        while ends.len() < RESTARTS as usize {
+            if let Some(Received::Event(event)) = events.recv().await
+                && let EventKind::Restarted { exit_code, signal, .. } = event.kind
+            {
+                ends.push((exit_code, signal));
+            }
+        }
+    })
+    .await;
+    for (run, (pid, end)) in pids.iter().zip(&ends).enumerate() {
+        let term = t.all("svc", "term").any(|e| e.pid == *pid);
+        match end {
+            (Some(0), None) => assert!(term, "run {run} ({pid}) exited 0 without `term`: {t:?}"),
+            (None, Some(tend::Signal::TERM)) => {
+                assert!(!term, "run {run} ({pid}) handled SIGTERM yet died by it: {t:?}");
+            }
+            other => panic!("run {run} ({pid}) ended by {other:?}, not by SIGTERM: {t:?}"),
+        }
+    }
+    for pid in &pids[..pids.len() - 1] {
+        assert!(!group_alive(*pid), "the group of {pid} is gone");
+    }
+    process.kill().unwrap();
+    bounded("the end", process.wait()).await;
+}

@@ -57,10 +57,8 @@ async fn one_service_is_stopped_started_and_restarted_by_its_routes() {
     let running = until_state(&server, "one", &["svc"], "ready").await;
     assert_ne!(pid(&running, "svc"), pid(&first, "svc"));
 
-    // A restart within milliseconds of a run's start sometimes leaves the next run stuck
-    // before its first line (seen with `Process::restart` of h-queue; reported to the lead):
-    // let the run settle first.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // At once: the run may not have installed its SIGTERM handler yet, and then dies by the
+    // signal's default action without a timeline line (see `process_restart`).
     let restarted = server.call("POST", &format!("{base}/restart"), None).await;
     assert_eq!(restarted.status, 200, "{}", String::from_utf8_lossy(&restarted.body));
     let restarted = restarted.json();
@@ -73,8 +71,12 @@ async fn one_service_is_stopped_started_and_restarted_by_its_routes() {
         })
         .await;
     assert!(!crate::support::pid_alive(pid(&running, "svc") as u32), "{again}");
-    // Three runs: the first, the one started, the restart (which may still be writing).
-    timeline::wait_for(&line, LIMIT, "three runs", |t| t.all("svc", "started").count() == 3);
+    // The restarted run runs: it writes its first line (the run before it may have been
+    // stopped before it wrote any).
+    let restarted_pid = pid(&again, "svc") as u32;
+    timeline::wait_for(&line, LIMIT, "the restarted run's start", |t| {
+        t.all("svc", "started").any(|e| e.pid == restarted_pid)
+    });
 
     for route in ["start", "stop", "restart"] {
         let missing =
