@@ -16,7 +16,11 @@
 //!
 //! The daemon answers from the process's log files (`STATE_DIR/logs/ID.log` and its rotated
 //! `ID.log.1` …, or a service's own file) what the ring no longer holds, so `tend logs`
-//! prints everything the files hold. `-n N` prints the last N lines (then follows with `-f`).
+//! prints everything the files hold, joined to the ring exactly (even while the files
+//! rotate) for a process that writes one stream or merges stderr into stdout. With two
+//! streams the files get each stream's whole lines as they complete, so where files and ring
+//! meet, stdout and stderr lines may come in another order (a line may repeat or be
+//! missing there). `-n N` prints the last N lines (then follows with `-f`).
 
 use std::io::Write;
 use std::time::Duration;

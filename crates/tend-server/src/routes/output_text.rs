@@ -3,20 +3,26 @@
 //! restart), from its log files ([`ProcessInfo::log_path`](tend::ProcessInfo::log_path) and
 //! its rotated `PATH.1` … `PATH.N`).
 //!
-//! The files and the ring are joined where the log writer is ([`Process::logged_bytes`]):
-//! the files' bytes first, then the ring's from there on. The join is exact once the process
-//! has ended, and for a running one that writes one stream (or merges stderr into stdout);
-//! the files are read whole, so an answer from files holds at most `(log_keep + 1) ×
-//! log_max_size` bytes (60 MiB with the defaults).
+//! The files and the ring are joined where the log writer is: the files' bytes first, then
+//! the ring's from there on. The files and the writer's position come from one snapshot
+//! taken under the log's lock ([`Process::log_snapshot`]), so they always agree, and the
+//! files are read from the handles opened then, so a rotation meanwhile changes nothing.
+//! The join is exact for a process that writes one stream (or merges stderr into stdout),
+//! running or ended. With two streams the file has each stream's whole lines as they
+//! complete, so lines of stdout and stderr can be in another order in the files than in
+//! the ring (the bytes around the join may then repeat or miss a line's worth). The files
+//! are read whole, so an answer from files holds at most `(log_keep + 1) × log_max_size`
+//! bytes (60 MiB with the defaults).
 
 use std::time::Duration;
 
 use axum::http::{HeaderName, header};
 use axum::response::{IntoResponse, Response};
 use tend::Process;
+use tend::logfile::LogSnapshot;
 
 use crate::error::{ApiError, ApiResult};
-use crate::log_files::{LogFiles, line_start};
+use crate::log_files::{line_start, tail_start};
 
 /// How long `follow=true` waits for output beyond `offset` before answering with nothing
 /// new; the client asks again.
@@ -61,9 +67,9 @@ pub(crate) async fn answer(process: &Process, query: TextQuery) -> ApiResult<Res
     let path = process.info().log_path;
     let listed = tokio::task::spawn_blocking({
         let process = process.clone();
-        move || path.map(|path| list_still(&process, &path))
+        move || process.log_snapshot().or_else(|| path.map(|path| list_still(&process, &path)))
     });
-    let (logged, files) = listed.await.map_err(internal)?.unwrap_or_default();
+    let (files, logged) = listed.await.map_err(internal)?.unwrap_or_default();
     let answer = tokio::task::spawn_blocking({
         let process = process.clone();
         move || match query.tail {
@@ -90,17 +96,18 @@ pub(crate) async fn answer(process: &Process, query: TextQuery) -> ApiResult<Res
     Ok((headers, answer.bytes).into_response())
 }
 
-/// Lists the files while no write to them completed: the log writer's count before and
-/// after the listing agree (a few tries, then the last listing), so the files end where the
-/// count says. (A write still under way while they are listed can make the join inexact.)
-fn list_still(process: &Process, path: &std::path::Path) -> (u64, LogFiles) {
+/// Without a rotating log's snapshot (a record restored after a daemon restart: nothing
+/// writes its files; a plain output file): lists the files by path while no write to them
+/// completed, the writer's count before and after the listing agreeing (a few tries, then
+/// the last listing).
+fn list_still(process: &Process, path: &std::path::Path) -> (LogSnapshot, u64) {
     let mut tries = 0;
     loop {
         let before = process.logged_bytes();
-        let files = LogFiles::list(path);
+        let files = LogSnapshot::list(path);
         tries += 1;
         if process.logged_bytes() == before || tries == 10 {
-            return (before, files);
+            return (files, before);
         }
     }
 }
@@ -114,7 +121,7 @@ fn internal(error: impl std::fmt::Display) -> ApiError {
 /// files' from there and the ring's after what the files hold.
 fn from_offset(
     process: &Process,
-    files: &LogFiles,
+    files: &LogSnapshot,
     logged: u64,
     offset: u64,
 ) -> std::io::Result<Answer> {
@@ -154,8 +161,13 @@ fn from_offset(
 
 /// The last `lines` lines of the files followed by the ring after them (the ring alone
 /// without files).
-fn tail(process: &Process, files: &LogFiles, logged: u64, lines: u64) -> std::io::Result<Answer> {
-    let logged = if files.len() == 0 { 0 } else { logged };
+fn tail(
+    process: &Process,
+    files: &LogSnapshot,
+    logged: u64,
+    lines: u64,
+) -> std::io::Result<Answer> {
+    let logged = if files.is_empty() { 0 } else { logged };
     let ring = process.output_since(logged);
     let next = ring.next_offset();
     if lines == 0 {
@@ -168,9 +180,9 @@ fn tail(process: &Process, files: &LogFiles, logged: u64, lines: u64) -> std::io
     };
     let bytes = match line_start(ring_bytes, lines, &mut found) {
         Some(at) => ring.bytes[at..].to_vec(),
-        None if files.len() == 0 => ring.bytes,
+        None if files.is_empty() => ring.bytes,
         None => {
-            let at = files.tail_start(lines, found, ring.bytes.is_empty())?;
+            let at = tail_start(files, lines, found, ring.bytes.is_empty())?;
             let mut bytes = files.read_from(at)?;
             bytes.extend_from_slice(&ring.bytes);
             bytes

@@ -118,7 +118,6 @@ fn rotation_loses_nothing_below_the_limit_and_tail_reads_across_files() {
 }
 
 #[test]
-#[ignore = "flaky: joining the files and the ring while the log writer is mid-write can shift bytes (see the disklogs report)"]
 fn follow_goes_across_rotations_and_marks_a_restart() {
     let daemon = DaemonUnderTest::start_with(&["--log-max-size", "256KiB", "--log-keep", "40"]);
     let work = tempfile::tempdir().unwrap();

@@ -25,6 +25,7 @@ mod error;
 mod files;
 mod follow;
 mod shared;
+mod snapshot;
 mod trouble;
 mod writer;
 
@@ -32,11 +33,15 @@ pub use dir::LogDir;
 pub use error::LogFileError;
 pub use follow::{Followed, append_output, follow};
 pub use shared::SharedLogFile;
+pub(crate) use snapshot::LogCount;
+pub use snapshot::LogSnapshot;
 pub use trouble::write_errors_total;
 pub use writer::{
     DEFAULT_KEEP, DEFAULT_MAX_SIZE, DEFAULT_MODE, LogFile, LogFileOptions, MAX_HELD_LINE,
 };
 
+#[cfg(test)]
+mod snapshot_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! [`SharedLogFile`]: one [`LogFile`] that processes write to from their output readers.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::snapshot::{LogCount, LogSnapshot};
 
 use super::trouble::Trouble;
 use super::{LogFile, LogFileError, LogFileOptions};
@@ -86,16 +89,53 @@ impl SharedLogFile {
     ///
     /// As [`LogFile::write`].
     pub fn write(&self, bytes: &[u8]) -> Result<(), LogFileError> {
+        self.write_counted(bytes, None)
+    }
+
+    /// [`write`](Self::write), advancing `count` (one process's) under the same lock, so a
+    /// [`snapshot_for`](Self::snapshot_for) always sees files and count agree.
+    pub(crate) fn write_counted(
+        &self,
+        bytes: &[u8],
+        count: Option<&LogCount>,
+    ) -> Result<(), LogFileError> {
         let mut log = self.lock();
         let before = log.accounted();
         let result = log.write(bytes);
         let lost = (before + bytes.len() as u64).saturating_sub(log.accounted());
+        if let Some(count) = count {
+            count.logged.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            count.stream_end.store(log.accounted(), Ordering::Relaxed);
+        }
         drop(log);
         match &result {
             Ok(()) => self.succeeded(),
             Err(error) => self.failed(error, lost),
         }
         result
+    }
+
+    /// Its files and held unfinished line at this instant (see [`LogSnapshot`]): taken under
+    /// the lock every write takes, so no write or rotation is half done in it.
+    pub fn snapshot(&self) -> LogSnapshot {
+        let log = self.lock();
+        log.snapshot()
+    }
+
+    /// The snapshot cut where the bytes of the process counted by `count` end (later
+    /// processes sharing the log may have appended after them), and how many bytes of its
+    /// output the writer had handled then ([`LogCount::logged`]): the snapshot ends at that
+    /// offset of its output.
+    pub(crate) fn snapshot_for(&self, count: &LogCount) -> (LogSnapshot, u64) {
+        let log = self.lock();
+        let mut snapshot = log.snapshot();
+        let logged = count.logged();
+        if logged > 0 {
+            // Bytes the log took in after this process's latest write are at the end.
+            let after = log.accounted().saturating_sub(count.stream_end.load(Ordering::Relaxed));
+            snapshot.truncate(snapshot.len().saturating_sub(after));
+        }
+        (snapshot, logged)
     }
 
     fn failed(&self, error: &LogFileError, lost: u64) {

@@ -4,8 +4,8 @@ use std::fs::File;
 use std::io::{self, IoSlice, Write};
 use std::path::{Path, PathBuf};
 
-use super::LogFileError;
 use super::files::{self, Opened};
+use super::{LogFileError, LogSnapshot};
 use crate::ByteSize;
 
 /// The size limit of a log file unless set: 10 MiB.
@@ -191,6 +191,15 @@ impl LogFile {
     /// Bytes appended to the files plus those held: what was given to it and not lost.
     pub(super) fn accounted(&self) -> u64 {
         self.appended + self.held.len() as u64
+    }
+
+    /// Its files and held unfinished line now (see [`LogSnapshot`]); nothing for a
+    /// character device.
+    pub fn snapshot(&self) -> LogSnapshot {
+        if !self.rotates {
+            return LogSnapshot::default();
+        }
+        LogSnapshot::list_with_held(&self.path, self.held.clone())
     }
 
     /// Appends `bytes`, rotating before any line that would not fit (see [`LogFile`]).

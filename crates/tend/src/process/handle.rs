@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::control::Target;
 use super::info::{ProcessId, ProcessInfo, Reason, Status};
 use super::lines::{Lines, ProcessEvents};
+use super::options::OutputFileTarget;
 use super::shared::ProcessShared;
 use super::stdin::StdinFailure;
 use crate::output::{Output, OutputSince};
@@ -83,7 +84,28 @@ impl Process {
     /// [`merge_stderr`](crate::StartOptions::merge_stderr)) its bytes of this process are
     /// those before this offset. 0 without a log file.
     pub fn logged_bytes(&self) -> u64 {
-        self.shared.logged.load(std::sync::atomic::Ordering::Relaxed)
+        self.shared.logged.logged()
+    }
+
+    /// Its rotating log file ([`StartOptions::log_file`](crate::StartOptions::log_file)) at
+    /// this instant, cut where its own bytes end (other processes sharing the log may have
+    /// appended since), and the offset of its output (as
+    /// [`output_since`](Self::output_since) counts) where that snapshot ends: both taken
+    /// under the log's lock, so they agree whatever the writer does meanwhile (see
+    /// [`LogSnapshot`](crate::logfile::LogSnapshot)). `None` without a rotating log file
+    /// (no log, or a plain [`output_file`](crate::StartOptions::output_file)).
+    ///
+    /// The bytes of this process are those before that offset with one stream (or
+    /// [`merge_stderr`](crate::StartOptions::merge_stderr)); with two, the log has them whole
+    /// lines at a time, so lines of the two streams may be in another order than in the
+    /// capture ring.
+    pub fn log_snapshot(&self) -> Option<(crate::logfile::LogSnapshot, u64)> {
+        match self.shared.options.output_file.as_ref()? {
+            OutputFileTarget::Path(_) => None,
+            OutputFileTarget::Log(log) | OutputFileTarget::DirLog(log) => {
+                Some(log.snapshot_for(&self.shared.logged))
+            }
+        }
     }
 
     /// A copy of the captured output so far.

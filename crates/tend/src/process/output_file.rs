@@ -11,14 +11,14 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::logfile::SharedLogFile;
+use crate::logfile::{LogCount, SharedLogFile};
 
 /// Units (runs of whole lines, up to one read chunk each) queued before readers wait.
 const QUEUE: usize = 32;
@@ -35,17 +35,18 @@ pub(crate) struct OutputFile {
 impl OutputFile {
     /// Opens `path` for appending, creating it if missing, and starts the writer task, which
     /// adds to `logged` the bytes it has handed to the file.
-    pub(crate) fn open(path: &Path, logged: Arc<AtomicU64>) -> std::io::Result<Self> {
+    pub(crate) fn open(path: &Path, logged: Arc<LogCount>) -> std::io::Result<Self> {
         let file = OpenOptions::new().append(true).create(true).open(path)?;
         Ok(Self::start(Sink::File { file: Arc::new(file), path: path.to_path_buf() }, logged))
     }
 
-    /// Starts the writer task for a shared rotating log file.
-    pub(crate) fn log(log: SharedLogFile, logged: Arc<AtomicU64>) -> Self {
+    /// Starts the writer task for a shared rotating log file; each write advances `logged`
+    /// under the log's lock (see [`SharedLogFile::snapshot`]).
+    pub(crate) fn log(log: SharedLogFile, logged: Arc<LogCount>) -> Self {
         Self::start(Sink::Log(log), logged)
     }
 
-    fn start(sink: Sink, logged: Arc<AtomicU64>) -> Self {
+    fn start(sink: Sink, logged: Arc<LogCount>) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
         let task = tokio::spawn(write_all(sink, receiver, logged));
         Self { sender, task }
@@ -130,8 +131,9 @@ enum Sink {
 }
 
 impl Sink {
-    /// Writes `units` in order (blocking).
-    fn write(&self, units: &[Bytes]) -> Result<(), String> {
+    /// Writes `units` in order (blocking). A log counts them in `count` as it writes them,
+    /// under its lock; a plain file leaves that to the caller.
+    fn write(&self, units: &[Bytes], count: &LogCount) -> Result<(), String> {
         match self {
             Sink::File { file, .. } => units
                 .iter()
@@ -139,7 +141,8 @@ impl Sink {
                 .map_err(|e| e.to_string()),
             Sink::Log(log) => {
                 // Every unit is tried: a failed one is counted as lost, the next may succeed.
-                let failures = units.iter().filter_map(|unit| log.write(unit).err());
+                let failures =
+                    units.iter().filter_map(|unit| log.write_counted(unit, Some(count)).err());
                 failures.last().map_or(Ok(()), |error| Err(error.to_string()))
             }
         }
@@ -151,19 +154,23 @@ impl Sink {
 /// on a dead file. A log file stays usable after an error (space may be freed), so every
 /// batch is tried; the log file keeps, logs and counts its errors itself (a failed write
 /// returns at once, so a failing disk never holds the readers up).
-async fn write_all(sink: Sink, mut receiver: mpsc::Receiver<Bytes>, logged: Arc<AtomicU64>) {
+async fn write_all(sink: Sink, mut receiver: mpsc::Receiver<Bytes>, logged: Arc<LogCount>) {
     let mut batch = Vec::with_capacity(QUEUE);
     let mut failed = false;
+    let count_plain = |bytes: usize| logged.logged.fetch_add(bytes as u64, Ordering::Relaxed);
     while receiver.recv_many(&mut batch, QUEUE).await > 0 {
         let units = std::mem::replace(&mut batch, Vec::with_capacity(QUEUE));
         let bytes: usize = units.iter().map(Bytes::len).sum();
         if failed {
-            logged.fetch_add(bytes as u64, Ordering::Relaxed);
+            count_plain(bytes);
             continue;
         }
         let writer = sink.clone();
-        let written = tokio::task::spawn_blocking(move || writer.write(&units)).await;
-        logged.fetch_add(bytes as u64, Ordering::Relaxed);
+        let count = logged.clone();
+        let written = tokio::task::spawn_blocking(move || writer.write(&units, &count)).await;
+        if let Sink::File { .. } = sink {
+            count_plain(bytes);
+        }
         let error = match written {
             Ok(Ok(())) => continue,
             Ok(Err(error)) => error,

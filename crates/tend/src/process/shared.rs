@@ -1,6 +1,5 @@
 //! The state one managed process shares between its handle, its tasks and the service.
 
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::Timestamp;
@@ -65,8 +64,9 @@ pub(crate) struct ProcessShared {
     /// [`queue`](super::queue)).
     pub(crate) parked: super::queue::Parked,
     pub(crate) bus: Arc<EventBus>,
-    /// Bytes of output its output-file writer has handed to the file (written or lost).
-    pub(crate) logged: Arc<AtomicU64>,
+    /// Bytes of output its output-file writer has handed to the file (written or lost), and
+    /// where they end in a shared log.
+    pub(crate) logged: Arc<crate::logfile::LogCount>,
 }
 
 impl ProcessShared {
