@@ -92,6 +92,12 @@ fn unit(
     if args.header_timeout != Duration::from_secs(5) {
         option("--header-timeout", format!("{}ms", args.header_timeout.as_millis()));
     }
+    if args.log_max_size != tend::logfile::DEFAULT_MAX_SIZE {
+        option("--log-max-size", format!("{}B", args.log_max_size.bytes()));
+    }
+    if args.log_keep != tend::logfile::DEFAULT_KEEP {
+        option("--log-keep", args.log_keep.to_string());
+    }
     if args.allow_remote {
         command.push("--allow-remote".to_owned());
     }

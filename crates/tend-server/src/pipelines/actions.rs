@@ -30,7 +30,7 @@ pub(crate) fn register(actions: &Actions, host: PipelineHost) {
             let parts = request.into_parts()?;
             check_process_limit(&host.service, host.max_processes)?;
             let runtime = host.runtime.clone().unwrap_or_else(tokio::runtime::Handle::current);
-            let id = host.pipelines.launch(&runtime, &host.service, &host.log, parts);
+            let id = host.pipelines.launch(&runtime, &host.service, &host.log, parts, &[]);
             Ok(PipelineStarted { id })
         }
     });

@@ -130,13 +130,15 @@ impl Pipelines {
         }
     }
 
-    /// Starts `request` on `service`, its tasks on `runtime`, and returns its id at once.
+    /// Starts `request` on `service`, its tasks on `runtime`, and returns its id at once. Its
+    /// step processes carry `labels` beside `pipeline=ID` and `step=NAME`.
     pub(crate) fn launch(
         &self,
         runtime: &tokio::runtime::Handle,
         service: &tend::Service,
         log: &EventLog,
         parts: PipelineParts,
+        labels: &[(&str, &str)],
     ) -> String {
         let id = uuid::Uuid::now_v7().to_string();
         let PipelineParts { pipeline, mode, jobs, fail_fast } = parts;
@@ -174,6 +176,7 @@ impl Pipelines {
             .label("pipeline", id.clone())
             .step_label("step")
             .on_event(observer);
+        let runner = labels.iter().fold(runner, |runner, (key, value)| runner.label(*key, *value));
         let (store, log, pipeline_id) = (self.clone(), log.clone(), id.clone());
         // The run is its own task, watched by this one: if it died (a bug), the record says
         // so instead of staying `running` for ever.

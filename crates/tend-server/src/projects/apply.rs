@@ -169,6 +169,7 @@ impl Projects {
             .collect();
         let Ok(steps) = Pipeline::new(steps) else { return };
         let jobs = definition.jobs;
+        let project = definition.name.clone();
         let host = self.inner.pipelines.clone();
         let shutting_down = self.inner.service.shutting_down();
         tokio::spawn(async move {
@@ -187,7 +188,9 @@ impl Projects {
             }
             let runtime = host.runtime.clone().unwrap_or_else(tokio::runtime::Handle::current);
             let parts = PipelineParts { pipeline: steps, mode: Mode::Dag, jobs, fail_fast: false };
-            let id = host.pipelines.launch(&runtime, &host.service, &host.log, parts);
+            // Its step processes show under the project in `ps` and /metrics.
+            let labels = [("project", project.as_str())];
+            let id = host.pipelines.launch(&runtime, &host.service, &host.log, parts, &labels);
             pipeline.send_replace(Some(id));
         });
     }

@@ -169,6 +169,10 @@ async fn steps_run_as_a_pipeline_between_the_services_they_sit_between() {
     let pipeline =
         server.poll(&format!("/api/v1/pipelines/{id}"), LIMIT, |p| p["status"] != "running").await;
     assert_eq!(pipeline["report"]["steps"][0]["status"], "passed", "{pipeline}");
+    // The step's process shows under the project, like the services'.
+    let steps = server.call("GET", &format!("/api/v1/processes?label=pipeline={id}"), None).await;
+    let steps = steps.json();
+    assert_eq!(steps[0]["labels"]["project"], "staged", "{steps}");
     let t = read(&line);
     let at = |name: &str, event: &str| {
         t.time(name, event).unwrap_or_else(|| panic!("no `{name} {event}`: {t:?}"))

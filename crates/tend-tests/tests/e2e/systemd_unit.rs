@@ -88,6 +88,10 @@ fn the_printed_user_unit_runs_this_binary_with_the_state_dir_and_passes_systemd_
             "45s",
             "--max-running",
             "3",
+            "--log-max-size",
+            "1MiB",
+            "--log-keep",
+            "2",
         ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
@@ -100,7 +104,7 @@ fn the_printed_user_unit_runs_this_binary_with_the_state_dir_and_passes_systemd_
     let state = dir.path().join("relative state");
     let expected_exec = format!(
         "{} daemon --state-dir \"{}\" --registry-dir {} --listen 127.0.0.1:7499 --grace 45000ms \
-         --max-running 3",
+         --max-running 3 --log-max-size 1048576B --log-keep 2",
         tend_path().display(),
         state.display(),
         dir.path().join("reg").display()
