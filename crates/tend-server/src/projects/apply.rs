@@ -208,6 +208,10 @@ impl Projects {
     pub(crate) async fn delete(&self, name: &str) -> Result<ProjectInfo, ActionError> {
         let _changing = self.inner.changes.lock().await;
         let project = self.project(name).ok_or_else(|| unknown(name))?;
+        // Queued ones first, so that a slot a stopped service frees starts none of them.
+        for unit in project.units.values().filter(|unit| unit.is_queued()) {
+            unit.stop().await;
+        }
         for service in project.order.iter().rev() {
             project.units[service].stop().await;
         }

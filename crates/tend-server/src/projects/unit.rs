@@ -143,6 +143,11 @@ impl Unit {
         self.live().process.clone()
     }
 
+    /// Whether its process waits for a slot of the queue (`jobs`, `--max-running`).
+    pub(super) fn is_queued(&self) -> bool {
+        self.process().is_some_and(|process| process.status() == Status::Queued)
+    }
+
     /// Whether a task of it is under way (waiting, starting, running).
     pub(super) fn is_active(&self) -> bool {
         let run = self.run.lock().unwrap_or_else(|e| e.into_inner());
@@ -277,8 +282,16 @@ impl Unit {
                 match ready.clone().process(process).cancel(stop.clone()).wait().await {
                     Ok(ready) => after = ready.after,
                     Err(not_ready @ NotReady::TimedOut { .. }) => {
+                        let reason = not_ready.to_string();
+                        // As in `tend up`: the first run not ready in time is final; a
+                        // later one counts as a failed run, which its policy may restart.
+                        if run > 0 && self.may_restart_after_failure(run) {
+                            self.set(ServiceState::Starting, Some(reason));
+                            let _ = process.restart(self.spec.grace).await;
+                            continue;
+                        }
                         let _ = process.shutdown(self.spec.grace).await;
-                        return Some(not_ready.to_string());
+                        return Some(reason);
                     }
                     // Stopped, or ended for good before it was ready.
                     Err(_) => return None,
@@ -311,6 +324,13 @@ impl Unit {
                 }
             }
         }
+    }
+
+    /// Whether its restart policy starts another run after a failed one, `restarts` runs
+    /// having been restarts already.
+    fn may_restart_after_failure(&self, restarts: u32) -> bool {
+        let restart = &self.spec.restart;
+        restart.policy().restarts_after(false) && restart.max_restarts().allows(restarts)
     }
 
     /// Opens the service's log file (its directory created), if it has one.

@@ -275,3 +275,28 @@ async fn a_projects_jobs_queue_its_services_beyond_the_bound() {
     assert_eq!(service(&last, queued)["process"]["status"], "killed", "{last}");
     assert_eq!(read(&line).all(queued, "started").count(), 0, "the queued one never started");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restarted_run_not_ready_in_time_is_a_failed_run_its_policy_restarts() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The first run is ready, then fails; every later run never says it is ready.
+    let svc = json!({
+        "run": "if [ -e ran ]; then exec sleep 30; fi; touch ran; echo ready; sleep 0.2; exit 1",
+        "ready": {"log": "^ready$", "timeout": "500ms"},
+        "restart": "on_failure",
+        "restart_delay": "50ms",
+        "max_restarts": 3,
+    });
+    apply(&server, request("slow", dir.path(), json!({"svc": svc})), 201).await;
+    let project = server
+        .poll("/api/v1/projects/slow", LIMIT, |p| service(p, "svc")["state"] == "failed")
+        .await;
+    let svc = service(&project, "svc");
+    // Run 1 restarted by the policy, runs 2 and 3 not ready and restarted, run 4 not ready
+    // with no restart left: failed, saying why.
+    assert_eq!(svc["process"]["restarts"], 3, "{project}");
+    let error = svc["error"].as_str().unwrap_or_default();
+    assert!(error.contains("not ready"), "{project}");
+    server.call("DELETE", "/api/v1/projects/slow", None).await;
+}

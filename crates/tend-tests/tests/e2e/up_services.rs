@@ -14,7 +14,13 @@ use crate::up_support::{Project, free_port, ms, service, step};
 fn run_gated(project: &Project, db_args: &[&str], db_keys: &str) -> (Timeline, serde_json::Value) {
     let text = [
         project.service("db", db_args, db_keys),
-        project.service("web", &[], "after = [\"db\"]"),
+        // Ready once it printed (after it wrote `started`): stopped at the end, it has
+        // always written its start.
+        project.service(
+            "web",
+            &["--print", "web up"],
+            "after = [\"db\"]\nready = { log = \"^web up$\" }",
+        ),
         project.step("check", &["--exit-after", "0"], "after = [\"web\"]"),
     ]
     .concat();
@@ -31,8 +37,6 @@ fn run_gated(project: &Project, db_args: &[&str], db_keys: &str) -> (Timeline, s
         assert!(entry["error"].is_null(), "{entry:#}");
     }
     assert_eq!(step(&report, "check")["status"], "passed");
-    // (`web` has no probe: it is ready once spawned, which may be a moment before the fixture
-    // writes `started`, so `check` is compared with `db`'s gate, in `assert_gated`.)
     (project.timeline(), report)
 }
 
@@ -133,7 +137,13 @@ fn the_text_output_says_when_a_service_is_ready_and_stopped_and_sums_services_up
             &["--listen", &address, "--listen-after", "0.3"],
             &format!("ready = {{ tcp = \"{address}\", interval = \"50ms\" }}"),
         ),
-        project.service("web", &[], "after = [\"db\"]"),
+        // Ready once it printed (after it wrote `started`): stopped at the end, it has
+        // always written its start.
+        project.service(
+            "web",
+            &["--print", "web up"],
+            "after = [\"db\"]\nready = { log = \"^web up$\" }",
+        ),
         project.step("check", &["--exit-after", "0"], "after = [\"web\"]"),
     ]
     .concat();
@@ -171,7 +181,13 @@ fn never_ready(project: &Project) -> String {
                 "ready = {{ tcp = \"127.0.0.1:{port}\", interval = \"100ms\", timeout = \"1s\" }}"
             ),
         ),
-        project.service("web", &[], "after = [\"db\"]"),
+        // Ready once it printed (after it wrote `started`): stopped at the end, it has
+        // always written its start.
+        project.service(
+            "web",
+            &["--print", "web up"],
+            "after = [\"db\"]\nready = { log = \"^web up$\" }",
+        ),
         project.step("check", &["--exit-after", "0"], "after = [\"web\"]"),
     ]
     .concat();
@@ -272,7 +288,13 @@ fn on_a_terminal_the_progress_line_counts_ready_services() {
             &["--print", "db is up", "--print-after", "0.3"],
             "ready = { log = \"up$\", interval = \"50ms\" }",
         ),
-        project.service("web", &[], "after = [\"db\"]"),
+        // Ready once it printed (after it wrote `started`): stopped at the end, it has
+        // always written its start.
+        project.service(
+            "web",
+            &["--print", "web up"],
+            "after = [\"db\"]\nready = { log = \"^web up$\" }",
+        ),
         project.step("check", &["--exit-after", "1.5"], "after = [\"web\"]"),
     ]
     .concat();

@@ -202,7 +202,9 @@ impl Readiness {
                 return Err(Some(Stop::Failed(super::log::NO_PROCESS.to_owned())));
             };
             // Taken now: lines written during the initial delay are kept by the ring anyway.
-            let mut lines = process.lines();
+            // A restarted run (the same record) is ready by its own lines, not its
+            // predecessors'.
+            let mut lines = crate::process::lines::Lines::of_current_run(process.clone());
             sleep_until(earliest(first, deadline)).await;
             return match until(deadline, probe.wait(&mut lines)).await {
                 Some(Ok(())) => Ok(()),

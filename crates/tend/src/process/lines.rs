@@ -85,10 +85,15 @@ pub struct ProcessEvents {
 
 impl ProcessEvents {
     pub(crate) fn new(process: Process) -> Self {
+        Self::from_offset(process, 0)
+    }
+
+    /// The events from output offset `offset` on (at a line boundary).
+    fn from_offset(process: Process, offset: u64) -> Self {
         let max_line = process.shared().options.max_line;
         ProcessEvents {
             process,
-            offset: 0,
+            offset,
             splitters: [LineSplitter::new(max_line), LineSplitter::new(max_line)],
             queue: VecDeque::new(),
             ended: false,
@@ -165,6 +170,13 @@ pub struct Lines {
 impl Lines {
     pub(crate) fn new(process: Process) -> Self {
         Lines { events: ProcessEvents::new(process) }
+    }
+
+    /// The lines of the process's current run only: after a restart on the same record,
+    /// what the runs before it printed is not read again.
+    pub(crate) fn of_current_run(process: Process) -> Self {
+        let offset = process.shared().state().run_output_start;
+        Lines { events: ProcessEvents::from_offset(process, offset) }
     }
 
     /// The next line, `Err` when output was dropped before this, `None` once the process is

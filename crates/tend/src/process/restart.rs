@@ -303,6 +303,16 @@ impl Restart {
         self
     }
 
+    /// When it restarts.
+    pub fn policy(&self) -> RestartPolicy {
+        self.policy
+    }
+
+    /// How many restarts it allows in total.
+    pub fn max_restarts(&self) -> MaxRestarts {
+        self.max
+    }
+
     /// Sets how long a run must last to reset the delay to [`delay`](Self::delay) (not the
     /// restart count); `None` never resets it ([`DEFAULT_RESTART_RESET_AFTER`] by default).
     pub fn reset_after(mut self, reset_after: Option<Duration>) -> Self {

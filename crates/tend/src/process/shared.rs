@@ -40,6 +40,9 @@ pub(crate) struct State {
     pub(crate) restart_asked: bool,
     /// Runs started so far.
     pub(crate) runs: u32,
+    /// Where the current run's output begins in the output (the bytes of the runs before
+    /// it come first): a `log` readiness probe of a restarted run reads from there.
+    pub(crate) run_output_start: u64,
 }
 
 #[derive(Debug)]
@@ -96,6 +99,7 @@ impl ProcessShared {
                 usage: None,
                 restart_asked: false,
                 runs: 0,
+                run_output_start: 0,
             }),
             ring: Mutex::new(OutputRing::new(ring_size)),
             stdin: StdinSlot::new(),

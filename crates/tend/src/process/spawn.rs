@@ -128,6 +128,9 @@ fn start_run(
     let options = &shared.options;
     // Before the new PID becomes visible: whoever signals it must wait for *this* run's reap.
     shared.reaped.send_replace(false);
+    // The previous run's output is drained by now: what follows is this run's.
+    let run_output_start = shared.ring().written();
+    shared.state().run_output_start = run_output_start;
     let spawn_error = |source| Error::Spawn { command: options.command.clone(), source };
     let (mut command, merged) = command(options).map_err(spawn_error)?;
     if !options.detach {
