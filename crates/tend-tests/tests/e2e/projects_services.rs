@@ -173,7 +173,8 @@ async fn steps_run_as_a_pipeline_between_the_services_they_sit_between() {
     let steps = server.call("GET", &format!("/api/v1/processes?label=pipeline={id}"), None).await;
     let steps = steps.json();
     assert_eq!(steps[0]["labels"]["project"], "staged", "{steps}");
-    let t = read(&line);
+    // `web` is ready once spawned, a moment before the fixture writes its start.
+    let t = timeline::wait_for(&line, LIMIT, "web started", |t| t.time("web", "started").is_some());
     let at = |name: &str, event: &str| {
         t.time(name, event).unwrap_or_else(|| panic!("no `{name} {event}`: {t:?}"))
     };
