@@ -108,8 +108,9 @@ async fn a_service_shutdown_stops_project_services_and_nothing_restarts() {
     // Nothing comes back: no restart by the policy, no start by the project.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(server.service.running().is_empty(), "{project}");
+    // One run at most: ready once spawned, it may be stopped before it wrote its start.
     let t = read(&line);
-    assert_eq!(t.all("always", "started").count(), 1, "{t:?}");
+    assert!(t.all("always", "started").count() <= 1, "{t:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
