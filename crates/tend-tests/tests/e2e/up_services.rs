@@ -350,7 +350,8 @@ fn sequential_mode_starts_each_item_once_the_previous_one_is_ready() {
             &["--print", "a is up", "--print-after", "0.6"],
             "ready = { log = \"up$\", interval = \"50ms\" }",
         ),
-        project.service("b", &[], ""),
+        // `b` is ready once it has printed, so its fixture has written `started` by then.
+        project.service("b", &["--print", "b up"], "ready = { log = \"^b up$\" }"),
         // (After `b`: which of a step and a service with no `after` comes first is the
         // design's node order — steps first — not the file's.)
         project.step("check", &["--exit-after", "0"], "after = [\"b\"]"),
@@ -363,7 +364,6 @@ fn sequential_mode_starts_each_item_once_the_previous_one_is_ready() {
     let a_ready = timeline.time("a", "printed").expect("a printed");
     let b = timeline.time("b", "started").expect("b started");
     assert!(b > a_ready, "b started before a was ready: {timeline:?}");
-    // (`b` has no probe: ready once spawned, maybe before its fixture writes `started`.)
     assert!(timeline.time("check", "started").unwrap() > a_ready, "{timeline:?}");
 }
 
