@@ -14,6 +14,8 @@ use std::time::Duration;
 
 #[path = "../fixture/args.rs"]
 mod args;
+#[path = "../fixture/catch.rs"]
+mod catch;
 #[path = "../fixture/http.rs"]
 mod http;
 #[path = "../fixture/serve.rs"]
@@ -290,7 +292,7 @@ fn sleeper(secs: &str) -> Command {
 
 /// Replaces SIGTERM's default action with a report on stdout, from a thread of its own.
 fn ignore_term() -> Result<(), Failure> {
-    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM])?;
+    let mut signals = catch::catch(&[signal_hook::consts::SIGTERM])?;
     std::thread::spawn(move || {
         for _ in signals.forever() {
             // Nowhere to report a failed write to; the test will notice the missing line.
