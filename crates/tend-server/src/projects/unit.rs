@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tend::logfile::SharedLogFile;
-use tend::probe::NotReady;
+use tend::probe::{Liveness, NotReady};
 use tend::runner::ServiceSpec;
 use tend::wire::{ProjectServiceInfo, ServiceState, StepState};
 use tend::{CancellationToken, EventKind, Process, Service, Status};
@@ -303,12 +303,7 @@ impl Unit {
             self.set(ServiceState::Ready, None);
             self.phase.send_replace(Phase::Ready);
             let alive = self.spec.alive.clone().map(|alive| alive.cancel(stop.clone()));
-            let not_alive = async move {
-                match alive {
-                    Some(alive) => alive.watch().await,
-                    None => std::future::pending().await,
-                }
-            };
+            let not_alive = Liveness::watch_if_any(alive);
             tokio::select! {
                 biased;
                 () = stop.cancelled() => return None,

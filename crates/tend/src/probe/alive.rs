@@ -116,6 +116,15 @@ impl Liveness {
         }
     }
 
+    /// [`watch`](Self::watch) for a service that may have no liveness probe: without one,
+    /// it never resolves (nothing can find the service not alive).
+    pub async fn watch_if_any(liveness: Option<Liveness>) -> Option<NotAlive> {
+        match liveness {
+            Some(liveness) => liveness.watch().await,
+            None => std::future::pending().await,
+        }
+    }
+
     /// The watch without cancellation.
     async fn run(&self) -> NotAlive {
         let interval = self.interval.max(MIN_INTERVAL);

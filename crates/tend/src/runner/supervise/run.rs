@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use super::super::execute::{KillOnDrop, Observer, StepEvent, shut_down};
 use super::super::service_spec::ServiceSpec;
 use crate::logfile::SharedLogFile;
-use crate::probe::NotReady;
+use crate::probe::{Liveness, NotReady};
 use crate::{EventKind, Process, ProcessId, ProcessInfo, Service, StartOptions};
 
 /// How a run ended.
@@ -163,13 +163,7 @@ impl Runs {
             }
         };
         self.ready(process, number, after, probe);
-        let alive = self.spec.alive.clone();
-        let not_alive = async move {
-            match alive {
-                Some(alive) => alive.watch().await,
-                None => std::future::pending().await,
-            }
-        };
+        let not_alive = Liveness::watch_if_any(self.spec.alive.clone());
         tokio::select! {
             biased;
             () = self.stop.cancelled() => self.stopping(),
