@@ -33,7 +33,7 @@ const LISTENING: &str = "listening on http://";
 /// client's state directory, or something answers at `--server`/`TEND_SERVER`. The new
 /// daemon listens where the client will look (`--server`/`TEND_SERVER`, else the default
 /// address) with the client's state directory. Returns the new daemon's address, if one was
-/// started.
+/// started. With an explicit token none is started: it would make a token of its own.
 pub(crate) fn ensure_daemon(args: &ClientArgs) -> anyhow::Result<Option<String>> {
     let dir = state_dir(args.state_dir.clone())?;
     if running_pid(&dir).is_some() {
@@ -49,6 +49,15 @@ pub(crate) fn ensure_daemon(args: &ClientArgs) -> anyhow::Result<Option<String>>
         }
         None => DEFAULT_LISTEN.parse().expect("the default address is valid"),
     };
+    if args.token.is_some() {
+        // A daemon started here makes a token of its own in the state directory: the one
+        // given would be refused, after the daemon had started for nothing.
+        bail!(
+            "no daemon answers at {listen}, and one started here would not take the --token \
+             (or TEND_TOKEN) given: start it yourself (`tend daemon`), or leave the token out \
+             to use the state directory's"
+        );
+    }
     let dir = crate::state_dir::secure(&dir, true)?;
     let daemon_args: Vec<OsString> = vec![
         "daemon".into(),

@@ -417,3 +417,14 @@ fn two_up_d_at_once_share_one_daemon() {
         "{projects:?}"
     );
 }
+
+#[test]
+fn up_d_with_a_token_of_its_own_starts_no_daemon() {
+    let home = Home::new();
+    let shop = home.project("shop", "tend.toml", TWO_SERVICES);
+    let output = home.tend(&shop, &["up", "-d", "--token", "mine"]);
+    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("would not take the --token"), "{stderr}");
+    assert!(!home.state_dir().join("tend.pid").exists(), "no daemon was started");
+}
