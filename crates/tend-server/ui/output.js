@@ -44,12 +44,13 @@ export class ProcessOutput {
       case 'started':
         if (view.lines.length > 0) view.add(`── started again, pid ${message.pid} ──`, MARKER);
         break;
-      case 'restarted':
-        view.add(`── restart ${message.attempt} ──`, MARKER);
+      case 'restarted': {
+        const how = ending(message);
+        view.add(`── restart ${message.attempt}${how ? ` after ${how}` : ''} ──`, MARKER);
         break;
+      }
       case 'exited': {
-        const how = message.exit_code !== null && message.exit_code !== undefined
-          ? `exit code ${message.exit_code}` : (message.signal || message.error || '');
+        const how = ending(message) || message.error;
         view.add(`── ${message.status}${how ? ` (${how})` : ''} ──`, MARKER);
         break;
       }
@@ -57,4 +58,10 @@ export class ProcessOutput {
         break;
     }
   }
+}
+
+/** How a run ended: `exit code 1`, `SIGTERM`, or empty. */
+function ending(message) {
+  if (message.exit_code !== null && message.exit_code !== undefined) return `exit code ${message.exit_code}`;
+  return message.signal || '';
 }

@@ -4,14 +4,15 @@
 import { h, mount, setText, field } from './dom.js';
 import { store } from './store.js';
 import * as fmt from './format.js';
-import { PROCESS_COLUMNS, badge, processRow, processHref, matches } from './rows.js';
+import { PROCESS_COLUMNS, badge, cell, gridTable, processRow, processHref, matches } from './rows.js';
 
 const STATUSES = ['', 'running', 'pending', 'queued', 'exited', 'failed', 'killed'];
 
 export function overviewPage(main) {
   const filter = { text: '', status: '', label: '' };
   const rows = new Map();
-  const adhocBody = h('tbody');
+  const adhoc = gridTable('processes', ['Name', ...PROCESS_COLUMNS], 'process-table');
+  const adhocBody = adhoc.body;
   const projectsBox = h('div', { testid: 'projects' });
   const pipelinesBody = h('tbody');
   const counts = h('span', { class: 'counts', role: 'status' });
@@ -34,10 +35,7 @@ export function overviewPage(main) {
       field('Filter', textInput), field('Status', statusSelect), field('Label', labelInput), counts),
     h('section', { 'aria-labelledby': 'h-projects' }, h('h2', { id: 'h-projects' }, 'Projects'), projectsBox),
     h('section', { 'aria-labelledby': 'h-adhoc' }, h('h2', { id: 'h-adhoc' }, 'Processes'),
-      h('table', { class: 'grid', testid: 'process-table' },
-        h('thead', null, h('tr', null, h('th', null, 'Name'), PROCESS_COLUMNS.map((c) => h('th', null, c)))),
-        adhocBody),
-      adhocEmpty),
+      adhoc.table, adhocEmpty),
     h('section', { 'aria-labelledby': 'h-pipelines' }, h('h2', { id: 'h-pipelines' }, 'Pipelines'),
       h('table', { class: 'grid', testid: 'pipeline-table' },
         h('thead', null, h('tr', null, ['Pipeline', 'Status', 'Mode', 'Steps', 'Passed', 'Failed', 'Created', 'Duration'].map((c) => h('th', null, c)))),
@@ -81,26 +79,24 @@ export function overviewPage(main) {
   const drawProjects = () => {
     // Project rows are few: drawn afresh, keeping the live rows of their processes.
     const boxes = store.projects.map((project) => {
-      const body = h('tbody');
+      const { table, body } = gridTable('services', ['Service', 'State', ...PROCESS_COLUMNS]);
       for (const service of project.services) {
         const info = service.process && (store.processes.get(String(service.process.id)) || service.process);
-        const name = h('td', null, info ? h('a', { href: processHref(info.id) }, service.name) : service.name);
-        const state = h('td', null, badge(service.state, 'service-state'));
+        const name = cell(null, info ? h('a', { href: processHref(info.id) }, service.name) : service.name);
+        const state = cell(null, badge(service.state, 'service-state'));
         if (info) {
           const entry = processRow(info, [name, state]);
           rows.set(String(info.id), entry);
           body.append(entry.row);
         } else {
-          body.append(h('tr', { testid: `service-row-${project.name}-${service.name}` }, name, state,
-            h('td', { colspan: PROCESS_COLUMNS.length }, service.error || '')));
+          body.append(h('div', { role: 'row', class: 'prow', testid: `service-row-${project.name}-${service.name}` },
+            name, state, cell({ class: 'wide' }, service.error || '')));
         }
       }
       return h('div', { class: 'project', testid: `project-${project.name}` },
         h('h3', null, project.name, ' ', h('span', { class: 'dim' }, project.dir)),
         project.pipeline ? h('p', null, 'Steps: ', h('a', { href: `#/pipeline/${encodeURIComponent(project.pipeline)}` }, 'pipeline')) : null,
-        h('table', { class: 'grid' },
-          h('thead', null, h('tr', null, h('th', null, 'Service'), h('th', null, 'State'), PROCESS_COLUMNS.map((c) => h('th', null, c)))),
-          body));
+        table);
     });
     projectsBox.replaceChildren(...(boxes.length ? boxes : [h('p', { class: 'empty' }, 'No projects.')]));
   };

@@ -2,7 +2,7 @@
 // report once it finished, and cancel.
 
 import { api, seg } from './api.js';
-import { h, mount, setText } from './dom.js';
+import { add, h, mount, setText } from './dom.js';
 import { store } from './store.js';
 import * as fmt from './format.js';
 import { badge, processHref } from './rows.js';
@@ -87,11 +87,12 @@ export function pipelinePage(main, id) {
   const drawReport = (next) => {
     report.hidden = next.status === 'running';
     if (report.hidden) return;
-    report.replaceChildren(h('h2', null, 'Report'),
+    report.replaceChildren();
+    add(report, [h('h2', null, 'Report'),
       next.error ? h('p', { class: 'notice error' }, next.error) : null,
       next.report.steps.map((step) => h('details', { class: 'step-report' },
         h('summary', null, `${step.name}: ${step.status}`),
-        h('pre', { class: 'output' }, step.output || '(no output)'))));
+        h('pre', { class: 'output' }, step.output || '(no output)')))]);
   };
 
   const load = async () => {

@@ -1,5 +1,7 @@
-// One table row per process, updated in place: the overview redraws only the cells whose
-// text changed, so a thousand rows stay cheap to keep live.
+// One row per process, updated in place: the overview redraws only the cells whose text
+// changed, so a thousand rows stay cheap to keep live. Rows are grid rows with ARIA table
+// roles rather than a <table>: each skips layout and paint while off screen
+// (content-visibility), which a table row cannot.
 
 import { h, setText } from './dom.js';
 import * as fmt from './format.js';
@@ -19,6 +21,20 @@ export function setBadge(node, status) {
   if (node.className !== cls) node.className = cls;
 }
 
+/** A cell of a grid row. */
+export function cell(props, ...children) {
+  return h('div', { role: 'cell', ...props }, ...children);
+}
+
+/** A grid table: the header row of `columns`, and the body it returns as `body`. */
+export function gridTable(kind, columns, testid) {
+  const body = h('div', { role: 'rowgroup' });
+  const head = h('div', { role: 'rowgroup' }, h('div', { role: 'row', class: 'prow head' },
+    columns.map((c) => h('div', { role: 'columnheader' }, c))));
+  const table = h('div', { role: 'table', class: `ptable ${kind}`, testid }, head, body);
+  return { table, body };
+}
+
 /** The href of a process's page. */
 export function processHref(id) {
   return `#/process/${encodeURIComponent(id)}`;
@@ -33,18 +49,18 @@ export function processRow(info, lead) {
   const link = h('a', { href: processHref(id) });
   const status = badge(info.status);
   const cells = {
-    pid: h('td', { class: 'num' }),
-    restarts: h('td', { class: 'num' }),
-    cpu: h('td', { class: 'num' }),
-    memory: h('td', { class: 'num' }),
-    uptime: h('td', { class: 'num', testid: 'uptime' }),
-    exit: h('td', { class: 'num', testid: 'exit' }),
-    labels: h('td', { class: 'labels' }),
-    command: h('td', { class: 'command' }),
+    pid: cell({ class: 'num' }),
+    restarts: cell({ class: 'num' }),
+    cpu: cell({ class: 'num' }),
+    memory: cell({ class: 'num' }),
+    uptime: cell({ class: 'num', testid: 'uptime' }),
+    exit: cell({ class: 'num', testid: 'exit' }),
+    labels: cell({ class: 'labels' }),
+    command: cell({ class: 'command' }),
   };
-  const leading = lead || [h('td', null, link)];
-  const row = h('tr', { testid: `process-row-${id}` }, leading, h('td', null, status),
-    Object.values(cells));
+  const leading = lead || [cell(null, link)];
+  const row = h('div', { role: 'row', class: 'prow', testid: `process-row-${id}` }, leading,
+    cell(null, status), Object.values(cells));
   let labelsText = null;
   const update = (next) => {
     if (!lead) setText(link, fmt.processName(next));

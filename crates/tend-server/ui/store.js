@@ -84,6 +84,7 @@ class Store {
         this.processes = fresh;
         this.projects = projects;
         this.pipelines = pipelines;
+        if (!this.loaded) performance.mark('tend:lists-loaded');
         this.loaded = true;
         this.setLoggedOut(false);
         this.listsChanged = true;

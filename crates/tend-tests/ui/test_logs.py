@@ -46,8 +46,8 @@ def test_streams_colours_and_restart_boundaries(daemon, page):
     expect(cleared.locator(".text")).to_have_text("cleared")
     # The run ended, was restarted once, ended again: boundaries are marked.
     markers = view.locator("[data-testid=log-line][data-stream=marker]")
-    expect(markers.filter(has_text="restart 1")).to_have_count(1, timeout=10_000)
-    expect(markers.filter(has_text="failed (exit code 1)")).to_have_count(2, timeout=10_000)
+    expect(markers.filter(has_text="restart 1 after exit code 1")).to_have_count(1, timeout=10_000)
+    expect(markers.filter(has_text="failed (exit code 1)")).to_have_count(1, timeout=10_000)
     expect(view.locator("[data-testid=log-line][data-stream=stderr]")).to_have_count(2)
 
 
