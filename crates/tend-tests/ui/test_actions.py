@@ -2,7 +2,7 @@
 
 from playwright.sync_api import expect
 
-from ui_helpers import api_ok, confirm, info, open_page, start, until
+from ui_helpers import api_ok, confirm, expect_refusals_logged, info, open_page, start, until
 
 
 def open_process(page, daemon, process_id):
@@ -79,7 +79,7 @@ def test_send_line_to_stdin(daemon, page):
     until(lambda: "got: second" in lines(daemon, process_id), what="the second line")
 
 
-def test_remove_and_the_api_refusal_shown(daemon, page):
+def test_remove_and_the_api_refusal_shown(daemon, page, page_problems):
     process_id = start(daemon, "sleep", "300", name="keep-me")
     open_process(page, daemon, process_id)
     # Removing a running process is refused (409): the API's message is shown.
@@ -89,6 +89,7 @@ def test_remove_and_the_api_refusal_shown(daemon, page):
     assert status == 409
     expect(page.get_by_test_id("action-error")).to_be_visible()
     expect(page.get_by_test_id("action-error")).to_contain_text(body["error"]["message"])
+    expect_refusals_logged(page_problems, 409)
 
     api_ok(daemon, "POST", f"/api/v1/processes/{process_id}/kill", {})
     page.get_by_test_id("action-remove").click()

@@ -7,7 +7,9 @@ import time
 
 from playwright.sync_api import expect
 
-from ui_helpers import api_ok, open_page, start, until
+from cdp_client import Cdp
+from conftest import SCREENSHOTS
+from ui_helpers import api_ok, start, until
 
 PROCESSES = 1000
 
@@ -37,41 +39,58 @@ def test_overview_first_paint_with_a_thousand_processes(daemon, page):
     assert figures["painted_ms"] < 3000, figures
 
 
-def test_input_stays_responsive_while_a_process_prints_10000_lines_per_second(daemon, page):
-    # About 10,000 lines a second (100 lines every 10 ms) for up to a minute.
-    script = 'i=0; while [ $i -lt 6000 ]; do seq -f "burst $i line %g" 1 100; i=$((i+1)); sleep 0.01; done; sleep 300'
+def test_input_stays_responsive_while_a_process_prints_10000_lines_per_second(daemon):
+    # Driven over a bare DevTools connection (cdp_client.py says why not Playwright here).
+    # About 10,000 lines a second (100 every 10 ms) once it reads `go`, for about 10 s.
+    script = 'read go; i=0; while [ $i -lt 1000 ]; do seq -f "burst $i line %g" 1 100; i=$((i+1)); sleep 0.01; done; sleep 300'
     process_id = start(daemon, "sh", "-c", script)
-    open_page(page, daemon, f"#/process/{process_id}")
-    count = page.get_by_test_id("log-count")
-    shown = lambda: int((count.text_content() or "0").split()[0])  # noqa: E731
-    until(lambda: shown() >= 5000, timeout=30, what="the output streaming in")
-    page.evaluate("""() => {
-        window.__events = [];
-        new PerformanceObserver(list => { for (const e of list.getEntries()) window.__events.push(e); })
-            .observe({ type: 'event', durationThreshold: 16 });
-    }""")
-    field = page.get_by_test_id("input-line")
-    field.click()
-    text = "typing while the log streams"
-    started, before = time.monotonic(), shown()
-    field.press_sequentially(text, delay=50)
-    elapsed, after = time.monotonic() - started, shown()
-    expect(field).to_have_value(text)
-    page.wait_for_timeout(300)
-    figures = page.evaluate("""() => {
-        const keys = window.__events.filter(e => ['keydown', 'keypress', 'keyup', 'input', 'beforeinput'].includes(e.name));
-        return {
-            events_over_16ms: keys.length,
-            max_duration_ms: Math.max(0, ...keys.map(e => e.duration)),
-            max_handler_ms: Math.max(0, ...keys.map(e => e.processingEnd - e.processingStart)),
-        };
-    }""")
+    browser = Cdp()
+    try:
+        browser.call("Page.enable")
+        browser.navigate(daemon.login_url())
+        browser.wait_for("location.pathname === '/ui/' && !!document.querySelector('[data-testid=conn-state]')", what="the login")
+        browser.navigate(f"{daemon.base}/ui/#/process/{process_id}")
+        browser.wait_for("!!document.querySelector('[data-testid=input-line]')", what="the process page")
+        browser.evaluate("""(() => {
+            window.__events = [];
+            window.__long = [];
+            new PerformanceObserver(l => { for (const e of l.getEntries()) window.__events.push(e); })
+                .observe({ type: 'event', durationThreshold: 16 });
+            new PerformanceObserver(l => { for (const e of l.getEntries()) window.__long.push(e.duration); })
+                .observe({ type: 'longtask' });
+            document.querySelector('[data-testid=input-line]').focus();
+        })()""")
+        api_ok(daemon, "POST", f"/api/v1/processes/{process_id}/input", {"data": "go\n"})
+        browser.wait_for("parseInt(document.querySelector('[data-testid=log-count]').textContent) >= 2000",
+                         what="the stream")
+        text = "typing while the log streams"
+        started = time.monotonic()
+        before = browser.evaluate("parseInt(document.querySelector('[data-testid=log-count]').textContent)")
+        for char in text:
+            browser.type_key(char)
+            time.sleep(0.05)
+        elapsed = time.monotonic() - started
+        after = browser.evaluate("parseInt(document.querySelector('[data-testid=log-count]').textContent)")
+        assert browser.evaluate("document.querySelector('[data-testid=input-line]').value") == text
+        browser.screenshot(SCREENSHOTS / "test_input_stays_responsive_while_streaming.png")
+        figures = browser.evaluate("""(() => {
+            const keys = window.__events.filter(e => ['keydown', 'keypress', 'keyup', 'input', 'beforeinput'].includes(e.name));
+            return {
+                key_events_over_16ms: keys.length,
+                max_event_duration_ms: Math.max(0, ...keys.map(e => e.duration)),
+                max_handler_ms: Math.max(0, ...keys.map(e => e.processingEnd - e.processingStart)),
+                long_tasks: window.__long.length,
+                max_long_task_ms: Math.max(0, ...window.__long),
+            };
+        })()""")
+    finally:
+        browser.close()
+        daemon.api("POST", f"/api/v1/processes/{process_id}/kill", {})
     figures["typing_s"] = round(elapsed, 2)
     figures["lines_per_s_taken_in"] = round((after - before) / elapsed)
     report("input-while-streaming", figures)
-    # It really streamed meanwhile.
-    assert after - before > 1000, figures
-    # Goal: handlers under 50 ms (Event Timing reports only events over 16 ms); the bounds
-    # allow for a machine loaded by parallel builds.
-    assert figures["max_handler_ms"] < 100, figures
-    assert figures["max_duration_ms"] < 500, figures
+    assert after - before > 1000, f"it did not stream meanwhile: {figures}"
+    # Goal: an input handler under 50 ms (Event Timing lists only events over 16 ms); the
+    # bounds allow for a machine loaded by parallel builds.
+    assert figures["max_handler_ms"] < 50, figures
+    assert figures["max_event_duration_ms"] < 500, figures

@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
-from ui_helpers import api_ok, open_page, row, start, until
+from ui_helpers import api_ok, expect_reconnect_errors_logged, open_page, row, start, until
 
 
 def test_a_dropped_stream_resumes_from_the_last_seq(daemon, page):
@@ -21,8 +21,12 @@ def test_a_dropped_stream_resumes_from_the_last_seq(daemon, page):
 
     page.route_web_socket(re.compile(r".*/api/v1/events.*"), route)
     process_id = start(daemon, "sh", "-c", 'echo before; read go; seq -f "during %g" 1 500; sleep 300')
-    open_page(page, daemon, f"#/process/{process_id}")
+    # The page is already open (logged in): load it again so both its streams go through the route.
+    page.goto(f"{daemon.base}/ui/#/process/{process_id}")
+    page.reload()
+    expect(page.get_by_test_id("conn-state")).to_have_text("live")
     expect(page.get_by_test_id("log-line").filter(has_text="before")).to_be_visible()
+    assert len(sockets) == 2
 
     # Drop every connection and refuse new ones while the process prints.
     blocked["on"] = True
@@ -46,7 +50,7 @@ def test_a_dropped_stream_resumes_from_the_last_seq(daemon, page):
     expect(row(page, late)).to_be_visible()
 
 
-def test_the_daemon_restarted_under_the_page(daemon, page):
+def test_the_daemon_restarted_under_the_page(daemon, page, page_problems):
     first = start(daemon, "sleep", "300", name="before-restart")
     open_page(page, daemon)
     expect(row(page, first)).to_be_visible()
@@ -60,7 +64,7 @@ def test_the_daemon_restarted_under_the_page(daemon, page):
 
     # A new login in another tab gives the context a new session; this page picks it up.
     other = page.context.new_page()
-    other.goto(daemon.tend("ui").stdout.strip().split()[-1])
+    other.goto(daemon.login_url())
     other.close()
 
     expect(page.get_by_test_id("conn-state")).to_have_text("live", timeout=10_000)
@@ -69,3 +73,4 @@ def test_the_daemon_restarted_under_the_page(daemon, page):
     ending = start(daemon, "sh", "-c", "sleep 0.5; exit 4", name="ends-after-restart")
     expect(row(page, ending).get_by_test_id("status")).to_have_text("failed", timeout=10_000)
     assert page.evaluate("window.__same_page === true"), "the page reloaded"
+    expect_reconnect_errors_logged(page_problems)

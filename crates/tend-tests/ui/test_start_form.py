@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from ui_helpers import api_ok, info, open_page, until
+from ui_helpers import api_ok, expect_refusals_logged, info, open_page, until
 
 
 def test_start_a_process_from_the_form(daemon, page, tmp_path):
@@ -27,7 +27,7 @@ def test_start_a_process_from_the_form(daemon, page, tmp_path):
     expect(page.get_by_test_id("log-line").filter(has_text=f"dir={tmp_path} greeting=hello")).to_be_visible()
 
 
-def test_a_script_and_the_api_error_beside_its_input(daemon, page):
+def test_a_script_and_the_api_error_beside_its_input(daemon, page, page_problems):
     open_page(page, daemon, "#/start")
     form = page.get_by_test_id("start-form")
     # Both a command and a script: the API refuses, naming one of them.
@@ -41,6 +41,7 @@ def test_a_script_and_the_api_error_beside_its_input(daemon, page):
     expect(error).to_have_text(body["error"]["message"])
     # Next to the field: inside the field's label.
     assert error.evaluate("e => e.closest('.field') !== null")
+    expect_refusals_logged(page_problems, 400)
 
     form.get_by_test_id("start-command").fill("")
     form.get_by_test_id("start-labels").fill("no-equals-sign")
@@ -62,7 +63,7 @@ run = "sleep 300"
 """
 
 
-def test_apply_a_project_from_pasted_toml(daemon, page, tmp_path):
+def test_apply_a_project_from_pasted_toml(daemon, page, page_problems, tmp_path):
     open_page(page, daemon, "#/start")
     form = page.get_by_test_id("apply-form")
     form.get_by_test_id("apply-name").fill("pasted")
@@ -74,6 +75,7 @@ def test_apply_a_project_from_pasted_toml(daemon, page, tmp_path):
     expect(error).to_contain_text("line")
     assert error.evaluate("e => e.parentNode.querySelector('textarea') !== null")
     assert daemon.api("GET", "/api/v1/projects/pasted")[0] == 404
+    expect_refusals_logged(page_problems, 400)
 
     form.get_by_test_id("apply-toml").fill(TOML)
     form.get_by_test_id("apply-submit").click()

@@ -1,7 +1,6 @@
 """Helpers shared by the functional browser tests of the web UI (the fixtures `daemon`,
 `browser` and `page` come from conftest.py)."""
 
-import json
 import time
 
 from playwright.sync_api import expect
@@ -15,9 +14,7 @@ def start(daemon, *argv, name=None, labels=(), extra=()):
     for label in labels:
         args += ["--label", label]
     args += list(extra)
-    result = daemon.tend(*args, "--", *argv)
-    assert result.returncode == 0, f"tend start failed: {result.stderr}"
-    return result.stdout.strip().splitlines()[-1]
+    return daemon.tend(*args, "--", *argv).stdout.strip().splitlines()[-1]
 
 
 def api_ok(daemon, method, path, body=None):
@@ -60,10 +57,22 @@ def confirm(page):
     page.get_by_test_id("confirm-ok").click()
 
 
-def output(daemon, process_id):
-    """The process's captured output, as text."""
-    return api_ok(daemon, "GET", f"/api/v1/processes/{process_id}/output?format=json")
+def expect_refusals_logged(page_problems, status):
+    """A refusal the test provokes on purpose: the browser logs each failed request as a
+    console error ("Failed to load resource: ... status of 409"). Takes exactly those out of
+    the errors the harness fails the test on (at least one must be there); any other error
+    still fails it."""
+    wanted = f"status of {status} "
+    refused = [e for e in page_problems.errors if "Failed to load resource" in e and wanted in e]
+    assert refused, f"no refused request ({status}) logged: {page_problems.errors}"
+    page_problems.errors[:] = [e for e in page_problems.errors if e not in refused]
 
 
-def dumps(value):
-    return json.dumps(value, indent=1)
+def expect_reconnect_errors_logged(page_problems):
+    """While the daemon is away (restarting) and then refuses the old session, the browser
+    logs each failed reconnect as a console error. Takes exactly those out of the errors the
+    harness fails the test on; any other error still fails it."""
+    expected = ("WebSocket connection to", "status of 401 ", "ERR_CONNECTION_REFUSED")
+    page_problems.errors[:] = [
+        e for e in page_problems.errors if not any(mark in e for mark in expected)
+    ]
