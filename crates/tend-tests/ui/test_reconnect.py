@@ -22,11 +22,11 @@ def test_a_dropped_stream_resumes_from_the_last_seq(daemon, page):
     page.route_web_socket(re.compile(r".*/api/v1/events.*"), route)
     process_id = start(daemon, "sh", "-c", 'echo before; read go; seq -f "during %g" 1 500; sleep 300')
     # The page is already open (logged in): load it again so both its streams go through the route.
-    page.goto(f"{daemon.base}/ui/#/process/{process_id}")
     page.reload()
     expect(page.get_by_test_id("conn-state")).to_have_text("live")
+    page.goto(f"{daemon.base}/ui/#/process/{process_id}")
     expect(page.get_by_test_id("log-line").filter(has_text="before")).to_be_visible()
-    assert len(sockets) == 2
+    assert len(sockets) == 2, "the overview's stream and the log view's"
 
     # Drop every connection and refuse new ones while the process prints.
     blocked["on"] = True
