@@ -21,3 +21,5 @@ profile=default
 cargo build --workspace --bins --examples
 cargo nextest run --workspace --profile "$profile" "$@"
 cargo test --workspace --doc
+# The web UI in a real browser (Playwright + Debian's chromium, installed when missing).
+scripts/ui-test.sh

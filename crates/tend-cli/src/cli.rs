@@ -74,4 +74,6 @@ pub(crate) enum Command {
     Completions(commands::completions::CompletionsArgs),
     /// Write a man page per command into a directory.
     Man(commands::man::ManArgs),
+    /// Print a one-time login link for the daemon's web UI (`--open` opens it).
+    Ui(commands::ui::UiArgs),
 }

@@ -1,5 +1,6 @@
-//! The checks in front of every route: `Host` (DNS rebinding), the bearer token on `/api`,
-//! and `Origin` on WebSocket upgrades.
+//! The checks in front of every route: `Host` (DNS rebinding), the bearer token (or the web
+//! UI's session cookie, with its CSRF rule: `ui::cookie`) on `/api`, and `Origin` on WebSocket
+//! upgrades.
 //!
 //! A web page on another site can make a browser send requests to `127.0.0.1`; with DNS
 //! rebinding it can even read the answers, under its own host name. Requiring the bound
@@ -7,6 +8,7 @@
 //! `Origin` check stops a page from opening an event stream with a token it guessed or stole.
 
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, HOST, ORIGIN, UPGRADE};
@@ -15,14 +17,15 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 use crate::state::ServerState;
+use crate::ui;
 
 /// Refuses requests with a foreign `Host`, then hands `/api` requests to [`check_token`].
 pub(crate) async fn guard(
     State(state): State<ServerState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    match check(&state, &request) {
+    match check(&state, &mut request) {
         Ok(()) => next.run(request).await,
         Err(error) => {
             state.inner.metrics.refused.fetch_add(1, Ordering::Relaxed);
@@ -31,7 +34,7 @@ pub(crate) async fn guard(
     }
 }
 
-fn check(state: &ServerState, request: &Request) -> Result<(), ApiError> {
+fn check(state: &ServerState, request: &mut Request) -> Result<(), ApiError> {
     let inner = &state.inner;
     let headers = request.headers();
     if inner.check_host {
@@ -42,6 +45,9 @@ fn check(state: &ServerState, request: &Request) -> Result<(), ApiError> {
                 inner.hosts[0]
             )));
         }
+    }
+    if request.uri().path() == ui::LOGOUT_PATH {
+        return ui::cookie::check_write(inner, headers);
     }
     // The challenge is how a client decides whether to send its token at all.
     if !request.uri().path().starts_with("/api/") || request.uri().path() == crate::HELLO_PATH {
@@ -64,9 +70,21 @@ fn check(state: &ServerState, request: &Request) -> Result<(), ApiError> {
     // Browsers cannot set headers on a WebSocket, so upgrades may carry `?token=` instead.
     let query_token = if upgrade { request.uri().query().and_then(token_from_query) } else { None };
     match header_token.map(str::to_owned).or(query_token) {
-        None => Err(ApiError::unauthorized(
-            "missing token: send `Authorization: Bearer TOKEN` (the token is in STATE_DIR/token)",
-        )),
+        None => match ui::cookie::session_of(headers) {
+            Some(secret) if inner.sessions.touch(secret, Instant::now()) => {
+                ui::cookie::check_request(inner, request.method(), headers, upgrade)?;
+                request.extensions_mut().insert(ui::cookie::SessionAuth);
+                Ok(())
+            }
+            Some(_) => Err(ApiError::unauthorized(
+                "the web UI session has ended (daemon restarted, logged out or 12 h idle): run \
+                 `tend ui` for a new login link",
+            )),
+            None => Err(ApiError::unauthorized(
+                "missing token: send `Authorization: Bearer TOKEN` (the token is in \
+                 STATE_DIR/token)",
+            )),
+        },
         Some(token) if same(token.as_bytes(), inner.token.as_bytes()) => Ok(()),
         Some(_) => Err(ApiError::unauthorized("wrong token")),
     }

@@ -85,6 +85,7 @@ mod routes;
 mod serve;
 mod state;
 mod token;
+mod ui;
 mod ws;
 
 /// The named actions the routes dispatch through.
@@ -106,3 +107,4 @@ pub use token::{
     HELLO_NONCE_HEX, HELLO_PATH, Hello, generate_token, hello_proof, load_or_create_token,
     read_token, verify_hello,
 };
+pub use ui::{LOGIN_CODE_LIFETIME, MAX_LOGIN_CODES, MAX_SESSIONS, SESSION_IDLE};

@@ -52,6 +52,7 @@ pub(crate) struct StateInner {
     pub(crate) metrics: Metrics,
     pub(crate) stream_runtime: Option<tokio::runtime::Handle>,
     pub(crate) records: Option<crate::records::Records>,
+    pub(crate) sessions: crate::ui::Sessions,
 }
 
 /// How to build a [`ServerState`] beyond the defaults of [`ServerState::new`].
@@ -92,6 +93,9 @@ pub struct ServerConfig {
     /// The daemon's state directory: projects are saved in `projects/`, records of finished
     /// processes in `records/`, output in `logs/`. `None`: nothing is kept on disk.
     pub state_dir: Option<PathBuf>,
+    /// How long a web UI login code stays good
+    /// ([`LOGIN_CODE_LIFETIME`](crate::LOGIN_CODE_LIFETIME), 60 s; tests shorten it).
+    pub login_code_lifetime: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -110,6 +114,7 @@ impl ServerConfig {
             stream_runtime: None,
             pipeline_runtime: None,
             state_dir: None,
+            login_code_lifetime: crate::LOGIN_CODE_LIFETIME,
         }
     }
 }
@@ -178,6 +183,7 @@ impl ServerState {
                 metrics: Metrics::default(),
                 stream_runtime: config.stream_runtime,
                 records,
+                sessions: crate::ui::Sessions::new(config.login_code_lifetime),
             }),
         }
     }

@@ -97,6 +97,9 @@ pub(crate) struct DaemonArgs {
     /// Rotated log files kept per process (`ID.log.1` … `ID.log.N`; 0 keeps only the live one).
     #[arg(long, value_name = "N", default_value_t = tend::logfile::DEFAULT_KEEP)]
     pub(crate) log_keep: u32,
+    /// For tests only: how long a web UI login code stays good (60s otherwise).
+    #[arg(long, hide = true, value_name = "DURATION", value_parser = crate::durations::parse_duration)]
+    pub(crate) ui_code_lifetime: Option<Duration>,
 }
 
 /// A `--header-timeout`: a duration from 1 ms to one hour.
@@ -211,6 +214,9 @@ async fn serve(
     config.check_host = bound.ip().is_loopback();
     // Projects, records of finished processes (restored here, before the first request).
     config.state_dir = Some(state_dir.clone());
+    if let Some(lifetime) = args.ui_code_lifetime {
+        config.login_code_lifetime = lifetime;
+    }
     let state = ServerState::with_config(service.clone(), config);
     let stop = CancellationToken::new();
     let stopping = stop.clone();

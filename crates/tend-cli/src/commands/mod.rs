@@ -26,6 +26,7 @@ pub(crate) mod start;
 mod start_names;
 pub(crate) mod stop;
 mod systemd_unit;
+pub(crate) mod ui;
 pub(crate) mod up;
 pub(crate) mod wait;
 
@@ -55,5 +56,6 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Wait(args) => wait::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
+        Command::Ui(args) => ui::run(args),
     }
 }

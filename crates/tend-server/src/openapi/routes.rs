@@ -7,8 +7,8 @@ use tend::ProcessInfo;
 use tend::daemon::DaemonEntry;
 use tend::wire::{
     DaemonHealth, DaemonStopped, Empty, InputRequest, LinesAnswer, LinesQuery, ListQuery,
-    PipelineRequest, PipelineStarted, PipelineState, PipelineSummary, RestartRequest, RunAnswer,
-    SignalRequest, StartRequest, StopRequest, WaitRequest,
+    LoginCode, PipelineRequest, PipelineStarted, PipelineState, PipelineSummary, RestartRequest,
+    RunAnswer, SignalRequest, StartRequest, StopRequest, WaitRequest,
 };
 
 use super::events::EventMessage;
@@ -197,6 +197,10 @@ fn other_routes() -> Vec<Route> {
             .required_query_param("nonce", "32 to 128 hex digits, fresh for each hello.", json!({ "type": "string", "pattern": "^[0-9a-fA-F]{32,128}$" }))
             .answer::<Hello>(200, "The bound address and hex HMAC-SHA256(token, \"tend-hello-v1\\0\" + nonce + \"\\0\" + addr).")
             .fails(&[BAD]),
+        Route::post("/ui/login-codes", "createLoginCode", "A one-time login link for the web UI (`tend ui`)")
+            .describe("Only with the token (a browser session gets 403). The code is good for one `GET /ui/login?code=CODE` within `expires_in_ms` (60 s), which answers 303 to `/ui/` with the session cookie `tend_session` (HttpOnly, SameSite=Strict, Path=/). With the cookie the browser is authenticated on `/api` like the token; a cookie-authenticated request that changes state must send `X-Tend-Csrf: 1` and, if any, this server's `Origin`, and a WebSocket this server's `Origin`. Sessions live in memory (a restart ends them), end after 12 h idle or at `POST /ui/logout`; at most 64 codes and 256 sessions are kept (oldest dropped).")
+            .answer::<LoginCode>(201, "The code, its link and how long it is good.")
+            .fails(&[(403, "Foreign Host or Origin, or asked with a browser session.")]),
         Route::get("/health", "health", "Liveness: the server answers")
             .at_root()
             .answer_with(200, "`ok`.", Content::Text("text/plain")),

@@ -15,7 +15,7 @@
 pub(crate) mod actions;
 pub(crate) mod events;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -50,6 +50,8 @@ struct Record {
     /// Step name → index in the report's steps: a step event must not cost a scan of ten
     /// thousand.
     index: HashMap<String, usize>,
+    /// Each step's `after`, for the state's dependency map (steps with none left out).
+    after: BTreeMap<String, Vec<String>>,
     cancel: CancellationToken,
     /// Set if the run's task died without a report (a bug): said in the state.
     error: Option<String>,
@@ -77,7 +79,7 @@ impl Record {
         if self.status == PipelineStatus::Running {
             report.duration_ms = self.began.elapsed().as_secs_f64() * 1000.0;
         }
-        PipelineState { head: self.head(), report }
+        PipelineState { head: self.head(), report, after: self.after.clone() }
     }
 
     /// Its state without the steps (no outputs).
@@ -148,6 +150,12 @@ impl Pipelines {
         let report =
             LiveReport { mode, success: None, duration_ms: 0.0, totals: Default::default(), steps };
         let index = names.iter().enumerate().map(|(at, name)| (name.clone(), at)).collect();
+        let after = pipeline
+            .steps()
+            .iter()
+            .filter(|step| !step.after.is_empty())
+            .map(|step| (step.name.clone(), step.after.clone()))
+            .collect();
         {
             let mut records = self.lock();
             records.push(Record {
@@ -158,6 +166,7 @@ impl Pipelines {
                 began: Instant::now(),
                 report,
                 index,
+                after,
                 cancel: cancel.clone(),
                 error: None,
             });
@@ -325,6 +334,7 @@ mod tests {
             began: Instant::now(),
             report,
             index: HashMap::from([("a".to_owned(), 0), ("b".to_owned(), 1)]),
+            after: BTreeMap::from([("b".to_owned(), vec!["a".to_owned()])]),
             cancel: CancellationToken::new(),
             error: None,
         }
@@ -353,6 +363,8 @@ mod tests {
             state["report"]["steps"][1],
             serde_json::json!({"name": "b", "status": "pending"})
         );
+        // The dependencies, for a client drawing the graph.
+        assert_eq!(state["after"], serde_json::json!({"b": ["a"]}));
         assert_eq!(record(1, PipelineStatus::Running).summary().steps, 2);
     }
 }

@@ -60,6 +60,7 @@ fn table() -> Vec<Route> {
         (Method::GET, "/events", get(ws::events)),
         (Method::GET, "/openapi.json", get(openapi::document)),
         (Method::GET, "/hello", get(hello::hello)),
+        (Method::POST, "/ui/login-codes", post(crate::ui::login_codes)),
     ]
 }
 
@@ -96,6 +97,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/health", get(system::health))
         .route("/ready", get(system::ready))
         .route("/metrics", get(system::metrics))
+        .merge(crate::ui::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))

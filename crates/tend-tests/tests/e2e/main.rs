@@ -65,6 +65,7 @@ mod soak;
 mod support;
 mod systemd_unit;
 mod terminal;
+mod ui_auth;
 mod up_example;
 mod up_procfile;
 mod up_service_errors;

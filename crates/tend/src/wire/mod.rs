@@ -41,6 +41,7 @@ mod pipeline_state;
 mod process;
 mod project;
 mod start;
+mod ui;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -66,6 +67,7 @@ pub use project::{
     ServiceChange, ServiceChanged, ServiceState,
 };
 pub use start::{Launch, RunRequest, StartRequest, StdinChoice};
+pub use ui::LoginCode;
 
 /// Reads a request of type `T` from JSON; `null` reads as `{}`. An error names the key it is
 /// about (`options` when the request as a whole is not an object).

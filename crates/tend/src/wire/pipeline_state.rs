@@ -1,6 +1,8 @@
 //! Answers of the pipeline actions: a pipeline's live [`PipelineState`], its
 //! [`PipelineSummary`] in a list.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
@@ -47,6 +49,10 @@ pub struct PipelineState {
     pub head: PipelineHead,
     /// Its report, live until the runner's final [`Report`] replaces it.
     pub report: LiveReport,
+    /// Each step's `after` (the steps it waits for, in [`Mode::Dag`]), by step name; steps
+    /// without any are left out, so the map is empty when no step waits for another.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub after: BTreeMap<String, Vec<String>>,
 }
 
 /// A pipeline's report: the runner's [`Report`] once it ended, or the same shape while it
