@@ -2,7 +2,10 @@
 mod actions;
 mod cli_completions;
 mod cli_exit_status;
+mod cli_export;
+mod cli_export_checks;
 mod cli_json;
+mod cli_probe;
 mod cli_run;
 mod cli_run_signals;
 mod cli_small_faults;
@@ -28,6 +31,7 @@ mod escape_support;
 mod exclusive;
 mod exec;
 mod exec_stops;
+mod export_nomad_schema;
 mod fixture;
 mod fixture_serve;
 mod fuzz_pipeline_files;

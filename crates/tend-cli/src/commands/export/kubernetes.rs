@@ -88,10 +88,12 @@ impl Writer<'_> {
             probe["failureThreshold"] = json!(alive.failures);
             container["livenessProbe"] = probe;
         }
-        if keys.restart != tend::RestartPolicy::Always {
+        if keys.restart != tend::RestartPolicy::Always && unit.wrote(&["restart"]).is_some() {
             self.notes.key(unit, "restart", format!("a Deployment restarts its pod after every end (restart = always); `{}` is not kept: run it as a Job instead if it should end", keys.restart));
         }
-        self.notes.key(unit, "restart_delay", "Kubernetes restarts with its own back-off (10s doubling to 5m); `restart_delay`, `restart_max_delay` and `max_restarts` are not kept");
+        if let Some(key) = unit.wrote(&["max_restarts", "restart_delay", "restart_max_delay"]) {
+            self.notes.key(unit, key, "Kubernetes restarts with its own back-off (10s doubling to 5m, without limit); `max_restarts`, `restart_delay` and `restart_max_delay` are not kept");
+        }
         if keys.stop_signal != tend::Signal::TERM {
             self.notes.key(
                 unit,
@@ -153,6 +155,13 @@ impl Writer<'_> {
             let attempts = u64::from(step.retries) + 1;
             spec["activeDeadlineSeconds"] = json!(timeout.as_secs().max(1) * attempts);
         }
+        if unit.wrote(&["retry_delay"]).is_some() {
+            self.notes.key(
+                unit,
+                "retry_delay",
+                "a Job retries with Kubernetes' own back-off (10s doubling to 6m)",
+            );
+        }
         if step.allow_failure {
             self.notes.key(unit, "allow_failure", "a failed Job is reported failed; nothing runs after it in Kubernetes, so this only matters to you");
         }
@@ -166,8 +175,10 @@ impl Writer<'_> {
         for dep in self.stack.closure(unit) {
             match dep.service() {
                 None => {
-                    if dep.step().is_some_and(|step| step.retries > 0 || step.allow_failure) {
-                        self.notes.key(dep, "retries", format!("as an initContainer of `{}` it is retried with the pod and must pass; `retries` and `allow_failure` are not kept", unit.name));
+                    if let Some(key) =
+                        dep.wrote(&["retries", "retry_delay", "allow_failure", "timeout"])
+                    {
+                        self.notes.key(dep, key, "as an initContainer it is run again with the pod until it passes; `retries`, `retry_delay`, `allow_failure` and `timeout` are not kept");
                     }
                     init.push(self.container(dep));
                 }

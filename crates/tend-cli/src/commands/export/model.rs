@@ -52,6 +52,8 @@ pub(super) struct Unit {
     pub(super) env: BTreeMap<String, String>,
     /// Whether it has its own `env_file`.
     pub(super) env_file: bool,
+    /// The keys its table was written with (`restart_delay_ms` as `restart_delay`).
+    pub(super) written: Vec<String>,
     /// The steps and services it runs after.
     pub(super) after: Vec<String>,
     /// Time between the stop signal and SIGKILL.
@@ -330,6 +332,10 @@ impl Unit {
             dir_written: raw.get("dir").and_then(Value::as_str).map(str::to_owned),
             env: env.clone(),
             env_file: raw.contains_key("env_file"),
+            written: raw
+                .keys()
+                .map(|key| key.strip_suffix("_ms").unwrap_or(key).to_owned())
+                .collect(),
             after: Vec::new(),
             grace: Duration::ZERO,
             role: Role::Step(StepKeys {
@@ -377,6 +383,11 @@ impl Unit {
         let program = Path::new(&self.argv[0]);
         (self.argv[0].contains('/') && program.is_relative())
             .then(|| without_dots(&self.dir.join(program)))
+    }
+
+    /// The first of `keys` its table was written with.
+    pub(super) fn wrote<'k>(&self, keys: &[&'k str]) -> Option<&'k str> {
+        keys.iter().copied().find(|key| self.written.iter().any(|written| written == key))
     }
 
     /// The ports its probes name, in order, once each.

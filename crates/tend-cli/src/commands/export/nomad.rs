@@ -66,7 +66,7 @@ pub(super) fn export(stack: &Stack, options: &NomadOptions<'_>) -> Result<Export
 fn group(stack: &Stack, unit: &Unit, options: &NomadOptions<'_>, notes: &mut Notes) -> Value {
     let keys = unit.service().expect("a service");
     let mut tasks = Vec::new();
-    let mut prestart_steps = Vec::new();
+    let mut ordered = false;
     for dep in stack.closure(unit) {
         match dep.service() {
             None => {
@@ -79,7 +79,7 @@ fn group(stack: &Stack, unit: &Unit, options: &NomadOptions<'_>, notes: &mut Not
                     "Delay": nanos(step.retry_delay),
                     "Mode": "fail",
                 });
-                prestart_steps.push(dep.name.clone());
+                ordered |= !dep.after.is_empty();
                 tasks.push(step_task);
             }
             Some(dep_keys) => {
@@ -96,8 +96,9 @@ fn group(stack: &Stack, unit: &Unit, options: &NomadOptions<'_>, notes: &mut Not
             }
         }
     }
-    if prestart_steps.len() > 1 {
-        notes.key(unit, "after", format!("Nomad runs prestart tasks at the same time: {} do not wait for each other as they do in tend", prestart_steps.join(", ")));
+    if ordered && tasks.len() > 1 {
+        let names: Vec<&str> = tasks.iter().filter_map(|task| task["Name"].as_str()).collect();
+        notes.key(unit, "after", format!("Nomad starts prestart tasks together: {} do not wait for each other as they do in tend; make the steps wait (a loop, or `tend probe` in front of them)", names.join(", ")));
     }
     let mut main = task(unit, notes);
     main["KillSignal"] = json!(keys.stop_signal.to_string());
@@ -179,7 +180,9 @@ fn restart_policies(unit: &Unit, group: &mut Value, notes: &mut Notes) {
             let interval = COUNTING_INTERVAL.max(keys.restart_max_delay * (max + 1));
             group["RestartPolicy"] = json!({"Attempts": max, "Interval": nanos(interval), "Delay": delay, "Mode": "fail"});
             group["ReschedulePolicy"] = no_reschedule;
-            notes.key(unit, "restart_max_delay", "Nomad restarts after a constant `Delay` (`restart_delay`); the backoff up to `restart_max_delay` is not kept");
+            if unit.wrote(&["restart_max_delay"]).is_some() {
+                notes.key(unit, "restart_max_delay", "with `max_restarts`, Nomad restarts after a constant `Delay` (`restart_delay`); the backoff up to `restart_max_delay` is not kept");
+            }
         }
         (_, MaxRestarts::Unlimited) => {
             // One restart per interval, the next once the interval is over: the delay
@@ -188,7 +191,7 @@ fn restart_policies(unit: &Unit, group: &mut Value, notes: &mut Notes) {
             group["RestartPolicy"] = json!({"Attempts": 1, "Interval": nanos(interval), "Delay": delay, "Mode": "delay"});
         }
     }
-    if keys.restart == RestartPolicy::OnFailure {
+    if keys.restart == RestartPolicy::OnFailure && unit.wrote(&["restart"]).is_some() {
         notes.key(
             unit,
             "restart",

@@ -18,7 +18,11 @@ impl Notes {
 
     /// `unit`'s `key` is not (or only partly) carried over: `advice` says what to do.
     pub(super) fn key(&mut self, unit: &Unit, key: &str, advice: impl AsRef<str>) {
-        self.lines.push(format!("{}: `{key}`: {}", described(unit), advice.as_ref()));
+        let line = format!("{}: `{key}`: {}", described(unit), advice.as_ref());
+        // A step several services need is exported with each: one note is enough.
+        if !self.lines.contains(&line) {
+            self.lines.push(line);
+        }
     }
 
     /// A note about the whole file's `key`.
