@@ -137,7 +137,7 @@ mod toml_edit_free {
 /// other specifier is expected here), words are split at unquoted blanks with quotes removed
 /// and C escapes decoded; in a command, `$$` is `$` in the arguments (a `${…}` or a whole
 /// `$NAME` word would be replaced by a variable: the test fails on one).
-fn systemd_words(value: &str, command: bool) -> Vec<String> {
+pub(crate) fn systemd_words(value: &str, command: bool) -> Vec<String> {
     let mut resolved = String::new();
     let mut chars = value.chars();
     while let Some(c) = chars.next() {

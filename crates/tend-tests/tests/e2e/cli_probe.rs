@@ -32,7 +32,7 @@ fn closed_port() -> SocketAddr {
 
 /// An HTTP server answering `503` to the first `failures` requests and `200` after; returns
 /// its address and the count of requests it answered.
-fn flaky_server(failures: usize) -> (SocketAddr, Arc<AtomicUsize>) {
+pub(crate) fn flaky_server(failures: usize) -> (SocketAddr, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     let answered = Arc::new(AtomicUsize::new(0));
@@ -62,7 +62,7 @@ fn a_listening_port_is_ready_at_once_and_a_closed_one_times_out_with_the_reason(
     let address = listener.local_addr().unwrap().to_string();
     let ready = probe(&["tcp", &address, "--timeout", "20s"]);
     assert_eq!(ready.status.code(), Some(0), "{}", stderr(&ready));
-    assert!(stderr(&ready).contains(&format!("ready after")), "{}", stderr(&ready));
+    assert!(stderr(&ready).contains("ready after"), "{}", stderr(&ready));
     assert!(stderr(&ready).contains(&format!("tcp {address}")), "{}", stderr(&ready));
 
     let closed = closed_port().to_string();

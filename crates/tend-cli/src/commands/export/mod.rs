@@ -10,6 +10,7 @@
 mod kubernetes;
 mod model;
 mod nomad;
+mod probe_keys;
 mod systemd;
 mod systemd_quote;
 mod unmapped;

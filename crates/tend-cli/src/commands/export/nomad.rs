@@ -80,6 +80,12 @@ fn group(stack: &Stack, unit: &Unit, options: &NomadOptions<'_>, notes: &mut Not
                     "Mode": "fail",
                 });
                 ordered |= !dep.after.is_empty();
+                if step.allow_failure {
+                    notes.key(dep, "allow_failure", "a failed prestart task fails its allocation in Nomad; make the command end with 0 (`… || true`) to keep going");
+                }
+                if step.timeout.is_some() {
+                    notes.key(dep, "timeout", "Nomad tasks have no run time limit; wrap the command in `timeout DURATION`");
+                }
                 tasks.push(step_task);
             }
             Some(dep_keys) => {
@@ -119,7 +125,15 @@ fn group(stack: &Stack, unit: &Unit, options: &NomadOptions<'_>, notes: &mut Not
     let mut checks = Vec::new();
     if let Some(ready) = &keys.ready {
         match check(unit, "ready", ready, notes) {
-            Some(check) => checks.push(check),
+            Some(check) => {
+                checks.push(check);
+                if !ready.waits_for_ever() {
+                    notes.key(unit, "ready.timeout", format!("tend gives up after {}; in Nomad the job's `update` block's healthy_deadline (default 5m) does", super::model::span(ready.timeout)));
+                }
+                if !ready.initial_delay.is_zero() {
+                    notes.key(unit, "ready.initial_delay", "Nomad checks from the task's start; the first failures only delay the allocation's health");
+                }
+            }
             None => notes.key(
                 unit,
                 "ready",

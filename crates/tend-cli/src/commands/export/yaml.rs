@@ -97,7 +97,7 @@ mod tests {
         let value = json!({"kind": "Pod", "spec": {"containers": [{"name": "a\"b", "args": ["1", "x y"], "ports": []}], "on": true}});
         assert_eq!(
             document(&value),
-            "kind: \"Pod\"\nspec:\n  containers:\n  - name: \"a\\\"b\"\n    args:\n    - \"1\"\n    - \"x y\"\n    ports: []\n  \"on\": true\n"
+            "kind: \"Pod\"\nspec:\n  containers:\n    - args:\n        - \"1\"\n        - \"x y\"\n      name: \"a\\\"b\"\n      ports: []\n  \"on\": true\n"
         );
     }
 }
