@@ -14,6 +14,8 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
     $sudo apt-get update -qq
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd
 fi
+# `tend export kubernetes` is checked with kubernetes-validate from target/py-venv.
+scripts/py-venv.sh >/dev/null
 profile=default
 [ "${CI:-}" = "true" ] && profile=ci
 # Tests run the `tend` binary and the daemon example: build them before any test starts the

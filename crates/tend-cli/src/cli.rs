@@ -70,6 +70,10 @@ pub(crate) enum Command {
     Rm(commands::rm::RmArgs),
     /// Wait for a managed process to end and exit with its status.
     Wait(commands::wait::WaitArgs),
+    /// Wait until a TCP port accepts, an HTTP URL answers 2xx or a command exits 0.
+    Probe(commands::probe::ProbeArgs),
+    /// Write a stack file as systemd units, Kubernetes manifests or a Nomad job.
+    Export(commands::export::ExportArgs),
     /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
     Completions(commands::completions::CompletionsArgs),
     /// Write a man page per command into a directory.

@@ -6,6 +6,7 @@ pub(crate) mod completions;
 pub(crate) mod daemon;
 pub(crate) mod daemons;
 pub(crate) mod down;
+pub(crate) mod export;
 mod follow;
 pub(crate) mod health;
 pub(crate) mod input;
@@ -13,6 +14,7 @@ pub(crate) mod kill;
 pub(crate) mod logs;
 mod logs_json;
 pub(crate) mod man;
+pub(crate) mod probe;
 pub(crate) mod procs;
 pub(crate) mod ps;
 pub(crate) mod reload;
@@ -54,6 +56,8 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::CloseStdin(args) => close_stdin::run(args),
         Command::Rm(args) => rm::run(args),
         Command::Wait(args) => wait::run(args),
+        Command::Probe(args) => probe::run(args),
+        Command::Export(args) => export::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
         Command::Ui(args) => ui::run(args),

@@ -21,7 +21,7 @@
 
 mod detached;
 mod exit_status;
-mod file;
+pub(crate) mod file;
 mod interrupt;
 pub(crate) mod project_file;
 pub(crate) mod settle;

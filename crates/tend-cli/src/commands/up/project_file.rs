@@ -93,7 +93,7 @@ pub(crate) fn check_name(name: &str) -> Result<String, UsageError> {
 
 /// The name of `dir` as a project name: other characters become `-`, leading dots are
 /// dropped, and it is cut at 64 characters.
-fn name_from_dir(dir: &Path) -> Result<String, UsageError> {
+pub(crate) fn name_from_dir(dir: &Path) -> Result<String, UsageError> {
     let base = dir.file_name().map(|name| name.to_string_lossy()).unwrap_or_default();
     let name: String = base
         .chars()
@@ -186,7 +186,7 @@ fn ready_wait(service: &Value) -> Option<Duration> {
 }
 
 /// The duration under `key` (humantime text) or `KEY_ms` (milliseconds) of `table`.
-fn duration(table: &Value, key: &str) -> Option<Duration> {
+pub(crate) fn duration(table: &Value, key: &str) -> Option<Duration> {
     if let Some(text) = table.get(key).and_then(Value::as_str) {
         return crate::durations::parse_duration(text).ok();
     }
