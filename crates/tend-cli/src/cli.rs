@@ -74,4 +74,6 @@ pub(crate) enum Command {
     Completions(commands::completions::CompletionsArgs),
     /// Write a man page per command into a directory.
     Man(commands::man::ManArgs),
+    /// Turn a process-compose.yaml, supervisord.conf or PM2 ecosystem file into a tend.toml.
+    Import(commands::import::ImportArgs),
 }

@@ -8,6 +8,7 @@ pub(crate) mod daemons;
 pub(crate) mod down;
 mod follow;
 pub(crate) mod health;
+pub(crate) mod import;
 pub(crate) mod input;
 pub(crate) mod kill;
 pub(crate) mod logs;
@@ -55,5 +56,6 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Wait(args) => wait::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
+        Command::Import(args) => import::run(args),
     }
 }

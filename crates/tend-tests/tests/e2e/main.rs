@@ -2,6 +2,7 @@
 mod actions;
 mod cli_completions;
 mod cli_exit_status;
+mod cli_import;
 mod cli_json;
 mod cli_run;
 mod cli_run_signals;
