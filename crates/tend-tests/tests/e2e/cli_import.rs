@@ -130,25 +130,34 @@ fn an_imported_process_compose_file_runs_the_same_processes_in_the_same_order() 
 #[test]
 fn an_imported_supervisord_conf_starts_by_priority_and_stops_in_reverse() {
     let project = imported_project("supervisord.conf", &[]);
-    let mut running = up(&project, &["--json"]);
-    let timeline = project.wait_timeline("reports started", |t| t.time("reports", "started").is_some());
-    let cache = at(&timeline, "cache", "started");
-    for name in ["api", "worker"] {
-        assert!(cache < at(&timeline, name, "started"), "priority 10 before 20: {timeline:?}");
-        assert!(at(&timeline, name, "started") < at(&timeline, "reports", "started"), "{timeline:?}");
-    }
+    let mut running = up(&project, &[]);
+    let stdout = running.wait_lines("reports", 1, "reports started", |l| l.starts_with("started"));
+    project.wait_timeline("all four started", |t| {
+        ["cache", "api", "worker", "reports"].iter().all(|name| t.time(name, "started").is_some())
+    });
+    // The order tend started them in (its own lines: a service without a `ready` probe is
+    // ready once spawned, a moment before the fixture records its start).
+    let started: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.contains("| started with pid"))
+        .map(|line| line.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(started.len(), 4, "{stdout}");
+    assert_eq!(started[0], "cache", "priority 10 first: {stdout}");
+    assert_eq!(started[3], "reports", "priority 999 last: {stdout}");
     running.signal(Signal::TERM);
     let ran = running.finish();
     assert_eq!(ran.code, Some(0), "{}", ran.both());
-    let report = ran.report();
     for name in ["cache", "api", "worker", "reports"] {
-        assert_eq!(service(&report, name)["status"], "stopped", "{report:#}");
+        let stopped = ran.lines_of(name).contains(&"stopped");
+        assert!(stopped, "{name} was not stopped by tend:\n{}", ran.both());
     }
+    // Stopped in reverse priority (each once what runs after it has exited); cache with its
+    // `stopsignal=QUIT`.
     let timeline = project.timeline();
-    // Stopped in reverse priority; cache with its `stopsignal=QUIT`.
-    let cache_stop = at(&timeline, "cache", "quit");
-    assert!(at(&timeline, "api", "term") < cache_stop, "{timeline:?}");
-    assert!(at(&timeline, "reports", "term") < at(&timeline, "api", "term"), "{timeline:?}");
+    assert!(at(&timeline, "reports", "exiting") < at(&timeline, "api", "term"), "{timeline:?}");
+    assert!(at(&timeline, "api", "exiting") < at(&timeline, "cache", "quit"), "{timeline:?}");
+    assert!(at(&timeline, "worker", "exiting") < at(&timeline, "cache", "quit"), "{timeline:?}");
     // `directory=%(here)s` and `stdout_logfile=logs/api.log` (with its continued command line).
     let log = std::fs::read_to_string(project.path().join("logs/api.log")).unwrap();
     assert!(log.contains("api: ready"), "api's log: {log:?}");
@@ -198,8 +207,8 @@ fn text_of(out: &Output) -> String {
 #[test]
 fn files_invalid_in_their_own_format_exit_2_naming_the_line() {
     let cases: [(&str, &str, &str); 8] = [
-        ("pc.yaml", "processes:\n  web:\n    command: \"unclosed\n  db: [\n", "pc.yaml:3:"),
-        ("pc.yaml", "processes:\n  web:\n    command:\n      a: 1\n", "pc.yaml:4: `processes.web.command`: expected a string"),
+        ("pc.yaml", "processes:\n  web:\n    command: \"unclosed\n  db: [\n", "pc.yaml:5: not valid YAML"),
+        ("pc.yaml", "processes:\n  web:\n    command:\n      a: 1\n", "pc.yaml:3: `processes.web.command`: expected a string, found a mapping"),
         (
             "pc.yaml",
             "processes:\n  web:\n    command: x\n    depends_on:\n      dbb:\n        condition: process_started\n",
