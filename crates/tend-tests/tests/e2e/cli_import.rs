@@ -103,7 +103,8 @@ fn at(timeline: &Timeline, name: &str, event: &str) -> u64 {
 fn an_imported_process_compose_file_runs_the_same_processes_in_the_same_order() {
     let project = imported_project("process-compose.yaml", &["18081"]);
     let mut running = up(&project, &["--json"]);
-    let timeline = project.wait_timeline("worker started", |t| t.time("worker", "started").is_some());
+    let timeline =
+        project.wait_timeline("worker started", |t| t.time("worker", "started").is_some());
     // db ready (its HTTP answer) → the migrate step → web, once migrate passed → worker,
     // once web printed its ready line.
     assert!(at(&timeline, "db", "http-200") < at(&timeline, "migrate", "started"), "{timeline:?}");
@@ -117,7 +118,12 @@ fn an_imported_process_compose_file_runs_the_same_processes_in_the_same_order() 
     for name in ["db", "web", "worker"] {
         assert_eq!(service(&report, name)["status"], "stopped", "{report:#}");
     }
-    let names: Vec<&str> = report["services"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = report["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
     assert!(!names.contains(&"seed"), "the disabled process ran: {report:#}");
     // `shutdown.signal: 2` stopped db with SIGINT, after what runs after it had stopped.
     let timeline = project.timeline();
@@ -174,7 +180,9 @@ fn an_imported_pm2_file_runs_scripts_with_their_interpreter_and_stops_them_with_
          --print \"$1|$2|$3\"\n",
     );
     let mut running = up(&project, &[]);
-    running.wait_lines("worker", 1, "the worker's arguments", |line| line == "--queue|mail jobs|--verbose");
+    running.wait_lines("worker", 1, "the worker's arguments", |line| {
+        line == "--queue|mail jobs|--verbose"
+    });
     project.wait_timeline("api started", |t| t.time("api", "started").is_some());
     running.signal(Signal::TERM);
     let ran = running.finish();
@@ -207,22 +215,53 @@ fn text_of(out: &Output) -> String {
 #[test]
 fn files_invalid_in_their_own_format_exit_2_naming_the_line() {
     let cases: [(&str, &str, &str); 8] = [
-        ("pc.yaml", "processes:\n  web:\n    command: \"unclosed\n  db: [\n", "pc.yaml:5: not valid YAML"),
-        ("pc.yaml", "processes:\n  web:\n    command:\n      a: 1\n", "pc.yaml:3: `processes.web.command`: expected a string, found a mapping"),
+        (
+            "pc.yaml",
+            "processes:\n  web:\n    command: \"unclosed\n  db: [\n",
+            "pc.yaml:5: not valid YAML",
+        ),
+        (
+            "pc.yaml",
+            "processes:\n  web:\n    command:\n      a: 1\n",
+            "pc.yaml:3: `processes.web.command`: expected a string, found a mapping",
+        ),
         (
             "pc.yaml",
             "processes:\n  web:\n    command: x\n    depends_on:\n      dbb:\n        condition: process_started\n",
             "pc.yaml:5: `processes.web.depends_on`: no process is named `dbb`",
         ),
-        ("pc.yaml", "processes:\n  web:\n    command: x\n    availability:\n      restart: sometimes\n", "pc.yaml:5:"),
-        ("s.conf", "[program:web]\ncommand=/bin/web\njust some words\n", "s.conf:3: expected `key = value`"),
-        ("s.conf", "; comment\n\n[program:web]\ncommand=/bin/web \"open\nautorestart=maybe\n", "s.conf:4:"),
-        ("ecosystem.config.js", "module.exports = {\n  apps: [{\n    script: require('path').join(__dirname, 'a.js'),\n  }],\n}\n", "ecosystem.config.js:3:"),
-        ("eco.json", "{\n  \"apps\": [\n    {\"script\": \"a.js\"},\n  ]\n}\n", "eco.json:4: not valid JSON"),
+        (
+            "pc.yaml",
+            "processes:\n  web:\n    command: x\n    availability:\n      restart: sometimes\n",
+            "pc.yaml:5:",
+        ),
+        (
+            "s.conf",
+            "[program:web]\ncommand=/bin/web\njust some words\n",
+            "s.conf:3: expected `key = value`",
+        ),
+        (
+            "s.conf",
+            "; comment\n\n[program:web]\ncommand=/bin/web \"open\nautorestart=maybe\n",
+            "s.conf:4:",
+        ),
+        (
+            "ecosystem.config.js",
+            "module.exports = {\n  apps: [{\n    script: require('path').join(__dirname, 'a.js'),\n  }],\n}\n",
+            "ecosystem.config.js:3:",
+        ),
+        (
+            "eco.json",
+            "{\n  \"apps\": [\n    {\"script\": \"a.js\"},\n  ]\n}\n",
+            "eco.json:4: not valid JSON",
+        ),
     ];
     for (name, text, expected) in cases {
         let stderr = refused(name, text);
-        assert!(stderr.contains(expected), "{name}: expected `{expected}` in:\n{stderr}\n--- for\n{text}");
+        assert!(
+            stderr.contains(expected),
+            "{name}: expected `{expected}` in:\n{stderr}\n--- for\n{text}"
+        );
     }
 }
 
@@ -234,7 +273,10 @@ fn an_import_tend_up_would_refuse_exits_2_and_writes_nothing() {
     let out = import_in(dir.path(), &["pc.yaml", "-o", "tend.toml"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text_of(&out);
-    assert!(stderr.contains("would be refused by `tend up`") && stderr.contains("cycle"), "{stderr}");
+    assert!(
+        stderr.contains("would be refused by `tend up`") && stderr.contains("cycle"),
+        "{stderr}"
+    );
     assert!(!dir.path().join("tend.toml").exists());
 }
 

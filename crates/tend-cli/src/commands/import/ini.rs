@@ -43,16 +43,16 @@ pub(super) fn parse(text: &str) -> Result<Vec<Section>, (usize, String)> {
             continue;
         }
         let indented = raw.starts_with([' ', '\t']);
-        if indented {
-            if let Some((s, e)) = last {
-                let entry = &mut sections[s].entries[e];
-                entry.value.push('\n');
-                entry.value.push_str(strip_comment(trimmed));
-                continue;
-            }
+        if indented && let Some((s, e)) = last {
+            let entry = &mut sections[s].entries[e];
+            entry.value.push('\n');
+            entry.value.push_str(strip_comment(trimmed));
+            continue;
         }
         if let Some(header) = trimmed.strip_prefix('[') {
-            let Some(name) = header.strip_suffix(']').or_else(|| strip_comment(header).strip_suffix(']')) else {
+            let Some(name) =
+                header.strip_suffix(']').or_else(|| strip_comment(header).strip_suffix(']'))
+            else {
                 return Err((line, format!("a section header needs a closing `]`: `{trimmed}`")));
             };
             let name = name.trim();

@@ -86,8 +86,14 @@ impl Reader<'_> {
             .take_while(|c| *c != '\n')
             .take(24)
             .collect();
-        let found = if found.is_empty() { "the end of the file".to_owned() } else { format!("`{found}`") };
-        (self.line, format!("expected {what}, found {found} (only a plain object literal is read: no code)"))
+        let found =
+            if found.is_empty() { "the end of the file".to_owned() } else { format!("`{found}`") };
+        (
+            self.line,
+            format!(
+                "expected {what}, found {found} (only a plain object literal is read: no code)"
+            ),
+        )
     }
 
     /// Skips whitespace and comments.
@@ -117,6 +123,7 @@ impl Reader<'_> {
         if depth > MAX_DEPTH {
             return Err((line, format!("nested deeper than {MAX_DEPTH} levels")));
         }
+        let start = (self.at, self.line);
         let value = match self.peek() {
             Some(b'{') => self.object(depth)?,
             Some(b'[') => self.list(depth)?,
@@ -126,7 +133,11 @@ impl Reader<'_> {
                 "true" => Value::Bool(true),
                 "false" => Value::Bool(false),
                 "null" | "undefined" => Value::Null,
-                _ => return Err(self.unexpected("a value")),
+                _ => {
+                    // Named from its start: `require(…)`, not `(…)`.
+                    (self.at, self.line) = start;
+                    return Err(self.unexpected("a value"));
+                }
             },
         };
         Ok(Node { line, value })
@@ -193,7 +204,10 @@ impl Reader<'_> {
 
     fn number(&mut self) -> Result<Value, (usize, String)> {
         let start = self.at;
-        while self.peek().is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+' | b'_')) {
+        while self
+            .peek()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+' | b'_'))
+        {
             self.advance(1);
         }
         let written = String::from_utf8_lossy(&self.text[start..self.at]).replace('_', "");
@@ -218,9 +232,14 @@ impl Reader<'_> {
             self.advance(1);
             match byte {
                 b if b == quote => break,
-                b'\n' if quote != b'`' => return Err((line, "a string is never closed on its line".to_owned())),
+                b'\n' if quote != b'`' => {
+                    return Err((line, "a string is never closed on its line".to_owned()));
+                }
                 b'$' if quote == b'`' && self.peek() == Some(b'{') => {
-                    return Err((self.line, "a template string with `${…}` is code; write the value".to_owned()));
+                    return Err((
+                        self.line,
+                        "a template string with `${…}` is code; write the value".to_owned(),
+                    ));
                 }
                 b'\\' => self.escape(&mut bytes)?,
                 b => bytes.push(b),
@@ -282,10 +301,11 @@ mod tests {
 
     #[test]
     fn code_is_refused_naming_its_line() {
-        let text = "module.exports = {\n  apps: [{\n    script: require('path').join('a'),\n  }]\n}\n";
+        let text =
+            "module.exports = {\n  apps: [{\n    script: require('path').join('a'),\n  }]\n}\n";
         let (line, message) = parse(text).unwrap_err();
         assert_eq!(line, 3);
-        assert!(message.contains("`require('path').join('a')"), "{message}");
+        assert!(message.contains("found `require('path')"), "{message}");
         let (line, _) = parse("{\n \"a\": `x${y}`\n}").unwrap_err();
         assert_eq!(line, 2);
         assert_eq!(parse("{\"a\": 1} extra").unwrap_err().0, 1);

@@ -12,10 +12,12 @@ mod js_object;
 mod model;
 mod node;
 mod pm2;
+#[cfg(feature = "yaml")]
 mod process_compose;
 mod supervisord;
 mod toml_out;
 mod words;
+#[cfg(feature = "yaml")]
 mod yaml_tree;
 
 use std::path::{Path, PathBuf};
@@ -127,9 +129,13 @@ fn read(path: &Path) -> anyhow::Result<String> {
     if metadata.len() > MAX_SIZE {
         return Err(UsageError(format!("`{shown}` is larger than {MAX_SIZE} bytes")).into());
     }
-    let bytes = std::fs::read(path).map_err(|e| UsageError(format!("cannot read `{shown}`: {e}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| UsageError(format!("cannot read `{shown}`: {e}")))?;
     String::from_utf8(bytes).map_err(|e| {
-        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|b| **b == b'\n').count();
+        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
         UsageError(format!("{shown}:{line}: not valid UTF-8")).into()
     })
 }
@@ -137,10 +143,15 @@ fn read(path: &Path) -> anyhow::Result<String> {
 fn convert(format: Format, path: &Path, shown: &str, text: &str) -> Result<Imported, UsageError> {
     let source = Source { file: shown };
     match format {
+        #[cfg(feature = "yaml")]
         Format::ProcessCompose => {
             let root = yaml_tree::parse(source, text)?;
             process_compose::convert(source, &root)
         }
+        #[cfg(not(feature = "yaml"))]
+        Format::ProcessCompose => Err(UsageError(format!(
+            "`{shown}` is YAML, and this build of tend has no YAML support (cargo feature `yaml`)"
+        ))),
         Format::Supervisord => {
             let sections = ini::parse(text)
                 .map_err(|(line, message)| UsageError(format!("{shown}:{line}: {message}")))?;

@@ -46,7 +46,12 @@ pub(super) struct Source<'a> {
 
 impl Source<'_> {
     /// A usage error at `line` about `key`.
-    pub(super) fn error(&self, line: usize, key: &str, message: impl std::fmt::Display) -> UsageError {
+    pub(super) fn error(
+        &self,
+        line: usize,
+        key: &str,
+        message: impl std::fmt::Display,
+    ) -> UsageError {
         UsageError(format!("{}:{line}: `{key}`: {message}", self.file))
     }
 
@@ -55,7 +60,11 @@ impl Source<'_> {
     }
 
     /// The entries of a mapping (null reads as none).
-    pub(super) fn map<'n>(&self, node: &'n Node, key: &str) -> Result<&'n [(String, Node)], UsageError> {
+    pub(super) fn map<'n>(
+        &self,
+        node: &'n Node,
+        key: &str,
+    ) -> Result<&'n [(String, Node)], UsageError> {
         match &node.value {
             Value::Map(entries) => Ok(entries),
             Value::Null => Ok(&[]),
@@ -113,14 +122,22 @@ impl Source<'_> {
     }
 
     /// Variables as a mapping `{NAME: value}` or a list of `NAME=value` strings.
-    pub(super) fn env(&self, node: &Node, key: &str) -> Result<BTreeMap<String, String>, UsageError> {
+    pub(super) fn env(
+        &self,
+        node: &Node,
+        key: &str,
+    ) -> Result<BTreeMap<String, String>, UsageError> {
         let mut env = BTreeMap::new();
         match &node.value {
             Value::List(items) => {
                 for item in items {
                     let pair = self.text(item, key)?;
                     let Some((name, value)) = pair.split_once('=') else {
-                        return Err(self.error(item.line, key, format!("expected NAME=value, found `{pair}`")));
+                        return Err(self.error(
+                            item.line,
+                            key,
+                            format!("expected NAME=value, found `{pair}`"),
+                        ));
                     };
                     env.insert(name.to_owned(), value.to_owned());
                 }

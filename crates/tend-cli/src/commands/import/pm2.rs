@@ -38,15 +38,27 @@ pub(super) fn convert(source: Source<'_>, root: &Node) -> Result<Imported, Usage
             for (key, node) in source.map(root, "the file")? {
                 match key.as_str() {
                     "apps" => apps = Some(node),
-                    "deploy" => imported.unmapped.push(Unmapped::new(node.line, key, "tend does not deploy")),
-                    _ => imported.unmapped.push(Unmapped::new(node.line, key, "no tend.toml equivalent")),
+                    "deploy" => imported.unmapped.push(Unmapped::new(
+                        node.line,
+                        key,
+                        "tend does not deploy",
+                    )),
+                    _ => imported.unmapped.push(Unmapped::new(
+                        node.line,
+                        key,
+                        "no tend.toml equivalent",
+                    )),
                 }
             }
             apps
         }
     };
     let Some(apps) = apps else {
-        return Err(source.error(root.line, "apps", "an ecosystem file needs `apps`, a list of apps"));
+        return Err(source.error(
+            root.line,
+            "apps",
+            "an ecosystem file needs `apps`, a list of apps",
+        ));
     };
     let Value::List(list) = &apps.value else {
         return Err(source.error(apps.line, "apps", "expected a list of apps"));
@@ -57,7 +69,11 @@ pub(super) fn convert(source: Source<'_>, root: &Node) -> Result<Imported, Usage
     for (index, app) in list.iter().enumerate() {
         let item = self::app(source, index, app)?;
         if imported.items.iter().any(|other| other.name == item.name) {
-            return Err(source.error(app.line, &format!("apps[{index}].name"), format!("a second app named `{}`", item.name)));
+            return Err(source.error(
+                app.line,
+                &format!("apps[{index}].name"),
+                format!("a second app named `{}`", item.name),
+            ));
         }
         imported.items.push(item);
     }
@@ -141,7 +157,9 @@ fn app(source: Source<'_>, index: usize, node: &Node) -> Result<Item, UsageError
     let interpreter = match interpreter {
         Some(given) if given == "none" => None,
         Some(given) => Some(given),
-        None => INTERPRETERS.iter().find(|(ext, _)| script.ends_with(ext)).map(|(_, i)| (*i).to_owned()),
+        None => {
+            INTERPRETERS.iter().find(|(ext, _)| script.ends_with(ext)).map(|(_, i)| (*i).to_owned())
+        }
     };
     item.command = match interpreter {
         Some(interpreter) => {
@@ -159,7 +177,8 @@ fn app(source: Source<'_>, index: usize, node: &Node) -> Result<Item, UsageError
 fn arguments(source: Source<'_>, node: &Node, path: &str) -> Result<Vec<String>, UsageError> {
     match &node.value {
         Value::List(_) => source.texts(node, path),
-        _ => words::split(&source.text(node, path)?).map_err(|message| source.error(node.line, path, message)),
+        _ => words::split(&source.text(node, path)?)
+            .map_err(|message| source.error(node.line, path, message)),
     }
 }
 

@@ -34,7 +34,11 @@ pub(super) fn convert(source: Source<'_>, root: &Node) -> Result<Imported, Usage
         }
     }
     let Some(processes) = processes else {
-        return Err(source.error(root.line, "processes", "a process-compose file needs `processes`"));
+        return Err(source.error(
+            root.line,
+            "processes",
+            "a process-compose file needs `processes`",
+        ));
     };
     let entries = source.map(processes, "processes")?;
     if entries.is_empty() {
@@ -64,11 +68,12 @@ fn disabled<'a>(
 ) -> Result<BTreeSet<&'a str>, UsageError> {
     let mut disabled = BTreeSet::new();
     for (name, node) in entries {
-        let found = source.map(node, &format!("processes.{name}"))?.iter().find(|(k, _)| k == "disabled");
-        if let Some((_, flag)) = found {
-            if source.flag(flag, &format!("processes.{name}.disabled"))? {
-                disabled.insert(name.as_str());
-            }
+        let found =
+            source.map(node, &format!("processes.{name}"))?.iter().find(|(k, _)| k == "disabled");
+        if let Some((_, flag)) = found
+            && source.flag(flag, &format!("processes.{name}.disabled"))?
+        {
+            disabled.insert(name.as_str());
         }
     }
     Ok(disabled)
@@ -84,14 +89,19 @@ fn steps<'a>(
     let mut waits: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (name, node) in entries {
         let path = format!("processes.{name}.depends_on");
-        let Some((_, depends)) = source.map(node, &path)?.iter().find(|(k, _)| k == "depends_on") else {
+        let Some((_, depends)) = source.map(node, &path)?.iter().find(|(k, _)| k == "depends_on")
+        else {
             continue;
         };
         for (dependency, condition) in source.map(depends, &path)? {
             let condition = condition_of(source, condition, &format!("{path}.{dependency}"))?;
             let known = entries.iter().find(|(other, _)| other == dependency);
             let Some((dependency, _)) = known else {
-                return Err(source.error(depends.line, &path, format!("no process is named `{dependency}`")));
+                return Err(source.error(
+                    depends.line,
+                    &path,
+                    format!("no process is named `{dependency}`"),
+                ));
             };
             if COMPLETED.contains(&condition) && !disabled.contains(dependency.as_str()) {
                 waits.entry(dependency.as_str()).or_default().push(condition);
@@ -122,14 +132,20 @@ fn condition_of(source: Source<'_>, node: &Node, path: &str) -> Result<&'static 
         "process_completed_successfully",
     ];
     KNOWN.into_iter().find(|known| *known == given).ok_or_else(|| {
-        source.error(node.line, &format!("{path}.condition"), format!("unknown condition `{given}` (expected one of: {})", KNOWN.join(", ")))
+        source.error(
+            node.line,
+            &format!("{path}.condition"),
+            format!("unknown condition `{given}` (expected one of: {})", KNOWN.join(", ")),
+        )
     })
 }
 
 /// `availability.restart` of a process (`no` when absent, process-compose's default).
 fn restart_policy(source: Source<'_>, name: &str, node: &Node) -> Result<String, UsageError> {
     let path = format!("processes.{name}.availability");
-    let Some((_, availability)) = source.map(node, &path)?.iter().find(|(k, _)| k == "availability") else {
+    let Some((_, availability)) =
+        source.map(node, &path)?.iter().find(|(k, _)| k == "availability")
+    else {
         return Ok("no".to_owned());
     };
     match source.map(availability, &path)?.iter().find(|(k, _)| k == "restart") {
@@ -154,7 +170,9 @@ fn process(
         ..Item::default()
     };
     if step.is_some() {
-        item.notes.push("a step: it does not restart, and another process waits for it to complete".to_owned());
+        item.notes.push(
+            "a step: it does not restart, and another process waits for it to complete".to_owned(),
+        );
     } else {
         item.restart = Some("never");
     }
@@ -162,9 +180,20 @@ fn process(
     for (key, value) in source.map(node, &format!("processes.{name}"))? {
         let path = format!("processes.{name}.{key}");
         let only_services = step.is_some()
-            && matches!(key.as_str(), "readiness_probe" | "liveness_probe" | "log_location" | "ready_log_line" | "log_configuration");
+            && matches!(
+                key.as_str(),
+                "readiness_probe"
+                    | "liveness_probe"
+                    | "log_location"
+                    | "ready_log_line"
+                    | "log_configuration"
+            );
         if only_services {
-            item.unmapped.push(Unmapped::new(value.line, &path, "a step has no such key (it runs once, to completion)"));
+            item.unmapped.push(Unmapped::new(
+                value.line,
+                &path,
+                "a step has no such key (it runs once, to completion)",
+            ));
             continue;
         }
         match key.as_str() {
@@ -186,24 +215,41 @@ fn process(
             "liveness_probe" => item.alive = probe(source, &mut item.unmapped, value, &path, true)?,
             "ready_log_line" => {
                 let line = source.text(value, &path)?;
-                item.ready = Some(Probe { kind: "log", target: regex_escape(&line), ..Probe::default() });
+                item.ready =
+                    Some(Probe { kind: "log", target: regex_escape(&line), ..Probe::default() });
             }
             "log_configuration" => log_configuration(source, &mut item, value, &path)?,
             "replicas" if source.count(value, &path).ok() == Some(1) => {}
-            "replicas" => item.unmapped.push(Unmapped::new(value.line, &path, "tend runs one process per service; define more services for more")),
-            "namespace" => item.unmapped.push(Unmapped::new(value.line, &path, "tend has no namespaces: every service is started by `tend up`")),
+            "replicas" => item.unmapped.push(Unmapped::new(
+                value.line,
+                &path,
+                "tend runs one process per service; define more services for more",
+            )),
+            "namespace" => item.unmapped.push(Unmapped::new(
+                value.line,
+                &path,
+                "tend has no namespaces: every service is started by `tend up`",
+            )),
             _ => item.unmapped.push(Unmapped::new(value.line, &path, "no tend.toml equivalent")),
         }
     }
     let Some(command) = command else {
-        return Err(source.error(node.line, &format!("processes.{name}"), "the process has no `command`"));
+        return Err(source.error(
+            node.line,
+            &format!("processes.{name}"),
+            "the process has no `command`",
+        ));
     };
     item.command = Command::Script(command);
     if item.log.is_none() && (item.log_max_size.is_some() || item.log_keep.is_some()) {
         item.log_max_size = None;
         item.log_keep = None;
         let path = format!("processes.{name}.log_configuration.rotation");
-        item.unmapped.push(Unmapped::new(node.line, path, "rotation without `log_location`: no log file to rotate"));
+        item.unmapped.push(Unmapped::new(
+            node.line,
+            path,
+            "rotation without `log_location`: no log file to rotate",
+        ));
     }
     Ok(item)
 }
@@ -218,7 +264,11 @@ fn depends_on(
     for (dependency, entry) in source.map(node, path)? {
         let key = format!("{path}.{dependency}");
         if disabled.contains(dependency.as_str()) {
-            item.unmapped.push(Unmapped::new(entry.line, key, "the dependency is disabled and left out"));
+            item.unmapped.push(Unmapped::new(
+                entry.line,
+                key,
+                "the dependency is disabled and left out",
+            ));
             continue;
         }
         let condition = condition_of(source, entry, &key)?;
@@ -232,7 +282,13 @@ fn depends_on(
     Ok(())
 }
 
-fn availability(source: Source<'_>, item: &mut Item, node: &Node, path: &str, step: bool) -> Result<(), UsageError> {
+fn availability(
+    source: Source<'_>,
+    item: &mut Item,
+    node: &Node,
+    path: &str,
+    step: bool,
+) -> Result<(), UsageError> {
     for (key, value) in source.map(node, path)? {
         let path = format!("{path}.{key}");
         if step && key != "restart" {
@@ -284,7 +340,13 @@ fn availability(source: Source<'_>, item: &mut Item, node: &Node, path: &str, st
     Ok(())
 }
 
-fn shutdown(source: Source<'_>, item: &mut Item, node: &Node, path: &str, step: bool) -> Result<(), UsageError> {
+fn shutdown(
+    source: Source<'_>,
+    item: &mut Item,
+    node: &Node,
+    path: &str,
+    step: bool,
+) -> Result<(), UsageError> {
     for (key, value) in source.map(node, path)? {
         let path = format!("{path}.{key}");
         match key.as_str() {
@@ -328,7 +390,11 @@ fn probe(
                             probe.kind = "exec";
                             probe.target = source.text(value, &path)?;
                         }
-                        _ => unmapped.push(Unmapped::new(value.line, path, "an exec probe runs in the service's `dir`")),
+                        _ => unmapped.push(Unmapped::new(
+                            value.line,
+                            path,
+                            "an exec probe runs in the service's `dir`",
+                        )),
                     }
                 }
             }
@@ -338,7 +404,9 @@ fn probe(
             }
             "period_seconds" => probe.interval = seconds(number()?),
             "initial_delay_seconds" if !alive => probe.initial_delay = seconds(number()?),
-            "failure_threshold" if alive => probe.failures = Some(source.count(value, &path)?.max(1)),
+            "failure_threshold" if alive => {
+                probe.failures = Some(source.count(value, &path)?.max(1))
+            }
             "success_threshold" if source.count(value, &path).ok() == Some(1) => {}
             _ => unmapped.push(Unmapped::new(value.line, path, probe_hint(key, alive))),
         }
@@ -354,14 +422,21 @@ fn probe_hint(key: &str, alive: bool) -> &'static str {
     match key {
         "timeout_seconds" => "tend gives each check no timeout of its own",
         "initial_delay_seconds" => "tend checks liveness from the moment the service is ready",
-        "failure_threshold" if !alive => "tend keeps checking readiness until `ready.timeout` (60s by default)",
+        "failure_threshold" if !alive => {
+            "tend keeps checking readiness until `ready.timeout` (60s by default)"
+        }
         "success_threshold" => "one passing check is enough for tend",
         _ => "no tend.toml equivalent",
     }
 }
 
 /// The URL of an `http_get` probe: `scheme://host:port/path`.
-fn http_url(source: Source<'_>, unmapped: &mut Vec<Unmapped>, node: &Node, path: &str) -> Result<String, UsageError> {
+fn http_url(
+    source: Source<'_>,
+    unmapped: &mut Vec<Unmapped>,
+    node: &Node,
+    path: &str,
+) -> Result<String, UsageError> {
     let (mut scheme, mut host, mut port, mut target) =
         ("http".to_owned(), "127.0.0.1".to_owned(), None, "/".to_owned());
     for (key, value) in source.map(node, path)? {
@@ -369,10 +444,12 @@ fn http_url(source: Source<'_>, unmapped: &mut Vec<Unmapped>, node: &Node, path:
         match key.as_str() {
             "scheme" => scheme = source.text(value, &path)?.to_ascii_lowercase(),
             "host" => host = source.text(value, &path)?,
-            "port" => port = Some(match &value.value {
-                Value::Number(number) => number_text(*number),
-                _ => source.text(value, &path)?,
-            }),
+            "port" => {
+                port = Some(match &value.value {
+                    Value::Number(number) => number_text(*number),
+                    _ => source.text(value, &path)?,
+                })
+            }
             "path" => target = source.text(value, &path)?,
             _ => unmapped.push(Unmapped::new(value.line, path, "no tend.toml equivalent")),
         }
@@ -386,7 +463,12 @@ fn http_url(source: Source<'_>, unmapped: &mut Vec<Unmapped>, node: &Node, path:
     })
 }
 
-fn log_configuration(source: Source<'_>, item: &mut Item, node: &Node, path: &str) -> Result<(), UsageError> {
+fn log_configuration(
+    source: Source<'_>,
+    item: &mut Item,
+    node: &Node,
+    path: &str,
+) -> Result<(), UsageError> {
     for (key, value) in source.map(node, path)? {
         let path = format!("{path}.{key}");
         if key != "rotation" {
@@ -396,9 +478,13 @@ fn log_configuration(source: Source<'_>, item: &mut Item, node: &Node, path: &st
         for (key, value) in source.map(value, &path)? {
             let path = format!("{path}.{key}");
             match key.as_str() {
-                "max_size_mb" => item.log_max_size = Some(source.count(value, &path)? * 1024 * 1024),
+                "max_size_mb" => {
+                    item.log_max_size = Some(source.count(value, &path)? * 1024 * 1024)
+                }
                 "max_backups" => item.log_keep = Some(source.count(value, &path)?),
-                _ => item.unmapped.push(Unmapped::new(value.line, path, "tend rotates by size only")),
+                _ => {
+                    item.unmapped.push(Unmapped::new(value.line, path, "tend rotates by size only"))
+                }
             }
         }
     }

@@ -17,7 +17,11 @@ use crate::UsageError;
 const DEFAULT_PRIORITY: i64 = 999;
 
 /// Reads the parsed `sections` of `file` (its directory is `%(here)s`) into an import.
-pub(super) fn convert(file: &str, here: &str, sections: &[Section]) -> Result<Imported, UsageError> {
+pub(super) fn convert(
+    file: &str,
+    here: &str,
+    sections: &[Section],
+) -> Result<Imported, UsageError> {
     let mut imported = Imported::default();
     let mut programs = Vec::new();
     for section in sections {
@@ -33,7 +37,11 @@ pub(super) fn convert(file: &str, here: &str, sections: &[Section]) -> Result<Im
                     imported.env = environment(&expand, entry)?;
                 } else {
                     let why = "supervisord's own setting: `tend up` needs none";
-                    imported.unmapped.push(Unmapped::new(entry.line, format!("[supervisord] {}", entry.key), why));
+                    imported.unmapped.push(Unmapped::new(
+                        entry.line,
+                        format!("[supervisord] {}", entry.key),
+                        why,
+                    ));
                 }
             }
             continue;
@@ -65,7 +73,8 @@ fn order_by_priority(programs: &mut [(Item, i64)]) {
         let level = levels.iter().position(|(p, _)| p == priority).expect("its own level");
         if level > 0 {
             let (before, names) = &levels[level - 1];
-            item.notes.push(format!("priority {priority}: after the programs of priority {before}"));
+            item.notes
+                .push(format!("priority {priority}: after the programs of priority {before}"));
             item.after = names.clone();
         }
     }
@@ -85,15 +94,27 @@ fn program(expand: &Expand<'_>, name: &str, section: &Section) -> Result<(Item, 
     for entry in &section.entries {
         let value = expand.value(entry)?;
         let bad = |what: &str| {
-            UsageError(format!("{}:{}: `{}`: expected {what}, found `{value}`", expand.file, entry.line, key(entry)))
+            UsageError(format!(
+                "{}:{}: `{}`: expected {what}, found `{value}`",
+                expand.file,
+                entry.line,
+                key(entry)
+            ))
         };
         let unmapped = |why: &str| Unmapped::new(entry.line, key(entry), why);
         match entry.key.as_str() {
             "command" => {
                 let words = words::split(&value).map_err(|message| {
-                    UsageError(format!("{}:{}: `{}`: {message}", expand.file, entry.line, key(entry)))
+                    UsageError(format!(
+                        "{}:{}: `{}`: {message}",
+                        expand.file,
+                        entry.line,
+                        key(entry)
+                    ))
                 })?;
-                let Some((command, args)) = words.split_first() else { return Err(bad("a command")) };
+                let Some((command, args)) = words.split_first() else {
+                    return Err(bad("a command"));
+                };
                 item.command = Command::Program { command: command.clone(), args: args.to_vec() };
             }
             "directory" => item.dir = Some(value),
@@ -101,7 +122,13 @@ fn program(expand: &Expand<'_>, name: &str, section: &Section) -> Result<(Item, 
             "autorestart" => {
                 item.restart = Some(match value.to_ascii_lowercase().as_str() {
                     "unexpected" => "on_failure",
-                    other => if boolean(other).ok_or_else(|| bad("true, false or unexpected"))? { "always" } else { "never" },
+                    other => {
+                        if boolean(other).ok_or_else(|| bad("true, false or unexpected"))? {
+                            "always"
+                        } else {
+                            "never"
+                        }
+                    }
                 });
             }
             "exitcodes" if value.split(',').all(|code| code.trim() == "0") => {}
@@ -110,17 +137,32 @@ fn program(expand: &Expand<'_>, name: &str, section: &Section) -> Result<(Item, 
                 item.max_restarts = Some(value.parse().map_err(|_| bad("a whole number"))?);
                 item.notes.push("max_restarts from startretries: tend counts every restart, not only failed starts".to_owned());
             }
-            "stopsignal" => item.stop_signal = Some(signal_name(&value).ok_or_else(|| bad("a signal name"))?),
-            "stopwaitsecs" => item.grace = value.parse().ok().and_then(seconds).map(Some).ok_or_else(|| bad("a number of seconds"))?,
+            "stopsignal" => {
+                item.stop_signal = Some(signal_name(&value).ok_or_else(|| bad("a signal name"))?)
+            }
+            "stopwaitsecs" => {
+                item.grace = value
+                    .parse()
+                    .ok()
+                    .and_then(seconds)
+                    .map(Some)
+                    .ok_or_else(|| bad("a number of seconds"))?
+            }
             "stdout_logfile" | "logfile" => match value.as_str() {
                 "NONE" => {}
-                "AUTO" => item.unmapped.push(unmapped("a file supervisord names itself: give the service a `log` path")),
+                "AUTO" => item.unmapped.push(unmapped(
+                    "a file supervisord names itself: give the service a `log` path",
+                )),
                 _ => item.log = Some(value),
             },
-            "stdout_logfile_maxbytes" | "logfile_maxbytes" => match bytes(&value).ok_or_else(|| bad("a size such as 50MB"))? {
-                0 => item.unmapped.push(unmapped("no rotation: tend always rotates; set a large `log_max_size`")),
-                size => item.log_max_size = Some(size),
-            },
+            "stdout_logfile_maxbytes" | "logfile_maxbytes" => {
+                match bytes(&value).ok_or_else(|| bad("a size such as 50MB"))? {
+                    0 => item.unmapped.push(unmapped(
+                        "no rotation: tend always rotates; set a large `log_max_size`",
+                    )),
+                    size => item.log_max_size = Some(size),
+                }
+            }
             "stdout_logfile_backups" | "logfile_backups" => {
                 item.log_keep = Some(value.parse().map_err(|_| bad("a whole number"))?);
             }
@@ -136,21 +178,34 @@ fn program(expand: &Expand<'_>, name: &str, section: &Section) -> Result<(Item, 
             "process_name" if value == name || value == "%(program_name)s" => {}
             "numprocs" if value == "1" => {}
             "autostart" if boolean(&value.to_ascii_lowercase()) == Some(true) => {}
-            "autostart" => item.unmapped.push(unmapped("tend starts every service; leave it out of the file instead")),
-            "startsecs" => item.unmapped.push(unmapped("a run counts as started at once; a `ready` probe says when it is up")),
+            "autostart" => item
+                .unmapped
+                .push(unmapped("tend starts every service; leave it out of the file instead")),
+            "startsecs" => item.unmapped.push(unmapped(
+                "a run counts as started at once; a `ready` probe says when it is up",
+            )),
             "user" => item.unmapped.push(unmapped("tend runs services as its own user")),
-            "numprocs" => item.unmapped.push(unmapped("tend runs one process per service; define more services for more")),
+            "numprocs" => item
+                .unmapped
+                .push(unmapped("tend runs one process per service; define more services for more")),
             _ => item.unmapped.push(unmapped("no tend.toml equivalent")),
         }
     }
     if matches!(item.command, Command::Script(ref script) if script.is_empty()) {
-        return Err(UsageError(format!("{}:{}: [program:{name}] has no `command`", expand.file, section.line)));
+        return Err(UsageError(format!(
+            "{}:{}: [program:{name}] has no `command`",
+            expand.file, section.line
+        )));
     }
     item.unmapped.extend(stderr_log);
     if item.log.is_none() && (item.log_max_size.is_some() || item.log_keep.is_some()) {
         item.log_max_size = None;
         item.log_keep = None;
-        item.unmapped.push(Unmapped::new(section.line, format!("[program:{name}] stdout_logfile_*"), "rotation without a log file"));
+        item.unmapped.push(Unmapped::new(
+            section.line,
+            format!("[program:{name}] stdout_logfile_*"),
+            "rotation without a log file",
+        ));
     }
     Ok((item, priority))
 }
@@ -179,7 +234,9 @@ fn bytes(value: &str) -> Option<u64> {
 /// `KEY="value",KEY2=value2` (an `environment` value).
 fn environment(expand: &Expand<'_>, entry: &Entry) -> Result<BTreeMap<String, String>, UsageError> {
     let text = expand.value(entry)?;
-    let fail = |message: String| UsageError(format!("{}:{}: `environment`: {message}", expand.file, entry.line));
+    let fail = |message: String| {
+        UsageError(format!("{}:{}: `environment`: {message}", expand.file, entry.line))
+    };
     let mut env = BTreeMap::new();
     let mut rest = text.trim();
     while !rest.is_empty() {
@@ -231,9 +288,13 @@ impl Expand<'_> {
                 rest = after;
                 continue;
             }
-            let fail = |what: String| UsageError(format!("{}:{}: `{}`: {what}", self.file, entry.line, entry.key));
+            let fail = |what: String| {
+                UsageError(format!("{}:{}: `{}`: {what}", self.file, entry.line, entry.key))
+            };
             let Some(close) = rest.strip_prefix("%(").and_then(|r| r.find(')')) else {
-                return Err(fail(format!("a lone `%` (write `%%` for a percent sign) in `{text}`")));
+                return Err(fail(format!(
+                    "a lone `%` (write `%%` for a percent sign) in `{text}`"
+                )));
             };
             let name = &rest[2..2 + close];
             let conversion = rest[3 + close..].chars().next();
@@ -271,7 +332,8 @@ mod tests {
     #[test]
     fn environment_pairs_are_read_with_their_quotes() {
         let expand = Expand { file: "s.conf", here: "/etc", program: Some("web") };
-        let env = environment(&expand, &entry("A=\"1,2\", B=plain,C='x y',\nD=%(program_name)s")).unwrap();
+        let env = environment(&expand, &entry("A=\"1,2\", B=plain,C='x y',\nD=%(program_name)s"))
+            .unwrap();
         let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(pairs, [("A", "1,2"), ("B", "plain"), ("C", "x y"), ("D", "web")]);
         assert!(environment(&expand, &entry("A=\"open")).unwrap_err().0.starts_with("s.conf:3:"));
@@ -280,8 +342,12 @@ mod tests {
     #[test]
     fn expansions_and_sizes() {
         let expand = Expand { file: "s.conf", here: "/etc", program: Some("web") };
-        let value = |text: &str| expand.value(&Entry { key: "k".into(), value: text.into(), line: 1 });
-        assert_eq!(value("%(here)s/%(program_name)s-%(process_num)d 100%%").unwrap(), "/etc/web-0 100%");
+        let value =
+            |text: &str| expand.value(&Entry { key: "k".into(), value: text.into(), line: 1 });
+        assert_eq!(
+            value("%(here)s/%(program_name)s-%(process_num)d 100%%").unwrap(),
+            "/etc/web-0 100%"
+        );
         assert!(value("%(ENV_TEND_IMPORT_SURELY_UNSET)s").unwrap_err().0.contains("not set"));
         assert!(value("50%").is_err());
         assert_eq!(bytes("50MB"), Some(50 << 20));

@@ -130,7 +130,7 @@ fn probe(probe: &Probe) -> String {
 /// A duration as a humantime string: whole seconds as `5s`, else milliseconds.
 pub(super) fn duration(value: Duration) -> String {
     let ms = value.as_millis();
-    if ms % 1000 == 0 { format!("\"{}s\"", ms / 1000) } else { format!("\"{ms}ms\"") }
+    if ms.is_multiple_of(1000) { format!("\"{}s\"", ms / 1000) } else { format!("\"{ms}ms\"") }
 }
 
 fn inline_table(table: &BTreeMap<String, String>) -> String {
@@ -146,8 +146,8 @@ fn list(items: &[String]) -> String {
 
 /// A bare key when TOML allows one, else a quoted key.
 fn key(name: &str) -> String {
-    let bare = !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let bare =
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if bare { name.to_owned() } else { string(name) }
 }
 

@@ -1,4 +1,4 @@
-//! A YAML file read into a [`Node`] tree (behind the CLI's `yaml` feature).
+//! A YAML file read into a [`Node`] tree (the CLI's `yaml` feature).
 //!
 //! `yaml_serde` gives the line of a syntax error but no positions for values, so each value's
 //! line is found in the text from its key path: in block style a mapping's keys are the lines
@@ -9,27 +9,17 @@ use super::node::{Node, Source, Value};
 use crate::UsageError;
 
 /// Parses `text` (anchors and `<<` merges applied).
-#[cfg(feature = "yaml")]
 pub(super) fn parse(source: Source<'_>, text: &str) -> Result<Node, UsageError> {
     let mut value: yaml_serde::Value = yaml_serde::from_str(text).map_err(|error| {
         let line = error.location().map_or(1, |at| at.line());
         UsageError(format!("{}:{line}: not valid YAML: {error}", source.file))
     })?;
-    value.apply_merge().map_err(|error| {
-        UsageError(format!("{}:1: not valid YAML: {error}", source.file))
-    })?;
+    value
+        .apply_merge()
+        .map_err(|error| UsageError(format!("{}:1: not valid YAML: {error}", source.file)))?;
     let lines: Vec<&str> = text.lines().collect();
     let locator = Locator { lines: &lines };
     Ok(convert(&value, &locator, Place { line: 1, indent: None, index: 0, dash: false }))
-}
-
-/// Without YAML support, the one error this build can give.
-#[cfg(not(feature = "yaml"))]
-pub(super) fn parse(source: Source<'_>, _: &str) -> Result<Node, UsageError> {
-    Err(UsageError(format!(
-        "`{}` is YAML, and this build of tend has no YAML support (cargo feature `yaml`)",
-        source.file
-    )))
 }
 
 /// Where a value stands: its line (1-based), the indentation of its key or dash (`None` at
@@ -97,12 +87,16 @@ impl Locator<'_> {
     /// The place of item `n` of a list below `parent`.
     fn item(&self, parent: Place, n: usize) -> Option<Place> {
         let items = self.children(parent).into_iter().filter(|(_, _, c)| c.starts_with('-'));
-        let place = |(index, indent, _)| Place { line: index + 1, indent: Some(indent), index, dash: false };
+        let place = |(index, indent, _)| Place {
+            line: index + 1,
+            indent: Some(indent),
+            index,
+            dash: false,
+        };
         items.map(place).nth(n)
     }
 }
 
-#[cfg(feature = "yaml")]
 fn convert(value: &yaml_serde::Value, locator: &Locator<'_>, at: Place) -> Node {
     use yaml_serde::Value as Yaml;
     let value = match value {
@@ -140,3 +134,61 @@ fn convert(value: &yaml_serde::Value, locator: &Locator<'_>, at: Place) -> Node 
     Node { line: at.line, value }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The line of the value at `path` (keys, or list indexes as numbers).
+    fn line_of(node: &Node, path: &[&str]) -> usize {
+        let mut node = node;
+        for step in path {
+            node = match &node.value {
+                Value::Map(entries) => &entries.iter().find(|(k, _)| k == step).expect(step).1,
+                Value::List(items) => &items[step.parse::<usize>().unwrap()],
+                other => panic!("{other:?} at {step}"),
+            };
+        }
+        node.line
+    }
+
+    #[test]
+    fn values_get_the_line_of_their_key_or_dash() {
+        let text = "\
+# comment
+processes:
+  web:
+    readiness_probe:
+      exec:
+        command: probe
+    command: serve   # the process's own, after a deeper `command`
+    environment:
+      - 'A=1'
+
+      - \"B=2\"
+  \"db\":
+    command: {a: 1}
+    items:
+      - name: x
+        port: 1
+      - name: y
+        port: 2
+";
+        let node = parse(Source { file: "pc.yaml" }, text).unwrap();
+        assert_eq!(line_of(&node, &["processes", "web", "command"]), 7);
+        assert_eq!(line_of(&node, &["processes", "web", "readiness_probe", "exec", "command"]), 6);
+        assert_eq!(line_of(&node, &["processes", "web", "environment", "1"]), 11);
+        assert_eq!(line_of(&node, &["processes", "db"]), 12);
+        // Flow style: the key's line.
+        assert_eq!(line_of(&node, &["processes", "db", "command", "a"]), 13);
+        assert_eq!(line_of(&node, &["processes", "db", "items", "1", "name"]), 17);
+        assert_eq!(line_of(&node, &["processes", "db", "items", "1", "port"]), 18);
+    }
+
+    #[test]
+    fn a_syntax_error_names_its_line() {
+        let error =
+            parse(Source { file: "pc.yaml" }, "processes:\n  web: [a,\n  b: c\n").unwrap_err();
+        assert!(error.0.starts_with("pc.yaml:"), "{}", error.0);
+        assert!(error.0.contains("not valid YAML"), "{}", error.0);
+    }
+}
