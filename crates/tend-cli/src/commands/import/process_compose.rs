@@ -93,12 +93,12 @@ fn steps<'a>(
         else {
             continue;
         };
-        for (dependency, condition) in source.map(depends, &path)? {
-            let condition = condition_of(source, condition, &format!("{path}.{dependency}"))?;
+        for (dependency, entry) in source.map(depends, &path)? {
+            let condition = condition_of(source, entry, &format!("{path}.{dependency}"))?;
             let known = entries.iter().find(|(other, _)| other == dependency);
             let Some((dependency, _)) = known else {
                 return Err(source.error(
-                    depends.line,
+                    entry.line,
                     &path,
                     format!("no process is named `{dependency}`"),
                 ));
