@@ -301,3 +301,39 @@ fn the_output_file_is_not_replaced_without_force_and_the_format_must_be_known() 
     let out = import_in(dir.path(), &["stack", "--from", "process-compose"]);
     assert_eq!(out.status.code(), Some(0), "{}", text_of(&out));
 }
+
+#[test]
+fn a_process_waited_for_with_process_completed_is_a_step_whose_failure_blocks_nothing() {
+    let project = Project::new();
+    // `setup` fails, and `web` waits for it to complete (any exit); `check` must pass first.
+    let source = "\
+processes:
+  setup:
+    command: \"tend-fixture serve --name setup --timeline timeline --exit-after 0 --exit-code 3\"
+  check:
+    command: \"tend-fixture serve --name check --timeline timeline --exit-after 0\"
+  web:
+    command: \"exec tend-fixture serve --name web --timeline timeline\"
+    depends_on:
+      setup:
+        condition: process_completed
+      check:
+        condition: process_completed_successfully
+";
+    project.write("process-compose.yaml", source);
+    let out = import_in(project.path(), &["process-compose.yaml", "-o", "tend.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text_of(&out));
+    let toml = std::fs::read_to_string(project.path().join("tend.toml")).unwrap();
+    assert!(toml.contains("[steps.setup]") && toml.contains("[steps.check]"), "{toml}");
+    assert_eq!(toml.matches("allow_failure = true").count(), 1, "only setup may fail: {toml}");
+    let mut running = up(&project, &["--json"]);
+    let timeline = project.wait_timeline("web started", |t| t.time("web", "started").is_some());
+    assert!(at(&timeline, "setup", "exiting") < at(&timeline, "web", "started"), "{timeline:?}");
+    assert!(at(&timeline, "check", "exiting") < at(&timeline, "web", "started"), "{timeline:?}");
+    running.signal(Signal::TERM);
+    let ran = running.finish();
+    let report = ran.report();
+    assert_eq!(step(&report, "setup")["status"], "allowed_failure", "{report:#}");
+    assert_eq!(step(&report, "check")["status"], "passed", "{report:#}");
+    assert_eq!(service(&report, "web")["status"], "stopped", "{report:#}");
+}
