@@ -337,3 +337,21 @@ processes:
     assert_eq!(step(&report, "check")["status"], "passed", "{report:#}");
     assert_eq!(service(&report, "web")["status"], "stopped", "{report:#}");
 }
+
+#[test]
+fn a_readiness_probe_wins_over_a_ready_log_line_which_is_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = "processes:\n  db:\n    command: ./db\n    ready_log_line: \"up (1/2)\"\n    readiness_probe:\n      exec:\n        command: ./ping\n  web:\n    command: ./web\n    ready_log_line: \"up (1/2)\"\n";
+    std::fs::write(dir.path().join("pc.yaml"), source).unwrap();
+    let out = import_in(dir.path(), &["pc.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text_of(&out));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("ready = { exec = \"./ping\" }"), "{stdout}");
+    // The line matched literally: its regex characters escaped.
+    assert!(stdout.contains(r#"ready = { log = "up \\(1/2\\)" }"#), "{stdout}");
+    assert!(
+        text_of(&out).contains("pc.yaml:4: `processes.db.ready_log_line`: not imported"),
+        "{}",
+        text_of(&out)
+    );
+}

@@ -177,7 +177,8 @@ fn process(
         item.restart = Some("never");
     }
     let mut command = None;
-    for (key, value) in source.map(node, &format!("processes.{name}"))? {
+    let entries = source.map(node, &format!("processes.{name}"))?;
+    for (key, value) in entries {
         let path = format!("processes.{name}.{key}");
         let only_services = step.is_some()
             && matches!(
@@ -207,12 +208,17 @@ fn process(
             "availability" => availability(source, &mut item, value, &path, step.is_some())?,
             "shutdown" => shutdown(source, &mut item, value, &path, step.is_some())?,
             "readiness_probe" => {
-                let ready = probe(source, &mut item.unmapped, value, &path, false)?;
-                if ready.is_some() {
-                    item.ready = ready;
-                }
+                item.ready = probe(source, &mut item.unmapped, value, &path, false)?
             }
             "liveness_probe" => item.alive = probe(source, &mut item.unmapped, value, &path, true)?,
+            // tend has one `ready` probe: the readiness probe, when there is one, wins.
+            "ready_log_line" if entries.iter().any(|(key, _)| key == "readiness_probe") => {
+                item.unmapped.push(Unmapped::new(
+                    value.line,
+                    &path,
+                    "a service has one `ready` probe in tend: the readiness_probe is kept",
+                ));
+            }
             "ready_log_line" => {
                 let line = source.text(value, &path)?;
                 item.ready =
