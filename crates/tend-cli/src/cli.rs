@@ -80,4 +80,6 @@ pub(crate) enum Command {
     Man(commands::man::ManArgs),
     /// Print a one-time login link for the daemon's web UI (`--open` opens it).
     Ui(commands::ui::UiArgs),
+    /// Turn a process-compose.yaml, supervisord.conf or PM2 ecosystem file into a tend.toml.
+    Import(commands::import::ImportArgs),
 }

@@ -9,6 +9,7 @@ pub(crate) mod down;
 pub(crate) mod export;
 mod follow;
 pub(crate) mod health;
+pub(crate) mod import;
 pub(crate) mod input;
 pub(crate) mod kill;
 pub(crate) mod logs;
@@ -61,5 +62,6 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
         Command::Ui(args) => ui::run(args),
+        Command::Import(args) => import::run(args),
     }
 }

@@ -5,6 +5,7 @@ mod cli_exit_status;
 mod cli_export;
 mod cli_export_checks;
 mod cli_export_waits;
+mod cli_import;
 mod cli_json;
 mod cli_probe;
 mod cli_run;
