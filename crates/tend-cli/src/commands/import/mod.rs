@@ -14,6 +14,8 @@ mod node;
 mod pm2;
 #[cfg(feature = "yaml")]
 mod process_compose;
+#[cfg(feature = "yaml")]
+mod process_compose_probe;
 mod supervisord;
 mod toml_out;
 mod words;

@@ -66,9 +66,10 @@ pub(super) fn convert(source: Source<'_>, root: &Node) -> Result<Imported, Usage
     if list.is_empty() {
         return Err(source.error(apps.line, "apps", "no app is defined"));
     }
+    let mut names = std::collections::HashSet::new();
     for (index, app) in list.iter().enumerate() {
         let item = self::app(source, index, app)?;
-        if imported.items.iter().any(|other| other.name == item.name) {
+        if !names.insert(item.name.clone()) {
             return Err(source.error(
                 app.line,
                 &format!("apps[{index}].name"),

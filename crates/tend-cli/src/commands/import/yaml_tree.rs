@@ -5,6 +5,8 @@
 //! at one indentation below their parent's line (a list's items the `- ` lines). A value this
 //! cannot place (flow style, `{a: 1}`) gets its nearest placed parent's line.
 
+use std::collections::HashMap;
+
 use super::node::{Node, Source, Value};
 use crate::UsageError;
 
@@ -71,29 +73,42 @@ impl Locator<'_> {
         found
     }
 
-    /// The place of key `key` below `parent`.
-    fn key(&self, parent: Place, key: &str) -> Option<Place> {
-        let quoted = [format!("{key}:"), format!("\"{key}\":"), format!("'{key}':")];
-        self.children(parent).into_iter().find_map(|(index, indent, content)| {
-            quoted.iter().any(|q| content.starts_with(q.as_str())).then_some(Place {
+    /// The places of the keys of the mapping below `parent`, by key (the first of a key
+    /// given twice). One pass over the block: a mapping of many keys is not read once per key.
+    fn keys(&self, parent: Place) -> HashMap<&str, Place> {
+        let mut keys = HashMap::new();
+        for (index, indent, content) in self.children(parent) {
+            if let Some(key) = key_of(content) {
+                let place = Place { line: index + 1, indent: Some(indent), index, dash: false };
+                keys.entry(key).or_insert(place);
+            }
+        }
+        keys
+    }
+
+    /// The places of the items (`- `) of the list below `parent`.
+    fn items(&self, parent: Place) -> Vec<Place> {
+        let items = self.children(parent).into_iter().filter(|(_, _, c)| c.starts_with('-'));
+        items
+            .map(|(index, indent, _)| Place {
                 line: index + 1,
                 indent: Some(indent),
                 index,
                 dash: false,
             })
-        })
+            .collect()
     }
+}
 
-    /// The place of item `n` of a list below `parent`.
-    fn item(&self, parent: Place, n: usize) -> Option<Place> {
-        let items = self.children(parent).into_iter().filter(|(_, _, c)| c.starts_with('-'));
-        let place = |(index, indent, _)| Place {
-            line: index + 1,
-            indent: Some(indent),
-            index,
-            dash: false,
-        };
-        items.map(place).nth(n)
+/// The key a block-mapping line starts with: `key:`, `"key":` or `'key':`.
+fn key_of(content: &str) -> Option<&str> {
+    if let Some(quote) = content.chars().next().filter(|c| matches!(c, '"' | '\'')) {
+        let end = content[1..].find(quote)? + 1;
+        return content[end + 1..].starts_with(':').then(|| &content[1..end]);
+    }
+    match content.find(": ") {
+        Some(end) => Some(&content[..end]),
+        None => content.strip_suffix(':'),
     }
 }
 
@@ -104,31 +119,39 @@ fn convert(value: &yaml_serde::Value, locator: &Locator<'_>, at: Place) -> Node 
         Yaml::Bool(flag) => Value::Bool(*flag),
         Yaml::Number(number) => Value::Number(number.as_f64().unwrap_or(f64::NAN)),
         Yaml::String(text) => Value::Text(text.clone()),
-        Yaml::Sequence(items) => Value::List(
-            items
-                .iter()
-                .enumerate()
-                .map(|(n, item)| {
-                    let place = locator.item(at, n).unwrap_or(at);
-                    // A `- key: value` item's first key is on its own line.
-                    let dash = item.is_mapping() && place.index != at.index;
-                    convert(item, locator, Place { dash, ..place })
-                })
-                .collect(),
-        ),
-        Yaml::Mapping(entries) => Value::Map(
-            entries
-                .iter()
-                .map(|(key, value)| {
-                    let key = match key {
-                        Yaml::String(text) => text.clone(),
-                        other => yaml_serde::to_string(other).unwrap_or_default().trim().to_owned(),
-                    };
-                    let place = locator.key(at, &key).unwrap_or(at);
-                    (key, convert(value, locator, place))
-                })
-                .collect(),
-        ),
+        Yaml::Sequence(items) => {
+            let places = locator.items(at);
+            Value::List(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(n, item)| {
+                        let place = places.get(n).copied().unwrap_or(at);
+                        // A `- key: value` item's first key is on its own line.
+                        let dash = item.is_mapping() && place.index != at.index;
+                        convert(item, locator, Place { dash, ..place })
+                    })
+                    .collect(),
+            )
+        }
+        Yaml::Mapping(entries) => {
+            let places = locator.keys(at);
+            Value::Map(
+                entries
+                    .iter()
+                    .map(|(key, value)| {
+                        let key = match key {
+                            Yaml::String(text) => text.clone(),
+                            other => {
+                                yaml_serde::to_string(other).unwrap_or_default().trim().to_owned()
+                            }
+                        };
+                        let place = places.get(key.as_str()).copied().unwrap_or(at);
+                        (key, convert(value, locator, place))
+                    })
+                    .collect(),
+            )
+        }
         Yaml::Tagged(tagged) => return convert(&tagged.value, locator, at),
     };
     Node { line: at.line, value }
