@@ -14,7 +14,8 @@
 //!   `/api/v1/daemons…` read the daemon registry; `/api/v1/events` is a WebSocket of process
 //!   and pipeline events, replayed from the log then live; `/api/v1/openapi.json` describes
 //!   it all (OpenAPI 3.1).
-//! * `/health`, `/ready` and `/metrics` (Prometheus text) sit outside `/api`.
+//! * `/health`, `/ready` and `/metrics` (Prometheus text) sit outside `/api`, as does the web
+//!   UI: `/` redirects to `/ui/`, whose files are compiled in (no auth: they hold no data).
 //! * Every `/api` route but the `/events` stream and `output?format=text` (raw bytes) is a
 //!   named action, so a program holding the [`ServerState`] can do through
 //!   [`ServerState::actions`] whatever the API does, with the same rules (the process limit
@@ -40,6 +41,17 @@
 //! holds the token before a client sends it ([`hello_proof`], [`verify_hello`]). Every request must name the bound address in `Host`, which defeats DNS
 //! rebinding; WebSocket upgrades from a browser page of another origin are refused. Only
 //! managed processes can be signalled: no route takes a host PID.
+//!
+//! The web UI's browser never holds the token: `POST /api/v1/ui/login-codes` (token only,
+//! what `tend ui` calls) gives a one-time code, good for [`LOGIN_CODE_LIFETIME`], which
+//! `GET /ui/login?code=…` exchanges for a `tend_session` cookie (`HttpOnly`,
+//! `SameSite=Strict`, `Path=/`). The cookie authenticates `/api` requests that carry no
+//! token; those that change state (and `POST /ui/logout`) must also send `X-Tend-Csrf: 1`
+//! and, when the browser sends an `Origin`, this server's; a WebSocket must send this
+//! server's `Origin`. Sessions live in memory: a restart ends them, as do [`SESSION_IDLE`]
+//! (12 h) unused and logout; at most [`MAX_LOGIN_CODES`] codes and [`MAX_SESSIONS`]
+//! sessions are kept, the oldest dropped. Cookies are not isolated by port: another program
+//! serving pages on the same host name receives the cookie when the same browser visits it.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
