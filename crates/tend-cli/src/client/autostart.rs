@@ -37,6 +37,9 @@ const LISTENING: &str = "listening on http://";
 pub(crate) fn ensure_daemon(args: &ClientArgs) -> anyhow::Result<Option<String>> {
     let dir = state_dir(args.state_dir.clone())?;
     if running_pid(&dir).is_some() {
+        // It may have just started (another client's `up -d`): its token and address file
+        // come a moment after its PID file, and the caller reads both.
+        published_within(&dir, START_TIMEOUT);
         return Ok(None);
     }
     let listen = match &args.server {
@@ -186,6 +189,16 @@ fn answers_within(addr: SocketAddr, within: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(25));
     }
     true
+}
+
+/// Waits until the daemon of `dir` has written its address file (it has its token and
+/// listens by then), at most `within`; a daemon that never does is the caller's error to
+/// report, with what it finds.
+fn published_within(dir: &Path, within: Duration) {
+    let deadline = Instant::now() + within;
+    while !dir.join(crate::state_dir::ADDRESS_FILE).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Whether something accepts connections at `addr` (within a second).
