@@ -97,6 +97,9 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Value {
             "required": required,
             "content": { "application/json": { "schema": schema } },
         });
+        for media in &route.text_bodies {
+            operation["requestBody"]["content"][*media] = json!({ "schema": { "type": "string" } });
+        }
     }
     let mut responses = Map::new();
     for answer in &route.answers {

@@ -1,5 +1,6 @@
 //! The `/projects` routes as the OpenAPI document describes them (beside [`super::routes`]).
 
+use serde_json::json;
 use tend::wire::{ProjectApplied, ProjectInfo, ProjectRequest, ProjectServiceInfo};
 
 use super::table::{Failure, Route};
@@ -26,8 +27,11 @@ pub(crate) fn routes() -> Vec<Route> {
             .answer::<Vec<ProjectInfo>>(200, "Every project by name, services with live status.")
             .fails(&[BAD]),
         Route::post("/projects", "applyProject", "Apply a project: a stack file's services and steps under a name")
-            .describe("The file's schema as JSON (`services`, `steps`, `env`, `env_file` with the file's keys and errors) plus `name` and `dir`. Each service is one managed process (labels `project`, `service`) restarted by its policy; it starts once what it runs `after` is ready. A project of the same name is changed by difference: removed services stopped, changed ones restarted, unchanged ones untouched.")
+            .describe("The file's schema as JSON (`services`, `steps`, `env`, `env_file` with the file's keys and errors) plus `name` and `dir`; or, with `Content-Type: application/toml`, the text of a `tend.toml` (read as `tend up -d` reads it; a bad one is a 400 naming the line) with `name` and `dir` in the query. Each service is one managed process (labels `project`, `service`) restarted by its policy; it starts once what it runs `after` is ready. A project of the same name is changed by difference: removed services stopped, changed ones restarted, unchanged ones untouched.")
             .body::<ProjectRequest>()
+            .text_body("application/toml")
+            .query_param("name", "With a TOML body: the project's name (required).", json!({ "type": "string", "minLength": 1 }))
+            .query_param("dir", "With a TOML body: the absolute directory the file is taken to be in, where relative paths and the services run (default: the daemon's working directory).", json!({ "type": "string" }))
             .answer::<ProjectApplied>(201, "A new project; services may still be starting.")
             .answer::<ProjectApplied>(200, "An existing project changed (or not) by difference.")
             .fails(&[BAD, SLOW, LARGE, TOO_MANY]),

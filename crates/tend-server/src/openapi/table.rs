@@ -94,6 +94,8 @@ pub(crate) struct Route {
     pub(crate) extra_query: Vec<QueryParam>,
     /// The JSON body's type (the path's keys left out), and whether a body is required.
     pub(crate) body: Option<(SchemaFn, bool)>,
+    /// Other media types the body may be sent as, as text (`application/toml`).
+    pub(crate) text_bodies: Vec<&'static str>,
     pub(crate) answers: Vec<Answer>,
     pub(crate) failures: Vec<Failure>,
     /// Extensions (`x-…`) of the operation: (key, a type whose schema is referenced).
@@ -119,6 +121,7 @@ impl Route {
             query: None,
             extra_query: Vec::new(),
             body: None,
+            text_bodies: Vec::new(),
             answers: Vec::new(),
             failures: Vec::new(),
             extensions: Vec::new(),
@@ -215,6 +218,12 @@ impl Route {
     /// An optional JSON body of type `T` (an empty body reads as `{}`).
     pub(crate) fn optional_body<T: JsonSchema>(mut self) -> Self {
         self.body = Some((schema_of::<T>, false));
+        self
+    }
+
+    /// The body may also be text of the media type `media`.
+    pub(crate) fn text_body(mut self, media: &'static str) -> Self {
+        self.text_bodies.push(media);
         self
     }
 

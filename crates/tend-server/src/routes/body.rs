@@ -48,16 +48,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let read = Bytes::from_request(request, state);
-        let bytes = tokio::time::timeout(BODY_TIMEOUT, read)
-            .await
-            .map_err(|_| {
-                ApiError::new(
-                    ErrorCode::RequestTimeout,
-                    format!("body: not received within {}s", BODY_TIMEOUT.as_secs()),
-                )
-            })?
-            .map_err(body_error)?;
+        let bytes = read_bytes(request, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self::default());
         }
@@ -67,6 +58,23 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             Err(e) => Err(ApiError::bad_request(format!("body: not valid JSON ({e})"))),
         }
     }
+}
+
+/// The whole body, within [`BODY_TIMEOUT`] and [`MAX_BODY_BYTES`].
+pub(crate) async fn read_bytes<S: Send + Sync>(
+    request: Request,
+    state: &S,
+) -> Result<Bytes, ApiError> {
+    let read = Bytes::from_request(request, state);
+    tokio::time::timeout(BODY_TIMEOUT, read)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                ErrorCode::RequestTimeout,
+                format!("body: not received within {}s", BODY_TIMEOUT.as_secs()),
+            )
+        })?
+        .map_err(body_error)
 }
 
 fn body_error(rejection: BytesRejection) -> ApiError {

@@ -7,6 +7,7 @@ mod hello;
 mod output_text;
 mod pipelines;
 mod processes;
+mod project_body;
 mod projects;
 mod system;
 

@@ -13,14 +13,15 @@ use tend::wire::{
 
 use super::body::{JsonObject, Params};
 use super::call;
+use super::project_body::ProjectBody;
 use crate::error::{ApiError, ApiResult};
 use crate::state::ServerState;
 
 /// `POST /projects` → 201 `ProjectApplied` for a new project, 200 when it replaced one of
-/// the same name (by difference).
+/// the same name (by difference). The body is JSON, or a `tend.toml` ([`ProjectBody`]).
 pub(crate) async fn apply(
     State(state): State<ServerState>,
-    JsonObject(body): JsonObject,
+    ProjectBody(body): ProjectBody,
 ) -> ApiResult<Response> {
     let applied: ProjectApplied = call(&state, "project.apply", &body).await?;
     let status = if applied.created { StatusCode::CREATED } else { StatusCode::OK };

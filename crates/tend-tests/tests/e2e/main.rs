@@ -47,6 +47,7 @@ mod process_restart;
 mod program;
 mod projects_api;
 mod projects_services;
+mod projects_toml;
 mod queue;
 mod real_daemon;
 mod restart;

@@ -195,7 +195,7 @@ fn location(path: Option<&Path>, line: Option<usize>, column: Option<usize>) -> 
 }
 
 impl FileError {
-    fn in_file(mut self, file: &Path) -> Self {
+    pub(super) fn in_file(mut self, file: &Path) -> Self {
         match &mut self {
             FileError::Parse { path, .. } | FileError::Invalid { path, .. } => {
                 *path = Some(file.to_owned());
@@ -326,7 +326,7 @@ pub fn parse_toml(text: &str) -> Result<Pipeline, FileError> {
 }
 
 /// [`parse_toml`] before validation, with `env_file`, `dir` and `log` paths taken from `base`.
-fn toml_document(text: &str, base: EnvFileBase<'_>) -> Result<Document, FileError> {
+pub(super) fn toml_document(text: &str, base: EnvFileBase<'_>) -> Result<Document, FileError> {
     let document = toml::Deserializer::parse(text)
         .and_then(|deserializer| DocumentSeed { base }.deserialize(deserializer));
     document.map_err(|error| {

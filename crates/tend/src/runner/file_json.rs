@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::file::{FileError, is_procfile, load, read_bounded};
+use super::file::{FileError, is_procfile, load, read_bounded, toml_document, validate};
 use super::graph::Pipeline;
 
 /// Loads the pipeline file at `path` as [`load`] does (so an invalid file is refused with the
@@ -42,6 +42,35 @@ pub fn load_json(path: impl AsRef<Path>) -> Result<(Pipeline, Map<String, Value>
     } else {
         toml::from_str::<Map<String, Value>>(&text).map_err(|e| parse_error(e.to_string()))?
     };
+    Ok((pipeline, keys))
+}
+
+/// [`load_json`] for the text of a TOML file named `name` in `dir`, not read from disk (the
+/// web UI sends a pasted `tend.toml`): checked as [`load`] checks a file there (`env_file`s
+/// relative to `dir` are read), errors naming `name`, the line and the column.
+///
+/// ```
+/// use std::path::Path;
+///
+/// let text = "[services.web]\nrun = \"sleep 60\"\n";
+/// let (pipeline, keys) = tend::runner::toml_json(text, "tend.toml", Path::new("/")).unwrap();
+/// assert_eq!(pipeline.services()[0].name, "web");
+/// assert_eq!(keys["services"]["web"]["run"], "sleep 60");
+///
+/// let error = tend::runner::toml_json("[services.web]\nrn = 1\n", "tend.toml", Path::new("/"));
+/// assert!(error.unwrap_err().to_string().starts_with("tend.toml:2:1: service `web`"));
+/// ```
+pub fn toml_json(
+    text: &str,
+    name: &str,
+    dir: &Path,
+) -> Result<(Pipeline, Map<String, Value>), FileError> {
+    let named = |error: FileError| error.in_file(Path::new(name));
+    let pipeline = toml_document(text, Some(dir)).and_then(validate).map_err(named)?;
+    // The text parsed as a document above, so it parses as a table.
+    let keys = toml::from_str::<Map<String, Value>>(text).map_err(|e| {
+        named(FileError::Parse { path: None, line: None, column: None, message: e.to_string() })
+    })?;
     Ok((pipeline, keys))
 }
 

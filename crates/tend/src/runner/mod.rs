@@ -194,7 +194,7 @@ pub use file::parse_yaml;
 pub use file::{FileError, MAX_FILE_SIZE, is_procfile, load, parse_toml};
 #[cfg(feature = "files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
-pub use file_json::load_json;
+pub use file_json::{load_json, toml_json};
 pub use graph::Pipeline;
 #[cfg(feature = "files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
