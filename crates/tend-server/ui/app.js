@@ -1,6 +1,5 @@
 // The entry point: hash routing between the pages, the login notice, the logout button.
 
-import { api } from './api.js';
 import { h, mount } from './dom.js';
 import { store } from './store.js';
 import { overviewPage } from './overview.js';
@@ -78,6 +77,3 @@ async function boot() {
 }
 
 boot();
-
-// Reachable from the console for debugging; not used by the pages.
-window.tend = { api, store };

@@ -72,7 +72,8 @@ def test_apply_a_project_from_pasted_toml(daemon, page, page_problems, tmp_path)
     form.get_by_test_id("apply-submit").click()
     error = form.get_by_test_id("form-error").locator("visible=true")
     expect(error).to_have_count(1)
-    expect(error).to_contain_text("line")
+    # The loader names the line (and column) of the mistake.
+    expect(error).to_contain_text("tend.toml:2:")
     assert error.evaluate("e => e.parentNode.querySelector('textarea') !== null")
     assert daemon.api("GET", "/api/v1/projects/pasted")[0] == 404
     expect_refusals_logged(page_problems, 400)
