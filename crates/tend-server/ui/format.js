@@ -58,6 +58,19 @@ export function labelPairs(labels) {
   return Object.entries(labels || {}).map(([key, value]) => `${key}=${value}`);
 }
 
+/** A process's command and arguments as a shell would need them typed: a word with
+ * anything but letters, digits and `_/.,:=+@%-` is single-quoted, so `bash -c 'sleep 300'`
+ * does not read as `bash -c sleep 300`. For reading only: nothing runs it. */
+export function commandLine(info) {
+  if (!info.command) return '';
+  return [info.command, ...(info.args || [])].map(shellWord).join(' ');
+}
+
+function shellWord(word) {
+  if (/^[A-Za-z0-9_\/.,:=+@%-]+$/.test(word)) return word;
+  return `'${word.replaceAll("'", "'\\''")}'`;
+}
+
 /** The name to show for a process: its name, else the start of its id. */
 export function processName(info) {
   return info.name || String(info.id).slice(0, 8);

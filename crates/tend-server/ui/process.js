@@ -12,7 +12,7 @@ import { actionBar } from './actions.js';
 const FIELDS = [
   ['Id', (i) => i.id],
   ['Name', (i) => i.name],
-  ['Command', (i) => [i.command, ...(i.args || [])].join(' ')],
+  ['Command', fmt.commandLine],
   ['Directory', (i) => i.dir],
   ['PID', (i) => i.pid],
   ['Restarts', (i) => i.restarts],

@@ -76,7 +76,7 @@ export function processRow(info, lead) {
       labelsText = pairs.join('\n');
       cells.labels.replaceChildren(...pairs.map((pair) => h('span', { class: 'label' }, pair)));
     }
-    setText(cells.command, next.command ? [next.command, ...(next.args || [])].join(' ') : '');
+    setText(cells.command, fmt.commandLine(next));
   };
   update(info);
   return { row, update, uptimeCell: cells.uptime };
