@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates (or refreshes) target/py-venv with the packages in scripts/py-requirements.txt and
-# prints its path. Installs Debian's chromium for the browser tests when it is missing.
+# prints its path. Installs Debian's chromium and firefox-esr for the browser tests when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=target/py-venv
@@ -10,10 +10,13 @@ if [ ! -x "$venv/bin/python" ] || ! cmp -s scripts/py-requirements.txt "$stamp";
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/py-requirements.txt >&2
     cp scripts/py-requirements.txt "$stamp"
 fi
-if ! command -v chromium >/dev/null 2>&1; then
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v firefox-esr >/dev/null 2>&1 || missing+=(firefox-esr)
+if [ "${#missing[@]}" -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo=sudo
     $sudo apt-get update -qq >&2
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 echo "$PWD/$venv"

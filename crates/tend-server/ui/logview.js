@@ -150,7 +150,8 @@ export class LogView {
     this.window.style.transform = `translateY(${first * ROW}px)`;
     this.window.replaceChildren(...rows);
     const held = this.lines.length;
-    setText(this.counts, this.shown ? `${count} of ${held} lines match` : `${held} lines`);
+    const lines = held === 1 ? 'line' : 'lines';
+    setText(this.counts, this.shown ? `${count} of ${held} ${lines} match` : `${held} ${lines}`);
   }
 
   row(index) {
