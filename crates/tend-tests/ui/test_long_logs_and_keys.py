@@ -5,6 +5,7 @@ import time
 
 from playwright.sync_api import expect
 
+from conftest import SCREENSHOTS
 from ui_helpers import info, open_page, row, start, until
 
 HUNDRED_THOUSAND = 100_000
@@ -101,3 +102,24 @@ def test_commands_read_as_typed_and_stderr_lines_keep_a_gap(daemon, page):
         }"""
     )
     assert gap >= 4, f"the `err` tag touches its line ({gap} px apart)"
+
+
+def contrast(page):
+    """The body's text and background colours as (r, g, b) lightness sums."""
+    colours = page.evaluate(
+        """() => { const s = getComputedStyle(document.body);
+                   return [s.color, s.backgroundColor]; }"""
+    )
+    return [sum(int(part) for part in c[c.index("(") + 1 : c.index(")")].split(",")[:3]) for c in colours]
+
+
+def test_light_and_dark_follow_the_colour_scheme(daemon, page):
+    start(daemon, "sleep", "300", name="schemes")
+    for scheme, light_text in (("light", False), ("dark", True)):
+        page.emulate_media(color_scheme=scheme)
+        open_page(page, daemon)
+        text, background = contrast(page)
+        # Readable: the text far from its background, and the right way round.
+        assert abs(text - background) > 300, f"{scheme}: text {text} on {background}"
+        assert (text > background) == light_text, f"{scheme}: text {text} on {background}"
+        page.screenshot(path=str(SCREENSHOTS / f"colour_scheme_{scheme}.png"), full_page=True)
