@@ -23,6 +23,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use axum::extract::ws::Utf8Bytes;
+use bytes::BytesMut;
 
 use serde_json::{Map, Value};
 use tend::{Event, EventKind, ProcessId, Received, Service};
@@ -421,7 +422,7 @@ impl EventLog {
             page.missed = first.seq.saturating_sub(since.max(1));
             page.next_seq = last.seq + 1;
         }
-        page.messages = entries.iter().map(|entry| entry.json()).collect();
+        page.messages = contiguous(entries.iter().map(|entry| entry.json()));
         page
     }
 
@@ -448,4 +449,28 @@ impl EventLog {
         };
         (lines, next_seq, dropped)
     }
+}
+
+/// The messages copied into one allocation, each a slice of it. A client that stops reading
+/// holds its page until it reads again; one block per client, rather than hundreds of small
+/// strings shared with the log, lets the allocator give back the pages the log frees when a
+/// process is removed.
+fn contiguous(messages: impl Iterator<Item = Utf8Bytes>) -> Vec<Utf8Bytes> {
+    let messages: Vec<Utf8Bytes> = messages.collect();
+    let mut joined = BytesMut::with_capacity(messages.iter().map(|m| m.len()).sum());
+    let mut ends = Vec::with_capacity(messages.len());
+    for message in &messages {
+        joined.extend_from_slice(message.as_bytes());
+        ends.push(joined.len());
+    }
+    let joined = joined.freeze();
+    let mut start = 0;
+    ends.into_iter()
+        .map(|end| {
+            let slice = joined.slice(start..end);
+            start = end;
+            // Each slice is one whole message that was UTF-8 already.
+            Utf8Bytes::try_from(slice).unwrap_or_default()
+        })
+        .collect()
 }
