@@ -12,7 +12,7 @@
 //! `KEY_ms`, never both; a bare number under the key is refused naming `KEY_ms`. Files and API
 //! requests read the same.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
@@ -77,12 +77,12 @@ where
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let kind = self.kind;
-        let (mut names, mut items) = (Vec::new(), Vec::new());
+        // A set, not a scan of the names so far: a file of 20,000 steps took seconds to load.
+        let (mut names, mut items) = (HashSet::new(), Vec::new());
         while let Some(name) = map.next_key::<String>()? {
-            if names.contains(&name) {
+            if !names.insert(name.clone()) {
                 return Err(de::Error::custom(format!("{kind} `{name}` is defined twice")));
             }
-            names.push(name.clone());
             items.push(map.next_value_seed((self.entry)(name, self.base))?);
         }
         if items.is_empty() {
