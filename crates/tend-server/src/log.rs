@@ -124,6 +124,10 @@ struct LogInner {
     totals: Totals,
     /// The sequence number given to the newest event (0 before any).
     last_seq: u64,
+    /// Processes removed while the feeder was behind: their events still arriving from the
+    /// service, up to the service's `seq` given here, are dropped. One entry per removed
+    /// process whose events are in transit, gone once the feeder passes that `seq`.
+    forgotten: HashMap<ProcessId, u64>,
 }
 
 impl LogInner {
@@ -176,6 +180,13 @@ impl LogInner {
 
     /// Appends one process event, renumbered in the log's sequence.
     fn append(&mut self, mut event: Event) {
+        if let Some(&until) = self.forgotten.get(&event.id) {
+            self.totals.followed_seq = event.seq;
+            if event.seq >= until {
+                self.forgotten.remove(&event.id);
+            }
+            return;
+        }
         // A line shares the buffer of the read it came from (up to 64 KiB): held for long,
         // one short line would pin the whole buffer. A copy makes the byte bound real.
         if let EventKind::Output { line, .. } = &mut event.kind {
@@ -245,6 +256,7 @@ impl EventLog {
             evicted_total: 0,
             totals: Totals::default(),
             last_seq: 0,
+            forgotten: HashMap::new(),
         };
         Self { inner: Arc::new(Mutex::new(inner)), newest }
     }
@@ -292,6 +304,8 @@ impl EventLog {
                     }
                 }
             }
+            let followed = inner.totals.followed_seq;
+            inner.forgotten.retain(|_, &mut until| until > followed);
             inner.last_seq
         };
         self.announce(seq);
@@ -344,7 +358,18 @@ impl EventLog {
     /// is removed, so a removed flood gives its memory back at once instead of when newer
     /// events push it out. A reader that asks for those events afterwards is told they were
     /// missed, as if evicted.
-    pub fn forget(&self, id: ProcessId) {
+    ///
+    /// `published` is the service's [`last_seq`](Service::last_seq) once the process was
+    /// over: when the log is behind the service, the events of `id` it has yet to take in
+    /// (up to that `seq`) are dropped as they arrive rather than refilling the log with a
+    /// removed process's output.
+    pub fn forget(&self, id: ProcessId, published: u64) {
+        {
+            let mut inner = self.lock();
+            if published > inner.totals.followed_seq {
+                inner.forgotten.insert(id, published);
+            }
+        }
         let freed = self.drop_events_of(id);
         if freed >= FREED_BEFORE_TRIM {
             tend::release_free_memory();

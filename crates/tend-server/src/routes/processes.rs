@@ -67,7 +67,7 @@ pub(crate) async fn remove(
 ) -> ApiResult<Json<ProcessInfo>> {
     let removed: ProcessInfo = call(&state, "process.remove", &IdRequest { id }).await?;
     // Its events go from the replay log too, and their memory with them.
-    state.event_log().forget(removed.id);
+    state.event_log().forget(removed.id, state.service().last_seq());
     // So do its own log files (`ID.log*`), never a file other processes share.
     if let Some(path) = removed.log_path.clone()
         && path.file_name() == Some(format!("{}.log", removed.id).as_ref())

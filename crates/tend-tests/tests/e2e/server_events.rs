@@ -176,3 +176,39 @@ async fn the_log_knows_how_far_behind_the_service_it_is() {
     }
     assert_eq!(log.totals().followed_seq, service.last_seq(), "caught up");
 }
+
+/// A flood removed while the log was still taking in its events: what arrives after the
+/// removal must not refill the log (under load, 100,000 events of removed floods stayed held
+/// and the daemon's RSS after `rm` stayed at its peak).
+#[tokio::test(flavor = "multi_thread")]
+async fn events_of_a_removed_process_still_in_transit_are_dropped_as_they_arrive() {
+    let service = tend::Service::new();
+    let mut events = service.subscribe();
+    let removed = service.start(crate::support::fixture(&["lines", "3"])).unwrap();
+    removed.wait().await;
+    let kept = service.start(crate::support::fixture(&["lines", "2"])).unwrap();
+    kept.wait().await;
+    assert_eq!(service.last_seq(), 9, "5 events of the first, then 4 of the second");
+    let mut next = async || {
+        let received = tokio::time::timeout(Duration::from_secs(10), events.recv()).await;
+        let Some(tend::Received::Event(event)) = received.expect("an event in time") else {
+            panic!("the subscription lagged or closed");
+        };
+        event
+    };
+    let log = tend_server::EventLog::new(100, 1 << 20);
+    // The log has taken in `started` and one line of the first when it is removed.
+    for _ in 0..2 {
+        log.append(next().await);
+    }
+    assert_eq!(log.totals().held, 2);
+    log.forget(removed.id(), service.last_seq());
+    assert_eq!(log.totals().held, 0, "what it held went at once");
+    for _ in 2..9 {
+        log.append(next().await);
+    }
+    let held = log.read(0, 100).events;
+    assert!(held.iter().all(|event| event.id == kept.id()), "only the second's: {held:?}");
+    assert_eq!(held.len(), 4, "every event of the process still there");
+    assert_eq!(log.totals().followed_seq, service.last_seq(), "caught up all the same");
+}
