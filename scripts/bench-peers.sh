@@ -19,7 +19,7 @@
 # npm pm2; cargo pueue, which builds for several minutes); a peer that does not install is
 # skipped with a line saying so. Builds `tend` and `bench-child` (release).
 #
-# Usage: scripts/bench-peers.sh [N [TOOL...]]   N defaults to 200; TOOL: tend pueue
+# Usage: scripts/bench-peers.sh [N [TOOL...]]   N defaults to 100; TOOL: tend pueue
 #   supervisord pm2 circus honcho (default all). ROUNDS (default 3) sets the rounds of the
 #   repeated workloads, LINES (default 1000000) the child's lines. About 10 minutes.
 # Prints one line per measurement, then the table and one `RATIO` line per peer figure.
@@ -28,7 +28,7 @@
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-many=${1:-200}
+many=${1:-100}
 shift || true
 wanted=" ${*:-tend pueue supervisord pm2 circus honcho} "
 rounds=${ROUNDS:-3}

@@ -50,7 +50,7 @@ tend_start() {
     eval "set -- $(words_of "$tend_spec" "$name")"
     tend_cli start --name "$name" --no-stdin -- "$@" >/dev/null
 }
-tend_stop() { tend_cli stop "$1" >/dev/null; }
+tend_stop() { tend_cli stop "$1" >/dev/null 2>&1; }
 tend_down() { down_daemon "kill -TERM ${pid_[tend]}" "${pid_[tend]}"; }
 
 # --- pueue (cargo pueue: pueued + `pueue add`) ----------------------------------------------
@@ -73,7 +73,7 @@ pueue_start() {
     id=$(pq add --print-task-id --label "$1" -- "$(words_of "$pueue_spec" "$1")") || return 1
     pueue_id[$1]=$id
 }
-pueue_stop() { pq kill "${pueue_id[$1]}" >/dev/null; }
+pueue_stop() { pq kill "${pueue_id[$1]}" >/dev/null 2>&1; }
 pueue_down() { down_daemon "kill -TERM ${pid_[pueue]}" "${pid_[pueue]}"; }
 
 # --- supervisord (pip supervisor: programs defined in its file, `supervisorctl start`) -------
@@ -99,7 +99,7 @@ supervisord_up() {
 }
 svctl() { timeout "$cli_timeout" "$venv/bin/supervisorctl" -c "$work/sv/conf" "$@"; }
 supervisord_start() { svctl start "$1" >/dev/null; }
-supervisord_stop() { svctl stop "$1" >/dev/null; }
+supervisord_stop() { svctl stop "$1" >/dev/null 2>&1; }
 supervisord_down() { down_daemon "kill -TERM ${pid_[supervisord]}" "${pid_[supervisord]}"; }
 
 # --- PM2 (npm pm2: `pm2 start PROGRAM -- ARGS`) -----------------------------------------------
@@ -117,7 +117,7 @@ pm2_start() {
     eval "set -- $(words_of "$pm2_spec" "$name")"
     pm2_cli start "$1" --name "$name" --no-autorestart -- "${@:2}" >/dev/null
 }
-pm2_stop() { pm2_cli stop "$1" >/dev/null; }
+pm2_stop() { pm2_cli stop "$1" >/dev/null 2>&1; }
 pm2_down() { down_daemon "PM2_HOME=$work/pm2 timeout $cli_timeout $pm2 kill" "${pid_[pm2]}"; }
 
 # --- circus (pip circus: watchers defined in its file, `circusctl start`) -------------------
@@ -141,7 +141,7 @@ circus_up() {
     wait_until 30 circusctl status || return 1
 }
 circus_start() { circusctl start "$1" >/dev/null; }
-circus_stop() { circusctl stop "$1" >/dev/null; }
+circus_stop() { circusctl stop "$1" >/dev/null 2>&1; }
 circus_down() { down_daemon "kill -TERM ${pid_[circus]}" "${pid_[circus]}"; }
 
 # --- foreground: `tend up PROCFILE` and honcho ----------------------------------------------
