@@ -21,7 +21,7 @@
 #
 # Usage: scripts/bench-peers.sh [N [TOOL...]]   N defaults to 100; TOOL: tend pueue
 #   supervisord pm2 circus honcho (default all). ROUNDS (default 3) sets the rounds of the
-#   repeated workloads, LINES (default 1000000) the child's lines. About 10 minutes.
+#   repeated workloads, LINES (default 1000000) the child's lines. About 8 minutes on a loaded 2-core machine.
 # Prints one line per measurement, then the table and one `RATIO` line per peer figure.
 # Every wait is bounded; on exit every process this run started is SIGKILLed (found by a
 # marker in its environment), so no `sleep` is left behind.

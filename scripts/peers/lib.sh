@@ -17,11 +17,13 @@ ours() {
     return 0
 }
 
+is_ours() { grep -qzx "BENCH_PEERS_RUN=$BENCH_PEERS_RUN" "/proc/$1/environ" 2>/dev/null; }
+
 # This run's processes whose whole command line is the regular expression $1.
 ours_matching() {
     local pid
     for pid in $(pgrep -x -f "$1"); do
-        grep -qzx "BENCH_PEERS_RUN=$BENCH_PEERS_RUN" "/proc/$pid/environ" 2>/dev/null && echo "$pid"
+        is_ours "$pid" && echo "$pid"
     done
     return 0
 }

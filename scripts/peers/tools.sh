@@ -7,14 +7,14 @@
 # SPEC is a file of lines `NAME<TAB>WORDS`, WORDS a command in shell quoting (single quotes
 # only, which supervisord's and circus's shlex parsing read the same way).
 # A foreground tool (honcho, `tend up`) has T_found and fg_T PROCFILE (runs it in the
-# background, its output to /dev/null; sets pid_T).
+# background, its output to /dev/null; sets fg_pid_T).
 #
 # Every call to a tool's CLI is bounded by `timeout`; restarts are off everywhere (a crashed
 # program stays down), and output goes where each tool sends it by default (a log file, tend's
 # memory ring and event log, honcho's and `tend up`'s terminal: /dev/null here).
 
 cli_timeout=60
-declare -A pid_ pueue_id
+declare -A pid_ fg_pid_ pueue_id
 words_of() { awk -F '\t' -v n="$2" '$1 == n { print $2 }' "$1"; }
 names_of() { cut -f 1 "$1"; }
 
@@ -23,9 +23,10 @@ names_of() { cut -f 1 "$1"; }
 # workload's to count and kill.)
 down_daemon() {
     local family
+    [ -n "$2" ] && is_ours "$2" || return 0
     family=$(descendants "$2")
     timeout "$cli_timeout" sh -c "$1" >/dev/null 2>&1
-    wait_gone "$2" 15 || kill -KILL "$2" 2>/dev/null
+    wait_gone "$2" 15 || { is_ours "$2" && kill -KILL "$2" 2>/dev/null; }
     wait "$2" 2>/dev/null
     [ -n "$family" ] && kill -KILL $family 2>/dev/null
     return 0
@@ -35,6 +36,7 @@ down_daemon() {
 tend_found() { [ -x "$tend" ] || { echo "tend: $tend not built"; return 1; }; }
 tend_up() {
     tend_spec=$1
+    pid_[tend]=
     local dir=$work/tend
     rm -rf "$dir"; mkdir -p "$dir"
     "$tend" daemon --listen 127.0.0.1:0 --state-dir "$dir/state" --registry-dir "$dir/reg" \
@@ -61,6 +63,7 @@ pq() {
 }
 pueue_up() {
     pueue_spec=$1
+    pid_[pueue]=
     rm -rf "$work/pueue"; mkdir -p "$work/pueue/config" "$work/pueue/data" "$work/pueue/run"
     HOME=$work/pueue XDG_CONFIG_HOME=$work/pueue/config XDG_DATA_HOME=$work/pueue/data \
         XDG_RUNTIME_DIR=$work/pueue/run "$peers/bin/pueued" >"$work/pueue/out" 2>&1 &
@@ -80,6 +83,7 @@ pueue_down() { down_daemon "kill -TERM ${pid_[pueue]}" "${pid_[pueue]}"; }
 supervisord_found() { [ -x "$venv/bin/supervisord" ] || { echo "supervisord: not installed (pip install supervisor failed: see $peers/pip-install.log)"; return 1; }; }
 supervisord_up() {
     local dir=$work/sv name
+    pid_[supervisord]=
     rm -rf "$dir"; mkdir -p "$dir"
     {
         printf '[unix_http_server]\nfile=%s/sock\n[supervisord]\nlogfile=%s/log\npidfile=%s/pid\n' "$dir" "$dir" "$dir"
@@ -107,6 +111,7 @@ pm2_found() { [ -x "$pm2" ] || { echo "pm2: not installed (npm install pm2 faile
 pm2_cli() { PM2_HOME=$work/pm2 timeout "$cli_timeout" "$pm2" "$@"; }
 pm2_up() {
     pm2_spec=$1
+    pid_[pm2]=
     rm -rf "$work/pm2"; mkdir -p "$work/pm2"
     pm2_cli ping >/dev/null || return 1
     wait_until 20 test -s "$work/pm2/pm2.pid" || return 1
@@ -125,10 +130,11 @@ circus_found() { [ -x "$venv/bin/circusd" ] || { echo "circus: not installed (pi
 circusctl() { timeout "$cli_timeout" "$venv/bin/circusctl" --endpoint "ipc://$work/circus/ctl" --timeout 30 "$@"; }
 circus_up() {
     local dir=$work/circus name
+    pid_[circus]=
     rm -rf "$dir"; mkdir -p "$dir"
     {
         printf '[circus]\nendpoint = ipc://%s/ctl\npubsub_endpoint = ipc://%s/pub\n' "$dir" "$dir"
-        printf 'stats_endpoint = ipc://%s/stats\nstatsd = false\ncheck_delay = 5\n' "$dir"
+        printf 'check_delay = 5\n'
         for name in $(names_of "$1"); do
             printf '[watcher:%s]\ncmd = %s\nautostart = false\nrespawn = false\ncopy_env = true\n' \
                 "$name" "$(words_of "$1" "$name")"
@@ -148,11 +154,11 @@ circus_down() { down_daemon "kill -TERM ${pid_[circus]}" "${pid_[circus]}"; }
 honcho_found() { [ -x "$venv/bin/honcho" ] || { echo "honcho: not installed (pip install honcho failed: see $peers/pip-install.log)"; return 1; }; }
 fg_tend() {
     "$tend" up "$1" </dev/null >/dev/null 2>"$work/tend-up.err" &
-    pid_[tend]=$!
+    fg_pid_[tend]=$!
 }
 fg_honcho() {
     "$venv/bin/honcho" -f "$1" -d "$work" start </dev/null >/dev/null 2>"$work/honcho.err" &
-    pid_[honcho]=$!
+    fg_pid_[honcho]=$!
 }
 # Ends a foreground run as Ctrl-C would (SIGINT), bounded; then SIGKILLs what is left.
 fg_down() {

@@ -61,14 +61,14 @@ fg_50() {
     if wait_until 60 at_least 50 count_sleeps; then
         took=$(since "$before")
         sleep 1
-        rss=$(supervisor_rss_kib "${pid_[$t]}")
+        rss=$(supervisor_rss_kib "${fg_pid_[$t]}")
         echo "round $2 $t (foreground): 50-line Procfile until all run $took s; $(mib "$rss") MB (load $(load))"
         note fg_start50 "$t" "$took"
         note fg_rss50 "$t" "$(mib "$rss")"
     else
         fail "$t" "50-line Procfile"
     fi
-    fg_down "${pid_[$t]}"
+    fg_down "${fg_pid_[$t]}"
     kill_sleeps "$t"
 }
 
@@ -103,7 +103,7 @@ fg_many() {
     if wait_until $((many / 2 + 60)) at_least "$many" count_sleeps; then
         took=$(since "$before")
         sleep 1
-        rss=$(supervisor_rss_kib "${pid_[$t]}")
+        rss=$(supervisor_rss_kib "${fg_pid_[$t]}")
         read -r base _ <<<"$(stats ${vals[fg_rss50,$t]:-})"
         echo "$t (foreground): $many-line Procfile until all run $took s; $(mib "$rss") MB (load $(load))"
         note fg_many_time "$t" "$took"
@@ -113,7 +113,7 @@ fg_many() {
     else
         fail "$t" "$many-line Procfile"
     fi
-    fg_down "${pid_[$t]}"
+    fg_down "${fg_pid_[$t]}"
     kill_sleeps "$t"
 }
 
@@ -162,8 +162,8 @@ crash_and_lines() {
             else
                 fail "$t" "the $lines-line child"
             fi
-            wait_gone "${pid_[$t]}" 30
-            fg_down "${pid_[$t]}"
+            wait_gone "${fg_pid_[$t]}" 30
+            fg_down "${fg_pid_[$t]}"
         done
     done
     for t in "${up[@]}"; do
@@ -179,7 +179,7 @@ crash_and_lines() {
 # SIGINT to the foreground tool just started (as Ctrl-C), bounded, without touching what it
 # may have left.
 fg_stop() {
-    local pid=${pid_[$fg_tool]}
+    local pid=${fg_pid_[$fg_tool]}
     kill -INT "$pid" 2>/dev/null
     wait_gone "$pid" 15 || kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
