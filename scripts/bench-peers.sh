@@ -21,7 +21,8 @@
 #
 # Usage: scripts/bench-peers.sh [N [TOOL...]]   N defaults to 100; TOOL: tend pueue
 #   supervisord pm2 circus honcho (default all). ROUNDS (default 3) sets the rounds of the
-#   repeated workloads, LINES (default 1000000) the child's lines. About 8 minutes on a loaded 2-core machine.
+#   repeated workloads, LINES (default 1000000) the child's lines. About 8 minutes on a
+#   loaded 2-core machine.
 # Prints one line per measurement, then the table and one `RATIO` line per peer figure.
 # Every wait is bounded; on exit every process this run started is SIGKILLed (found by a
 # marker in its environment), so no `sleep` is left behind.
@@ -60,13 +61,15 @@ install_peers() {
     done
     if [ ! -x "$pm2" ]; then
         echo "installing pm2 (npm, into $peers/node)"
-        timeout 600 npm install --silent --prefix "$peers/node" pm2 >"$peers/npm-install.log" 2>&1 ||
+        timeout 600 npm install --silent --prefix "$peers/node" pm2 \
+            >"$peers/npm-install.log" 2>&1 ||
             echo "pm2: npm install failed (see $peers/npm-install.log), skipped"
     fi
     if [ ! -x "$peers/bin/pueued" ]; then
         echo "installing pueue (cargo install, several minutes)"
-        CARGO_TARGET_DIR=$peers/cargo-build timeout 1800 cargo install --locked --root "$peers" pueue \
-            >"$peers/pueue-install.log" 2>&1 || echo "pueue: cargo install failed (see $peers/pueue-install.log), skipped"
+        CARGO_TARGET_DIR=$peers/cargo-build timeout 1800 \
+            cargo install --locked --root "$peers" pueue >"$peers/pueue-install.log" 2>&1 ||
+            echo "pueue: cargo install failed (see $peers/pueue-install.log), skipped"
         rm -rf "$peers/cargo-build"
     fi
 }
@@ -81,7 +84,8 @@ for t in tend pueue supervisord pm2 circus; do
 done
 [[ $wanted == *" tend "* ]] && fgs+=(tend)
 [[ $wanted == *" honcho "* ]] && honcho_found && fgs+=(honcho)
-echo "daemons: ${daemons[*]}; foreground: ${fgs[*]} (tend up); N=$many, $rounds rounds, $lines lines"
+echo "daemons: ${daemons[*]}; foreground: ${fgs[*]} (tend up)"
+echo "N=$many, $rounds rounds, $lines lines"
 echo "start: $(date -u +%FT%TZ), load average $(load)"
 
 for r in $(seq "$rounds"); do

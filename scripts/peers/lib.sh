@@ -74,11 +74,14 @@ not_alive() { ! alive "$1"; }
 # Waits up to $2 seconds for pid $1 to end.
 wait_gone() { wait_until "$2" not_alive "$1"; }
 
-rss_kib() { awk '/^VmRSS/ { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+rss_kib() {
+    awk '/^VmRSS/ { n = $2 } END { print n + 0 }' "/proc/$1/status" 2>/dev/null || echo 0
+}
 
 # Memory a process holds alone (USS: private pages), in KiB.
 private_kib() {
-    awk '/^Private_(Clean|Dirty):/ { n += $2 } END { print n + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0
+    awk '/^Private_(Clean|Dirty):/ { n += $2 } END { print n + 0 }' "/proc/$1/smaps_rollup" \
+        2>/dev/null || echo 0
 }
 
 # The supervisor's own memory in KiB: its main process's resident set, plus what each helper
@@ -90,7 +93,8 @@ supervisor_rss_kib() {
     exe=$(readlink "/proc/$main/exe")
     total=$(rss_kib "$main")
     for pid in $(descendants "$main"); do
-        [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$exe" ] && total=$((total + $(private_kib "$pid")))
+        [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$exe" ] &&
+            total=$((total + $(private_kib "$pid")))
     done
     echo "$total"
 }

@@ -15,16 +15,18 @@ rows=(
     "fg_many_time|foreground (tend up): N-line Procfile until all run (s)"
     "fg_many_mem|foreground (tend up): memory per process, N against 50 (KiB)"
     "fg_child|foreground (tend up): child printing the lines / writing to a file"
-    "fg_crash|foreground (tend up): sleeps alive 2 s after the sh was SIGKILLed and the run stopped (of 2)"
+    "fg_crash|foreground (tend up): sleeps alive 2 s after the sh was SIGKILLed, run stopped (of 2)"
 )
 columns=(tend pueue supervisord pm2 circus honcho)
+positive() { [ "$1" != - ] && awk -v v="$1" 'BEGIN { exit !(v > 0) }'; }
 
 print_table() {
     local row key label t cell median lo hi tend_median ratio
     echo
     echo "N = $many, $rounds rounds, $lines lines; load average at the end $(load) ($(nproc) cores)"
     echo "Cells: median [min-max] over the rounds, then the ratio to tend's median."
-    printf '\n| figure | tend | pueue | supervisord | PM2 | circus | honcho |\n|---|---|---|---|---|---|---|\n'
+    printf '\n| figure | tend | pueue | supervisord | PM2 | circus | honcho |\n'
+    printf '|---|---|---|---|---|---|---|\n'
     for row in "${rows[@]}"; do
         key=${row%%|*}
         label=${row#*|}
@@ -42,7 +44,7 @@ print_table() {
             else
                 cell=$median
                 [ "$lo" != "$hi" ] && cell="$cell [$lo–$hi]"
-                if [ "$t" != tend ] && [ "$tend_median" != - ] && awk -v v="$tend_median" 'BEGIN { exit !(v > 0) }'; then
+                if [ "$t" != tend ] && positive "$tend_median"; then
                     cell="$cell (**$(calc "$median / $tend_median")×**)"
                 fi
             fi
@@ -59,8 +61,9 @@ print_table() {
             [ "$median" = - ] && continue
             if [ "$tend_median" = - ]; then
                 echo "RATIO $key $t/tend = - ($t $median, tend not measured)"
-            elif awk -v v="$tend_median" 'BEGIN { exit !(v > 0) }'; then
-                echo "RATIO $key $t/tend = $(calc "$median / $tend_median") ($t $median, tend $tend_median)"
+            elif positive "$tend_median"; then
+                ratio=$(calc "$median / $tend_median")
+                echo "RATIO $key $t/tend = $ratio ($t $median, tend $tend_median)"
             else
                 echo "FIGURE $key $t $median (tend $tend_median)"
             fi

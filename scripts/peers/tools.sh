@@ -14,6 +14,8 @@
 # memory ring and event log, honcho's and `tend up`'s terminal: /dev/null here).
 
 cli_timeout=60
+# found PATH TOOL HOW: whether PATH is installed, else a line saying why TOOL is skipped.
+found() { [ -x "$1" ] || { echo "$2: not installed ($3 failed: see its log in $peers), skipped"; return 1; }; }
 declare -A pid_ fg_pid_ pueue_id
 words_of() { awk -F '\t' -v n="$2" '$1 == n { print $2 }' "$1"; }
 names_of() { cut -f 1 "$1"; }
@@ -33,7 +35,7 @@ down_daemon() {
 }
 
 # --- tend (release `tend daemon`) ----------------------------------------------------------
-tend_found() { [ -x "$tend" ] || { echo "tend: $tend not built"; return 1; }; }
+tend_found() { found "$tend" tend "cargo build --release -p tend-cli"; }
 tend_up() {
     tend_spec=$1
     pid_[tend]=
@@ -46,7 +48,9 @@ tend_up() {
     tend_url=$(sed -n 's/^listening on //p' "$dir/out")
     tend_token=$(cat "$dir/state/token")
 }
-tend_cli() { timeout "$cli_timeout" "$tend" "$1" --server "$tend_url" --token "$tend_token" "${@:2}"; }
+tend_cli() {
+    timeout "$cli_timeout" "$tend" "$1" --server "$tend_url" --token "$tend_token" "${@:2}"
+}
 tend_start() {
     local name=$1
     eval "set -- $(words_of "$tend_spec" "$name")"
@@ -56,7 +60,7 @@ tend_stop() { tend_cli stop "$1" >/dev/null 2>&1; }
 tend_down() { down_daemon "kill -TERM ${pid_[tend]}" "${pid_[tend]}"; }
 
 # --- pueue (cargo pueue: pueued + `pueue add`) ----------------------------------------------
-pueue_found() { [ -x "$peers/bin/pueued" ] || { echo "pueue: not installed (cargo install pueue failed: see $peers/pueue-install.log)"; return 1; }; }
+pueue_found() { found "$peers/bin/pueued" pueue "cargo install pueue"; }
 pq() {
     HOME=$work/pueue XDG_CONFIG_HOME=$work/pueue/config XDG_DATA_HOME=$work/pueue/data \
         XDG_RUNTIME_DIR=$work/pueue/run timeout "$cli_timeout" "$peers/bin/pueue" "$@"
@@ -80,15 +84,17 @@ pueue_stop() { pq kill "${pueue_id[$1]}" >/dev/null 2>&1; }
 pueue_down() { down_daemon "kill -TERM ${pid_[pueue]}" "${pid_[pueue]}"; }
 
 # --- supervisord (pip supervisor: programs defined in its file, `supervisorctl start`) -------
-supervisord_found() { [ -x "$venv/bin/supervisord" ] || { echo "supervisord: not installed (pip install supervisor failed: see $peers/pip-install.log)"; return 1; }; }
+supervisord_found() { found "$venv/bin/supervisord" supervisord "pip install supervisor"; }
 supervisord_up() {
     local dir=$work/sv name
     pid_[supervisord]=
     rm -rf "$dir"; mkdir -p "$dir"
     {
-        printf '[unix_http_server]\nfile=%s/sock\n[supervisord]\nlogfile=%s/log\npidfile=%s/pid\n' "$dir" "$dir" "$dir"
+        printf '[unix_http_server]\nfile=%s/sock\n' "$dir"
+        printf '[supervisord]\nlogfile=%s/log\npidfile=%s/pid\n' "$dir" "$dir"
         printf 'childlogdir=%s\nnodaemon=true\nminfds=16384\n' "$dir"
-        printf '[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n'
+        printf '[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = %s\n' \
+            supervisor.rpcinterface:make_main_rpcinterface
         printf '[supervisorctl]\nserverurl=unix://%s/sock\n' "$dir"
         # startsecs=0: `supervisorctl start` returns once the program is spawned, as the others
         # do (with the default 1 s it waits a second per program).
@@ -107,7 +113,7 @@ supervisord_stop() { svctl stop "$1" >/dev/null 2>&1; }
 supervisord_down() { down_daemon "kill -TERM ${pid_[supervisord]}" "${pid_[supervisord]}"; }
 
 # --- PM2 (npm pm2: `pm2 start PROGRAM -- ARGS`) -----------------------------------------------
-pm2_found() { [ -x "$pm2" ] || { echo "pm2: not installed (npm install pm2 failed: see $peers/npm-install.log)"; return 1; }; }
+pm2_found() { found "$pm2" pm2 "npm install pm2"; }
 pm2_cli() { PM2_HOME=$work/pm2 timeout "$cli_timeout" "$pm2" "$@"; }
 pm2_up() {
     pm2_spec=$1
@@ -126,10 +132,12 @@ pm2_stop() { pm2_cli stop "$1" >/dev/null 2>&1; }
 pm2_down() { down_daemon "PM2_HOME=$work/pm2 timeout $cli_timeout $pm2 kill" "${pid_[pm2]}"; }
 
 # --- circus (pip circus: watchers defined in its file, `circusctl start`) -------------------
-circus_found() { [ -x "$venv/bin/circusd" ] || { echo "circus: not installed (pip install circus failed: see $peers/pip-install.log)"; return 1; }; }
-circusctl() { timeout "$cli_timeout" "$venv/bin/circusctl" --endpoint "ipc://$work/circus/ctl" --timeout 30 "$@"; }
+circus_found() { found "$venv/bin/circusd" circus "pip install circus"; }
+circusctl() {
+    timeout "$cli_timeout" "$venv/bin/circusctl" --endpoint "ipc://$work/circus/ctl" --timeout 30 "$@"
+}
 circus_up() {
-    local dir=$work/circus name
+    local dir=$work/circus name stream
     pid_[circus]=
     rm -rf "$dir"; mkdir -p "$dir"
     {
@@ -138,8 +146,10 @@ circus_up() {
         for name in $(names_of "$1"); do
             printf '[watcher:%s]\ncmd = %s\nautostart = false\nrespawn = false\ncopy_env = true\n' \
                 "$name" "$(words_of "$1" "$name")"
-            printf 'stdout_stream.class = FileStream\nstdout_stream.filename = %s/%s.out\n' "$dir" "$name"
-            printf 'stderr_stream.class = FileStream\nstderr_stream.filename = %s/%s.err\n' "$dir" "$name"
+            for stream in stdout stderr; do
+                printf '%s_stream.class = FileStream\n%s_stream.filename = %s/%s.%s\n' \
+                    "$stream" "$stream" "$dir" "$name" "$stream"
+            done
         done
     } >"$dir/conf"
     "$venv/bin/circusd" "$dir/conf" >"$dir/out" 2>&1 &
@@ -151,7 +161,7 @@ circus_stop() { circusctl stop "$1" >/dev/null 2>&1; }
 circus_down() { down_daemon "kill -TERM ${pid_[circus]}" "${pid_[circus]}"; }
 
 # --- foreground: `tend up PROCFILE` and honcho ----------------------------------------------
-honcho_found() { [ -x "$venv/bin/honcho" ] || { echo "honcho: not installed (pip install honcho failed: see $peers/pip-install.log)"; return 1; }; }
+honcho_found() { found "$venv/bin/honcho" honcho "pip install honcho"; }
 fg_tend() {
     "$tend" up "$1" </dev/null >/dev/null 2>"$work/tend-up.err" &
     fg_pid_[tend]=$!

@@ -42,7 +42,8 @@ daemon_50() {
         took=$(since "$before")
         sleep 1
         rss=$(supervisor_rss_kib "${pid_[$t]}")
-        echo "round $2 $t: idle $(mib "$idle") MB (main process $(mib "$main")); 50 CLI starts until all run $took s; with 50 sleeps $(mib "$rss") MB (load $(load))"
+        echo "round $2 $t: idle $(mib "$idle") MB (main process $(mib "$main")); 50 CLI starts" \
+            "until all run $took s; with 50 sleeps $(mib "$rss") MB (load $(load))"
         note idle "$t" "$(mib "$idle")"
         note start50 "$t" "$took"
         note rss50 "$t" "$(mib "$rss")"
@@ -62,7 +63,8 @@ fg_50() {
         took=$(since "$before")
         sleep 1
         rss=$(supervisor_rss_kib "${fg_pid_[$t]}")
-        echo "round $2 $t (foreground): 50-line Procfile until all run $took s; $(mib "$rss") MB (load $(load))"
+        echo "round $2 $t (foreground): 50-line Procfile until all run $took s;" \
+            "$(mib "$rss") MB (load $(load))"
         note fg_start50 "$t" "$took"
         note fg_rss50 "$t" "$(mib "$rss")"
     else
@@ -85,7 +87,8 @@ daemon_many() {
         took=$(since "$before")
         sleep 1
         rss=$(supervisor_rss_kib "${pid_[$t]}")
-        echo "$t: $many CLI starts until all run $took s; $(mib "$base") -> $(mib "$rss") MB, $(calc "($rss - $base) / $many" 1) KiB per process (load $(load))"
+        echo "$t: $many CLI starts until all run $took s; $(mib "$base") -> $(mib "$rss") MB," \
+            "$(calc "($rss - $base) / $many" 1) KiB per process (load $(load))"
         note many_time "$t" "$took"
         note many_mem "$t" "$(calc "($rss - $base) / $many" 1)"
     else
@@ -105,7 +108,8 @@ fg_many() {
         sleep 1
         rss=$(supervisor_rss_kib "${fg_pid_[$t]}")
         read -r base _ <<<"$(stats ${vals[fg_rss50,$t]:-})"
-        echo "$t (foreground): $many-line Procfile until all run $took s; $(mib "$rss") MB (load $(load))"
+        echo "$t (foreground): $many-line Procfile until all run $took s; $(mib "$rss") MB" \
+            "(load $(load))"
         note fg_many_time "$t" "$took"
         if [ "$many" -gt 50 ] && [ "$base" != - ]; then
             note fg_many_mem "$t" "$(calc "($rss - $base * 1024) / ($many - 50)" 1)"
@@ -145,9 +149,13 @@ crash_and_lines() {
         echo "round $r: the child writing $lines lines to a file: $base ms (load $(load))"
         for t in "${up[@]}"; do
             f=$work/elapsed/$t.$r
-            "${t}_start" "c$r" && wait_until 300 has_elapsed "$f" || { fail "$t" "the $lines-line child"; continue; }
+            if ! { "${t}_start" "c$r" && wait_until 300 has_elapsed "$f"; }; then
+                fail "$t" "the $lines-line child"
+                continue
+            fi
             took=$(elapsed_ms "$f")
-            echo "round $r $t: the child's wall time $took ms, $(calc "$took / $base") x the file's (load $(load))"
+            echo "round $r $t: the child's wall time $took ms, $(calc "$took / $base") x the file's" \
+                "(load $(load))"
             note child "$t" "$(calc "$took / $base")"
             sleep 1 # the tool writes out what it still holds
         done
@@ -157,7 +165,8 @@ crash_and_lines() {
             "fg_$t" "$work/Procfile.lines"
             if wait_until 300 has_elapsed "$f"; then
                 took=$(elapsed_ms "$f")
-                echo "round $r $t (foreground): the child's wall time $took ms, $(calc "$took / $base") x the file's (load $(load))"
+                echo "round $r $t (foreground): the child's wall time $took ms," \
+                    "$(calc "$took / $base") x the file's (load $(load))"
                 note fg_child "$t" "$(calc "$took / $base")"
             else
                 fail "$t" "the $lines-line child"
@@ -172,7 +181,8 @@ crash_and_lines() {
     done
     printf 'g: %s\n' "$crash_words" >"$work/Procfile.crash"
     for t in "${fgs[@]}"; do
-        crash "$t (foreground)" "fg_$t $work/Procfile.crash" "fg_stop" && note fg_crash "$t" "$survivors"
+        crash "$t (foreground)" "fg_$t $work/Procfile.crash" "fg_stop" &&
+            note fg_crash "$t" "$survivors"
     done
 }
 
@@ -207,7 +217,8 @@ crash() {
     sleep 2
     survivors=0
     for pid in $sleeps; do alive "$pid" && survivors=$((survivors + 1)); done
-    echo "$1: SIGKILL of the sh (pid $leader), then stopped: $survivors of 2 sleeps alive 2 s later (load $(load))"
+    echo "$1: SIGKILL of the sh (pid $leader), then stopped: $survivors of 2 sleeps alive 2 s" \
+        "later (load $(load))"
     kill -KILL $sleeps 2>/dev/null
     return 0
 }
