@@ -1,147 +1,99 @@
 #!/usr/bin/env bash
-# The peers' side of BENCHMARKS.md's daemon table: pueue, supervisord and PM2 measured the way
-# scripts/bench-daemon.sh measures tend — daemon resident memory idle and with 50 managed
-# `sleep`s, 50 starts through each peer's own CLI (one command each), and N concurrent
-# `sleep`s (default 2000; PM2 is left out there, it starts about four per second).
+# tend side by side with the peers that install here (pueue, supervisord, PM2, circus, honcho),
+# all in ONE run on the same workloads, each figure also given as a ratio to tend's:
 #
-# Installs what is missing into target/peers: pip `supervisor`, npm `pm2`, cargo `pueue`
-# (the last builds for several minutes). A peer that cannot be installed is skipped.
-# Usage: scripts/bench-peers.sh [N [PEER...]]   (PEER: pueue, supervisord, pm2; default all)
-set -euo pipefail
+#   idle supervisor memory; memory with 50 managed `sleep`s; 50 starts through each tool's CLI
+#   (one command each, until all 50 run); N `sleep`s started the same way (time until all run,
+#   memory per process); the wall time of a child printing 1,000,000 lines under the
+#   supervisor divided by the same child's time writing them to a file; and how many
+#   descendants a crash leaves: a managed `sh -c 'sleep 1001 & sleep 1002 & wait'`, the `sh`
+#   SIGKILLed, the program stopped through the tool, the `sleep`s still alive 2 s later.
+#
+# Daemons (release `tend daemon`, pueued, supervisord, PM2, circusd) run every workload;
+# honcho runs in the foreground only, so it is compared with `tend up` on the same Procfile
+# and takes "—" in the daemon rows. Memory is the supervisor's resident set (its helpers
+# forked without exec included, e.g. tend's guardian; its programs not). Restarts are off in
+# every tool; output goes where each tool sends it by default.
+#
+# Installs what is missing into target/peers (pip supervisor, honcho, circus into a venv;
+# npm pm2; cargo pueue, which builds for several minutes); a peer that does not install is
+# skipped with a line saying so. Builds `tend` and `bench-child` (release).
+#
+# Usage: scripts/bench-peers.sh [N [TOOL...]]   N defaults to 100; TOOL: tend pueue
+#   supervisord pm2 circus honcho (default all). ROUNDS (default 3) sets the rounds of the
+#   repeated workloads, LINES (default 1000000) the child's lines. About 8 minutes on a
+#   loaded 2-core machine.
+# Prints one line per measurement, then the table and one `RATIO` line per peer figure.
+# Every wait is bounded; on exit every process this run started is SIGKILLed (found by a
+# marker in its environment), so no `sleep` is left behind.
+set -u -o pipefail
 cd "$(dirname "$0")/.."
-many=${1:-2000}
+root=$PWD
+many=${1:-100}
 shift || true
-wanted=${*:-pueue supervisord pm2}
-peers=$PWD/target/peers
-mkdir -p "$peers"
-work=$(mktemp -d)
-cleanup=()
-trap 'for c in "${cleanup[@]}"; do eval "$c" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-
-now() { date +%s.%N; }
-since() { echo "$(now) - $1" | bc; }
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-# Waits (bounded) until `$1` (a command) prints a number >= $2.
-wait_count() {
-    for _ in $(seq 1200); do
-        local n; n=$(eval "$1" 2>/dev/null | head -n 1 || true)
-        [ "${n:-0}" -ge "$2" ] && return 0
-        sleep 0.1
-    done
-    echo "gave up waiting for $2 ($1)" >&2
-    return 1
-}
+wanted=" ${*:-tend pueue supervisord pm2 circus honcho} "
+rounds=${ROUNDS:-3}
+lines=${LINES:-1000000}
+peers=$root/target/peers
+venv=$peers/venv
+pm2=$peers/node/node_modules/.bin/pm2
+tend=$root/target/release/tend
+child=$root/target/release/bench-child
+work=$(mktemp -d /tmp/bench-peers.XXXXXX)
+. scripts/peers/lib.sh
+. scripts/peers/tools.sh
+. scripts/peers/workloads.sh
+. scripts/peers/table.sh
+trap 'kill_ours; rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
 
 install_peers() {
-    command -v pueued >/dev/null || cargo install --locked --root "$peers" pueue >/dev/null 2>&1 || true
-    [ -x "$peers/py/bin/supervisord" ] || python3 -m pip install --quiet --prefix "$peers/py" supervisor >/dev/null 2>&1 || true
-    [ -x "$peers/node/node_modules/.bin/pm2" ] || npm install --silent --prefix "$peers/node" pm2 >/dev/null 2>&1 || true
-}
-
-bench_pueue() {
-    command -v pueued >/dev/null || { echo "pueue: not installed, skipped"; return; }
-    export HOME=$work/pueue XDG_CONFIG_HOME=$work/pueue/config XDG_DATA_HOME=$work/pueue/data \
-        XDG_RUNTIME_DIR=$work/pueue/run
-    mkdir -p "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_RUNTIME_DIR"
-    pueued >/dev/null 2>&1 &
-    local pid=$!
-    cleanup+=("kill -TERM $pid; pkill -KILL -f 'sleep 601'")
-    wait_count "pueue status --json >/dev/null && echo 1" 1
-    pueue parallel "$((many + 50))" >/dev/null
-    sleep 0.5
-    echo "pueue: idle pueued RSS $(rss_kib $pid) KiB"
-    local before; before=$(now)
-    for _ in $(seq 50); do pueue add -- sleep 601 >/dev/null; done
-    echo "pueue: 50 starts through the CLI: $(since "$before") s"
-    wait_count "pgrep -fc 'sleep 601'" 50
-    echo "pueue: RSS with 50 managed sleeps $(rss_kib $pid) KiB"
-    local base; base=$(rss_kib $pid)
-    before=$(now)
-    for _ in $(seq "$many"); do pueue add -- sleep 601 >/dev/null; done
-    wait_count "pgrep -fc 'sleep 601'" "$((many + 50))"
-    local took; took=$(since "$before")
-    sleep 1
-    local with; with=$(rss_kib $pid)
-    echo "pueue: $many more sleeps running after $took s; RSS $base -> $with KiB, $(( (with - base) * 1024 / many )) bytes per process"
-    pueue kill --all >/dev/null 2>&1 || true
-    kill -TERM $pid; wait $pid 2>/dev/null || true
-    pkill -KILL -f 'sleep 601' || true
-    unset HOME XDG_CONFIG_HOME XDG_DATA_HOME XDG_RUNTIME_DIR
-}
-
-# startsecs=0: `supervisorctl start` returns once the program is spawned, as `tend start` does
-# (with the default 1 s it waits a second per program).
-supervisor_conf() { # $1 = number of programs, $2 = autostart
-    cat <<EOF
-[unix_http_server]
-file=$work/sv/sock
-[supervisord]
-logfile=$work/sv/log
-pidfile=$work/sv/pid
-childlogdir=$work/sv
-nodaemon=true
-minfds=16384
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-[supervisorctl]
-serverurl=unix://$work/sv/sock
-EOF
-    for i in $(seq "$1"); do
-        printf '[program:s%s]\ncommand=sleep 602\nstartsecs=0\nautostart=%s\nstdout_logfile=NONE\nstderr_logfile=NONE\n' \
-            "$i" "$2"
+    mkdir -p "$peers"
+    local pkg bin
+    for pkg in supervisor:supervisord honcho:honcho circus:circusd; do
+        bin=${pkg#*:}
+        pkg=${pkg%:*}
+        [ -x "$venv/bin/$bin" ] && continue
+        echo "installing $pkg (pip, into $venv)"
+        { [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"; } >>"$peers/pip-install.log" 2>&1
+        timeout 600 "$venv/bin/pip" install --quiet "$pkg" >>"$peers/pip-install.log" 2>&1 ||
+            echo "$pkg: pip install failed (see $peers/pip-install.log), skipped"
     done
+    if [ ! -x "$pm2" ]; then
+        echo "installing pm2 (npm, into $peers/node)"
+        timeout 600 npm install --silent --prefix "$peers/node" pm2 \
+            >"$peers/npm-install.log" 2>&1 ||
+            echo "pm2: npm install failed (see $peers/npm-install.log), skipped"
+    fi
+    if [ ! -x "$peers/bin/pueued" ]; then
+        echo "installing pueue (cargo install, several minutes)"
+        CARGO_TARGET_DIR=$peers/cargo-build timeout 1800 \
+            cargo install --locked --root "$peers" pueue >"$peers/pueue-install.log" 2>&1 ||
+            echo "pueue: cargo install failed (see $peers/pueue-install.log), skipped"
+        rm -rf "$peers/cargo-build"
+    fi
 }
 
-bench_supervisord() {
-    local bin=$peers/py/bin
-    [ -x "$bin/supervisord" ] || { echo "supervisord: not installed, skipped"; return; }
-    local site; site=$(echo "$peers"/py/lib/python3*/site-packages)
-    export PYTHONPATH=$site
-    mkdir -p "$work/sv"
-    supervisor_conf 50 false >"$work/sv/conf"
-    "$bin/supervisord" -c "$work/sv/conf" >/dev/null 2>&1 &
-    local pid=$!
-    cleanup+=("kill -TERM $pid; pkill -KILL -f 'sleep 602'")
-    wait_count "$bin/supervisorctl -c $work/sv/conf status >/dev/null; [ -S $work/sv/sock ] && echo 1" 1
-    sleep 0.5
-    echo "supervisord: idle RSS $(rss_kib $pid) KiB"
-    local before; before=$(now)
-    for i in $(seq 50); do "$bin/supervisorctl" -c "$work/sv/conf" start "s$i" >/dev/null; done
-    echo "supervisord: 50 starts through supervisorctl: $(since "$before") s"
-    echo "supervisord: RSS with 50 managed sleeps $(rss_kib $pid) KiB"
-    kill -TERM $pid; wait $pid 2>/dev/null || true
-
-    supervisor_conf "$many" true >"$work/sv/conf"
-    before=$(now)
-    "$bin/supervisord" -c "$work/sv/conf" >/dev/null 2>&1 &
-    pid=$!
-    cleanup+=("kill -TERM $pid")
-    wait_count "pgrep -fc 'sleep 602'" "$many"
-    local took; took=$(since "$before")
-    sleep 1
-    echo "supervisord: $many autostarted sleeps running after $took s (daemon start included); RSS $(rss_kib $pid) KiB"
-    kill -TERM $pid; wait $pid 2>/dev/null || true
-    pkill -KILL -f 'sleep 602' || true
-    unset PYTHONPATH
-}
-
-bench_pm2() {
-    local pm2=$peers/node/node_modules/.bin/pm2
-    [ -x "$pm2" ] || { echo "pm2: not installed, skipped"; return; }
-    export PM2_HOME=$work/pm2
-    "$pm2" ping >/dev/null
-    cleanup+=("PM2_HOME=$work/pm2 $pm2 kill >/dev/null")
-    sleep 1
-    local pid; pid=$(cat "$PM2_HOME/pm2.pid")
-    echo "pm2: idle God daemon RSS $(rss_kib "$pid") KiB"
-    local before; before=$(now)
-    for i in $(seq 50); do "$pm2" start sleep --name "p$i" --no-autorestart -- 603 >/dev/null; done
-    echo "pm2: 50 starts through pm2 start: $(since "$before") s"
-    sleep 1
-    echo "pm2: RSS with 50 managed sleeps $(rss_kib "$pid") KiB"
-    "$pm2" kill >/dev/null
-    unset PM2_HOME
-}
-
+echo "building tend and bench-child (release)"
+cargo build --quiet --release -p tend-cli -p tend-benches --bin tend --bin bench-child || exit 1
 install_peers
-for peer in $wanted; do "bench_$peer"; done
+daemons=()
+fgs=()
+for t in tend pueue supervisord pm2 circus; do
+    [[ $wanted == *" $t "* ]] && "${t}_found" && daemons+=("$t")
+done
+[[ $wanted == *" tend "* ]] && fgs+=(tend)
+[[ $wanted == *" honcho "* ]] && honcho_found && fgs+=(honcho)
+echo "daemons: ${daemons[*]}; foreground: ${fgs[*]} (tend up)"
+echo "N=$many, $rounds rounds, $lines lines"
+echo "start: $(date -u +%FT%TZ), load average $(load)"
+
+for r in $(seq "$rounds"); do
+    for t in "${daemons[@]}"; do daemon_50 "$t" "$r"; done
+    for t in "${fgs[@]}"; do fg_50 "$t" "$r"; done
+done
+for t in "${daemons[@]}"; do daemon_many "$t"; done
+for t in "${fgs[@]}"; do fg_many "$t"; done
+crash_and_lines
+echo "end: $(date -u +%FT%TZ), load average $(load)"
+print_table
