@@ -57,6 +57,7 @@ impl Batch {
     }
 
     /// The event numbered `seq`, which must lie in this batch.
+    #[inline]
     pub(super) fn event(&self, seq: u64) -> Event {
         let index = (seq - self.first_seq) as usize;
         let kind = match &self.body {
