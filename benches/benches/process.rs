@@ -3,7 +3,9 @@
 //! `cargo bench -p tend-benches --bench process` runs:
 //! * `start_wait`: start + wait of `/bin/true`, tend (capture on) vs `Command::output()`;
 //! * `drain_1gib`: draining 1 GiB of 100-byte lines, tend (capture, and capture + one event
-//!   subscriber) vs a plain 64 KiB read loop over the same pipe;
+//!   subscriber) vs a plain 64 KiB read loop over the same pipe; then the subscriber arm and
+//!   the read loop interleaved, seven rounds, a `RATIO` each (goal >= 0.90; alone with
+//!   `-- interleaved`);
 //! * `child_wall_1m_lines`: the child's own wall time printing 1,000,000 lines, managed
 //!   (capture + events + one subscriber) vs writing straight into a file;
 //! * `idle_memory`: supervisor memory per idle managed `sleep`, for 1000 of them.
@@ -15,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput};
-use tend::{EventKind, Received, Service, StartOptions, Status};
+use tend::{EventKind, Received, Service, ServiceConfig, StartOptions, Status};
 use tend_benches::{criterion_dir, print_ratio};
 use tokio::runtime::Runtime;
 
@@ -69,28 +71,28 @@ fn flood() -> (String, Vec<String>) {
     ("sh".into(), vec!["-c".into(), script])
 }
 
+/// Drains the flood with a plain 64 KiB read loop: the baseline.
+fn plain_read_loop(program: &str, args: &[String]) {
+    let mut child = Command::new(program).args(args).stdout(Stdio::piped()).spawn().unwrap();
+    let mut pipe = child.stdout.take().unwrap();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        match pipe.read(&mut buffer).unwrap() {
+            0 => break,
+            n => total += n as u64,
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    assert_eq!(total, GIB);
+}
+
 fn drain(c: &mut Criterion, rt: &Runtime) {
     let (program, args) = flood();
     let service = Service::new();
     let mut group = c.benchmark_group("drain_1gib");
     group.sample_size(10).sampling_mode(SamplingMode::Flat).throughput(Throughput::Bytes(GIB));
-    group.bench_function("plain_read_loop", |b| {
-        b.iter(|| {
-            let mut child =
-                Command::new(&program).args(&args).stdout(Stdio::piped()).spawn().unwrap();
-            let mut pipe = child.stdout.take().unwrap();
-            let mut buffer = vec![0u8; 64 * 1024];
-            let mut total = 0u64;
-            loop {
-                match pipe.read(&mut buffer).unwrap() {
-                    0 => break,
-                    n => total += n as u64,
-                }
-            }
-            assert!(child.wait().unwrap().success());
-            assert_eq!(total, GIB);
-        })
-    });
+    group.bench_function("plain_read_loop", |b| b.iter(|| plain_read_loop(&program, &args)));
     group.bench_function("tend_capture", |b| {
         b.iter(|| {
             let options = StartOptions::new(&program).args(args.clone());
@@ -108,21 +110,90 @@ fn drain(c: &mut Criterion, rt: &Runtime) {
     group.finish();
 }
 
+/// The drain with one subscriber receiving every line as an event against the plain read
+/// loop, the arms alternating run by run (the order flipping every round) so a change in
+/// load hits both alike: a `RATIO` of throughputs per round, then of the medians.
+fn interleaved_drain_events(rt: &Runtime) {
+    const ROUNDS: usize = 7;
+    const GOAL: f64 = 0.90;
+    let (program, args) = flood();
+    // The default bus holds 16 MiB (about 160,000 of these lines) for a subscriber behind. On
+    // a loaded machine the subscriber, which spends more CPU per line than the reader, gets
+    // no more CPU than it and falls behind steadily. This comparison is of throughput with
+    // every line delivered, so the bus here may hold the whole flood (at most 1.1 GiB).
+    let config = ServiceConfig {
+        event_capacity: 16 << 20,
+        event_bytes: 2 << 30,
+        ..ServiceConfig::default()
+    };
+    let service = Service::with_config(config);
+    let time = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        f();
+        start.elapsed().as_secs_f64()
+    };
+    let mut plain_run = || plain_read_loop(&program, &args);
+    let mut events_run = || {
+        let options = StartOptions::new(&program).args(args.clone());
+        let lines = rt.block_on(run_with_subscriber(&service, options));
+        assert_eq!(lines, GIB.div_ceil(100));
+    };
+    let (mut plain, mut events) = (Vec::new(), Vec::new());
+    for round in 1..=ROUNDS {
+        let (p, e) = if round % 2 == 1 {
+            let p = time(&mut plain_run);
+            (p, time(&mut events_run))
+        } else {
+            let e = time(&mut events_run);
+            (time(&mut plain_run), e)
+        };
+        println!(
+            "RATIO drain_1gib with one subscriber, round {round}: {:.3} GiB/s / plain {:.3} GiB/s = {:.3} (load average {})",
+            1.0 / e,
+            1.0 / p,
+            p / e,
+            load_average()
+        );
+        plain.push(p);
+        events.push(e);
+    }
+    let median = |times: &mut Vec<f64>| {
+        times.sort_by(f64::total_cmp);
+        times[times.len() / 2]
+    };
+    let ratios: Vec<f64> = plain.iter().zip(&events).map(|(p, e)| p / e).collect();
+    let (low, high) = ratios.iter().fold((f64::MAX, 0f64), |(l, h), r| (l.min(*r), h.max(*r)));
+    let ratio = median(&mut plain) / median(&mut events);
+    let verdict = if ratio >= GOAL { "met" } else { "MISSED" };
+    println!(
+        "RATIO drain_1gib with one subscriber (interleaved, {ROUNDS} rounds): throughput {ratio:.3} x the plain read loop (ratio of medians; rounds {low:.3}-{high:.3}); goal >= {GOAL}: {verdict}"
+    );
+}
+
+/// The first field of /proc/loadavg.
+fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().next().unwrap_or("?").to_owned()
+}
+
 /// Runs one process with a subscriber draining every event; returns the output lines seen.
 async fn run_with_subscriber(service: &Service, options: StartOptions) -> u64 {
     let mut events = service.subscribe();
     let process = service.start(options).unwrap();
     let id = process.id();
     let mut lines = 0;
-    while let Some(received) = events.recv().await {
-        match received {
-            Received::Event(event) if event.id == id => match event.kind {
-                EventKind::Output { .. } => lines += 1,
-                EventKind::Exited { .. } => break,
-                _ => {}
-            },
-            Received::Event(_) => {}
-            Received::Lagged { missed } => panic!("the subscriber lagged by {missed} events"),
+    let mut ready = Vec::with_capacity(1024);
+    'events: while events.recv_many(&mut ready, 1024).await > 0 {
+        for received in ready.drain(..) {
+            match received {
+                Received::Event(event) if event.id == id => match event.kind {
+                    EventKind::Output { .. } => lines += 1,
+                    EventKind::Exited { .. } => break 'events,
+                    _ => {}
+                },
+                Received::Event(_) => {}
+                Received::Lagged { missed } => panic!("the subscriber lagged by {missed} events"),
+            }
         }
     }
     process.wait().await;
@@ -259,6 +330,10 @@ fn main() {
             "tend_capture_events",
             "plain_read_loop",
         );
+    }
+    // `-- interleaved` runs this comparison alone.
+    if wanted("drain_1gib_interleaved") {
+        interleaved_drain_events(&rt);
     }
     if wanted("child_wall_1m_lines") {
         print_ratio("child_wall_1m_lines", "child_wall_1m_lines", "tend_capture_events", "to_file");

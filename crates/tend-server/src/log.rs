@@ -276,14 +276,7 @@ impl EventLog {
         let log = self.clone();
         tokio::spawn(async move {
             let mut ready = Vec::with_capacity(FEED_BATCH);
-            while let Some(first) = subscription.recv().await {
-                ready.push(first);
-                while ready.len() < FEED_BATCH {
-                    match subscription.try_recv() {
-                        Some(received) => ready.push(received),
-                        None => break,
-                    }
-                }
+            while subscription.recv_many(&mut ready, FEED_BATCH).await > 0 {
                 log.take_in(ready.drain(..));
             }
         });

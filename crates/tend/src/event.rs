@@ -222,7 +222,12 @@ impl Subscription {
     /// Waits for the next event. `None` once the service is gone and every event was read.
     pub async fn recv(&mut self) -> Option<Received> {
         loop {
-            // Mark the newest seen before looking, so a publish after the look wakes us.
+            // What is ready is handed out without touching the watch, whose lock the
+            // publisher takes on every publish: per event, that would bounce between cores.
+            if let Some(received) = self.try_recv() {
+                return Some(received);
+            }
+            // Mark the newest seen before looking again, so a publish after the look wakes us.
             self.newest.borrow_and_update();
             if let Some(received) = self.try_recv() {
                 return Some(received);
@@ -234,7 +239,41 @@ impl Subscription {
         }
     }
 
+    /// Waits for the next event like [`recv`](Self::recv), then adds it and every further one
+    /// ready now to `into`, at most `limit` in all; returns how many it added. 0 once the
+    /// service is gone and every event was read (or when `limit` is 0).
+    ///
+    /// The way to keep up with a flood: one wait, then the rest of the batch a pipe read
+    /// published without going back to the scheduler for each line.
+    ///
+    /// ```no_run
+    /// # async fn demo(service: tend::Service) {
+    /// let mut events = service.subscribe();
+    /// let mut ready = Vec::with_capacity(1024);
+    /// while events.recv_many(&mut ready, 1024).await > 0 {
+    ///     for received in ready.drain(..) {
+    ///         println!("{received:?}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub async fn recv_many(&mut self, into: &mut Vec<Received>, limit: usize) -> usize {
+        if limit == 0 {
+            return 0;
+        }
+        let Some(first) = self.recv().await else { return 0 };
+        into.push(first);
+        let mut added = 1;
+        while added < limit {
+            let Some(received) = self.try_recv() else { break };
+            into.push(received);
+            added += 1;
+        }
+        added
+    }
+
     /// The next event if one is ready now, without waiting; `None` if none is.
+    #[inline]
     pub fn try_recv(&mut self) -> Option<Received> {
         loop {
             if let Some(batch) = &self.batch {

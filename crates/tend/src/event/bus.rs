@@ -57,6 +57,7 @@ impl Batch {
     }
 
     /// The event numbered `seq`, which must lie in this batch.
+    #[inline]
     pub(super) fn event(&self, seq: u64) -> Event {
         let index = (seq - self.first_seq) as usize;
         let kind = match &self.body {
@@ -345,6 +346,39 @@ mod tests {
         assert_eq!(missed + events, 100 * 64 * 1024, "every event read or counted");
         let Some(Received::Event(event)) = slow.try_recv() else { panic!("no event") };
         assert_eq!(event.seq, missed + 1, "continues right after the gap");
+    }
+
+    #[tokio::test]
+    async fn recv_many_takes_what_is_ready_in_order_up_to_its_limit_and_reports_gaps() {
+        let bus = EventBus::new(usize::MAX, 1 << 20);
+        let id = ProcessId::new();
+        let mut events = bus.subscribe();
+        bus.publish_lines(id, empty_lines(1000));
+        bus.publish_lines(id, empty_lines(1000));
+        let mut ready = Vec::new();
+        assert_eq!(events.recv_many(&mut ready, 1500).await, 1500, "across two batches");
+        assert_eq!(events.recv_many(&mut ready, 1500).await, 500, "only what is ready");
+        let seqs: Vec<u64> = ready
+            .iter()
+            .map(|received| match received {
+                Received::Event(event) => event.seq,
+                Received::Lagged { .. } => panic!("nothing was evicted"),
+            })
+            .collect();
+        assert_eq!(seqs, (1..=2000).collect::<Vec<_>>());
+        assert_eq!(events.recv_many(&mut ready, 0).await, 0);
+
+        // Past the byte bound: the gap first, exactly, then the events still held.
+        for _ in 0..40 {
+            bus.publish_lines(id, empty_lines(64 * 1024));
+        }
+        ready.clear();
+        assert!(events.recv_many(&mut ready, usize::MAX).await > 1);
+        let Received::Lagged { missed } = ready[0] else { panic!("no gap reported first") };
+        assert_eq!(missed + ready.len() as u64 - 1, 40 * 64 * 1024, "every event read or counted");
+        drop(bus);
+        ready.clear();
+        assert_eq!(events.recv_many(&mut ready, 10).await, 0, "the bus is gone");
     }
 
     #[test]

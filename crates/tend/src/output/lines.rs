@@ -75,6 +75,7 @@ impl LineBatch {
 
     /// The `index`th line event: its bytes (a slice of the chunk, or a copied piece) and
     /// whether it is a partial piece of a longer line. `index < len()`.
+    #[inline]
     pub(crate) fn get(&self, index: usize) -> (Bytes, bool) {
         if let Some((bytes, partial)) = self.held.get(index) {
             return (bytes.clone(), *partial);
@@ -104,6 +105,7 @@ impl LineBatch {
         self.held.shrink_to_fit();
     }
 
+    #[inline]
     fn start_of(&self, at: usize) -> usize {
         match at.checked_sub(1) {
             None => self.first_start,
@@ -114,6 +116,7 @@ impl LineBatch {
         }
     }
 
+    #[inline]
     fn is_partial(&self, at: usize) -> bool {
         !self.partial.is_empty() && self.partial.binary_search(&(at as u32)).is_ok()
     }
