@@ -50,6 +50,7 @@ mod output_file;
 mod owner;
 mod queue;
 mod reader;
+mod readers;
 pub(crate) mod restart;
 mod restart_now;
 mod shared;

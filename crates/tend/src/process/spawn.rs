@@ -15,7 +15,6 @@ use jiff::Timestamp;
 use tokio::net::unix::pipe;
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::backoff::{Backoff, restart_delay, wait_before_restart};
@@ -26,6 +25,7 @@ use super::options::{OutputFileTarget, OutputMode, StartOptions, StdinMode};
 use super::output_file::OutputFile;
 use super::owner::Owner;
 use super::reader::read_pipe;
+use super::readers::Readers;
 use super::shared::ProcessShared;
 use super::stdin::feed_stdin;
 use super::supervisor_panic;
@@ -34,16 +34,17 @@ use crate::event::EventKind;
 use crate::output::Stream;
 use crate::{Error, Signal, os};
 
-/// One run of the program: the child and the tasks reading its output.
+/// One run of the program: the child and the readers of its output, which the supervising
+/// task polls.
 struct Run {
     child: Child,
     pid: u32,
     started: Instant,
-    readers: Vec<JoinHandle<()>>,
+    readers: Readers,
     stop: watch::Sender<bool>,
 }
 
-/// Spawns the child for `shared` and the tasks that read and supervise it.
+/// Spawns the child for `shared` and the task that reads its output and supervises it.
 pub(crate) fn spawn(shared: &Arc<ProcessShared>, owner: Arc<dyn Owner>) -> Result<(), Error> {
     let started = open_output_file(shared)
         .and_then(|file| Ok((start_run(shared, owner.as_ref(), file.as_ref())?, file)));
@@ -119,7 +120,7 @@ fn command(options: &StartOptions) -> std::io::Result<(Command, Option<pipe::Rec
     Ok((command, merged))
 }
 
-/// Starts one run: spawns the child, records and announces it, starts its readers.
+/// Starts one run: spawns the child, records and announces it, sets up its readers.
 fn start_run(
     shared: &Arc<ProcessShared>,
     owner: &dyn Owner,
@@ -181,27 +182,19 @@ fn start_run(
             None => shared.stdin.attach(stdin),
         }
     }
-    let mut readers = Vec::with_capacity(2);
+    let mut readers = Readers::new();
+    let gate = || file.map(|file| file.gate(options.max_line));
     if let Some(merged) = merged {
         // Both streams in one pipe cannot be told apart: tagged stdout (documented).
-        let gate = file.map(|file| file.gate(options.max_line));
         let stop = stop_rx.clone();
-        readers.push(tokio::spawn(read_pipe(merged, Stream::Stdout, shared.clone(), stop, gate)));
+        readers.push(read_pipe(merged, Stream::Stdout, shared.clone(), stop, gate()));
     }
     if let Some(stdout) = child.stdout.take() {
-        let gate = file.map(|file| file.gate(options.max_line));
         let stop = stop_rx.clone();
-        readers.push(tokio::spawn(read_pipe(stdout, Stream::Stdout, shared.clone(), stop, gate)));
+        readers.push(read_pipe(stdout, Stream::Stdout, shared.clone(), stop, gate()));
     }
     if let Some(stderr) = child.stderr.take() {
-        let gate = file.map(|file| file.gate(options.max_line));
-        readers.push(tokio::spawn(read_pipe(
-            stderr,
-            Stream::Stderr,
-            shared.clone(),
-            stop_rx,
-            gate,
-        )));
+        readers.push(read_pipe(stderr, Stream::Stderr, shared.clone(), stop_rx, gate()));
     }
     Ok(Run { child, pid, started, readers, stop })
 }
@@ -221,7 +214,8 @@ async fn supervise(
     let deadline = timeout_deadline(run.started, shared.options.timeout);
     let mut backoff = Backoff::new(&shared.options.restart);
     let (status, ended_at, pid) = loop {
-        let status = wait_with_deadline(&shared, &mut run.child, deadline).await;
+        let status =
+            run.readers.alongside(wait_with_deadline(&shared, &mut run.child, deadline)).await;
         let ran_for = run.started.elapsed();
         let pid = run.pid;
         let ended_at = end_run(&shared, run, owner.as_ref()).await;
@@ -297,7 +291,7 @@ fn blame_dir(source: std::io::Error, dir: Option<&std::path::Path>) -> std::io::
 /// After the leader of a run is reaped: drains output for at most the leak timeout, cleans
 /// up the group, and returns when the run ended.
 async fn end_run(shared: &Arc<ProcessShared>, run: Run, owner: &dyn Owner) -> Timestamp {
-    let Run { pid, readers, stop, .. } = run;
+    let Run { pid, mut readers, stop, .. } = run;
     // Tokio has reaped it: from now on its PID may name an adopted orphan.
     os::unregister_child(pid);
     let ended_at = Timestamp::now();
@@ -310,22 +304,18 @@ async fn end_run(shared: &Arc<ProcessShared>, run: Run, owner: &dyn Owner) -> Ti
 
     let options = &shared.options;
     let deadline = deadline_after(Instant::now(), options.leak_timeout);
-    let mut draining = Vec::new();
-    for mut reader in readers {
-        if deadline::until(deadline, &mut reader).await.is_none() {
-            draining.push(reader);
-        }
-    }
+    let drained = deadline::until(deadline, readers.finished()).await.is_some();
     if !options.detach {
         if options.kill_group {
-            reap_group_leftovers(pid, deadline).await;
+            readers.alongside(reap_group_leftovers(pid, deadline)).await;
         }
         owner.forget_group(pid);
     }
+    // Also ends the feeding of stdin data, which a grandchild may hold without reading.
     stop.send_replace(true);
-    for reader in draining {
+    if !drained {
         // Readers stop at their next poll; the bound is only a safety net.
-        let _ = tokio::time::timeout(Duration::from_secs(1), reader).await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), readers.finished()).await;
     }
     shared.stdin.mark_closed();
     ended_at
