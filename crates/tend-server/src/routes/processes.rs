@@ -8,10 +8,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use tend::ProcessInfo;
-use tend::wire::{Empty, IdRequest, LinesAnswer, LinesQuery, RunAnswer};
+use tend::wire::{Empty, IdRequest, LinesAnswer, LinesQuery, ListQuery, RunAnswer, StartRequest};
 
 use super::body::{JsonObject, Params};
-use super::call;
+use super::{call, call_typed};
 use crate::error::{ApiError, ApiResult};
 use crate::state::ServerState;
 
@@ -32,7 +32,8 @@ pub(crate) async fn list(
     params.only(&["status", "label"])?;
     let query: Map<String, Value> =
         params.0.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-    Ok(Json(call(&state, "process.list", &query).await?))
+    // Typed: the records go to the body's serialiser as they are, no JSON value per record.
+    Ok(Json(call_typed::<ListQuery, _>(&state, "process.list", query).await?))
 }
 
 /// `POST /processes` → 201 with the info.
@@ -40,7 +41,7 @@ pub(crate) async fn start(
     State(state): State<ServerState>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Response> {
-    let info: ProcessInfo = call(&state, "process.start", &body).await?;
+    let info: ProcessInfo = call_typed::<StartRequest, _>(&state, "process.start", body).await?;
     Ok((StatusCode::CREATED, Json(info)).into_response())
 }
 
