@@ -171,7 +171,11 @@ impl Actions {
     ///     actions.call_typed::<ListQuery, _>("process.list", json!({})).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn call_typed<Req, Resp>(&self, name: &str, options: Value) -> Result<Resp, ActionError>
+    pub async fn call_typed<Req, Resp>(
+        &self,
+        name: &str,
+        options: Value,
+    ) -> Result<Resp, ActionError>
     where
         Req: DeserializeOwned + Send + 'static,
         Resp: DeserializeOwned + Send + 'static,
