@@ -17,6 +17,7 @@ use axum::http::{Method, Uri};
 use axum::routing::{MethodRouter, delete, get, post};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 use tend::wire::ErrorCode;
 
 use crate::error::{ApiError, ApiResult};
@@ -120,6 +121,22 @@ where
     Resp: DeserializeOwned,
 {
     Ok(state.actions().call(name, request).await?)
+}
+
+/// As [`call`] with the JSON `options` of a request of type `Req`: a handler registered
+/// typed for `Req` and `Resp` answers without JSON in between
+/// ([`Actions::call_typed`](tend::actions::Actions::call_typed)); the hot routes (`GET` and
+/// `POST /processes`) use it.
+pub(crate) async fn call_typed<Req, Resp>(
+    state: &ServerState,
+    name: &str,
+    options: Map<String, Value>,
+) -> ApiResult<Resp>
+where
+    Req: DeserializeOwned + Send + 'static,
+    Resp: DeserializeOwned + Send + 'static,
+{
+    Ok(state.actions().call_typed::<Req, Resp>(name, Value::Object(options)).await?)
 }
 
 async fn not_found(uri: Uri) -> ApiError {

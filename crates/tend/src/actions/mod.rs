@@ -83,6 +83,8 @@
 mod fuzz;
 mod process;
 mod registry;
+#[cfg(test)]
+mod typed_tests;
 
 pub use process::{
     check_process_limit, register_process_actions, register_process_actions_limited,

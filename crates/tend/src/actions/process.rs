@@ -89,7 +89,7 @@ pub fn check_process_limit(
     max_processes: Option<usize>,
 ) -> Result<(), ActionError> {
     let Some(limit) = max_processes else { return Ok(()) };
-    let running = service.running().len();
+    let running = service.running_count();
     if running >= limit {
         return Err(ActionError::LimitReached {
             message: format!("{running} processes are running or queued; the limit is {limit}"),
@@ -126,7 +126,7 @@ impl Host {
 fn add<Req, Resp, F, Fut>(actions: &Actions, host: &Host, name: &str, handler: F)
 where
     Req: DeserializeOwned + Send + 'static,
-    Resp: Serialize,
+    Resp: Serialize + Send + 'static,
     F: Fn(Host, Req) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Resp, ActionError>> + Send + 'static,
 {

@@ -282,6 +282,12 @@ impl Service {
         self.table().all().filter(|p| !p.is_done()).cloned().map(Process::new).collect()
     }
 
+    /// How many processes have not ended yet (as `running().len()`, without a handle each:
+    /// the process limit checks it on every start).
+    pub fn running_count(&self) -> usize {
+        self.table().all().filter(|p| !p.is_done()).count()
+    }
+
     /// Removes a finished process's record; refuses ([`Error::StillRunning`]) a running one.
     /// A [queued](Status::Queued) one is ended first (`killed`, reason `killed`, never
     /// started), then removed.
