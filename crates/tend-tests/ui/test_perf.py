@@ -50,7 +50,9 @@ def test_input_stays_responsive_while_a_process_prints_10000_lines_per_second(da
         browser.navigate(daemon.login_url())
         browser.wait_for("location.pathname === '/ui/' && !!document.querySelector('[data-testid=conn-state]')", what="the login")
         browser.navigate(f"{daemon.base}/ui/#/process/{process_id}")
-        browser.wait_for("!!document.querySelector('[data-testid=input-line]')", what="the process page")
+        # The actions come with the page; the log view only once the process's info is loaded.
+        browser.wait_for("!!document.querySelector('[data-testid=input-line]')"
+                         " && !!document.querySelector('[data-testid=log-count]')", what="the process page")
         browser.evaluate("""(() => {
             window.__events = [];
             window.__long = [];
