@@ -11,27 +11,17 @@ tend=$PWD/target/release/tend
 fixture=$PWD/target/release/tend-fixture
 load=$PWD/target/release/examples/api_load
 work=$(mktemp -d)
-pid=
-stop_daemon() {
-    if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-    pid=
-}
+source scripts/lib/daemon.sh
 trap 'stop_daemon; rm -rf "$work"' EXIT
-
-start_daemon() {
-    rm -f "$work/out"
-    "$tend" daemon --listen 127.0.0.1:0 --state-dir "$work/state" --registry-dir "$work/reg" \
-        --max-processes 10000 --grace 1s >"$work/out" 2>"$work/err" &
-    pid=$!
-    for _ in $(seq 100); do grep -q '^listening' "$work/out" 2>/dev/null && break; sleep 0.05; done
-    url=$(sed -n 's/^listening on //p' "$work/out")
-    token=$(cat "$work/state/token")
+# Settled for half a second, so that the idle figure is of an idle daemon.
+start_tend() {
+    start_daemon "$tend" --max-processes 10000
     sleep 0.5
 }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 now() { date +%s.%N; }
 
-start_daemon
+start_tend
 echo "idle daemon RSS: $(rss_kib) KiB"
 before=$(now)
 for _ in $(seq 50); do
@@ -43,7 +33,7 @@ sleep 0.5
 echo "RSS with 50 managed sleeps: $(rss_kib) KiB"
 stop_daemon
 
-start_daemon
+start_tend
 base=$(rss_kib)
 "$load" start "$url" "$token" 2000 sleep 600
 sleep 1
@@ -51,7 +41,7 @@ with=$(rss_kib)
 echo "2000 managed sleeps: RSS $base -> $with KiB, $(( (with - base) * 1024 / 2000 )) bytes per process"
 stop_daemon
 
-start_daemon
+start_tend
 # The subscribers run on this machine too, at the lowest priority: they stand for clients
 # elsewhere, and on a small machine they would otherwise compete with the child for the CPU.
 for round in 1 2 3; do
@@ -63,7 +53,7 @@ done
 stop_daemon
 
 if command -v wrk >/dev/null; then
-    start_daemon
+    start_tend
     "$load" start "$url" "$token" 1000 true >/dev/null
     sleep 1
     echo "GET /api/v1/processes with $(curl -s -H "Authorization: Bearer $token" "$url/api/v1/processes" | grep -o '"id"' | wc -l) records:"

@@ -24,20 +24,9 @@ tend=$PWD/target/release/tend
 fixture=$PWD/target/release/tend-fixture
 load=$PWD/target/release/examples/api_load
 work=$(mktemp -d)
-pid=
-stop_daemon() {
-    if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-    pid=
-}
+source scripts/lib/daemon.sh
 trap 'stop_daemon; rm -rf "$work"' EXIT
-
-"$tend" daemon --listen 127.0.0.1:0 --state-dir "$work/state" --registry-dir "$work/reg" \
-    --grace 1s >"$work/out" 2>"$work/err" &
-pid=$!
-for _ in $(seq 200); do grep -q '^listening' "$work/out" 2>/dev/null && break; sleep 0.05; done
-url=$(sed -n 's/^listening on //p' "$work/out")
-[ -n "$url" ] || { echo "the daemon did not start:"; cat "$work/err"; exit 1; }
-token=$(cat "$work/state/token")
+start_daemon "$tend"
 
 # One run: prints the child's run time in ms; the subscribers' summary goes to stderr.
 run() {

@@ -48,33 +48,16 @@ tend=$PWD/target/release/tend
 counter=$PWD/target/release/examples/event_count
 
 work=$(mktemp -d)
-pid=
+source scripts/lib/daemon.sh
 sub=
-stop_daemon() {
+# The round's event subscriber, then its daemon.
+stop_round() {
     if [ -n "$sub" ]; then kill "$sub" 2>/dev/null || true; wait "$sub" 2>/dev/null || true; fi
     sub=
-    if [ -n "$pid" ]; then
-        kill -TERM "$pid" 2>/dev/null || true
-        # Stopping N processes takes a while; never wait without end.
-        for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
-    pid=
+    stop_daemon
 }
-trap 'stop_daemon; rm -rf "$work"' EXIT
+trap 'stop_round; rm -rf "$work"' EXIT
 
-# start_daemon BINARY: a fresh state dir each time; sets pid, url, token.
-start_daemon() {
-    rm -rf "$work/state" "$work/reg" "$work/out"
-    "$1" daemon --listen 127.0.0.1:0 --state-dir "$work/state" --registry-dir "$work/reg" \
-        --grace 1s >"$work/out" 2>"$work/err" &
-    pid=$!
-    for _ in $(seq 200); do grep -q '^listening' "$work/out" 2>/dev/null && break; sleep 0.05; done
-    url=$(sed -n 's/^listening on //p' "$work/out")
-    [ -n "$url" ] || { echo "the daemon did not start:"; cat "$work/err"; exit 1; }
-    token=$(cat "$work/state/token")
-}
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 # verdict VALUE OP GOAL: met or MISSED (awk does the floating-point comparison).
@@ -148,7 +131,7 @@ one_round() {
     h2load --h1 -c 16 -D 5 -H "Authorization: Bearer $token" "$url/api/v1/processes" \
         >"$work/getmax" 2>&1 || true
     echo "  FIGURE list_max_rate $(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' "$work/getmax") req/s (16 connections, no rate set) [$arm, load $(load)]"
-    stop_daemon
+    stop_round
 }
 
 arms=(tend)
