@@ -521,9 +521,9 @@ mod tests {
         drops.sort();
         let median = drops[drops.len() / 2];
         // Waiting out the pause takes up to 20 ms (18 after the sleep above); a prompt exit a
-        // fraction of a millisecond, a few on a loaded machine.
+        // fraction of a millisecond, about 10 at a load of 30 on two cores.
         assert!(
-            median < Duration::from_millis(10),
+            median < Duration::from_millis(15),
             "dropping a guardian took {median:?} (median of {drops:?})"
         );
     }
