@@ -70,6 +70,20 @@ impl SharedLogFile {
         }
     }
 
+    /// A log at `path` whose file is opened (created, with its missing directories) only at
+    /// the first write: a process that prints nothing holds no open file and leaves no file
+    /// behind. The checks are those of [`LogFileOptions::open`], made then; an error is kept
+    /// as with [`open_or_retry`](Self::open_or_retry), and each later write tries again.
+    /// This is how a daemon gives every process a log: thousands of silent processes cost
+    /// no descriptor each.
+    pub fn open_lazily(options: &LogFileOptions, path: impl AsRef<Path>) -> Self {
+        let path = path.as_ref();
+        if options.validate(path).is_err() {
+            return Self::open_or_retry(options, path);
+        }
+        Self::new(options.unopened(path.to_path_buf()))
+    }
+
     /// The live file's path.
     pub fn path(&self) -> &Path {
         &self.0.path
