@@ -129,6 +129,13 @@ impl SharedLogFile {
         result
     }
 
+    /// Closes the live file until the next write opens it again (an unfinished line stays
+    /// held): a process that has gone quiet then holds no descriptor for its log. A write
+    /// after it costs one more `open`.
+    pub fn release_file(&self) {
+        self.lock().release_file();
+    }
+
     /// Its files and held unfinished line at this instant (see [`LogSnapshot`]): taken under
     /// the lock every write takes, so no write or rotation is half done in it.
     pub fn snapshot(&self) -> LogSnapshot {

@@ -169,3 +169,20 @@ async fn a_silent_process_in_a_log_dir_holds_no_file_until_it_prints() {
     assert_eq!(logged, 12);
     assert_eq!(process.logged_bytes(), 12);
 }
+
+#[test]
+fn a_released_file_is_closed_and_reopened_by_the_next_write_keeping_the_held_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("web.log");
+    let log = SharedLogFile::open_lazily(&LogFileOptions::new().max_size(ByteSize::new(12)), &path);
+    log.write(b"one\ntw").unwrap();
+    assert_eq!(descriptors_on(&path), 1);
+    log.release_file();
+    assert_eq!(descriptors_on(&path), 0, "closed");
+    assert_eq!(log.snapshot().read_from(0).unwrap(), b"one\ntw", "the held line kept");
+    // The size is read again on reopening: "three\n" does not fit beside "one\ntwo\n".
+    log.write(b"o\nthree\n").unwrap();
+    assert_eq!(descriptors_on(&path), 1);
+    assert_eq!(fs::read(format!("{}.1", path.display())).unwrap(), b"one\ntwo\n");
+    assert_eq!(fs::read(&path).unwrap(), b"three\n");
+}

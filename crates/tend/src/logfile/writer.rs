@@ -274,6 +274,12 @@ impl LogFile {
         self.write_held()
     }
 
+    /// Closes the live file, keeping the held unfinished line: the next write opens it again
+    /// (a quiet process need not hold a descriptor).
+    pub(super) fn release_file(&mut self) {
+        self.file = None;
+    }
+
     /// Appends `lines` (whole lines), rotating before each line that would not fit.
     fn place_lines(&mut self, mut lines: &[u8]) -> Result<(), LogFileError> {
         while !lines.is_empty() {
