@@ -175,6 +175,7 @@ for arm in "${arms[@]}"; do
 done
 if [ -n "$BASELINE" ]; then
     for name in idle_rss_mb start_rate rss_per_process_kib fds_per_process list_p99_ms; do
+        [ -f "$work/tend.$name" ] && [ -f "$work/baseline.$name" ] || continue
         paste "$work/tend.$name" "$work/baseline.$name" | awk -v n="$name" '
             $2 > 0 { r = $1 / $2; lo = (NR == 1 || r < lo) ? r : lo; hi = (NR == 1 || r > hi) ? r : hi }
             END { printf "RATIO %s tend/baseline %.2f–%.2f\n", n, lo, hi }'
