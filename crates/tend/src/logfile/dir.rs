@@ -12,8 +12,10 @@ use crate::process::{OutputFileTarget, OutputMode, ProcessId, StartOptions};
 /// byte of both streams, as [`StartOptions::log_file`] writes it.
 ///
 /// A file is created (`0600`, never through a symbolic link) at the process's first output,
-/// so a process that prints nothing has no file and holds no descriptor for it; the
-/// directory is created (mode `0700`) with the first file. A file that cannot be opened or written (a full disk,
+/// so a process that prints nothing has no file and holds no descriptor for it, and it is
+/// closed again after 2 seconds without output (reopened, with the same checks, by the next):
+/// thousands of quiet processes cost no descriptor for their logs. The directory is created
+/// (mode `0700`) with the first file. A file that cannot be opened or written (a full disk,
 /// no permission) never refuses or slows a start: the process runs, its
 /// [`ProcessInfo::log_error`](crate::ProcessInfo::log_error) says why, and writing starts
 /// or resumes once it can (see [`SharedLogFile`]).

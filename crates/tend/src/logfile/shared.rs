@@ -15,7 +15,9 @@ use super::{LogFile, LogFileError, LogFileOptions};
 ///
 /// The output readers hand their whole lines to it directly, and wait while the disk is
 /// behind (a bounded queue), so no byte is lost to a full capture ring, unlike a
-/// [`follow`](super::follow)er of the ring.
+/// [`follow`](super::follow)er of the ring. After 2 seconds without output from the processes
+/// writing to it, the file is closed ([`release_file`](Self::release_file)) and the next write
+/// opens it again: a quiet process holds no descriptor for its log.
 ///
 /// A failing disk (full, read-only, no permission) never stops the processes: a failed
 /// write returns at once, its bytes are counted as not written, and the next write tries
