@@ -14,7 +14,9 @@
 # The most GETs per second it answers (no rate set) is printed too, as a figure.
 #
 # Environment: N (10000), ROUNDS (3), RATE (1000), SECONDS_HELD (10), BASELINE=path to
-# another `tend` binary to run interleaved, round by round, with this one (same figures).
+# another `tend` binary to run interleaved, round by round, with this one (same figures);
+# LIST=0 skips the GET figures; PERF=FILE records the daemon during the starts
+# (`perf record -g`, into FILE.tend and FILE.baseline).
 # Every line with a goal reads `FIGURE name value goal ... met|MISSED`; the last lines give
 # the range over the rounds. About two minutes a round (each arm) on a loaded 2-core machine.
 set -euo pipefail
@@ -24,15 +26,20 @@ ROUNDS=${ROUNDS:-3}
 RATE=${RATE:-1000}
 SECONDS_HELD=${SECONDS_HELD:-10}
 BASELINE=${BASELINE:-}
+LIST=${LIST:-1}
+PERF=${PERF:-}
 
-# Each managed process holds 4 descriptors in the daemon (its stdout and stderr pipes, a
-# pidfd, its log file): raise the limit (root may raise the hard one too). Where the hard
-# limit stays too low for N (a container's 20,000 allows about 4,950), N is cut to what fits
-# and the cut is reported as a missed figure.
+# A managed `sleep` holds 3 descriptors in the daemon (its stdout and stderr pipes, a pidfd;
+# its log file is opened at its first output, a silent process holds none; before that, 4):
+# raise the limit (root may raise the hard one too). Where the hard limit stays too low for N
+# (a container's 20,000 allows about 6,600), N is cut to what fits and the cut is reported as
+# a missed figure. FDS_PER_PROCESS (3; 4 for a BASELINE from before the lazy log file) sets
+# the count the cut assumes; the descriptors the daemon holds are measured and printed.
 ulimit -Hn 1048576 2>/dev/null || ulimit -Hn 65536 2>/dev/null || true
 ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
 wanted=$N
-fits=$(( ($(ulimit -n) - 200) / 4 ))
+per=${FDS_PER_PROCESS:-3}
+fits=$(( ($(ulimit -n) - 200) / per ))
 if [ "$fits" -lt "$N" ]; then
     echo "FIGURE processes $fits (goal $wanted) MISSED: open-file limit $(ulimit -n) allows about $fits managed processes; N cut to $fits"
     N=$fits
@@ -79,11 +86,19 @@ one_round() {
     sub=$!
     for _ in $(seq 100); do grep -q subscribed "$work/events" && break; sleep 0.05; done
     sleep 0.2
-    local before
+    local before fds_before
     before=$(rss_kib)
+    fds_before=$(ls "/proc/$pid/fd" | wc -l)
     printf '{"command":"sleep","args":["3600"]}' >"$work/start.json"
+    local perf=
+    if [ -n "$PERF" ]; then
+        perf record -q -g -p "$pid" -o "$PERF.$arm" 2>/dev/null &
+        perf=$!
+        sleep 0.5
+    fi
     h2load --h1 -n "$N" -c 32 -d "$work/start.json" -H 'Content-Type: application/json' \
         -H "Authorization: Bearer $token" "$url/api/v1/processes" >"$work/starts" 2>&1 || true
+    if [ -n "$perf" ]; then kill -INT "$perf"; wait "$perf" || true; fi
     local rate created
     rate=$(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' "$work/starts")
     created=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' "$work/starts")
@@ -102,11 +117,18 @@ one_round() {
     sleep 2
     local with
     with=$(rss_kib)
-    echo "  RSS $before KiB -> $with KiB with $N processes"
+    echo "  RSS $before KiB -> $with KiB with $N processes; $(ls "/proc/$pid/fd" | wc -l) descriptors open"
+    figure "$arm" fds_per_process \
+        "$(awk -v a="$fds_before" -v b="$(ls "/proc/$pid/fd" | wc -l)" -v n="$N" 'BEGIN { printf "%.2f", (b - a) / n }')" \
+        '' '<=' 3
     figure "$arm" rss_per_process_kib \
         "$(awk -v a="$before" -v b="$with" -v n="$N" 'BEGIN { printf "%.2f", (b - a) / n }')" \
         KiB '<=' 16
 
+    if [ "$LIST" = 0 ]; then
+        stop_round
+        return
+    fi
     local records bytes
     records=$(curl -s -H "Authorization: Bearer $token" "$url/api/v1/processes" |
         tee "$work/list.json" | grep -o '"id":' | wc -l)
@@ -146,13 +168,14 @@ done
 
 echo "ranges over $ROUNDS rounds:"
 for arm in "${arms[@]}"; do
-    for name in idle_rss_mb start_rate rss_per_process_kib started_events_missed list_rate_reached list_p99_ms; do
+    for name in idle_rss_mb start_rate rss_per_process_kib fds_per_process started_events_missed list_rate_reached list_p99_ms; do
         [ -f "$work/$arm.$name" ] || continue
         echo "RANGE $arm $name $(sort -g "$work/$arm.$name" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "–" hi }')"
     done
 done
 if [ -n "$BASELINE" ]; then
-    for name in idle_rss_mb start_rate rss_per_process_kib list_p99_ms; do
+    for name in idle_rss_mb start_rate rss_per_process_kib fds_per_process list_p99_ms; do
+        [ -f "$work/tend.$name" ] && [ -f "$work/baseline.$name" ] || continue
         paste "$work/tend.$name" "$work/baseline.$name" | awk -v n="$name" '
             $2 > 0 { r = $1 / $2; lo = (NR == 1 || r < lo) ? r : lo; hi = (NR == 1 || r > hi) ? r : hi }
             END { printf "RATIO %s tend/baseline %.2f–%.2f\n", n, lo, hi }'

@@ -23,6 +23,7 @@ mod daemon_output;
 mod daemon_pidfile;
 mod daemon_probe;
 mod daemon_registry;
+mod daemon_scale;
 mod daemon_support;
 mod disk_logs;
 mod durations_api;

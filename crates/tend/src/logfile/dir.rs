@@ -11,8 +11,11 @@ use crate::process::{OutputFileTarget, OutputMode, ProcessId, StartOptions};
 /// [`LogFileOptions::max_size`] keeping [`LogFileOptions::keep`] files (`ID.log.1` …), every
 /// byte of both streams, as [`StartOptions::log_file`] writes it.
 ///
-/// The directory is created (mode `0700`) when the first file is; files are created `0600`
-/// and never through a symbolic link. A file that cannot be opened or written (a full disk,
+/// A file is created (`0600`, never through a symbolic link) at the process's first output,
+/// so a process that prints nothing has no file and holds no descriptor for it, and it is
+/// closed again after 2 seconds without output (reopened, with the same checks, by the next):
+/// thousands of quiet processes cost no descriptor for their logs. The directory is created
+/// (mode `0700`) with the first file. A file that cannot be opened or written (a full disk,
 /// no permission) never refuses or slows a start: the process runs, its
 /// [`ProcessInfo::log_error`](crate::ProcessInfo::log_error) says why, and writing starts
 /// or resumes once it can (see [`SharedLogFile`]).
@@ -67,7 +70,8 @@ impl LogDir {
         if own_file || options.output != OutputMode::Piped {
             return options;
         }
-        let log = SharedLogFile::open_or_retry(&self.options, self.file_of(id));
+        // Opened at the first output: a silent process holds no descriptor for its log.
+        let log = SharedLogFile::open_lazily(&self.options, self.file_of(id));
         options.output_file = Some(OutputFileTarget::DirLog(log));
         options
     }

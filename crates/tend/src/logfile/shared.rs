@@ -15,7 +15,9 @@ use super::{LogFile, LogFileError, LogFileOptions};
 ///
 /// The output readers hand their whole lines to it directly, and wait while the disk is
 /// behind (a bounded queue), so no byte is lost to a full capture ring, unlike a
-/// [`follow`](super::follow)er of the ring.
+/// [`follow`](super::follow)er of the ring. After 2 seconds without output from the processes
+/// writing to it, the file is closed ([`release_file`](Self::release_file)) and the next write
+/// opens it again: a quiet process holds no descriptor for its log.
 ///
 /// A failing disk (full, read-only, no permission) never stops the processes: a failed
 /// write returns at once, its bytes are counted as not written, and the next write tries
@@ -70,6 +72,20 @@ impl SharedLogFile {
         }
     }
 
+    /// A log at `path` whose file is opened (created, with its missing directories) only at
+    /// the first write: a process that prints nothing holds no open file and leaves no file
+    /// behind. The checks are those of [`LogFileOptions::open`], made then; an error is kept
+    /// as with [`open_or_retry`](Self::open_or_retry), and each later write tries again.
+    /// This is how a daemon gives every process a log: thousands of silent processes cost
+    /// no descriptor each.
+    pub fn open_lazily(options: &LogFileOptions, path: impl AsRef<Path>) -> Self {
+        let path = path.as_ref();
+        if options.validate(path).is_err() {
+            return Self::open_or_retry(options, path);
+        }
+        Self::new(options.unopened(path.to_path_buf()))
+    }
+
     /// The live file's path.
     pub fn path(&self) -> &Path {
         &self.0.path
@@ -113,6 +129,13 @@ impl SharedLogFile {
             Err(error) => self.failed(error, lost),
         }
         result
+    }
+
+    /// Closes the live file until the next write opens it again (an unfinished line stays
+    /// held): a process that has gone quiet then holds no descriptor for its log. A write
+    /// after it costs one more `open`.
+    pub fn release_file(&self) {
+        self.lock().release_file();
     }
 
     /// Its files and held unfinished line at this instant (see [`LogSnapshot`]): taken under

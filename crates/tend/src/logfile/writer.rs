@@ -77,10 +77,9 @@ impl LogFileOptions {
     /// followed), [`LogFileError::WrongType`] (a directory, FIFO or socket at `path`), or
     /// [`LogFileError::Io`] naming the path (no permission, no space, …).
     pub fn open(&self, path: impl AsRef<Path>) -> Result<LogFile, LogFileError> {
-        let path = path.as_ref().to_path_buf();
-        if self.max_size.bytes() == 0 {
-            return Err(LogFileError::ZeroMaxSize { path });
-        }
+        let path = path.as_ref();
+        self.validate(path)?;
+        let path = path.to_path_buf();
         let Opened { file, size, rotates } = files::open_live(&path, self.mode)?;
         Ok(LogFile {
             path,
@@ -96,8 +95,17 @@ impl LogFileOptions {
         })
     }
 
-    /// A writer for `path` whose live file is not open yet (opening it failed): each write
-    /// tries to open it again, so logging starts once the path can be opened.
+    /// The options' own error for a log at `path`, found without touching the file system.
+    pub(super) fn validate(&self, path: &Path) -> Result<(), LogFileError> {
+        if self.max_size.bytes() == 0 {
+            return Err(LogFileError::ZeroMaxSize { path: path.to_path_buf() });
+        }
+        Ok(())
+    }
+
+    /// A writer for `path` whose live file is not open yet (opening it failed, or it is to
+    /// be opened at the first write): each write tries to open it, so logging starts once
+    /// the path can be opened.
     pub(super) fn unopened(&self, path: PathBuf) -> LogFile {
         LogFile {
             path,
@@ -209,6 +217,11 @@ impl LogFile {
     /// [`LogFileError::Io`] (action "write" or "open") or [`LogFileError::Rotate`], naming
     /// the file. The writer stays usable.
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), LogFileError> {
+        if self.file.is_none() {
+            // Not open yet (opened lazily, or a rotation or an open failed): what an earlier
+            // run left must count against the limit before any byte is placed.
+            self.reopen()?;
+        }
         if !self.rotates {
             return self.append(bytes);
         }
@@ -259,6 +272,12 @@ impl LogFile {
     /// As [`write`](Self::write), for the held line.
     pub fn close(mut self) -> Result<(), LogFileError> {
         self.write_held()
+    }
+
+    /// Closes the live file, keeping the held unfinished line: the next write opens it again
+    /// (a quiet process need not hold a descriptor).
+    pub(super) fn release_file(&mut self) {
+        self.file = None;
     }
 
     /// Appends `lines` (whole lines), rotating before each line that would not fit.
@@ -340,9 +359,10 @@ impl LogFile {
     }
 
     fn reopen(&mut self) -> Result<(), LogFileError> {
-        let Opened { file, size, .. } = files::open_live(&self.path, self.mode)?;
+        let Opened { file, size, rotates } = files::open_live(&self.path, self.mode)?;
         self.file = Some(file);
         self.size = size;
+        self.rotates = rotates;
         Ok(())
     }
 

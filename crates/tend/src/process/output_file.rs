@@ -22,6 +22,9 @@ use crate::logfile::{LogCount, SharedLogFile};
 
 /// Units (runs of whole lines, up to one read chunk each) queued before readers wait.
 const QUEUE: usize = 32;
+/// After this long with no output, a rotating log file's descriptor is closed until the next
+/// output (thousands of quiet processes must not hold one each).
+const QUIET: Duration = Duration::from_secs(2);
 /// Longest the end of a process waits for its output to reach the file.
 const FLUSH_PATIENCE: Duration = Duration::from_secs(5);
 
@@ -155,11 +158,25 @@ impl Sink {
 /// batch is tried; the log file keeps, logs and counts its errors itself (a failed write
 /// returns at once, so a failing disk never holds the readers up).
 async fn write_all(sink: Sink, mut receiver: mpsc::Receiver<Bytes>, logged: Arc<LogCount>) {
-    let mut batch = Vec::with_capacity(QUEUE);
+    // Empty while waiting: `recv_many` reserves room once units arrive.
+    let mut batch = Vec::new();
     let mut failed = false;
     let count_plain = |bytes: usize| logged.logged.fetch_add(bytes as u64, Ordering::Relaxed);
-    while receiver.recv_many(&mut batch, QUEUE).await > 0 {
-        let units = std::mem::replace(&mut batch, Vec::with_capacity(QUEUE));
+    loop {
+        let received =
+            match tokio::time::timeout(QUIET, receiver.recv_many(&mut batch, QUEUE)).await {
+                Ok(received) => received,
+                Err(_) => {
+                    if let Sink::Log(log) = &sink {
+                        log.release_file();
+                    }
+                    receiver.recv_many(&mut batch, QUEUE).await
+                }
+            };
+        if received == 0 {
+            break;
+        }
+        let units = std::mem::take(&mut batch);
         let bytes: usize = units.iter().map(Bytes::len).sum();
         if failed {
             count_plain(bytes);

@@ -1,9 +1,11 @@
 //! Reading one output pipe: chunked reads → capture ring → line splitter → event bus, and
 //! whole lines to the output file when there is one.
 
-use std::sync::Arc;
-
+use std::future::{Future, poll_fn};
+use std::io;
 use std::os::fd::AsFd;
+use std::pin::pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -16,7 +18,8 @@ use crate::event::EventKind;
 use crate::os;
 use crate::output::{LineBatch, LineSplitter, Piece, Stream};
 
-/// First read size. An idle process keeps only this much per pipe.
+/// First read size. A buffer exists only while a read returns data (see [`read_chunk`]): an
+/// idle process holds none.
 const SMALL_READ: usize = 4 * 1024;
 /// Read size once a pipe has shown it is busy (a read filled the small buffer).
 const LARGE_READ: usize = 64 * 1024;
@@ -38,30 +41,31 @@ pub(crate) async fn read_pipe<R: AsyncRead + AsFd + Unpin>(
     // Bytes read since `stop`; `None` until then.
     let mut swept: Option<usize> = None;
     loop {
-        let mut buffer = BytesMut::with_capacity(size);
         let read = match swept {
             // Stopped: take what the pipe already holds, but no more than one pipe-full, so a
             // detached grandchild that keeps writing cannot keep us here. A zero timeout polls
             // the read once.
             Some(taken) if taken >= PIPE_BUFFER => break,
-            Some(_) => match tokio::time::timeout(Duration::ZERO, pipe.read_buf(&mut buffer)).await
-            {
-                Ok(result) => result,
-                Err(_) => break,
-            },
+            Some(_) => {
+                match tokio::time::timeout(Duration::ZERO, read_chunk(&mut pipe, size)).await {
+                    Ok(result) => result,
+                    Err(_) => break,
+                }
+            }
             None => tokio::select! {
                 biased;
                 _ = stop.wait_for(|s| *s) => {
                     swept = Some(0);
                     continue;
                 }
-                result = pipe.read_buf(&mut buffer) => result,
+                result = read_chunk(&mut pipe, size) => result,
             },
         };
-        let n = match read {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
+        let buffer = match read {
+            Ok(buffer) if !buffer.is_empty() => buffer,
+            _ => break,
         };
+        let n = buffer.len();
         if let Some(taken) = &mut swept {
             *taken += n;
         }
@@ -109,6 +113,19 @@ pub(crate) async fn read_pipe<R: AsyncRead + AsFd + Unpin>(
         last = Some(EventKind::Output { stream, line, partial });
     });
     shared.bus.publish(shared.id, last);
+}
+
+/// Reads once from `pipe` into a buffer of `size` bytes allocated for each attempt and freed
+/// at once when the pipe has nothing (the readiness tokio caches makes such an attempt cost
+/// no system call): a process that prints nothing holds no read buffer, which is most of the
+/// daemon's memory per managed process. Empty at end of file.
+async fn read_chunk<R: AsyncRead + Unpin>(pipe: &mut R, size: usize) -> io::Result<BytesMut> {
+    poll_fn(|cx| {
+        let mut buffer = BytesMut::with_capacity(size);
+        let polled = pin!(pipe.read_buf(&mut buffer)).poll(cx);
+        polled.map_ok(|_| buffer)
+    })
+    .await
 }
 
 /// The bytes of a piece the splitter cut from `chunk`.
