@@ -28,6 +28,7 @@ use super::reader::read_pipe;
 use super::readers::Readers;
 use super::shared::ProcessShared;
 use super::stdin::feed_stdin;
+use super::supervision::Supervision;
 use super::supervisor_panic;
 use crate::deadline::{self, deadline_after, timeout_deadline};
 use crate::event::EventKind;
@@ -46,6 +47,15 @@ struct Run {
 
 /// Spawns the child for `shared` and the task that reads its output and supervises it.
 pub(crate) fn spawn(shared: &Arc<ProcessShared>, owner: Arc<dyn Owner>) -> Result<(), Error> {
+    supervised(shared, owner).map(Supervision::hand_over)
+}
+
+/// Spawns the child for `shared`; the reading of its output and its supervision are left to
+/// the caller, to drive or to hand over.
+pub(crate) fn supervised(
+    shared: &Arc<ProcessShared>,
+    owner: Arc<dyn Owner>,
+) -> Result<Supervision, Error> {
     let started = open_output_file(shared)
         .and_then(|file| Ok((start_run(shared, owner.as_ref(), file.as_ref())?, file)));
     let (run, file) = match started {
@@ -57,10 +67,10 @@ pub(crate) fn spawn(shared: &Arc<ProcessShared>, owner: Arc<dyn Owner>) -> Resul
             return Err(error);
         }
     };
-    // From here on the task owns the process; a panic in it must not leave the record stuck.
+    // From here on the supervision owns the process; a panic in it must not leave the record
+    // stuck.
     let supervising = supervise(shared.clone(), run, file, owner.clone());
-    tokio::spawn(supervisor_panic::guard(shared.clone(), owner, supervising));
-    Ok(())
+    Ok(Supervision::new(supervisor_panic::guard(shared.clone(), owner, supervising)))
 }
 
 fn open_output_file(shared: &ProcessShared) -> Result<Option<OutputFile>, Error> {
