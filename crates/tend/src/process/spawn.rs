@@ -7,8 +7,12 @@
 //! With a restart policy this repeats, run after run, on the same record (see
 //! [`restart`](super::restart)); `exited` is published once, after the last run.
 
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -224,8 +228,7 @@ async fn supervise(
     let deadline = timeout_deadline(run.started, shared.options.timeout);
     let mut backoff = Backoff::new(&shared.options.restart);
     let (status, ended_at, pid) = loop {
-        let status =
-            run.readers.alongside(wait_with_deadline(&shared, &mut run.child, deadline)).await;
+        let status = wait_while_reading(&shared, &mut run, deadline).await;
         let ran_for = run.started.elapsed();
         let pid = run.pid;
         let ended_at = end_run(&shared, run, owner.as_ref()).await;
@@ -331,15 +334,34 @@ async fn end_run(shared: &Arc<ProcessShared>, run: Run, owner: &dyn Owner) -> Ti
     ended_at
 }
 
+/// Waits for the leader while its output is read.
+async fn wait_while_reading(
+    shared: &Arc<ProcessShared>,
+    run: &mut Run,
+    deadline: Option<Instant>,
+) -> std::io::Result<ExitStatus> {
+    let drained = AtomicBool::new(false);
+    let mut reading = pin!(run.readers.finished());
+    let mut waiting = pin!(wait_with_deadline(shared, &mut run.child, deadline, &drained));
+    poll_fn(|cx| {
+        if !drained.load(Ordering::Relaxed) && reading.as_mut().poll(cx).is_ready() {
+            drained.store(true, Ordering::Relaxed);
+        }
+        waiting.as_mut().poll(cx)
+    })
+    .await
+}
+
 /// Waits for the leader; when the deadline passes first, starts a graceful shutdown and keeps
 /// waiting.
 async fn wait_with_deadline(
     shared: &Arc<ProcessShared>,
     child: &mut Child,
     deadline: Option<Instant>,
+    drained: &AtomicBool,
 ) -> std::io::Result<ExitStatus> {
-    let Some(deadline) = deadline else { return child.wait().await };
-    let wait = child.wait();
+    let Some(deadline) = deadline else { return exit_of(child, drained).await };
+    let wait = exit_of(child, drained);
     tokio::pin!(wait);
     tokio::select! {
         status = &mut wait => return status,
@@ -351,6 +373,21 @@ async fn wait_with_deadline(
         let _ = terminating.terminate(Reason::Timeout, grace).await;
     });
     wait.await
+}
+
+/// The leader's exit status. Once both its output pipes have reached end-of-file
+/// (`drained`) it has usually exited as well: its status is then taken at once, rather than
+/// in one more wake-up when the runtime reports its pidfd readable.
+async fn exit_of(child: &mut Child, drained: &AtomicBool) -> std::io::Result<ExitStatus> {
+    poll_fn(|cx| {
+        if drained.load(Ordering::Relaxed)
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            return Poll::Ready(Ok(status));
+        }
+        pin!(child.wait()).poll(cx)
+    })
+    .await
 }
 
 /// Kills members of the leader's group that are still alive once the leak timeout has

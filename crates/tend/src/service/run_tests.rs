@@ -155,3 +155,16 @@ async fn a_run_is_killed_from_another_handle_and_a_dropped_one_too() {
     let pid = info.pid.unwrap();
     assert!(!crate::os::group_exists(pid), "its group is gone");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_that_closes_its_output_early_is_waited_for_to_its_real_end() {
+    let service = Service::new();
+    // Both pipes reach end-of-file long before the exit: the status taken early must not
+    // be mistaken for the end.
+    let options = script("exec >&- 2>&-; sleep 0.3; exit 5");
+    let started = std::time::Instant::now();
+    let done = tokio::time::timeout(PATIENCE, service.run(options)).await.unwrap().unwrap();
+    assert_eq!((done.info.status, done.info.exit_code), (Status::Failed, Some(5)));
+    assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
+    assert!(done.info.duration_ms.unwrap_or(0.0) >= 290.0, "{:?}", done.info.duration_ms);
+}
