@@ -7,8 +7,12 @@
 //! With a restart policy this repeats, run after run, on the same record (see
 //! [`restart`](super::restart)); `exited` is published once, after the last run.
 
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -28,6 +32,7 @@ use super::reader::read_pipe;
 use super::readers::Readers;
 use super::shared::ProcessShared;
 use super::stdin::feed_stdin;
+use super::supervision::Supervision;
 use super::supervisor_panic;
 use crate::deadline::{self, deadline_after, timeout_deadline};
 use crate::event::EventKind;
@@ -46,6 +51,15 @@ struct Run {
 
 /// Spawns the child for `shared` and the task that reads its output and supervises it.
 pub(crate) fn spawn(shared: &Arc<ProcessShared>, owner: Arc<dyn Owner>) -> Result<(), Error> {
+    supervised(shared, owner).map(Supervision::hand_over)
+}
+
+/// Spawns the child for `shared`; the reading of its output and its supervision are left to
+/// the caller, to drive or to hand over.
+pub(crate) fn supervised(
+    shared: &Arc<ProcessShared>,
+    owner: Arc<dyn Owner>,
+) -> Result<Supervision, Error> {
     let started = open_output_file(shared)
         .and_then(|file| Ok((start_run(shared, owner.as_ref(), file.as_ref())?, file)));
     let (run, file) = match started {
@@ -57,10 +71,10 @@ pub(crate) fn spawn(shared: &Arc<ProcessShared>, owner: Arc<dyn Owner>) -> Resul
             return Err(error);
         }
     };
-    // From here on the task owns the process; a panic in it must not leave the record stuck.
+    // From here on the supervision owns the process; a panic in it must not leave the record
+    // stuck.
     let supervising = supervise(shared.clone(), run, file, owner.clone());
-    tokio::spawn(supervisor_panic::guard(shared.clone(), owner, supervising));
-    Ok(())
+    Ok(Supervision::new(supervisor_panic::guard(shared.clone(), owner, supervising)))
 }
 
 fn open_output_file(shared: &ProcessShared) -> Result<Option<OutputFile>, Error> {
@@ -214,8 +228,7 @@ async fn supervise(
     let deadline = timeout_deadline(run.started, shared.options.timeout);
     let mut backoff = Backoff::new(&shared.options.restart);
     let (status, ended_at, pid) = loop {
-        let status =
-            run.readers.alongside(wait_with_deadline(&shared, &mut run.child, deadline)).await;
+        let status = wait_while_reading(&shared, &mut run, deadline).await;
         let ran_for = run.started.elapsed();
         let pid = run.pid;
         let ended_at = end_run(&shared, run, owner.as_ref()).await;
@@ -321,15 +334,34 @@ async fn end_run(shared: &Arc<ProcessShared>, run: Run, owner: &dyn Owner) -> Ti
     ended_at
 }
 
+/// Waits for the leader while its output is read.
+async fn wait_while_reading(
+    shared: &Arc<ProcessShared>,
+    run: &mut Run,
+    deadline: Option<Instant>,
+) -> std::io::Result<ExitStatus> {
+    let drained = AtomicBool::new(false);
+    let mut reading = pin!(run.readers.finished());
+    let mut waiting = pin!(wait_with_deadline(shared, &mut run.child, deadline, &drained));
+    poll_fn(|cx| {
+        if !drained.load(Ordering::Relaxed) && reading.as_mut().poll(cx).is_ready() {
+            drained.store(true, Ordering::Relaxed);
+        }
+        waiting.as_mut().poll(cx)
+    })
+    .await
+}
+
 /// Waits for the leader; when the deadline passes first, starts a graceful shutdown and keeps
 /// waiting.
 async fn wait_with_deadline(
     shared: &Arc<ProcessShared>,
     child: &mut Child,
     deadline: Option<Instant>,
+    drained: &AtomicBool,
 ) -> std::io::Result<ExitStatus> {
-    let Some(deadline) = deadline else { return child.wait().await };
-    let wait = child.wait();
+    let Some(deadline) = deadline else { return exit_of(child, drained).await };
+    let wait = exit_of(child, drained);
     tokio::pin!(wait);
     tokio::select! {
         status = &mut wait => return status,
@@ -341,6 +373,21 @@ async fn wait_with_deadline(
         let _ = terminating.terminate(Reason::Timeout, grace).await;
     });
     wait.await
+}
+
+/// The leader's exit status. Once both its output pipes have reached end-of-file
+/// (`drained`) it has usually exited as well: its status is then taken at once, rather than
+/// in one more wake-up when the runtime reports its pidfd readable.
+async fn exit_of(child: &mut Child, drained: &AtomicBool) -> std::io::Result<ExitStatus> {
+    poll_fn(|cx| {
+        if drained.load(Ordering::Relaxed)
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            return Poll::Ready(Ok(status));
+        }
+        pin!(child.wait()).poll(cx)
+    })
+    .await
 }
 
 /// Kills members of the leader's group that are still alive once the leak timeout has

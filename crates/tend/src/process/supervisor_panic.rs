@@ -151,4 +151,23 @@ mod tests {
         assert_eq!(exited.0, Status::Failed);
         assert!(exited.1.unwrap_or_default().contains("panicked"));
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_in_a_run_supervised_by_its_caller_fails_the_run_not_the_caller() {
+        let service = Service::new();
+        let options = StartOptions::new("sleep").arg("1000").name(PANIC_ON_NAME);
+        let done = tokio::time::timeout(Duration::from_secs(20), service.run(options))
+            .await
+            .expect("run returns")
+            .expect("it started");
+        assert_eq!(done.info.status, Status::Failed);
+        assert!(done.info.error.unwrap_or_default().contains("supervising it panicked"));
+        let pid = done.info.pid.expect("a pid");
+        let gone = async {
+            while crate::os::group_exists(pid) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), gone).await.expect("the group was killed");
+    }
 }

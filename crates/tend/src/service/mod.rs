@@ -1,6 +1,8 @@
 //! [`Service`]: the table of managed processes and the event bus they publish to.
 
 mod restore;
+#[cfg(test)]
+mod run_tests;
 mod table;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +17,7 @@ use crate::event::{
 use crate::os::Guardian;
 use crate::output::Output;
 use crate::process::{
-    self, Owner, Process, ProcessId, ProcessInfo, ProcessShared, StartOptions, Status,
+    self, Owner, Process, ProcessId, ProcessInfo, ProcessShared, StartOptions, Status, Supervision,
 };
 use crate::{CancellationToken, Error, FailedRun};
 
@@ -190,6 +192,16 @@ impl Service {
     /// ([`Error::is_descriptor_exhaustion`]): that passes, callers such as the runner retry,
     /// and a record per refused try would crowd real ones out.
     pub fn start(&self, options: StartOptions) -> Result<Process, Error> {
+        let (process, supervision) = self.launch(options)?;
+        if let Some(supervision) = supervision {
+            supervision.hand_over();
+        }
+        Ok(process)
+    }
+
+    /// [`start`](Service::start), leaving the supervision of a process that started at once
+    /// to the caller; `None` for a queued one (its first run is supervised by a task).
+    fn launch(&self, options: StartOptions) -> Result<(Process, Option<Supervision>), Error> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::NoRuntime);
         }
@@ -213,16 +225,18 @@ impl Service {
             if !table.admit(&shared, self.inner.config.max_running) {
                 // Under the table's lock: a slot that frees finds it parked.
                 shared.park(owner);
-                return Ok(Process::new(shared));
+                return Ok((Process::new(shared), None));
             }
         }
-        if let Err(error) = process::spawn(&shared, owner) {
-            if error.is_descriptor_exhaustion() {
-                self.table().discard(&shared);
+        match process::supervised(&shared, owner) {
+            Ok(supervision) => Ok((Process::new(shared), Some(supervision))),
+            Err(error) => {
+                if error.is_descriptor_exhaustion() {
+                    self.table().discard(&shared);
+                }
+                Err(error)
             }
-            return Err(error);
         }
-        Ok(Process::new(shared))
     }
 
     /// Runs a process to the end and returns how it ended, whatever the exit code: a
@@ -230,8 +244,21 @@ impl Service {
     /// only when it could not be started at all (as [`start`](Service::start)). This is the
     /// crate's one rule (see the [crate docs](crate#one-meaning-of-failure)); use
     /// [`run_checked`](Service::run_checked) to turn an unsuccessful end into an error.
+    ///
+    /// The process is supervised by this future itself while it is awaited (its output read,
+    /// its end recorded and published, as for [`start`](Service::start)): no task of its own,
+    /// so a run costs no more thread hand-offs than the child's end waking the caller. It is
+    /// an ordinary managed process meanwhile: listed, found by [`get`](Service::get), killed,
+    /// signalled and shut down by any handle. Dropping the future before the end (a timeout
+    /// around it, a `select!`) leaves the process running, supervised by a task of its own
+    /// from then on, exactly as if it had been started with `start`; kill it by its id or
+    /// name if it should not go on. Keeping the future without polling it delays the reading
+    /// of its output and the recording of its end until it is polled again.
     pub async fn run(&self, options: StartOptions) -> Result<RunOutput, Error> {
-        let process = self.start(options)?;
+        let (process, supervision) = self.launch(options)?;
+        if let Some(supervision) = supervision {
+            supervision.await;
+        }
         let info = process.wait().await;
         let output = process.output();
         Ok(RunOutput { info, output })
