@@ -117,7 +117,7 @@ pub(crate) fn run(args: UpArgs) -> anyhow::Result<i32> {
     let procfile = tend::runner::is_procfile(&path);
     crate::containment::contain_descendants();
     let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     // On a worker, not in `block_on` on this thread: the scheduler's wake-ups (a step ended)
     // then come from the same worker's tasks, with no hand-off to a parked main thread.
     let run = runtime.spawn(async move { up(&args, &pipeline, procfile).await });
