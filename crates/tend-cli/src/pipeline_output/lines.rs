@@ -7,6 +7,7 @@
 //! waits for that run's `exited` event, so it never overtakes the run's last output lines.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tend::runner::{Pipeline, StepEvent};
@@ -42,14 +43,45 @@ pub(crate) struct LinePrinter {
 
 /// Hands the runner's events to the printer; cheap to clone into the runner's observer.
 #[derive(Debug, Clone)]
-pub(crate) struct Lifecycle(mpsc::UnboundedSender<StepEvent>);
+pub(crate) struct Lifecycle {
+    news: mpsc::UnboundedSender<StepEvent>,
+    starts: StartedNames,
+}
 
 impl Lifecycle {
-    /// Takes one runner event; those that are not about a service are dropped here.
+    /// Takes one runner event; those that are not about a service are dropped here, except
+    /// starts, which tell the printer whose the new process is.
     pub(crate) fn observe(&self, event: &StepEvent) {
-        if lifecycle::line(event).is_some() {
-            let _ = self.0.send(event.clone());
+        if let StepEvent::Started { step, process, .. } = event {
+            self.starts.tell(*process, step);
+        } else if lifecycle::line(event).is_some() {
+            let _ = self.news.send(event.clone());
         }
+    }
+}
+
+/// Managed process -> the step or service it runs, as the runner told it: spares the printer
+/// a search of the service's table by id (linear in the processes, under the table's lock)
+/// for every start. Only a hint: a start the printer sees before the runner tells it (or one
+/// not started by the runner) is looked up in the service instead.
+#[derive(Debug, Clone, Default)]
+struct StartedNames(Arc<Mutex<HashMap<ProcessId, String>>>);
+
+/// Hints kept at most: one the printer never takes (it looked the process up first) must not
+/// pile up over a long run of restarts.
+const STARTED_NAMES_CAP: usize = 1024;
+
+impl StartedNames {
+    fn tell(&self, process: ProcessId, name: &str) {
+        let mut names = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if names.len() >= STARTED_NAMES_CAP {
+            names.clear();
+        }
+        names.insert(process, name.to_owned());
+    }
+
+    fn take(&self, process: ProcessId) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&process)
     }
 }
 
@@ -63,10 +95,12 @@ impl LinePrinter {
     ) -> Self {
         let (processes, expected) = watch::channel(None);
         let (lifecycle, news) = mpsc::unbounded_channel();
+        let starts = StartedNames::default();
         let index =
             node_names(pipeline).enumerate().map(|(i, name)| (name.to_owned(), i)).collect();
         let printer = Printer {
             service: service.clone(),
+            starts: starts.clone(),
             index,
             first_service: pipeline.steps().len(),
             prefixes,
@@ -77,7 +111,7 @@ impl LinePrinter {
             pending: String::new(),
         };
         let task = tokio::spawn(printer.run(service.subscribe(), news, expected));
-        Self { task, processes, lifecycle: Lifecycle(lifecycle) }
+        Self { task, processes, lifecycle: Lifecycle { news: lifecycle, starts } }
     }
 
     /// Where the runner's events go (see [`Runner::on_event`](tend::runner::Runner::on_event)).
@@ -96,6 +130,8 @@ impl LinePrinter {
 
 struct Printer {
     service: Service,
+    /// What the runner said each new process runs.
+    starts: StartedNames,
     /// Step or service name → node index (steps, then services, in declaration order).
     index: HashMap<String, usize>,
     /// Node index of the first service.
@@ -202,12 +238,10 @@ impl Printer {
 
     /// Finds which step or service a new process runs: their processes are named after them.
     fn learn(&mut self, id: ProcessId, pid: u32) {
-        let node = self
-            .service
-            .get(&id.to_string())
-            .ok()
-            .and_then(|process| process.info().name)
-            .and_then(|name| self.index.get(&name).copied());
+        let name = self.starts.take(id).or_else(|| {
+            self.service.get(&id.to_string()).ok().and_then(|process| process.info().name)
+        });
+        let node = name.and_then(|name| self.index.get(&name).copied());
         let Some(node) = node else {
             self.foreign.insert(id);
             return;
@@ -286,10 +320,8 @@ async fn sleep_until(deadline: Option<Instant>) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use tend::StartOptions;
-    use tend::runner::{ServiceReport, ServiceSpec, ServiceStatus};
+    use tend::runner::{ServiceReport, ServiceSpec, ServiceStatus, Step};
 
     use super::super::style::Look;
     use super::*;
@@ -339,5 +371,41 @@ mod tests {
                  db | exited with code 0; restart 1 in 2s\ndb | stopped\n"
             )
         );
+    }
+
+    /// The runner tells the printer which step a new process runs (a hint taken instead of a
+    /// search of the service's table): its lines come out exactly as those of a process the
+    /// printer had to look up.
+    #[tokio::test]
+    async fn an_announced_start_prints_like_one_looked_up() {
+        let service = Service::new();
+        let steps = vec![Step::script("build", "true"), Step::script("test", "true")];
+        let pipeline = Pipeline::new(steps).unwrap();
+        let captured = Arc::new(Mutex::new(String::new()));
+        let prefixes = Prefixes::new(&pipeline, Look { fancy: false });
+        let printer =
+            LinePrinter::start(&service, &pipeline, prefixes, Out::Captured(captured.clone()));
+        let lifecycle = printer.lifecycle();
+        let echo = |text: &str, name: &str| {
+            StartOptions::new("sh").args(["-c", &format!("echo {text}")]).name(name.to_owned())
+        };
+        // On this single-threaded runtime the printer runs only at the awaits below: the
+        // announcement is there before it reads the start from the bus.
+        let announced = service.start(echo("one", "build")).unwrap();
+        lifecycle.observe(&StepEvent::Started {
+            step: "build".into(),
+            attempt: 1,
+            process: announced.id(),
+        });
+        let wait = |process: tend::Process| async move {
+            tokio::time::timeout(Duration::from_secs(20), process.wait()).await.unwrap()
+        };
+        wait(announced).await;
+        let looked_up = service.start(echo("two", "test")).unwrap();
+        wait(looked_up).await;
+        printer.finish(2).await;
+
+        assert_eq!(captured.lock().unwrap().as_str(), "build | one\ntest  | two\n");
+        assert!(lifecycle.starts.0.lock().unwrap().is_empty(), "the hint was not taken");
     }
 }

@@ -118,7 +118,10 @@ pub(crate) fn run(args: UpArgs) -> anyhow::Result<i32> {
     crate::containment::contain_descendants();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    runtime.block_on(up(&args, &pipeline, procfile))
+    // On a worker, not in `block_on` on this thread: the scheduler's wake-ups (a step ended)
+    // then come from the same worker's tasks, with no hand-off to a parked main thread.
+    let run = runtime.spawn(async move { up(&args, &pipeline, procfile).await });
+    runtime.block_on(run)?
 }
 
 async fn up(args: &UpArgs, pipeline: &Pipeline, procfile: bool) -> anyhow::Result<i32> {
