@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # WebSocket fan-out (issue 17): the child's own run time printing 1,000,000 lines under a
 # release `tend daemon` with 50 WebSocket subscribers on /api/v1/events, against the same child
-# with none, in ROUNDS rounds (default 7). A round is RUNS runs of each arm (default 3), the
+# with none, in ROUNDS rounds (default 7). A round is RUNS runs of each arm (default 5), the
 # arms alternating run by run and the order flipping every pair, so a change in machine load
 # hits both alike; the round's figure per arm is its median run. Prints every run, each
 # round's `RATIO` (goal: <= 1.10 in every round), then a summary line with met/MISSED.
@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-7}
-runs=${2:-3}
+runs=${2:-5}
 lines=1000000
 subscribers=50
 goal=1.10

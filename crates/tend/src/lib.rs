@@ -181,7 +181,7 @@ pub use byte_size::{ByteSize, ByteSizeError};
 pub use deadline::FOREVER;
 pub use error::{Error, FailedRun};
 pub use event::{Event, EventBacklog, EventKind, Received, Subscription};
-pub use os::release_free_memory;
+pub use os::{release_code_pages, release_free_memory};
 pub use output::ring::OutputRing;
 pub use output::snapshot::{Output, OutputChunk, OutputSince};
 pub use output::stream::Stream;

@@ -97,6 +97,10 @@ pub(crate) struct DaemonArgs {
     /// Rotated log files kept per process (`ID.log.1` … `ID.log.N`; 0 keeps only the live one).
     #[arg(long, value_name = "N", default_value_t = tend::logfile::DEFAULT_KEEP)]
     pub(crate) log_keep: u32,
+    /// For benchmarks only: keep the pages of code the start used mapped (they are let go
+    /// once the daemon serves; `scripts/bench-idle-rss.sh` compares both).
+    #[arg(long, hide = true)]
+    pub(crate) keep_start_pages: bool,
     /// For tests only: how long a web UI login code stays good (60s otherwise).
     #[arg(long, hide = true, value_name = "DURATION", value_parser = crate::durations::parse_duration)]
     pub(crate) ui_code_lifetime: Option<Duration>,
@@ -237,10 +241,19 @@ async fn serve(
     ));
     println!("listening on http://{bound}");
     daemon.set_ready(true);
-    // Saved projects come back up while the daemon already answers (and can be stopped).
-    let resuming = (!args.no_resume).then(|| {
-        let (state, state_dir) = (state.clone(), state_dir.clone());
-        tokio::spawn(async move { tend_server::resume_projects(&state, &state_dir).await })
+    // Saved projects come back up while the daemon already answers (and can be stopped);
+    // then the pages of code the start ran once are let go.
+    let resuming = tokio::spawn({
+        let (state, state_dir, resume) = (state.clone(), state_dir.clone(), !args.no_resume);
+        let release = !args.keep_start_pages;
+        async move {
+            if resume {
+                tend_server::resume_projects(&state, &state_dir).await;
+            }
+            if release {
+                let _ = tokio::task::spawn_blocking(release_start_pages).await;
+            }
+        }
     });
 
     tokio::select! {
@@ -250,9 +263,7 @@ async fn serve(
     daemon.begin_stop();
     state.set_ready(false);
     sampler.abort();
-    if let Some(resuming) = resuming {
-        resuming.abort();
-    }
+    resuming.abort();
     stop.cancel();
     service.shutdown(args.grace).await;
     // Those that ended just now (killed, reason shutdown) are listed after the restart.
@@ -263,4 +274,16 @@ async fn serve(
     daemon.stop().await.context("releasing the PID file")?;
     withdrawn?;
     Ok(0)
+}
+
+/// Lets go of what only the start used: most of the code an idle daemon has touched ran once
+/// (argument parsing, configuration, building the router), and the kernel maps up to 16
+/// neighbours of every page touched. The pages stay in the page cache and fault back in when
+/// used again ([`tend::release_code_pages`]); the allocator's free pages go back too. An idle
+/// daemon's resident size drops from about 9 MB to what it then uses (BENCHMARKS.md).
+fn release_start_pages() {
+    tend::release_free_memory();
+    if let Err(error) = tend::release_code_pages() {
+        eprintln!("tend daemon: releasing the start's code pages: {error}");
+    }
 }

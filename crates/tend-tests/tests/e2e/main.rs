@@ -18,6 +18,7 @@ mod cli_verbs;
 mod daemon_example;
 mod daemon_flood;
 mod daemon_health;
+mod daemon_idle_memory;
 mod daemon_lifecycle;
 mod daemon_output;
 mod daemon_pidfile;

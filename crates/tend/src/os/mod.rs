@@ -8,6 +8,7 @@
 mod boot;
 #[cfg(target_os = "linux")]
 mod cgroup;
+mod code_pages;
 mod contain;
 #[cfg(target_os = "linux")]
 mod group_usage;
@@ -27,6 +28,7 @@ mod sweep;
 mod trim;
 
 pub(crate) use boot::boot_id;
+pub use code_pages::release_code_pages;
 pub(crate) use contain::{Tagging, enable as enable_containment};
 #[cfg(target_os = "linux")]
 pub(crate) use group_usage::{group_totals, ticks_per_second};
