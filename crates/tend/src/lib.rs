@@ -190,7 +190,9 @@ pub use process::info::{ProcessId, ProcessInfo, Reason, Status};
 pub use process::lines::{Lagged, Line, Lines, ProcessEvent, ProcessEvents};
 pub use process::options::{OutputMode, StartOptions, StdinMode};
 pub use process::restart::{MaxRestarts, Restart, RestartPolicy};
-pub use service::{DEFAULT_MAX_FINISHED, MAX_EVICTED_IDS, RunOutput, Service, ServiceConfig};
+pub use service::{
+    DEFAULT_MAX_FINISHED, MAX_EVICTED_IDS, ProcessList, RunOutput, Service, ServiceConfig,
+};
 pub use signal::{Signal, UnknownSignal};
 /// The cancellation token every cancellable call takes ([`exec::Cmd::cancel`],
 /// [`runner::Runner::cancel_token`], [`daemon::Daemon::run`], …), re-exported from

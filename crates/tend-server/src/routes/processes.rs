@@ -9,10 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
-use tend::ProcessInfo;
-use tend::wire::{
-    Empty, ErrorCode, IdRequest, LinesAnswer, LinesQuery, ListQuery, RunAnswer, StartRequest,
-};
+use tend::wire::{Empty, IdRequest, LinesAnswer, LinesQuery, ListQuery, RunAnswer, StartRequest};
+use tend::{ProcessInfo, ProcessList};
 
 use super::body::{JsonObject, Params};
 use super::{call, call_typed};
@@ -39,13 +37,12 @@ pub(crate) async fn list(State(state): State<ServerState>, params: Params) -> Ap
     params.only(&["status", "label"])?;
     let query: Map<String, Value> =
         params.0.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-    // Typed: the records go to the body's serialiser as they are, no JSON value per record.
-    let list: Vec<ProcessInfo> = call_typed::<ListQuery, _>(&state, "process.list", query).await?;
+    // Typed: the records are written into the body from the table (each from the JSON it
+    // keeps between answers), no info and no JSON value per record.
+    let list: ProcessList = call_typed::<ListQuery, _>(&state, "process.list", query).await?;
     let hint = LIST_BYTES.load(Ordering::Relaxed);
     let mut body = Vec::with_capacity(hint + hint / 8 + 2);
-    serde_json::to_writer(&mut body, &list).map_err(|error| {
-        ApiError::new(ErrorCode::Internal, format!("serialising the process list: {error}"))
-    })?;
+    list.write_json(&mut body);
     LIST_BYTES.store(body.len(), Ordering::Relaxed);
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

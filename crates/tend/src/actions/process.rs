@@ -12,7 +12,7 @@ use crate::wire::{
     Empty, IdRequest, InputRequest, Launch, ListQuery, OutputAnswer, RestartRequest, RunAnswer,
     SignalRequest, StartRequest, StopRequest, WaitRequest,
 };
-use crate::{Process, ProcessInfo, Service, deadline};
+use crate::{Process, ProcessInfo, ProcessList, Service, deadline};
 
 /// How long `process.kill` waits for the killed process to be over before it answers.
 const KILL_WAIT: Duration = Duration::from_secs(5);
@@ -180,9 +180,10 @@ async fn signal(host: Host, request: SignalRequest) -> Result<ProcessInfo, Actio
     Ok(process.info())
 }
 
-async fn list(host: Host, query: ListQuery) -> Result<Vec<ProcessInfo>, ActionError> {
-    let matches = query.filter()?;
-    Ok(host.service.list().into_iter().filter(|info| matches(info)).collect())
+/// The records, read when the answer is written: as JSON values for a caller through JSON,
+/// straight into the body for the server's `GET /processes` (see [`ProcessList`]).
+async fn list(host: Host, query: ListQuery) -> Result<ProcessList, ActionError> {
+    Ok(host.service.list_filtered(query.list_filter()?))
 }
 
 async fn get(host: Host, request: IdRequest) -> Result<ProcessInfo, ActionError> {

@@ -51,6 +51,7 @@ mod owner;
 mod queue;
 mod reader;
 mod readers;
+mod record_json;
 pub(crate) mod restart;
 mod restart_now;
 mod shared;

@@ -1,5 +1,6 @@
 //! The state one managed process shares between its handle, its tasks and the service.
 
+use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::Timestamp;
@@ -7,6 +8,7 @@ use tokio::sync::watch;
 
 use super::info::{ProcessId, ProcessInfo, Reason, StartFailure, Status, millis_between};
 use super::options::StartOptions;
+use super::record_json::RecordJson;
 use super::stdin::StdinSlot;
 use crate::Signal;
 use crate::event::{EventBus, EventKind};
@@ -45,11 +47,41 @@ pub(crate) struct State {
     pub(crate) run_output_start: u64,
 }
 
+/// What the state's lock guards: the state, and its record as JSON while the state has not
+/// changed since that was written.
+#[derive(Debug)]
+pub(crate) struct Guarded {
+    pub(crate) state: State,
+    /// Dropped by every write to `state` (see [`StateGuard`]); written again by the next
+    /// [`write_json`](ProcessShared::write_json).
+    pub(crate) json: Option<RecordJson>,
+}
+
+/// The state, locked. Reading goes through as it is; a write (any `&mut` use, even one that
+/// changes nothing the JSON shows) drops the cached JSON first, so no caller can change the
+/// state and leave a stale record behind.
+pub(crate) struct StateGuard<'a>(MutexGuard<'a, Guarded>);
+
+impl Deref for StateGuard<'_> {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.0.state
+    }
+}
+
+impl DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.0.json = None;
+        &mut self.0.state
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct ProcessShared {
     pub(crate) id: ProcessId,
     pub(crate) options: StartOptions,
-    pub(crate) state: Mutex<State>,
+    state: Mutex<Guarded>,
     pub(crate) ring: Mutex<OutputRing>,
     pub(crate) stdin: StdinSlot,
     /// Becomes true when the leader has been reaped (ends grace periods).
@@ -82,24 +114,27 @@ impl ProcessShared {
         let ring_size = if options.capture { options.ring_size } else { 0 };
         Self {
             id,
-            state: Mutex::new(State {
-                status: Status::Pending,
-                pid: None,
-                exit_code: None,
-                signal: None,
-                reason: None,
-                started_at: None,
-                ended_at: None,
-                error: None,
-                start_failure: None,
-                restarts: 0,
-                reaped: false,
-                sent: None,
-                halt: None,
-                usage: None,
-                restart_asked: false,
-                runs: 0,
-                run_output_start: 0,
+            state: Mutex::new(Guarded {
+                state: State {
+                    status: Status::Pending,
+                    pid: None,
+                    exit_code: None,
+                    signal: None,
+                    reason: None,
+                    started_at: None,
+                    ended_at: None,
+                    error: None,
+                    start_failure: None,
+                    restarts: 0,
+                    reaped: false,
+                    sent: None,
+                    halt: None,
+                    usage: None,
+                    restart_asked: false,
+                    runs: 0,
+                    run_output_start: 0,
+                },
+                json: None,
             }),
             ring: Mutex::new(OutputRing::new(ring_size)),
             stdin: StdinSlot::new(),
@@ -115,7 +150,13 @@ impl ProcessShared {
         }
     }
 
-    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn state(&self) -> StateGuard<'_> {
+        StateGuard(self.guarded())
+    }
+
+    /// The state and its cached JSON, for [`write_json`](Self::write_json) alone: a write
+    /// through this bypasses the cache's invalidation.
+    pub(crate) fn guarded(&self) -> MutexGuard<'_, Guarded> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -132,8 +173,13 @@ impl ProcessShared {
     }
 
     pub(crate) fn info(&self) -> ProcessInfo {
-        let state = self.state();
-        let end = state.ended_at.unwrap_or_else(Timestamp::now);
+        self.info_of(&self.state(), Timestamp::now())
+    }
+
+    /// The info of this process in `state`, with `duration_ms` of a run not ended yet counted
+    /// up to `now`.
+    pub(crate) fn info_of(&self, state: &State, now: Timestamp) -> ProcessInfo {
+        let end = state.ended_at.unwrap_or(now);
         ProcessInfo {
             id: self.id,
             name: self.options.name.clone(),

@@ -1,5 +1,8 @@
 //! [`Service`]: the table of managed processes and the event bus they publish to.
 
+mod list;
+#[cfg(test)]
+mod list_tests;
 mod restore;
 #[cfg(test)]
 mod run_tests;
@@ -9,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
+pub use list::ProcessList;
 use table::Table;
 
 use crate::event::{

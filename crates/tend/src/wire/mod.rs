@@ -59,8 +59,8 @@ pub use pipeline_state::{
     LiveReport, PipelineHead, PipelineState, PipelineStatus, PipelineSummary, StepState,
 };
 pub use process::{
-    Empty, IdRequest, InputRequest, LinesAnswer, LinesQuery, ListQuery, OutputAnswer, OutputLine,
-    RestartRequest, RunAnswer, SignalRequest, StopRequest, WaitRequest,
+    Empty, IdRequest, InputRequest, LinesAnswer, LinesQuery, ListFilter, ListQuery, OutputAnswer,
+    OutputLine, RestartRequest, RunAnswer, SignalRequest, StopRequest, WaitRequest,
 };
 pub use project::{
     ProjectApplied, ProjectInfo, ProjectRef, ProjectRequest, ProjectServiceInfo, ProjectServiceRef,

@@ -1,6 +1,7 @@
 //! Requests and answers of the process actions (`process.*`) and the `/processes` routes,
 //! but for [`StartRequest`](super::StartRequest) (in `start.rs`).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -160,17 +161,49 @@ impl ListQuery {
     /// assert_eq!(query.filter().err().unwrap().key, "label");
     /// ```
     pub fn filter(&self) -> Result<impl Fn(&ProcessInfo) -> bool + '_, Invalid> {
+        let filter = self.list_filter()?;
+        Ok(move |info: &ProcessInfo| filter.admits(info.status, &info.labels))
+    }
+
+    /// The filters, checked, as a value of their own (kept by a
+    /// [`ProcessList`](crate::ProcessList) until it is written); a `label` without `=` is
+    /// refused.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use tend::Status;
+    /// use tend::wire::ListQuery;
+    ///
+    /// let query = ListQuery { label: Some("tier=web".into()), ..ListQuery::default() };
+    /// let filter = query.list_filter().unwrap();
+    /// let labels = BTreeMap::from([("tier".to_owned(), "web".to_owned())]);
+    /// assert!(filter.admits(Status::Running, &labels));
+    /// assert!(!filter.admits(Status::Running, &BTreeMap::new()));
+    /// ```
+    pub fn list_filter(&self) -> Result<ListFilter, Invalid> {
         let label = match &self.label {
             None => None,
             Some(text) => match text.split_once('=') {
-                Some(pair) => Some(pair),
+                Some((key, value)) => Some((key.to_owned(), value.to_owned())),
                 None => return Err(Invalid::new("label", format!("`{text}` is not key=value"))),
             },
         };
-        Ok(move |info: &ProcessInfo| {
-            self.status.is_none_or(|status| info.status == status)
-                && label.is_none_or(|(k, v)| info.labels.get(k).map(String::as_str) == Some(v))
-        })
+        Ok(ListFilter { status: self.status, label })
+    }
+}
+
+/// The checked filters of a [`ListQuery`]: a status, a label `key=value`, both optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    status: Option<Status>,
+    label: Option<(String, String)>,
+}
+
+impl ListFilter {
+    /// Whether a process in `status` with `labels` passes.
+    pub fn admits(&self, status: Status, labels: &BTreeMap<String, String>) -> bool {
+        self.status.is_none_or(|wanted| status == wanted)
+            && self.label.as_ref().is_none_or(|(key, value)| labels.get(key) == Some(value))
     }
 }
 
