@@ -16,7 +16,8 @@
 # Environment: N (10000), ROUNDS (3), RATE (1000), SECONDS_HELD (10), BASELINE=path to
 # another `tend` binary to run interleaved, round by round, with this one (same figures);
 # LIST=0 skips the GET figures; PERF=FILE records the daemon during the starts
-# (`perf record -g`, into FILE.tend and FILE.baseline).
+# (`perf record -g`, into FILE.tend and FILE.baseline); PERF_LIST=FILE records it during the
+# GETs held at RATE (into FILE.tend and FILE.baseline).
 # Every line with a goal reads `FIGURE name value goal ... met|MISSED`; the last lines give
 # the range over the rounds. About two minutes a round (each arm) on a loaded 2-core machine.
 set -euo pipefail
@@ -28,6 +29,7 @@ SECONDS_HELD=${SECONDS_HELD:-10}
 BASELINE=${BASELINE:-}
 LIST=${LIST:-1}
 PERF=${PERF:-}
+PERF_LIST=${PERF_LIST:-}
 
 # A managed `sleep` holds 3 descriptors in the daemon (its stdout and stderr pipes, a pidfd;
 # its log file is opened at its first output, a silent process holds none; before that, 4):
@@ -136,9 +138,15 @@ one_round() {
     echo "  GET /api/v1/processes: $records records, $bytes bytes"
     local clients=$((RATE / 100))
     rm -f "$work/get.log"
+    local perf_list=
+    if [ -n "$PERF_LIST" ]; then
+        perf record -q -g -p "$pid" -o "$PERF_LIST.$arm" 2>/dev/null &
+        perf_list=$!
+    fi
     h2load --h1 -c "$clients" --rps 100 -D "$SECONDS_HELD" --warm-up-time 1 \
         --log-file "$work/get.log" -H "Authorization: Bearer $token" \
         "$url/api/v1/processes" >"$work/get" 2>&1 || true
+    if [ -n "$perf_list" ]; then kill -INT "$perf_list"; wait "$perf_list" || true; fi
     local done_rate p50 p99 max bad
     done_rate=$(awk -v s="$SECONDS_HELD" 'END { printf "%.0f", NR / s }' "$work/get.log")
     # h2load's log: start time, status, microseconds per request.

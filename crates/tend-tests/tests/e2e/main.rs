@@ -94,6 +94,7 @@ mod server_api;
 mod server_daemons;
 mod server_events;
 mod server_limits;
+mod server_list;
 mod server_pipelines;
 mod server_security;
 mod server_support;

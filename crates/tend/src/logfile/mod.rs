@@ -35,6 +35,7 @@ pub use follow::{Followed, append_output, follow};
 pub use shared::SharedLogFile;
 pub(crate) use snapshot::LogCount;
 pub use snapshot::LogSnapshot;
+pub(crate) use trouble::trouble_changes;
 pub use trouble::write_errors_total;
 pub use writer::{
     DEFAULT_KEEP, DEFAULT_MAX_SIZE, DEFAULT_MODE, LogFile, LogFileOptions, MAX_HELD_LINE,

@@ -172,6 +172,7 @@ impl SharedLogFile {
                 *trouble = Some(started);
             }
         }
+        super::trouble::count_change();
     }
 
     fn succeeded(&self) {
@@ -183,6 +184,7 @@ impl SharedLogFile {
                 self.0.path.display(),
                 ended.lost()
             );
+            super::trouble::count_change();
         }
     }
 

@@ -20,6 +20,22 @@ pub(super) fn count_error() {
     WRITE_ERRORS.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Changes to the trouble of any log file in this process (one begun, grown or ended).
+static TROUBLE_CHANGES: AtomicU64 = AtomicU64::new(0);
+
+/// How many times the [`error`](super::SharedLogFile::error) of any log file of this process
+/// has changed: a list that read those errors at one count still holds while it has not
+/// moved (see [`ListCache`](crate::service::ListCache)).
+pub(crate) fn trouble_changes() -> u64 {
+    TROUBLE_CHANGES.load(Ordering::SeqCst)
+}
+
+/// Counts a change, under the trouble's lock, after it: whoever reads the new count and then
+/// takes that lock sees the change.
+pub(super) fn count_change() {
+    TROUBLE_CHANGES.fetch_add(1, Ordering::SeqCst);
+}
+
 /// An episode of failing writes: the latest error and the bytes lost since the first.
 #[derive(Debug)]
 pub(super) struct Trouble {

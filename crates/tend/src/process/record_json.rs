@@ -19,8 +19,9 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::info::{ProcessInfo, millis_between};
-use super::shared::{ProcessShared, State};
+use super::info::{ProcessInfo, Status, millis_between};
+use super::shared::ProcessShared;
+use super::usage::UsageSample;
 
 /// The fields written fresh into every answer, in the order `ProcessInfo` serialises them.
 const LIVE: [&str; 5] = ["duration_ms", "cpu_percent", "cpu_seconds", "memory_bytes", "log_error"];
@@ -57,49 +58,49 @@ impl RecordJson {
         Some(Self { bytes: bytes.into_boxed_slice(), holes })
     }
 
-    /// Appends the record with `live`'s values in their places.
-    fn write(&self, live: &Live, out: &mut Vec<u8>) {
+    /// Appends the record with `live`'s values in their places but for `duration_ms`, whose
+    /// place (an offset into `out`) it returns: the list writes it when it answers.
+    fn write(&self, live: &Live, out: &mut Vec<u8>) -> usize {
+        let mut duration_at = 0;
         let mut from = 0;
         for (index, &hole) in self.holes.iter().enumerate() {
             out.extend_from_slice(&self.bytes[from..hole]);
-            live.write(index, out);
+            match index {
+                0 => duration_at = out.len(),
+                1 => value(&live.usage.map(|usage| usage.cpu_percent), out),
+                2 => value(&live.usage.map(|usage| usage.cpu_seconds), out),
+                3 => value(&live.usage.map(|usage| usage.memory_bytes), out),
+                _ => value(&live.log_error, out),
+            }
             from = hole + "null".len();
         }
         out.extend_from_slice(&self.bytes[from..]);
+        duration_at
     }
 }
 
-/// The values of [`LIVE`] at one instant.
+/// The values of [`LIVE`] but `duration_ms`, read with the record's state.
 struct Live {
-    duration_ms: Option<f64>,
-    cpu_percent: Option<f64>,
-    cpu_seconds: Option<f64>,
-    memory_bytes: Option<u64>,
+    usage: Option<UsageSample>,
     log_error: Option<String>,
 }
 
-impl Live {
-    fn of(shared: &ProcessShared, state: &State, now: Timestamp) -> Self {
-        let end = state.ended_at.unwrap_or(now);
-        let usage = state.current_usage();
-        Self {
-            duration_ms: state.started_at.map(|start| millis_between(start, end)),
-            cpu_percent: usage.map(|usage| usage.cpu_percent),
-            cpu_seconds: usage.map(|usage| usage.cpu_seconds),
-            memory_bytes: usage.map(|usage| usage.memory_bytes),
-            log_error: shared.options.output_file.as_ref().and_then(|file| file.log_error()),
-        }
-    }
+/// One record written by [`ProcessShared::write_json`]: what the list needs to write its
+/// `duration_ms` and to filter it, as of the state the bytes were written from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Written {
+    /// Where `duration_ms`'s value goes, an offset into the output.
+    pub(crate) duration_at: usize,
+    pub(crate) status: Status,
+    pub(crate) started_at: Option<Timestamp>,
+    pub(crate) ended_at: Option<Timestamp>,
+}
 
-    /// Writes the value of `LIVE[index]` as `serde_json` writes it inside a record.
-    fn write(&self, index: usize, out: &mut Vec<u8>) {
-        match index {
-            0 => value(&self.duration_ms, out),
-            1 => value(&self.cpu_percent, out),
-            2 => value(&self.cpu_seconds, out),
-            3 => value(&self.memory_bytes, out),
-            _ => value(&self.log_error, out),
-        }
+impl Written {
+    /// `duration_ms` at `now` (up to its end, if it has ended), as `serde_json` writes it.
+    pub(crate) fn write_duration(&self, now: Timestamp, out: &mut Vec<u8>) {
+        let end = self.ended_at.unwrap_or(now);
+        value(&self.started_at.map(|start| millis_between(start, end)), out);
     }
 }
 
@@ -113,33 +114,27 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 impl ProcessShared {
-    /// Appends this process's record, as `serde_json` writes its [`info`](Self::info) with
-    /// `duration_ms` counted up to `now` (or to its end), if `keep` accepts it in that state;
-    /// returns whether it did. `keep` sees the state under the same lock the record is
-    /// written under, so a filter on the status never disagrees with the status shown. A run
-    /// that started after `now` moves `now` to the clock's time: no duration is negative.
-    pub(crate) fn write_json(
-        &self,
-        now: &mut Timestamp,
-        keep: impl FnOnce(&State) -> bool,
-        out: &mut Vec<u8>,
-    ) -> bool {
+    /// Appends this process's record as `serde_json` writes its [`info`](Self::info), but
+    /// for the value of `duration_ms`, which moves while it runs: [`Written`] says where it
+    /// goes and how to write it. `None` if the record's JSON has no place for one of the
+    /// [`LIVE`] fields (a renamed field; the caller then serialises the infos itself).
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) -> Option<Written> {
         let mut guarded = self.guarded();
         let guarded = &mut *guarded;
-        if !keep(&guarded.state) {
-            return false;
-        }
-        if guarded.state.started_at.is_some_and(|start| start > *now) {
-            *now = Timestamp::now();
-        }
-        let live = Live::of(self, &guarded.state, *now);
+        let state = &guarded.state;
         if guarded.json.is_none() {
-            guarded.json = RecordJson::of(self.info_of(&guarded.state, *now));
+            guarded.json = RecordJson::of(self.info_of(state, Timestamp::now()));
         }
-        match &guarded.json {
-            Some(json) => json.write(&live, out),
-            None => value(&self.info_of(&guarded.state, *now), out),
-        }
-        true
+        let live = Live {
+            usage: state.current_usage().copied(),
+            log_error: self.options.output_file.as_ref().and_then(|file| file.log_error()),
+        };
+        let duration_at = guarded.json.as_ref()?.write(&live, out);
+        Some(Written {
+            duration_at,
+            status: state.status,
+            started_at: state.started_at,
+            ended_at: state.ended_at,
+        })
     }
 }

@@ -1,6 +1,7 @@
 //! The state one managed process shares between its handle, its tasks and the service.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::Timestamp;
@@ -57,23 +58,54 @@ pub(crate) struct Guarded {
     pub(crate) json: Option<RecordJson>,
 }
 
-/// The state, locked. Reading goes through as it is; a write (any `&mut` use, even one that
-/// changes nothing the JSON shows) drops the cached JSON first, so no caller can change the
-/// state and leave a stale record behind.
-pub(crate) struct StateGuard<'a>(MutexGuard<'a, Guarded>);
+/// Counts the writes to the states of every record of one service: a list written from
+/// records read at one count is still what they hold while the count has not moved (see
+/// [`ListCache`](crate::service::ListCache)).
+#[derive(Debug, Default)]
+pub(crate) struct Changes(AtomicU64);
+
+impl Changes {
+    /// The count now.
+    pub(crate) fn count(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The state, locked. Reading goes through as it is; the first write (any `&mut` use, even
+/// one that changes nothing the JSON shows) drops the cached JSON, and the service's
+/// [`Changes`] count once the writes are done, before the lock is let go: no caller can
+/// change the state and leave a stale record or list behind.
+pub(crate) struct StateGuard<'a> {
+    guarded: MutexGuard<'a, Guarded>,
+    changes: &'a Changes,
+    written: bool,
+}
 
 impl Deref for StateGuard<'_> {
     type Target = State;
 
     fn deref(&self) -> &State {
-        &self.0.state
+        &self.guarded.state
     }
 }
 
 impl DerefMut for StateGuard<'_> {
     fn deref_mut(&mut self) -> &mut State {
-        self.0.json = None;
-        &mut self.0.state
+        if !self.written {
+            self.written = true;
+            self.guarded.json = None;
+        }
+        &mut self.guarded.state
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        // Before the lock is let go (fields drop after this): whoever reads the new count
+        // and then takes the lock sees the new state.
+        if self.written {
+            self.changes.0.fetch_add(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -99,6 +131,8 @@ pub(crate) struct ProcessShared {
     /// [`queue`](super::queue)).
     pub(crate) parked: super::queue::Parked,
     pub(crate) bus: Arc<EventBus>,
+    /// Counts the writes to the state of every record of the service.
+    changes: Arc<Changes>,
     /// Bytes of output its output-file writer has handed to the file (written or lost), and
     /// where they end in a shared log.
     pub(crate) logged: Arc<crate::logfile::LogCount>,
@@ -107,10 +141,15 @@ pub(crate) struct ProcessShared {
 impl ProcessShared {
     #[cfg(test)]
     pub(crate) fn new(options: StartOptions, bus: Arc<EventBus>) -> Self {
-        Self::with_id(ProcessId::new(), options, bus)
+        Self::with_id(ProcessId::new(), options, bus, Arc::default())
     }
 
-    pub(crate) fn with_id(id: ProcessId, options: StartOptions, bus: Arc<EventBus>) -> Self {
+    pub(crate) fn with_id(
+        id: ProcessId,
+        options: StartOptions,
+        bus: Arc<EventBus>,
+        changes: Arc<Changes>,
+    ) -> Self {
         let ring_size = if options.capture { options.ring_size } else { 0 };
         Self {
             id,
@@ -146,12 +185,13 @@ impl ProcessShared {
             parked: super::queue::Parked::default(),
             options,
             bus,
+            changes,
             logged: Arc::default(),
         }
     }
 
     pub(crate) fn state(&self) -> StateGuard<'_> {
-        StateGuard(self.guarded())
+        StateGuard { guarded: self.guarded(), changes: &self.changes, written: false }
     }
 
     /// The state and its cached JSON, for [`write_json`](Self::write_json) alone: a write

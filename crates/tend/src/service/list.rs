@@ -5,7 +5,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::Service;
+use super::{ListCache, Service};
 use crate::ProcessInfo;
 use crate::process::ProcessShared;
 use crate::wire::ListFilter;
@@ -40,7 +40,7 @@ pub struct ProcessList(Records);
 
 #[derive(Debug)]
 enum Records {
-    Live { records: Vec<Arc<ProcessShared>>, filter: ListFilter },
+    Live { records: Vec<Arc<ProcessShared>>, filter: ListFilter, cache: Arc<ListCache> },
     Decoded(Vec<ProcessInfo>),
 }
 
@@ -49,7 +49,8 @@ impl Service {
     /// [`ProcessList`]). [`list`](Self::list) gives every info at once.
     pub fn list_filtered(&self, filter: ListFilter) -> ProcessList {
         let records = self.table().all().cloned().collect();
-        ProcessList(Records::Live { records, filter })
+        let cache = self.inner.list_cache.clone();
+        ProcessList(Records::Live { records, filter, cache })
     }
 }
 
@@ -74,35 +75,21 @@ impl ProcessList {
 
     /// [`write_json`](Self::write_json) with the durations of running processes counted up to
     /// `now` (or to the start of a run that began after it).
-    pub(crate) fn write_json_at(&self, mut now: Timestamp, out: &mut Vec<u8>) {
-        let (records, filter) = match &self.0 {
-            Records::Live { records, filter } => (records, filter),
-            Records::Decoded(infos) => {
-                // Infos into a `Vec`: nothing here can fail.
-                let _ = serde_json::to_writer(out, infos);
-                return;
-            }
+    pub(crate) fn write_json_at(&self, now: Timestamp, out: &mut Vec<u8>) {
+        let (records, filter, cache) = match &self.0 {
+            Records::Live { records, filter, cache } => (records, filter, cache),
+            Records::Decoded(infos) => return write_infos(infos, out),
+        };
+        let Some(block) = cache.block(records) else {
+            return write_infos(&self.infos(), out);
         };
         out.push(b'[');
-        // One clock reading for the whole answer (thousands of records), taken again only
-        // for a run that started after it, whose duration would otherwise be negative.
-        let mut first = true;
-        for record in records {
-            let mark = out.len();
-            if !first {
-                out.push(b',');
-            }
-            let kept = record.write_json(
-                &mut now,
-                |state| filter.admits(state.status, &record.options.labels),
-                out,
-            );
-            if kept {
-                first = false;
-            } else {
-                out.truncate(mark);
-            }
-        }
+        // The status as of the bytes: a filter never disagrees with the status shown.
+        block.write(
+            now,
+            |record, written| filter.admits(written.status, &record.options.labels),
+            out,
+        );
         out.push(b']');
     }
 
@@ -117,7 +104,7 @@ impl ProcessList {
     /// ```
     pub fn infos(&self) -> Vec<ProcessInfo> {
         match &self.0 {
-            Records::Live { records, filter } => records
+            Records::Live { records, filter, .. } => records
                 .iter()
                 .map(|record| record.info())
                 .filter(|info| filter.admits(info.status, &info.labels))
@@ -137,4 +124,9 @@ impl<'de> Deserialize<'de> for ProcessList {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Vec::deserialize(deserializer).map(|infos| ProcessList(Records::Decoded(infos)))
     }
+}
+
+fn write_infos(infos: &[ProcessInfo], out: &mut Vec<u8>) {
+    // Infos into a `Vec`: nothing here can fail.
+    let _ = serde_json::to_writer(out, infos);
 }

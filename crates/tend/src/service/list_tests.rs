@@ -154,6 +154,21 @@ async fn a_change_to_a_record_shows_in_the_next_answer() {
     assert_same(&service);
     assert_eq!(written(&filter(Some(Status::Running), Some("tier=web"))).len(), 2);
 
+    // A log file's error: it moves without a write to any state.
+    let full = SharedLogFile::new(LogFileOptions::new().open("/dev/full").unwrap());
+    let logged = StartOptions::new("sh").args(["-c", "read _; echo to-a-full-disk; sleep 30"]);
+    let logged = service.start(logged.stdin(crate::StdinMode::Piped).log_file(full)).unwrap();
+    let listed = assert_same(&service);
+    assert!(!listed.contains("\"log_error\":\"log file"), "{listed}");
+    logged.send_input(b"go\n").await.unwrap();
+    until("the log's error", || logged.info().log_error.is_some()).await;
+    let listed = assert_same(&service);
+    assert!(listed.contains("\"log_error\":\"log file"), "{listed}");
+
+    // A record removed: gone from the next answer.
+    let removed = service.remove(&other.id().to_string()).unwrap();
+    assert!(!assert_same(&service).contains(&removed.id.to_string()));
+
     for process in service.running() {
         process.kill().unwrap();
         process.wait().await;
@@ -166,14 +181,23 @@ async fn a_change_to_a_record_shows_in_the_next_answer() {
 async fn any_write_to_the_state_drops_the_kept_json() {
     let service = Service::new();
     let process: Process = service.start(sleeper("nap")).unwrap();
+    let changes = || service.inner.list_cache.changes().count();
     let mut body = Vec::new();
     service.list_filtered(filter(None, None)).write_json(&mut body);
     assert!(process.shared().guarded().json.is_some());
-    // A read keeps it; a write, even one the JSON does not show, drops it.
+    // A read keeps it; a write, even one the JSON does not show, drops it and is counted
+    // (once per lock).
+    let before = changes();
     let _ = process.shared().state().status;
     assert!(process.shared().guarded().json.is_some());
-    process.shared().state().restart_asked = false;
+    assert_eq!(changes(), before);
+    {
+        let mut state = process.shared().state();
+        state.restart_asked = false;
+        state.restart_asked = false;
+    }
     assert!(process.shared().guarded().json.is_none());
+    assert_eq!(changes(), before + 1);
     process.kill().unwrap();
     process.wait().await;
 }

@@ -1,6 +1,7 @@
 //! [`Service`]: the table of managed processes and the event bus they publish to.
 
 mod list;
+mod list_cache;
 #[cfg(test)]
 mod list_tests;
 mod restore;
@@ -13,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
 pub use list::ProcessList;
+pub(crate) use list_cache::ListCache;
 use table::Table;
 
 use crate::event::{
@@ -153,6 +155,9 @@ struct ServiceInner {
     /// Set by [`Service::shutdown`]: from then on no restart asked for and no queued
     /// process starts.
     closing: AtomicBool,
+    /// The records as one block of JSON for [`list_filtered`](Service::list_filtered), and
+    /// the count of writes to their states that tells whether it still holds.
+    list_cache: Arc<ListCache>,
 }
 
 impl Default for Service {
@@ -178,6 +183,7 @@ impl Service {
                 guardian: OnceLock::new(),
                 shutting_down: CancellationToken::new(),
                 closing: AtomicBool::new(false),
+                list_cache: Arc::default(),
             }),
         }
     }
@@ -221,7 +227,12 @@ impl Service {
             Some(dir) => dir.give(options, id),
             None => options,
         };
-        let shared = Arc::new(ProcessShared::with_id(id, options, self.inner.bus.clone()));
+        let shared = Arc::new(ProcessShared::with_id(
+            id,
+            options,
+            self.inner.bus.clone(),
+            self.inner.list_cache.changes().clone(),
+        ));
         let owner: Arc<dyn Owner> = Arc::new(Link(Arc::downgrade(&self.inner)));
         {
             let mut table = self.table();

@@ -40,7 +40,10 @@ impl Service {
             records.into_iter().filter(|info| info.status.is_finished()).collect();
         // Retention drops those that ended first: the table keeps them in end order.
         records.sort_by_key(|info| (info.ended_at, info.id));
-        let restored = records.into_iter().map(|info| restored(info, &self.inner.bus)).collect();
+        let restored = records
+            .into_iter()
+            .map(|info| restored(info, &self.inner.bus, self.inner.list_cache.changes()))
+            .collect();
         let limit = self.inner.config.max_finished;
         self.table().restore(restored, limit)
     }
@@ -48,7 +51,11 @@ impl Service {
 
 /// A finished record that no process stands behind: its options as far as the info tells
 /// them (program, arguments, directory, name, labels), its state as the info says, done.
-fn restored(info: ProcessInfo, bus: &Arc<EventBus>) -> Arc<ProcessShared> {
+fn restored(
+    info: ProcessInfo,
+    bus: &Arc<EventBus>,
+    changes: &Arc<crate::process::Changes>,
+) -> Arc<ProcessShared> {
     let mut options = StartOptions::new(info.command).args(info.args).capture(false);
     options.name = info.name;
     options.dir = info.dir;
@@ -57,7 +64,7 @@ fn restored(info: ProcessInfo, bus: &Arc<EventBus>) -> Arc<ProcessShared> {
         // What it wrote is read back from there: nothing of it is in memory any more.
         options = options.output_file(path);
     }
-    let shared = ProcessShared::with_id(info.id, options, bus.clone());
+    let shared = ProcessShared::with_id(info.id, options, bus.clone(), changes.clone());
     {
         let mut state = shared.state();
         state.status = info.status;
