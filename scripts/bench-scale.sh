@@ -17,7 +17,8 @@
 # another `tend` binary to run interleaved, round by round, with this one (same figures);
 # LIST=0 skips the GET figures; PERF=FILE records the daemon during the starts
 # (`perf record -g`, into FILE.tend and FILE.baseline); PERF_LIST=FILE records it during the
-# GETs held at RATE (into FILE.tend and FILE.baseline).
+# GETs held at RATE (into FILE.tend and FILE.baseline); BUILD=0 runs the release binaries
+# already in target/ without building them first.
 # Every line with a goal reads `FIGURE name value goal ... met|MISSED`; the last lines give
 # the range over the rounds. About two minutes a round (each arm) on a loaded 2-core machine.
 set -euo pipefail
@@ -51,8 +52,10 @@ if ! command -v h2load >/dev/null; then
     echo "installing h2load (apt-get install nghttp2-client)"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nghttp2-client >/dev/null
 fi
-cargo build --quiet --release -p tend-cli
-cargo build --quiet --release -p tend-server --example event_count
+if [ "${BUILD:-1}" != 0 ]; then
+    cargo build --quiet --release -p tend-cli
+    cargo build --quiet --release -p tend-server --example event_count
+fi
 tend=$PWD/target/release/tend
 counter=$PWD/target/release/examples/event_count
 

@@ -5,16 +5,18 @@
 //! its [`ProcessInfo`] exactly as an uncached answer is, with the fields that move by
 //! themselves left `null`: `duration_ms` (it counts up while the process runs), the usage
 //! sample (`cpu_percent`, `cpu_seconds`, `memory_bytes`) and `log_error` (the log file's
-//! state, outside the record's lock). An answer copies the kept bytes and writes those five
-//! values fresh into their places, so it is what serialising the info of that instant gives,
-//! byte for byte.
+//! state, outside the record's lock). [`ProcessShared::write_json`] copies the kept bytes
+//! with the usage and log error of now in their places, and says where `duration_ms` goes:
+//! the list ([`ListCache`](crate::service::ListCache)) writes it at each answer, so that an
+//! answer is what serialising the infos of that instant gives, byte for byte.
 //!
 //! The kept bytes are dropped by any write to the state (see
 //! [`StateGuard`](super::shared::StateGuard)); everything else they show comes from the
 //! process's options, which never change.
 //!
 //! Caveat: a new field of [`ProcessInfo`] that moves without a write to the state (as
-//! `log_error` does) must be added to [`LIVE`], or answers would show its first value.
+//! `log_error` does) must be added to [`LIVE`], and its changes counted as the log errors'
+//! are, or answers would show its first value.
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -23,7 +25,7 @@ use super::info::{ProcessInfo, Status, millis_between};
 use super::shared::ProcessShared;
 use super::usage::UsageSample;
 
-/// The fields written fresh into every answer, in the order `ProcessInfo` serialises them.
+/// The fields written fresh, not kept, in the order `ProcessInfo` serialises them.
 const LIVE: [&str; 5] = ["duration_ms", "cpu_percent", "cpu_seconds", "memory_bytes", "log_error"];
 
 /// One record's JSON with its [`LIVE`] fields `null`, and where each of those `null`s is.

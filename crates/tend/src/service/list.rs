@@ -14,9 +14,9 @@ use crate::wire::ListFilter;
 /// `process.list` action answers.
 ///
 /// It holds the records, not copies of them: their state is read when the list is written,
-/// by [`write_json`](Self::write_json) (the JSON array of their infos, each record from the
-/// bytes it keeps between answers) or by [`infos`](Self::infos) and `Serialize`, which give
-/// the same infos as values. Whichever way, each record is filtered and shown in one state:
+/// by [`write_json`](Self::write_json) (the JSON array of their infos, copied from the
+/// service's block of every record's JSON while no record has changed since it was written)
+/// or by [`infos`](Self::infos) and `Serialize`, which give the same infos as values. Whichever way, each record is filtered and shown in one state:
 /// a list of running processes never shows one that has exited.
 ///
 /// A list decoded from JSON (an action's answer that went through JSON) holds those infos.
