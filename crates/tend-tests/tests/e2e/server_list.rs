@@ -12,6 +12,9 @@ use crate::support::until;
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
+/// Which infos a query keeps, as `process.list` filters them.
+type Keep = Box<dyn Fn(&ProcessInfo) -> bool>;
+
 /// The infos serialised the way the route did before: `serde_json` over the service's list,
 /// filtered as `process.list` filters.
 fn the_old_way(server: &TestServer, keep: impl Fn(&ProcessInfo) -> bool) -> String {
@@ -67,7 +70,7 @@ async fn the_list_is_the_infos_serialised_byte_for_byte_and_never_stale() {
     .await;
 
     // Finished records: nothing moves, the bytes are the bytes.
-    let queries: [(&str, Box<dyn Fn(&ProcessInfo) -> bool>); 5] = [
+    let queries: [(&str, Keep); 5] = [
         ("", Box::new(|_| true)),
         ("?status=exited", Box::new(|i| i.status == Status::Exited)),
         ("?status=failed", Box::new(|i| i.status == Status::Failed)),
