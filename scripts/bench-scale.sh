@@ -164,6 +164,7 @@ one_round() {
     h2load --h1 -c 16 -D 5 -H "Authorization: Bearer $token" "$url/api/v1/processes" \
         >"$work/getmax" 2>&1 || true
     echo "  FIGURE list_max_rate $(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' "$work/getmax") req/s (16 connections, no rate set) [$arm, load $(load)]"
+    echo "  RSS after the GETs: $(rss_kib) KiB (with $N processes before them: $with KiB)"
     stop_round
 }
 
