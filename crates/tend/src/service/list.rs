@@ -1,19 +1,16 @@
 //! [`ProcessList`]: the answer of `process.list`, written straight from the table.
 
-use std::sync::Arc;
-
 use jiff::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{ListCache, Service};
+use super::Service;
 use crate::ProcessInfo;
-use crate::process::ProcessShared;
 use crate::wire::ListFilter;
 
 /// The processes of a [`Service`] that pass a [`ListFilter`], in start order: what the
 /// `process.list` action answers.
 ///
-/// It holds the records, not copies of them: their state is read when the list is written,
+/// It holds the service, not copies of the records: they are read when the list is written,
 /// by [`write_json`](Self::write_json) (the JSON array of their infos, copied from the
 /// service's block of every record's JSON while no record has changed since it was written)
 /// or by [`infos`](Self::infos) and `Serialize`, which give the same infos as values. Whichever way, each record is filtered and shown in one state:
@@ -40,7 +37,7 @@ pub struct ProcessList(Records);
 
 #[derive(Debug)]
 enum Records {
-    Live { records: Vec<Arc<ProcessShared>>, filter: ListFilter, cache: Arc<ListCache> },
+    Live { service: Service, filter: ListFilter },
     Decoded(Vec<ProcessInfo>),
 }
 
@@ -48,9 +45,7 @@ impl Service {
     /// The processes that pass `filter`, in start order, read when the list is written (see
     /// [`ProcessList`]). [`list`](Self::list) gives every info at once.
     pub fn list_filtered(&self, filter: ListFilter) -> ProcessList {
-        let records = self.table().all().cloned().collect();
-        let cache = self.inner.list_cache.clone();
-        ProcessList(Records::Live { records, filter, cache })
+        ProcessList(Records::Live { service: self.clone(), filter })
     }
 }
 
@@ -76,11 +71,11 @@ impl ProcessList {
     /// [`write_json`](Self::write_json) with the durations of running processes counted up to
     /// `now` (or to the start of a run that began after it).
     pub(crate) fn write_json_at(&self, now: Timestamp, out: &mut Vec<u8>) {
-        let (records, filter, cache) = match &self.0 {
-            Records::Live { records, filter, cache } => (records, filter, cache),
+        let (service, filter) = match &self.0 {
+            Records::Live { service, filter } => (service, filter),
             Records::Decoded(infos) => return write_infos(infos, out),
         };
-        let Some(block) = cache.block(records) else {
+        let Some(block) = service.list_block() else {
             return write_infos(&self.infos(), out);
         };
         out.push(b'[');
@@ -104,9 +99,9 @@ impl ProcessList {
     /// ```
     pub fn infos(&self) -> Vec<ProcessInfo> {
         match &self.0 {
-            Records::Live { records, filter, .. } => records
-                .iter()
-                .map(|record| record.info())
+            Records::Live { service, filter } => service
+                .list()
+                .into_iter()
                 .filter(|info| filter.admits(info.status, &info.labels))
                 .collect(),
             Records::Decoded(infos) => infos.clone(),

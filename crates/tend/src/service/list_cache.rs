@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::Timestamp;
 
+use super::Service;
+use super::table::Table;
 use crate::process::{Changes, ProcessShared, Written};
 
 /// The latest block of a service's records.
@@ -40,31 +42,22 @@ impl ListCache {
         &self.changes
     }
 
-    /// The block of `records` as they are now: the latest one if it still is, else a new
-    /// one. `None` if a record cannot be written this way (see
-    /// [`ProcessShared::write_json`]).
-    pub(crate) fn block(&self, records: &[Arc<ProcessShared>]) -> Option<Arc<Block>> {
-        // Read before the records: a write during the build makes the next answer build again.
-        let changes = self.changes.count();
-        let troubles = crate::logfile::trouble_changes();
+    /// The latest block, if it still holds the records of `table`, else the records to
+    /// write a new one from.
+    fn latest_or_records(
+        &self,
+        table: &Table,
+        changes: u64,
+        troubles: u64,
+    ) -> Result<Arc<Block>, Vec<Arc<ProcessShared>>> {
         if let Some(block) = self.latest().clone()
             && block.changes == changes
             && block.troubles == troubles
-            && block.records.len() == records.len()
-            && block.records.iter().zip(records).all(|(a, b)| Arc::ptr_eq(a, b))
+            && block.holds(table)
         {
-            return Some(block);
+            return Ok(block);
         }
-        let mut bytes = Vec::with_capacity(self.latest().as_ref().map_or(0, |b| b.bytes.len()));
-        let mut written = Vec::with_capacity(records.len());
-        for record in records {
-            let record_written = record.write_json(&mut bytes)?;
-            written.push((bytes.len(), record_written));
-        }
-        let block =
-            Arc::new(Block { records: records.to_vec(), changes, troubles, bytes, written });
-        *self.latest() = Some(block.clone());
-        Some(block)
+        Err(table.all().cloned().collect())
     }
 
     fn latest(&self) -> MutexGuard<'_, Option<Arc<Block>>> {
@@ -72,7 +65,47 @@ impl ListCache {
     }
 }
 
+impl Service {
+    /// The block of the records as they are now: the latest one if it still is, else a new
+    /// one. `None` if a record cannot be written this way (see
+    /// [`ProcessShared::write_json`]).
+    pub(crate) fn list_block(&self) -> Option<Arc<Block>> {
+        let cache = &self.inner.list_cache;
+        // Read before the records: a write during the build makes the next answer build again.
+        let changes = cache.changes.count();
+        let troubles = crate::logfile::trouble_changes();
+        // Only pointers are compared under the table's lock: no record is touched (each would
+        // be a cache miss, and a reference count a locked one), and none is locked in it.
+        let checked = cache.latest_or_records(&self.table(), changes, troubles);
+        let records = match checked {
+            Ok(block) => return Some(block),
+            Err(records) => records,
+        };
+        let mut bytes = Vec::with_capacity(cache.latest().as_ref().map_or(0, |b| b.bytes.len()));
+        let mut written = Vec::with_capacity(records.len());
+        for record in &records {
+            let record_written = record.write_json(&mut bytes)?;
+            written.push((bytes.len(), record_written));
+        }
+        let block = Arc::new(Block { records, changes, troubles, bytes, written });
+        *cache.latest() = Some(block.clone());
+        Some(block)
+    }
+}
+
 impl Block {
+    /// Whether these are the records of `table`, in its order.
+    fn holds(&self, table: &Table) -> bool {
+        let mut count = 0;
+        for (index, record) in table.all().enumerate() {
+            if self.records.get(index).is_none_or(|held| !Arc::ptr_eq(held, record)) {
+                return false;
+            }
+            count += 1;
+        }
+        count == self.records.len()
+    }
+
     /// Each record with its JSON written with `duration_ms` counted up to `now` (moved to the
     /// clock's time for a run that started after it, so that no duration is negative),
     /// appended to `out` when `keep` accepts it; records accepted after the first are
