@@ -159,6 +159,7 @@ one_round() {
         END { if (NR == 0) print "0 0 0"; else printf "%.1f %.1f %.1f", at(0.50), at(0.99), v[NR] }')"
     bad=$(awk '$2 != 200' "$work/get.log" | wc -l)
     echo "  held at $RATE/s for ${SECONDS_HELD}s: answered $done_rate/s, p50 $p50 ms, p99 $p99 ms, max $max ms, $bad not 200"
+    [ "$bad" = 0 ] || echo "  not 200 (h2load's log: start, status, microseconds): $(awk '$2 != 200' "$work/get.log" | head -3 | tr '\n' ';')"
     figure "$arm" list_rate_reached "$done_rate" req/s '>=' "$((RATE * 95 / 100))"
     figure "$arm" list_p99_ms "$p99" ms '<' 50
     h2load --h1 -c 16 -D 5 -H "Authorization: Bearer $token" "$url/api/v1/processes" \
