@@ -10,7 +10,6 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::sync::Arc;
 #[cfg(test)]
-use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::net::unix::pipe;
@@ -68,11 +67,14 @@ pub(crate) struct Spawned {
 }
 
 /// Children started by `clone3` (tests check that the fast path is taken).
+#[cfg(test)]
 static FAST_SPAWNS: AtomicUsize = AtomicUsize::new(0);
 
-/// Tests force std's path with this.
 #[cfg(test)]
-pub(crate) static FORCE_STD: AtomicBool = AtomicBool::new(false);
+thread_local! {
+    /// Tests force std's path, for the spawns of their own thread, with this.
+    pub(crate) static FORCE_STD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 /// How many children `clone3` started so far.
 #[cfg(test)]
@@ -111,6 +113,7 @@ fn spawn_child(request: &SpawnRequest<'_>, pipes: &[Option<OwnedFd>; 3]) -> io::
     if use_clone3()
         && let Some(child) = spawn_fast(request, pipes)?
     {
+        #[cfg(test)]
         FAST_SPAWNS.fetch_add(1, Ordering::Relaxed);
         return Ok(child);
     }
@@ -120,7 +123,7 @@ fn spawn_child(request: &SpawnRequest<'_>, pipes: &[Option<OwnedFd>; 3]) -> io::
 #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
 fn use_clone3() -> bool {
     #[cfg(test)]
-    if FORCE_STD.load(Ordering::Relaxed) {
+    if FORCE_STD.get() {
         return false;
     }
     super::clone_spawn::available()
