@@ -296,15 +296,18 @@ unsafe extern "C" fn child_main(plan: *const ChildPlan) -> ! {
         if !plan.cwd.is_null() {
             check(raw(libc::SYS_chdir, plan.cwd as usize, 0, 0, 0));
         }
+        // Kernel `struct sigaction`: handler, flags, restorer, mask.
+        let ignore = [libc::SIG_IGN as u64, 0, 0, 0];
+        let default = [libc::SIG_DFL as u64, 0, 0, 0];
         if plan.register >= 0 {
-            // SIGPIPE is still ignored here (inherited, and CLONE_CLEAR_SIGHAND keeps ignored
-            // signals ignored): a guardian that is gone cannot kill us before we start.
+            // SIGPIPE ignored around the write: a guardian that is gone must not kill the
+            // process before it starts.
+            raw(libc::SYS_rt_sigaction, libc::SIGPIPE as usize, ignore.as_ptr() as usize, 0, 8);
             let pid = raw(libc::SYS_getpid, 0, 0, 0, 0) as i32;
             let record = pid.to_ne_bytes();
             raw(libc::SYS_write, plan.register as usize, record.as_ptr() as usize, 4, 0);
         }
         // SIGPIPE back to its default and nothing blocked, as std leaves a child.
-        let default = [0u64; 4]; // handler SIG_DFL, no flags, no restorer, empty mask
         check(raw(libc::SYS_rt_sigaction, libc::SIGPIPE as usize, default.as_ptr() as usize, 0, 8));
         let empty = 0u64;
         check(raw(

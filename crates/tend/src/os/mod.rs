@@ -51,7 +51,7 @@ pub(crate) use proctable::{count_pids, entry as process_entry, scan as scan_proc
 pub(crate) use session::new_session_on_spawn;
 pub(crate) use signals::{Delivery, SIGNAL_NAMES, group_exists, signal_group, signal_process};
 #[cfg(test)]
-pub(crate) use spawn::fast_spawns;
+pub(crate) use spawn::{FORCE_STD, fast_spawns};
 pub(crate) use spawn::{Protection, Redirect, SpawnRequest, Spawned, enlarge_pipe, spawn};
 pub(crate) use std_spawn::configure_group;
 pub(crate) use subreaper::{

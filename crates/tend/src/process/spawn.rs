@@ -460,3 +460,7 @@ fn finish(
     }
     shared.bus.publish(shared.id, events);
 }
+
+#[cfg(test)]
+#[path = "spawn_tests.rs"]
+mod tests;
