@@ -272,14 +272,12 @@ unsafe extern "C" fn child_main(plan: *const ChildPlan) -> ! {
         };
         // Descriptors first, as std does; a plan descriptor already in place only loses its
         // close-on-exec flag.
-        let mut target = 0usize;
-        for fd in plan.stdio {
+        for (target, fd) in plan.stdio.into_iter().enumerate() {
             if fd == target as i32 {
                 check(raw(libc::SYS_fcntl, target, libc::F_SETFD as usize, 0, 0));
             } else if fd >= 0 {
                 check(raw(libc::SYS_dup3, fd as usize, target, 0, 0));
             }
-            target += 1;
         }
         if plan.new_session {
             check(raw(libc::SYS_setsid, 0, 0, 0, 0));

@@ -8,7 +8,7 @@
 
 use std::ffi::{CStr, CString, OsStr, c_char};
 use std::io;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
 use super::clone_spawn::ChildPlan;
@@ -124,7 +124,7 @@ impl ExecPlan {
                 }
             }
         }
-        let cwd = request.dir.map(|dir| cstring(dir)).transpose()?;
+        let cwd = request.dir.map(cstring).transpose()?;
         let with_null =
             |strings: &CStrings| strings.pointers().chain([std::ptr::null()]).collect::<Vec<_>>();
         Ok(Self {
@@ -175,5 +175,3 @@ fn cstring(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "nul byte found in provided data"))
 }
-
-use std::os::unix::ffi::OsStringExt;

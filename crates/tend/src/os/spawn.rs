@@ -3,6 +3,18 @@
 //! (everywhere else, and where the kernel refuses `clone3`; see
 //! [`std_spawn`](super::std_spawn)). Both give the child the same descriptors, environment,
 //! directory, process group or session, and the same errors.
+//!
+//! # Caveats
+//!
+//! * The `clone3` path reads the C library's `environ` without std's environment lock (which
+//!   is private to std): a `std::env::set_var` racing with a spawn is the caller's breach of
+//!   that function's safety contract, as it is for every libc reader of the environment.
+//! * A program that is not an executable format (a script without `#!`) fails with `ENOEXEC`,
+//!   as with std's `posix_spawn` path; `execvp`'s retry under `/bin/sh` is not done.
+//! * When the environment is changed, the child sees ours in its order without the variables
+//!   set, then those (std sorts the whole environment by name).
+//! * A child dropped before it was waited for is reaped by a task of its own (see
+//!   [`Child`]), as Tokio does with its own children.
 
 use std::ffi::{CString, OsString};
 use std::io;
