@@ -31,6 +31,7 @@
 //! `nanosleep`, `kill`, `rmdir`, the `/proc` scan and `_exit`. Its table is allocated by the
 //! parent before the fork, so the child never allocates.
 
+use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
@@ -59,6 +60,8 @@ pub(crate) struct Guardian {
     self_registering: bool,
     /// The environment token, and the whole value of the marker variable children get.
     token: Option<(String, String)>,
+    /// `MARKER=value`, built once for every child's environment.
+    marker: Option<Arc<CString>>,
     /// Containment is on: [`kill_escapees`](Self::kill_escapees) has something to do.
     contained: bool,
 }
@@ -79,11 +82,17 @@ impl Guardian {
         // (a graceful stop) would kill it too.
         at_end.leave = super::contain::outside_procs().unwrap_or(-1);
         let (pid, pipe) = fork_guardian(&at_end)?;
+        let marker = token.as_ref().map(|(_, value)| {
+            let entry = format!("{}={value}", super::contain::MARKER);
+            // Tokens are hex digits and the inherited value came from the environment: no NUL.
+            Arc::new(CString::new(entry).unwrap_or_default())
+        });
         Ok(Self {
             pid,
             pipe: Mutex::new(Some(pipe)),
             self_registering: tagging != Tagging::Cgroup && !sweeps,
             token,
+            marker,
             contained: tagging != Tagging::Off,
         })
     }
@@ -120,31 +129,18 @@ impl Guardian {
             pipe: Mutex::new(Some(pipe)),
             self_registering: false,
             token: None,
+            marker: None,
             contained: true,
         })
     }
 
-    /// Prepares a command so that its process registers its group with the guardian (and
-    /// carries the service's token) before it runs a single instruction of the program. The
-    /// command must put the child in a process group of its own.
-    pub(crate) fn protect(&self, command: &mut tokio::process::Command) {
-        if let Some((_, value)) = &self.token {
-            command.env(super::contain::MARKER, value);
-        }
-        if !self.self_registering {
-            return;
-        }
-        let Some(pipe) = self.pipe.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
-            return;
-        };
-        // SAFETY: the hook runs in the forked child before exec and makes only
-        // async-signal-safe calls (getpid, sigaction, write) on a descriptor the closure keeps
-        // open (the `Arc` lives as long as the command).
-        unsafe {
-            command.pre_exec(move || {
-                register_self(pipe.as_raw_fd());
-                Ok(())
-            });
+    /// Prepares the protection of a child so that its process registers its group with the
+    /// guardian (and carries the service's token) before it runs a single instruction of the
+    /// program. The child must be in a process group of its own.
+    pub(crate) fn protect(&self, protection: &mut super::spawn::Protection) {
+        protection.marker.clone_from(&self.marker);
+        if self.self_registering {
+            protection.register = self.pipe.lock().unwrap_or_else(|e| e.into_inner()).clone();
         }
     }
 
@@ -249,7 +245,7 @@ fn new_token() -> (String, String) {
 ///
 /// # Safety
 /// For a `pre_exec` hook: async-signal-safe.
-unsafe fn register_self(pipe: i32) {
+pub(super) unsafe fn register_self(pipe: i32) {
     // SAFETY: getpid, sigaction and write are async-signal-safe; the sigactions are locals.
     unsafe {
         let record = libc::getpid().to_ne_bytes();

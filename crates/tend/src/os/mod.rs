@@ -8,8 +8,13 @@
 mod boot;
 #[cfg(target_os = "linux")]
 mod cgroup;
+mod child;
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+mod clone_spawn;
 mod code_pages;
 mod contain;
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+mod exec_plan;
 #[cfg(target_os = "linux")]
 mod group_usage;
 mod guardian;
@@ -22,12 +27,16 @@ mod proctable;
 mod session;
 mod signals;
 mod spawn;
+#[cfg(test)]
+mod spawn_tests;
+mod std_spawn;
 mod subreaper;
 #[cfg(target_os = "linux")]
 mod sweep;
 mod trim;
 
 pub(crate) use boot::boot_id;
+pub(crate) use child::Child;
 pub use code_pages::release_code_pages;
 pub(crate) use contain::{Tagging, enable as enable_containment};
 #[cfg(target_os = "linux")]
@@ -41,7 +50,10 @@ pub(crate) use procinfo::{Liveness, liveness, start_time};
 pub(crate) use proctable::{count_pids, entry as process_entry, scan as scan_processes};
 pub(crate) use session::new_session_on_spawn;
 pub(crate) use signals::{Delivery, SIGNAL_NAMES, group_exists, signal_group, signal_process};
-pub(crate) use spawn::{configure_group, enlarge_pipe};
+#[cfg(test)]
+pub(crate) use spawn::{FORCE_STD, fast_spawns};
+pub(crate) use spawn::{Protection, Redirect, SpawnRequest, Spawned, enlarge_pipe, spawn};
+pub(crate) use std_spawn::configure_group;
 pub(crate) use subreaper::{
     register as register_child, spawn_lock, unregister as unregister_child,
 };

@@ -2,16 +2,14 @@
 
 use std::sync::Arc;
 
-use tokio::process::Command;
-
 use super::shared::ProcessShared;
 
 /// What a process needs from whoever owns it (the service): group bookkeeping for the
 /// guardian, and a call when it is over.
 pub(crate) trait Owner: Send + Sync + 'static {
-    /// Prepares the command of a non-detached run so that its group is known to the guardian
-    /// from before its `exec` (and its escaped descendants can be found).
-    fn protect(&self, command: &mut Command);
+    /// Prepares the protection of a non-detached run so that its group is known to the
+    /// guardian from before its `exec` (and its escaped descendants can be found).
+    fn protect(&self, protection: &mut crate::os::Protection);
     /// A non-detached process group now exists (the guardian ignores it if the child
     /// registered itself).
     fn watch_group(&self, pgid: u32);

@@ -8,8 +8,9 @@
 //! [`restart`](super::restart)); `exited` is published once, after the last run.
 
 use std::future::{Future, poll_fn};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::pin::pin;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
@@ -17,7 +18,6 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use tokio::net::unix::pipe;
-use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -36,6 +36,7 @@ use super::supervision::Supervision;
 use super::supervisor_panic;
 use crate::deadline::{self, deadline_after, timeout_deadline};
 use crate::event::EventKind;
+use crate::os::{Child, Protection, Redirect, SpawnRequest, Spawned};
 use crate::output::Stream;
 use crate::{Error, Signal, os};
 
@@ -96,42 +97,32 @@ fn open_output_file(shared: &ProcessShared) -> Result<Option<OutputFile>, Error>
     }
 }
 
-/// The command for one run, and the read end of the one pipe that carries both stdout and
-/// stderr when they are merged.
-fn command(options: &StartOptions) -> std::io::Result<(Command, Option<pipe::Receiver>)> {
-    let mut command = Command::new(&options.command);
-    command.args(&options.args);
-    if let Some(dir) = &options.dir {
-        command.current_dir(dir);
-    }
-    if options.clear_env {
-        command.env_clear();
-    }
-    command.envs(options.env.iter().map(|(k, v)| (k, v)));
-    command.stdin(match options.stdin {
-        _ if options.stdin_data.is_some() => Stdio::piped(),
-        StdinMode::Null => Stdio::null(),
-        StdinMode::Piped => Stdio::piped(),
-        StdinMode::Inherit => Stdio::inherit(),
-    });
-    let output = || match options.output {
-        OutputMode::Piped => Stdio::piped(),
-        OutputMode::Inherit => Stdio::inherit(),
-        OutputMode::Null => Stdio::null(),
+/// Where the child's descriptors 0, 1 and 2 come from for one run. `merged` is the write end
+/// of the one pipe that carries both stdout and stderr when they are merged.
+fn stdio<'a>(options: &'a StartOptions, merged: Option<BorrowedFd<'a>>) -> [Redirect<'a>; 3] {
+    let stdin = match options.stdin {
+        _ if options.stdin_data.is_some() => Redirect::Pipe,
+        StdinMode::Null => Redirect::Null,
+        StdinMode::Piped => Redirect::Pipe,
+        StdinMode::Inherit => Redirect::Inherit,
     };
-    let merged = if options.merge_stderr && options.output == OutputMode::Piped {
-        // One pipe for both streams, so the kernel keeps the order of the child's writes. The
-        // write ends are plain descriptors handed to the spawn (no `pre_exec` hook); the
-        // command keeps them until it is dropped after the spawn.
-        let (reader, writer) = std::io::pipe()?;
-        command.stdout(Stdio::from(writer.try_clone()?)).stderr(Stdio::from(writer));
-        Some(pipe::Receiver::from_owned_fd(reader.into())?)
-    } else {
-        command.stdout(output()).stderr(output());
-        None
+    let output = || match (merged, options.output) {
+        (Some(writer), _) => Redirect::Fd(writer),
+        (None, OutputMode::Piped) => Redirect::Pipe,
+        (None, OutputMode::Inherit) => Redirect::Inherit,
+        (None, OutputMode::Null) => Redirect::Null,
     };
-    os::configure_group(&mut command, options.detach);
-    Ok((command, merged))
+    [stdin, output(), output()]
+}
+
+/// The one pipe that carries both stdout and stderr when they are merged, so the kernel keeps
+/// the order of the child's writes: our read end and the child's write end.
+fn merged_pipe(options: &StartOptions) -> std::io::Result<Option<(pipe::Receiver, OwnedFd)>> {
+    if !(options.merge_stderr && options.output == OutputMode::Piped) {
+        return Ok(None);
+    }
+    let (reader, writer) = std::io::pipe()?;
+    Ok(Some((pipe::Receiver::from_owned_fd(reader.into())?, writer.into())))
 }
 
 /// Starts one run: spawns the child, records and announces it, sets up its readers.
@@ -147,19 +138,29 @@ fn start_run(
     let run_output_start = shared.ring().written();
     shared.state().run_output_start = run_output_start;
     let spawn_error = |source| Error::Spawn { command: options.command.clone(), source };
-    let (mut command, merged) = command(options).map_err(spawn_error)?;
+    let (merged, merged_writer) = merged_pipe(options).map_err(spawn_error)?.unzip();
+    let mut request = SpawnRequest {
+        program: &options.command,
+        args: &options.args,
+        dir: options.dir.as_deref(),
+        env: &options.env,
+        clear_env: options.clear_env,
+        stdio: stdio(options, merged_writer.as_ref().map(AsFd::as_fd)),
+        detach: options.detach,
+        protection: Protection::default(),
+    };
     if !options.detach {
-        owner.protect(&mut command);
+        owner.protect(&mut request.protection);
     }
     // Until the PID is registered, a reaper of adopted orphans must not take its status.
     let spawning = os::spawn_lock();
-    let spawned = command.spawn();
-    // The command holds copies of the guardian's pipe: let it reach end-of-file when due.
-    drop(command);
-    let mut child =
+    let spawned = os::spawn(request);
+    // The child has its copies: ours of the merged write end must go for end-of-file.
+    drop(merged_writer);
+    let Spawned { child, stdin, stdout, stderr } =
         spawned.map_err(|source| spawn_error(blame_dir(source, options.dir.as_deref())))?;
     let started = Instant::now();
-    let pid = child.id().unwrap_or_default();
+    let pid = child.id();
     os::register_child(pid);
     drop(spawning);
     if !options.detach {
@@ -188,7 +189,7 @@ fn start_run(
         let _ = shared.deliver(Signal::KILL, Target::GroupIfConfigured, None);
     }
     let (stop, stop_rx) = watch::channel(false);
-    if let Some(stdin) = child.stdin.take() {
+    if let Some(stdin) = stdin {
         match &options.stdin_data {
             Some(data) => {
                 tokio::spawn(feed_stdin(stdin, data.clone(), stop_rx.clone()));
@@ -203,11 +204,11 @@ fn start_run(
         let stop = stop_rx.clone();
         readers.push(read_pipe(merged, Stream::Stdout, shared.clone(), stop, gate()));
     }
-    if let Some(stdout) = child.stdout.take() {
+    if let Some(stdout) = stdout {
         let stop = stop_rx.clone();
         readers.push(read_pipe(stdout, Stream::Stdout, shared.clone(), stop, gate()));
     }
-    if let Some(stderr) = child.stderr.take() {
+    if let Some(stderr) = stderr {
         readers.push(read_pipe(stderr, Stream::Stderr, shared.clone(), stop_rx, gate()));
     }
     Ok(Run { child, pid, started, readers, stop })
@@ -305,7 +306,7 @@ fn blame_dir(source: std::io::Error, dir: Option<&std::path::Path>) -> std::io::
 /// up the group, and returns when the run ended.
 async fn end_run(shared: &Arc<ProcessShared>, run: Run, owner: &dyn Owner) -> Timestamp {
     let Run { pid, mut readers, stop, .. } = run;
-    // Tokio has reaped it: from now on its PID may name an adopted orphan.
+    // It has been reaped: from now on its PID may name an adopted orphan.
     os::unregister_child(pid);
     let ended_at = Timestamp::now();
     {
@@ -385,7 +386,7 @@ async fn exit_of(child: &mut Child, drained: &AtomicBool) -> std::io::Result<Exi
         {
             return Poll::Ready(Ok(status));
         }
-        pin!(child.wait()).poll(cx)
+        child.poll_wait(cx)
     })
     .await
 }
@@ -459,3 +460,7 @@ fn finish(
     }
     shared.bus.publish(shared.id, events);
 }
+
+#[cfg(test)]
+#[path = "spawn_tests.rs"]
+mod tests;

@@ -442,11 +442,11 @@ impl ServiceInner {
 }
 
 impl Owner for Link {
-    fn protect(&self, command: &mut tokio::process::Command) {
+    fn protect(&self, protection: &mut crate::os::Protection) {
         if let Some(inner) = self.0.upgrade()
             && let Some(guardian) = inner.guardian()
         {
-            guardian.protect(command);
+            guardian.protect(protection);
         }
     }
 
