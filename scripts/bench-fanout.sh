@@ -8,6 +8,10 @@
 #
 #   scripts/bench-fanout.sh [ROUNDS] [RUNS]
 #
+# With TEND_BENCH_BINS=DIR it runs the `tend`, `tend-fixture` and `api_load` in DIR instead of
+# building this tree's: to compare two builds, copy each one's binaries aside and run the
+# script for each in turn, round by round (scripts/bench-fanout-ab.sh does).
+#
 # The subscribers (crates/tend-server/examples/api_load.rs) run on this machine at nice 19:
 # they stand for clients elsewhere. Each reports what it received: every line, or `lagged`
 # messages accounting for the rest. Release builds; Linux.
@@ -18,11 +22,17 @@ runs=${2:-5}
 lines=1000000
 subscribers=50
 goal=1.10
-cargo build --quiet --release -p tend-cli -p tend-tests --bins
-cargo build --quiet --release -p tend-server --example api_load
-tend=$PWD/target/release/tend
-fixture=$PWD/target/release/tend-fixture
-load=$PWD/target/release/examples/api_load
+if [ -n "${TEND_BENCH_BINS:-}" ]; then
+    tend=$TEND_BENCH_BINS/tend
+    fixture=$TEND_BENCH_BINS/tend-fixture
+    load=$TEND_BENCH_BINS/api_load
+else
+    cargo build --quiet --release -p tend-cli -p tend-tests --bins
+    cargo build --quiet --release -p tend-server --example api_load
+    tend=$PWD/target/release/tend
+    fixture=$PWD/target/release/tend-fixture
+    load=$PWD/target/release/examples/api_load
+fi
 work=$(mktemp -d)
 source scripts/lib/daemon.sh
 trap 'stop_daemon; rm -rf "$work"' EXIT
