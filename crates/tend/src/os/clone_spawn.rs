@@ -41,6 +41,10 @@ pub(super) struct ChildPlan {
     pub(super) leave_procs: i32,
     /// The guardian's pipe to write our PID to; -1 for none.
     pub(super) register: i32,
+    /// The highest of the [spawn slots](super::fd_slots) the descriptors above are on: the
+    /// child shares our descriptor table (`CLONE_FILES`) and keeps only the numbers up to
+    /// this one. -1: the child gets a copy of the whole table, as with `fork`.
+    pub(super) slots_top: i32,
     /// Set by the child to the errno of the step that failed; 0 while all goes well.
     pub(super) error: AtomicI32,
 }
@@ -63,6 +67,7 @@ struct CloneArgs {
 }
 
 const CLONE_VM: u64 = 0x100;
+const CLONE_FILES: u64 = 0x400;
 const CLONE_VFORK: u64 = 0x4000;
 const CLONE_PIDFD: u64 = 0x1000;
 const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
@@ -94,8 +99,9 @@ pub(super) fn spawn(plan: &ChildPlan) -> io::Result<Option<(u32, OwnedFd)>> {
     }
     let mut stack = MaybeUninit::<ChildStack>::uninit();
     let mut pidfd: i32 = -1;
+    let share_files = if plan.slots_top >= 0 { CLONE_FILES } else { 0 };
     let args = CloneArgs {
-        flags: CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_CLEAR_SIGHAND,
+        flags: CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | share_files,
         pidfd: (&raw mut pidfd) as u64,
         exit_signal: libc::SIGCHLD as u64,
         stack: stack.as_mut_ptr() as u64,
@@ -270,6 +276,13 @@ unsafe extern "C" fn child_main(plan: *const ChildPlan) -> ! {
                 fail(-ret);
             }
         };
+        if plan.slots_top >= 0 {
+            // A table of our own with the numbers up to the top slot; until this returns the
+            // table is the parent's, so nothing is changed in it before.
+            let first_dropped = plan.slots_top as usize + 1;
+            let unshare = super::fd_slots::CLOSE_RANGE_UNSHARE as usize;
+            check(raw(libc::SYS_close_range, first_dropped, u32::MAX as usize, unshare, 0));
+        }
         // Descriptors first, as std does; a plan descriptor already in place only loses its
         // close-on-exec flag.
         for (target, fd) in plan.stdio.into_iter().enumerate() {
@@ -278,6 +291,12 @@ unsafe extern "C" fn child_main(plan: *const ChildPlan) -> ! {
             } else if fd >= 0 {
                 check(raw(libc::SYS_dup3, fd as usize, target, 0, 0));
             }
+        }
+        if plan.slots_top >= 0 {
+            // Only 0, 1 and 2 reach the program: the slots are close-on-exec already, and so
+            // is made whatever else of ours sits below the top one.
+            let cloexec = super::fd_slots::CLOSE_RANGE_CLOEXEC as usize;
+            check(raw(libc::SYS_close_range, 3, plan.slots_top as usize, cloexec, 0));
         }
         if plan.new_session {
             check(raw(libc::SYS_setsid, 0, 0, 0, 0));

@@ -144,6 +144,7 @@ impl ExecPlan {
         new_session: bool,
         leave_procs: i32,
         register: i32,
+        slots_top: i32,
     ) -> ChildPlan {
         ChildPlan {
             candidates: self.candidates.as_ptr(),
@@ -155,6 +156,7 @@ impl ExecPlan {
             new_session,
             leave_procs,
             register,
+            slots_top,
             error: std::sync::atomic::AtomicI32::new(0),
         }
     }

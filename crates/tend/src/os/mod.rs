@@ -15,6 +15,8 @@ mod code_pages;
 mod contain;
 #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
 mod exec_plan;
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+mod fd_slots;
 #[cfg(target_os = "linux")]
 mod group_usage;
 mod guardian;

@@ -1,8 +1,8 @@
 //! Starting a managed process: the request, its pipes, and the choice between our own
 //! `clone3` path ([`clone_spawn`](super::clone_spawn), Linux on x86_64 and aarch64) and std's
 //! (everywhere else, and where the kernel refuses `clone3`; see
-//! [`std_spawn`](super::std_spawn)). Both give the child the same descriptors, environment,
-//! directory, process group or session, and the same errors.
+//! [`std_spawn`](super::std_spawn)). Both give the child the same standard descriptors,
+//! environment, directory, process group or session, and the same errors.
 //!
 //! # Caveats
 //!
@@ -13,6 +13,10 @@
 //!   as with std's `posix_spawn` path; `execvp`'s retry under `/bin/sh` is not done.
 //! * When the environment is changed, the child sees ours in its order without the variables
 //!   set, then those (std sorts the whole environment by name).
+//! * On the `clone3` path the program gets descriptors 0, 1 and 2 and nothing else of ours,
+//!   even one we left open on `exec` (see [`fd_slots`](super::fd_slots): the child never
+//!   copies our whole table); on std's path such a descriptor is inherited, as with
+//!   `std::process::Command`. The library opens all of its own close-on-exec.
 //! * A child dropped before it was waited for is reaped by a task of its own (see
 //!   [`Child`]), as Tokio does with its own children.
 
@@ -160,8 +164,15 @@ fn spawn_fast(
     }
     let leave = if request.detach { super::contain::outside_procs().unwrap_or(-1) } else { -1 };
     let register = request.protection.register.as_ref().map_or(-1, |pipe| pipe.as_raw_fd());
-    let plan = plan.child_plan(stdio, request.detach, leave, register);
+    // Held until the child has exec'd: what it needs is on the slots meanwhile.
+    let mut slots = super::fd_slots::lend();
+    let mut pass = |fd| slots.as_mut().map_or(Ok(fd), |slots| slots.place(fd));
+    let (stdio, leave, register) =
+        ([pass(stdio[0])?, pass(stdio[1])?, pass(stdio[2])?], pass(leave)?, pass(register)?);
+    let top = slots.as_ref().map_or(-1, super::fd_slots::Lent::top);
+    let plan = plan.child_plan(stdio, request.detach, leave, register, top);
     let Some((pid, pidfd)) = super::clone_spawn::spawn(&plan)? else { return Ok(None) };
+    drop(slots);
     Child::from_pidfd(pid, pidfd).map(Some)
 }
 

@@ -327,3 +327,37 @@ async fn a_dropped_child_is_reaped_all_the_same() {
         tokio::time::timeout(Duration::from_secs(20), gone).await.expect("reaped");
     }
 }
+
+/// The `clone3` child shares our descriptor table until it keeps only the spawn slots (see
+/// `fd_slots`): it must still get its pipes, and nothing else of ours may reach the program,
+/// not even a descriptor left open on exec, however many we hold.
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[tokio::test]
+async fn the_program_gets_only_the_standard_descriptors() {
+    let inheritable = std::fs::File::open("/dev/null").expect("opens");
+    rustix::io::fcntl_setfd(&inheritable, rustix::io::FdFlags::empty()).expect("not cloexec");
+    let many: Vec<_> = (0..300).map(|_| std::fs::File::open("/dev/null").expect("opens")).collect();
+    for _ in 0..3 {
+        let args = strings(&["-1", "/proc/self/fd"]);
+        let (status, out, err) = output(Route::Clone3, request("ls", &args)).await;
+        assert!(status.success(), "{err}");
+        // 3 is the directory `ls` itself opened.
+        assert_eq!(out, "0\n1\n2\n3\n");
+    }
+    drop((inheritable, many));
+}
+
+/// The child shares our table only until its first call: a descriptor this thread opens after
+/// a spawn must be in the table of the whole process (the one `/proc/self/fd` shows, the main
+/// thread's), not in one this thread was left with alone.
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[tokio::test]
+async fn our_threads_keep_one_descriptor_table() {
+    use std::os::fd::AsRawFd;
+    assert!(output(Route::Clone3, request("/bin/true", &[])).await.0.success());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("opened-after-a-spawn");
+    let file = std::fs::File::create(&path).expect("creates");
+    let seen = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    assert_eq!(seen.ok(), Some(path));
+}
