@@ -13,6 +13,9 @@
 # rate below 95 % of the target counts as missed). Latencies come from its per-request log.
 # The most GETs per second it answers (no rate set) is printed too, as a figure.
 #
+# Raw baseline: each round also starts the N `sleep`s with plain std::process::Command from one
+# thread (benches/src/bin/bench-spawn.rs), and a RATIO line gives tend's start rate over it.
+#
 # Environment: N (10000), ROUNDS (3), RATE (1000), SECONDS_HELD (10), BASELINE=path to
 # another `tend` binary to run interleaved, round by round, with this one (same figures);
 # LIST=0 skips the GET figures; PERF=FILE records the daemon during the starts
@@ -55,9 +58,11 @@ fi
 if [ "${BUILD:-1}" != 0 ]; then
     cargo build --quiet --release -p tend-cli
     cargo build --quiet --release -p tend-server --example event_count
+    cargo build --quiet --release -p tend-benches --bin bench-spawn
 fi
 tend=$PWD/target/release/tend
 counter=$PWD/target/release/examples/event_count
+raw_spawn=$PWD/target/release/bench-spawn
 
 work=$(mktemp -d)
 source scripts/lib/daemon.sh
@@ -169,13 +174,27 @@ one_round() {
     stop_round
 }
 
+# raw_round: the start rate of plain std::process::Command, the same N `sleep`s with their
+# output piped, from one thread (bench-spawn), for the RATIO line against it.
+raw_round() {
+    local line
+    line=$("$raw_spawn" "$N" sleep 3600)
+    echo "  $line"
+    figure raw start_rate "$(awk '{print $2}' <<<"$line")" starts/s '>=' 2000
+}
+
 arms=(tend)
 [ -n "$BASELINE" ] && arms+=(baseline)
+arms+=(raw)
 echo "N=$N rounds=$ROUNDS rate=$RATE/s; open-file limit $(ulimit -n); $(nproc) cores; load $(load)"
 for round in $(seq "$ROUNDS"); do
     for arm in "${arms[@]}"; do
         echo "round $round, $arm:"
-        if [ "$arm" = tend ]; then one_round tend "$tend"; else one_round baseline "$BASELINE"; fi
+        case $arm in
+        tend) one_round tend "$tend" ;;
+        baseline) one_round baseline "$BASELINE" ;;
+        raw) raw_round ;;
+        esac
     done
 done
 
@@ -186,11 +205,16 @@ for arm in "${arms[@]}"; do
         echo "RANGE $arm $name $(sort -g "$work/$arm.$name" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "–" hi }')"
     done
 done
+# ratio NAME OTHER: the range of tend's figure over OTHER's, round by round.
+ratio() {
+    paste "$work/tend.$1" "$work/$2.$1" | awk -v n="$1" -v other="$2" '
+        $2 > 0 { r = $1 / $2; lo = (NR == 1 || r < lo) ? r : lo; hi = (NR == 1 || r > hi) ? r : hi }
+        END { printf "RATIO %s tend/%s %.2f–%.2f\n", n, other, lo, hi }'
+}
 if [ -n "$BASELINE" ]; then
     for name in idle_rss_mb start_rate rss_per_process_kib fds_per_process list_p99_ms; do
         [ -f "$work/tend.$name" ] && [ -f "$work/baseline.$name" ] || continue
-        paste "$work/tend.$name" "$work/baseline.$name" | awk -v n="$name" '
-            $2 > 0 { r = $1 / $2; lo = (NR == 1 || r < lo) ? r : lo; hi = (NR == 1 || r > hi) ? r : hi }
-            END { printf "RATIO %s tend/baseline %.2f–%.2f\n", n, lo, hi }'
+        ratio "$name" baseline
     done
 fi
+ratio start_rate raw
