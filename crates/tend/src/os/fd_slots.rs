@@ -14,7 +14,9 @@
 //! The slots are reserved at the first spawn (the lowest free numbers from 3 up), hold
 //! `/dev/null` while idle and are lent to one spawn at a time: [`Lent`] puts descriptors on
 //! them and puts `/dev/null` back when dropped, so no pipe end stays open here longer than
-//! the spawn. Kernels before 5.11 (no `CLOSE_RANGE_CLOEXEC`) or a seccomp filter that refuses
+//! the spawn. Like any descriptor a library owns, they must not be closed behind its back
+//! (a program that closes every descriptor it did not open, after its first spawn, breaks
+//! this as it would break any library). Kernels before 5.11 (no `CLOSE_RANGE_CLOEXEC`) or a seccomp filter that refuses
 //! `close_range` make [`lend`] return `None`, and children copy the table as before.
 
 use std::io;
