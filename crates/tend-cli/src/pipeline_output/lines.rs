@@ -201,11 +201,11 @@ impl Printer {
                         break;
                     }
                 }
-                _ = flush.tick() => self.flush(),
+                _ = flush.tick() => self.flush().await,
                 () = sleep_until(give_up) => break,
             }
             if self.pending.len() >= FLUSH_BYTES {
-                self.flush();
+                self.flush().await;
             }
         }
         // The runner told everything before the count came: what is still in the channel, then
@@ -214,7 +214,7 @@ impl Printer {
             self.lifecycle(&news);
         }
         self.release_all();
-        self.flush();
+        self.flush().await;
     }
 
     /// Handles one bus event; returns 1 for the end of one of the run's processes.
@@ -303,10 +303,25 @@ impl Printer {
         self.pending.push('\n');
     }
 
-    fn flush(&mut self) {
-        if !self.pending.is_empty() {
-            self.out.write(&self.pending);
-            self.pending.clear();
+    /// Writes the pending lines on a blocking thread: `tend up` supervises on one thread,
+    /// and a stdout nobody reads (a full pipe, a terminal stopped with Ctrl-S) must stall
+    /// only this printer, never the reading of output, the ends of processes or Ctrl-C.
+    /// Meanwhile new lines wait in the bus (a printer too far behind is told `lagged`).
+    async fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let text = std::mem::take(&mut self.pending);
+        let out = self.out.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            out.write(&text);
+            text
+        })
+        .await;
+        // Reuse the buffer; after a panic in the write, start a new one.
+        if let Ok(mut text) = written {
+            text.clear();
+            self.pending = text;
         }
     }
 }
