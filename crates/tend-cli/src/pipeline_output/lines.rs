@@ -109,6 +109,7 @@ impl LinePrinter {
             foreign: HashSet::new(),
             services: HeldLines::default(),
             pending: String::new(),
+            writing: None,
         };
         let task = tokio::spawn(printer.run(service.subscribe(), news, expected));
         Self { task, processes, lifecycle: Lifecycle { news: lifecycle, starts } }
@@ -146,6 +147,8 @@ struct Printer {
     services: HeldLines,
     /// Prefixed lines not written yet.
     pending: String,
+    /// The write under way on a blocking thread; it gives its buffer back.
+    writing: Option<JoinHandle<String>>,
 }
 
 impl Printer {
@@ -201,11 +204,11 @@ impl Printer {
                         break;
                     }
                 }
-                _ = flush.tick() => self.flush(),
+                _ = flush.tick() => self.flush().await,
                 () = sleep_until(give_up) => break,
             }
             if self.pending.len() >= FLUSH_BYTES {
-                self.flush();
+                self.flush().await;
             }
         }
         // The runner told everything before the count came: what is still in the channel, then
@@ -214,7 +217,8 @@ impl Printer {
             self.lifecycle(&news);
         }
         self.release_all();
-        self.flush();
+        self.flush().await;
+        self.written().await;
     }
 
     /// Handles one bus event; returns 1 for the end of one of the run's processes.
@@ -303,11 +307,30 @@ impl Printer {
         self.pending.push('\n');
     }
 
-    fn flush(&mut self) {
-        if !self.pending.is_empty() {
-            self.out.write(&self.pending);
-            self.pending.clear();
+    /// Hands the pending lines to a blocking thread to write: `tend up` supervises on one
+    /// thread, and a stdout nobody reads (a full pipe, a terminal stopped with Ctrl-S) must
+    /// stall only this printer, never the reading of output, the ends of processes or Ctrl-C.
+    /// One write at a time, in order; while it runs the printer goes on taking events from
+    /// the bus (a printer too far behind is told `lagged`).
+    async fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
         }
+        let spare = self.written().await.unwrap_or_default();
+        let text = std::mem::replace(&mut self.pending, spare);
+        let out = self.out.clone();
+        self.writing = Some(tokio::task::spawn_blocking(move || {
+            out.write(&text);
+            text
+        }));
+    }
+
+    /// Waits for the write under way, if any; its buffer, emptied, to reuse (none after a
+    /// panic in the write).
+    async fn written(&mut self) -> Option<String> {
+        let mut text = self.writing.take()?.await.ok()?;
+        text.clear();
+        Some(text)
     }
 }
 

@@ -295,3 +295,43 @@ fn a_terminal_gets_colours_and_the_progress_line_unless_no_color() {
     assert!(plain.contains("hello | hi"), "{plain:?}");
     assert!(!plain.contains('\x1b'), "{plain:?}");
 }
+
+/// `tend up` supervises on one thread: a stdout nobody reads (a full pipe, a terminal stopped
+/// with Ctrl-S) must stall only the printing, not Ctrl-C and the stopping of the steps.
+#[test]
+fn ctrl_c_stops_the_steps_while_stdout_is_not_read() {
+    // More output than a pipe holds, then a step that runs on until it is stopped.
+    let text = "[steps.flood]\n\
+                run = \"yes flood | head -c 2000000; echo $$ > pid.tmp; mv pid.tmp pid; exec sleep 60\"\n";
+    let (dir, _) = pipeline_file("tend.toml", text);
+    let mut child = spawn(&[], dir.path(), &[]);
+    let _tend = Reaper(vec![child.id()]);
+    let stderr = drain(child.stderr.take().unwrap());
+    let stdout = child.stdout.take().unwrap();
+    let pid_file = dir.path().join("pid");
+    let deadline = Instant::now() + BOUND;
+    let pid = loop {
+        if let Ok(pid) = std::fs::read_to_string(&pid_file) {
+            break pid.trim().parse::<u32>().unwrap();
+        }
+        assert!(Instant::now() < deadline, "the step never wrote its pid");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let _step = Reaper(vec![pid]);
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
+    // Still nobody reads stdout: the step must be stopped all the same.
+    let deadline = Instant::now() + BOUND;
+    while pid_alive(pid) {
+        assert!(Instant::now() < deadline, "the step outlived Ctrl-C while stdout was full");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stdout = drain(stdout);
+    let code = wait_bounded(&mut child);
+    let printed = stdout.recv().unwrap();
+    assert_eq!(code, Some(130), "{}", stderr.recv().unwrap());
+    assert!(printed.lines().any(|l| l.starts_with("flood") && l.contains("cancelled")));
+}
