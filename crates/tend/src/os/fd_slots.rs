@@ -20,7 +20,7 @@
 //! `close_range` make [`lend`] return `None`, and children copy the table as before.
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 /// Descriptors a child can need from us: its three standard ones, the `cgroup.procs` it
@@ -102,22 +102,18 @@ fn reserve() -> Option<Mutex<Slots>> {
         return None;
     }
     let idle: OwnedFd = std::fs::File::open("/dev/null").ok()?.into();
+    // From 3 up, so a closed standard descriptor is never taken.
+    let held: Vec<OwnedFd> = (0..SLOTS)
+        .map(|_| rustix::io::fcntl_dupfd_cloexec(&idle, 3))
+        .collect::<Result<_, _>>()
+        .ok()?;
     let mut numbers = [-1; SLOTS];
-    let mut held = Vec::with_capacity(SLOTS);
-    for number in &mut numbers {
-        // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor, owned below; from 3 up, so a
-        // closed standard descriptor is never taken.
-        let fd = unsafe { libc::fcntl(idle.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
-        if fd < 0 {
-            return None;
-        }
-        // SAFETY: `fd` is new and ours alone.
-        held.push(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
-        *number = fd;
+    for (number, fd) in numbers.iter_mut().zip(held) {
+        // Owned by no one from here: the slots live as long as the process, their numbers
+        // must never be freed.
+        *number = fd.into_raw_fd();
     }
     numbers.sort_unstable();
-    // The slots live as long as the process: their numbers must never be freed.
-    held.into_iter().for_each(std::mem::forget);
     Some(Mutex::new(Slots { numbers, idle }))
 }
 
