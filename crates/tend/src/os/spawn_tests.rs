@@ -361,3 +361,21 @@ async fn our_threads_keep_one_descriptor_table() {
     let seen = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()));
     assert_eq!(seen.ok(), Some(path));
 }
+
+/// Spawns on many threads at once share the slots one at a time: each child must get its own
+/// pipes (its own output back, nothing of another's) and every pipe must reach end-of-file.
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_spawns_each_get_their_own_pipes() {
+    let runs = (0..200).map(|n| {
+        tokio::spawn(async move {
+            let args = strings(&["-c", &format!("echo out{n}; echo err{n} >&2")]);
+            let (status, out, err) = output(Route::Clone3, request("sh", &args)).await;
+            assert!(status.success());
+            assert_eq!((out, err), (format!("out{n}\n"), format!("err{n}\n")));
+        })
+    });
+    for run in runs.collect::<Vec<_>>() {
+        run.await.expect("the run finishes");
+    }
+}
